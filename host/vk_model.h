@@ -1,0 +1,99 @@
+/* vk_model: the float32 Vision Transformer as imported from a checkpoint.
+ *
+ * A vk_model owns one float arena holding every tensor; the per-tensor
+ * pointers below point into it. Layouts follow PyTorch's nn.Linear
+ * ([out][in], row-major); the patch embedding is flattened to
+ * [dim][channels*patch*patch] in (c, ky, kx) order; qkv_w stacks the query,
+ * key and value projections: rows [0,D) query, [D,2D) key, [2D,3D) value.
+ *
+ * Lifecycle: vk_model_load_hf() or vk_model_load_timm() -> use -> vk_model_free().
+ *
+ *     vk_model m; vk_err err = {0};
+ *     if (vk_model_load_hf("models/demo", &m, &err) != VK_OK) die(err.msg);
+ *     printf("%d encoders, %d classes\n", m.n_layers, m.n_classes);
+ *     vk_model_free(&m);
+ *
+ * Not thread-safe while loading; a loaded model is read-only and may be
+ * shared by threads. */
+#ifndef VK_MODEL_H
+#define VK_MODEL_H
+
+#include "../kernels/vk_config.h"
+#include "vk_status.h"
+
+typedef enum {
+    VK_ACT_GELU = 0,      /* exact erf GELU ("gelu") */
+    VK_ACT_GELU_TANH = 1, /* tanh approximation ("gelu_new", "gelu_pytorch_tanh") */
+    VK_ACT_RELU = 2,
+    VK_ACT_QUICK_GELU = 3 /* x * sigmoid(1.702 x) */
+} vk_act;
+
+typedef struct {
+    float *ln1_w, *ln1_b;   /* [D] */
+    float *qkv_w, *qkv_b;   /* [3D][D], [3D] */
+    float *proj_w, *proj_b; /* [D][D], [D] */
+    float *ln2_w, *ln2_b;   /* [D] */
+    float *fc1_w, *fc1_b;   /* [M][D], [M] */
+    float *fc2_w, *fc2_b;   /* [D][M], [D] */
+} vk_layer;
+
+/* Hyper-parameters; also what a timm file needs to be given. */
+typedef struct {
+    int image_size;  /* pixels, square */
+    int patch_size;  /* pixels */
+    int n_channels;
+    int dim;         /* hidden size D */
+    int n_layers;
+    int n_heads;
+    int mlp_dim;     /* intermediate size M */
+    int n_classes;   /* K */
+    float ln_eps;
+    vk_act act;
+} vk_hparams;
+
+typedef struct {
+    vk_hparams hp;
+    int n_tokens;             /* (image/patch)^2 + 1 (class token first) */
+    /* preprocessing (from preprocessor_config.json, or defaults) */
+    float rescale;            /* pixel byte -> [0,1], typically 1/255 */
+    float mean[VK_MAX_CHANNELS], std[VK_MAX_CHANNELS];
+    char **labels;            /* n_classes strings, owned */
+
+    float *patch_w, *patch_b; /* [D][C*P*P], [D] */
+    float *cls;               /* [D] */
+    float *pos;               /* [T][D] */
+    vk_layer layers[VK_MAX_LAYERS];
+    float *lnf_w, *lnf_b;     /* [D] */
+    float *head_w, *head_b;   /* [K][D], [K] */
+
+    float *arena;             /* owns every tensor above */
+    size_t arena_n;           /* floats */
+} vk_model;
+
+/* Loads a Hugging Face ViTForImageClassification directory (config.json,
+ * model.safetensors, optional preprocessor_config.json). Checks every dtype,
+ * shape and offset against the header and the config. On error *m is
+ * untouched and err names the file and the problem. */
+vk_status vk_model_load_hf(const char *dir, vk_model *m, vk_err *err);
+
+/* Loads a timm-named ViT/DeiT safetensors file (patch_embed.proj.weight,
+ * blocks.N.attn.qkv.weight, ..., head.weight) given its hyper-parameters.
+ * Preprocessing defaults to ImageNet mean/std, rescale 1/255. */
+vk_status vk_model_load_timm(const char *path, const vk_hparams *hp, vk_model *m,
+                             vk_err *err);
+
+/* Allocates a zeroed model of the given shape (labels "0".."K-1"); used by
+ * the loaders, by tests and by benchmarks that fill random weights. */
+vk_status vk_model_alloc(vk_model *m, const vk_hparams *hp, vk_err *err);
+
+/* Checks hyper-parameters against the kernel maxima in vk_config.h. */
+vk_status vk_hparams_check(const vk_hparams *hp, const char *what, vk_err *err);
+
+/* Fills every weight with deterministic pseudo-random values (seeded),
+ * LayerNorm gains near 1; for timing and bit-exactness tests. */
+void vk_model_randomize(vk_model *m, uint64_t seed);
+
+/* Frees everything the model owns; NULL or a zeroed model is a no-op. */
+void vk_model_free(vk_model *m);
+
+#endif
