@@ -1,0 +1,447 @@
+/* vk_quant: post-training quantization and the blob file (see vk_quant.h). */
+#include "vk_quant.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vk_sha256.h"
+
+#define VK_QM_MAGIC "VKQM0001"
+
+vk_status vk_quant_mult(double m, int32_t *mult, int32_t *shift)
+{
+    int e;
+    double f;
+    long long mi;
+    if (!(m > 0) || !isfinite(m)) {
+        *mult = 0;
+        *shift = 0;
+        return m == 0 ? VK_OK : VK_E_ARG;
+    }
+    f = frexp(m, &e); /* m = f * 2^e, f in [0.5, 1) */
+    mi = llround(f * 2147483648.0);
+    if (mi == 2147483648LL) {
+        mi /= 2;
+        e++;
+    }
+    if (31 - e < 0)
+        return VK_E_UNSUPPORTED; /* multiplier >= 2^31 */
+    if (31 - e > 62) {
+        *mult = (int32_t)llround(m * 4611686018427387904.0); /* 2^62 */
+        *shift = 62;
+        return VK_OK;
+    }
+    *mult = (int32_t)mi;
+    *shift = 31 - e;
+    return VK_OK;
+}
+
+static int32_t f2bits(float f)
+{
+    int32_t b;
+    memcpy(&b, &f, sizeof b);
+    return b;
+}
+
+static float bits2f(int32_t b)
+{
+    float f;
+    memcpy(&f, &b, sizeof f);
+    return f;
+}
+
+static int32_t clamp_i32(double v)
+{
+    const double lim = 1073741824.0; /* 2^30 */
+    if (v > lim)
+        v = lim;
+    if (v < -lim)
+        v = -lim;
+    return (int32_t)llround(v);
+}
+
+static float safe_scale(float mx, float levels)
+{
+    return mx > 0 && isfinite(mx) ? mx / levels : 1.0f / levels;
+}
+
+/* Quantizes rows of w [n_out][n_in] into wt, writes per-row scales. */
+static void quant_rows(const float *w, int n_out, int n_in, int8_t *wt, float *sw)
+{
+    for (int o = 0; o < n_out; o++) {
+        const float *r = &w[(size_t)o * n_in];
+        float mx = 0;
+        for (int i = 0; i < n_in; i++)
+            if (fabsf(r[i]) > mx)
+                mx = fabsf(r[i]);
+        sw[o] = safe_scale(mx, 127.0f);
+        for (int i = 0; i < n_in; i++) {
+            long v = lroundf(r[i] / sw[o]);
+            wt[(size_t)o * n_in + i] = (int8_t)(v > 127 ? 127 : (v < -127 ? -127 : v));
+        }
+    }
+}
+
+/* Bias and (mult, shift) for an output with acc scale s_x * sw[o]. */
+static vk_status quant_out(const float *b, const float *sw, int n, float s_x, float s_out,
+                           int32_t *pb, int32_t *pm, int32_t *ps)
+{
+    for (int o = 0; o < n; o++) {
+        double acc_scale = (double)s_x * sw[o];
+        pb[o] = clamp_i32(b[o] / acc_scale);
+        if (vk_quant_mult(acc_scale / s_out, &pm[o], &ps[o]) != VK_OK)
+            return VK_E_UNSUPPORTED;
+    }
+    return VK_OK;
+}
+
+static void quant_ln(const float *g, const float *b, int d, float s_out, int32_t *pg,
+                     int32_t *pb)
+{
+    for (int i = 0; i < d; i++) {
+        pg[i] = clamp_i32(g[i] / s_out * (1 << VK_LN_GS));
+        pb[i] = clamp_i32(b[i] / s_out * (1 << VK_LN_GS));
+    }
+}
+
+vk_status vk_quant_build(const vk_model *m, const vk_ref_stats *st, vk_qmodel *q, vk_err *err)
+{
+    const vk_hparams *hp = &m->hp;
+    int d = hp->dim, mlp = hp->mlp_dim, k = hp->n_classes, t = m->n_tokens;
+    int pd = hp->n_channels * hp->patch_size * hp->patch_size, dh = d / hp->n_heads;
+    vk_qmodel r = {0};
+    float *sw = NULL;
+    vk_status rc = vk_hparams_check(hp, "model", err);
+    if (rc != VK_OK)
+        return rc;
+    vk_layout_compute(&r.lay, (uint32_t)hp->n_channels, (uint32_t)hp->patch_size, (uint32_t)d,
+                      (uint32_t)hp->n_layers, (uint32_t)mlp, (uint32_t)k, (uint32_t)t);
+    r.par_n = r.lay.par_n;
+    r.wt_n = r.lay.wt_n;
+    r.par = calloc(r.par_n, sizeof(int32_t));
+    r.wt = calloc(r.wt_n, 1);
+    sw = malloc((size_t)(mlp > 3 * d ? mlp : 3 * d) * sizeof(float) + (size_t)(k + pd) * 4);
+    if (!r.par || !r.wt || !sw) {
+        rc = vk_fail(err, VK_E_NOMEM, "quantize: out of memory");
+        goto err;
+    }
+
+    float s_in = safe_scale(st->in, 127.0f);
+    float s_h = safe_scale(st->h, 1048576.0f); /* 2^20 */
+    float s_logit = safe_scale(st->logits, 16384.0f);
+    int32_t *P = r.par;
+    P[VK_HDR_MAGIC] = VK_PAR_MAGIC;
+    P[VK_HDR_VERSION] = VK_PAR_VERSION;
+    P[VK_HDR_IMAGE] = hp->image_size;
+    P[VK_HDR_PATCH] = hp->patch_size;
+    P[VK_HDR_CHANNELS] = hp->n_channels;
+    P[VK_HDR_DIM] = d;
+    P[VK_HDR_LAYERS] = hp->n_layers;
+    P[VK_HDR_HEADS] = hp->n_heads;
+    P[VK_HDR_MLP] = mlp;
+    P[VK_HDR_CLASSES] = k;
+    P[VK_HDR_TOKENS] = t;
+    P[VK_HDR_LN_EPS] = clamp_i32((double)hp->ln_eps / ((double)s_h * s_h));
+    P[VK_HDR_S_IN] = f2bits(s_in);
+    P[VK_HDR_S_H] = f2bits(s_h);
+    P[VK_HDR_S_LOGIT] = f2bits(s_logit);
+    if (vk_quant_mult((double)s_logit * M_LOG2E * 65536.0, &P[VK_HDR_ENT_MULT],
+                      &P[VK_HDR_ENT_SHIFT]) != VK_OK)
+        goto range;
+
+    /* patch embedding, class token and positions */
+    quant_rows(m->patch_w, d, pd, &r.wt[r.lay.patch_w], sw);
+    if (quant_out(m->patch_b, sw, d, s_in, s_h, &P[r.lay.patch_b], &P[r.lay.patch_m],
+                  &P[r.lay.patch_s]) != VK_OK)
+        goto range;
+    for (int o = 0; o < d; o++)
+        P[r.lay.tok0 + o] = clamp_i32((m->cls[o] + m->pos[o]) / s_h);
+    for (int i = 1; i < t; i++)
+        for (int o = 0; o < d; o++)
+            P[r.lay.tok0 + i * d + o] = clamp_i32(m->pos[(size_t)i * d + o] / s_h);
+
+    for (int l = 0; l < hp->n_layers; l++) {
+        const vk_layer *L = &m->layers[l];
+        int8_t *W = &r.wt[r.lay.layer_w + (size_t)l * r.lay.layer_w_n];
+        int32_t *lp = &P[r.lay.layer_p + (size_t)l * r.lay.layer_p_n];
+        float s_ln1 = safe_scale(st->ln1[l], 127.0f), s_ln2 = safe_scale(st->ln2[l], 127.0f);
+        float s_q = safe_scale(st->q[l], 127.0f), s_k = safe_scale(st->k[l], 127.0f);
+        float s_v = safe_scale(st->v[l], 127.0f), s_ctx = safe_scale(st->ctx[l], 127.0f);
+        float s_fc1 = safe_scale(st->fc1[l], 127.0f), amax = 0, s_act;
+
+        quant_ln(L->ln1_w, L->ln1_b, d, s_ln1, &lp[r.lay.ln1_g], &lp[r.lay.ln1_b]);
+        quant_rows(L->qkv_w, 3 * d, d, &W[r.lay.qkv_w], sw);
+        for (int part = 0; part < 3; part++) {
+            float s_o = part == 0 ? s_q : (part == 1 ? s_k : s_v);
+            if (quant_out(&L->qkv_b[part * d], &sw[part * d], d, s_ln1, s_o,
+                          &lp[r.lay.qkv_b + part * d], &lp[r.lay.qkv_m + part * d],
+                          &lp[r.lay.qkv_s + part * d]) != VK_OK)
+                goto range;
+        }
+        if (vk_quant_mult((double)s_q * s_k / sqrt((double)dh) * M_LOG2E * 65536.0,
+                          &lp[r.lay.sm_m], &lp[r.lay.sm_s]) != VK_OK ||
+            vk_quant_mult((double)s_v / 256.0 / s_ctx, &lp[r.lay.av_m], &lp[r.lay.av_s]) != VK_OK)
+            goto range;
+        quant_rows(L->proj_w, d, d, &W[r.lay.proj_w], sw);
+        if (quant_out(L->proj_b, sw, d, s_ctx, s_h, &lp[r.lay.proj_b], &lp[r.lay.proj_m],
+                      &lp[r.lay.proj_s]) != VK_OK)
+            goto range;
+        quant_ln(L->ln2_w, L->ln2_b, d, s_ln2, &lp[r.lay.ln2_g], &lp[r.lay.ln2_b]);
+        quant_rows(L->fc1_w, mlp, d, &W[r.lay.fc1_w], sw);
+        if (quant_out(L->fc1_b, sw, mlp, s_ln2, s_fc1, &lp[r.lay.fc1_b], &lp[r.lay.fc1_m],
+                      &lp[r.lay.fc1_s]) != VK_OK)
+            goto range;
+        /* activation table: its output scale covers its whole input range */
+        for (int v = -128; v < 128; v++) {
+            float a = fabsf(vk_ref_act(hp->act, (float)v * s_fc1));
+            if (a > amax)
+                amax = a;
+        }
+        s_act = safe_scale(amax, 127.0f);
+        for (int v = -128; v < 128; v++)
+            lp[r.lay.gelu + v + 128] =
+                vk_sat8(llroundf(vk_ref_act(hp->act, (float)v * s_fc1) / s_act));
+        quant_rows(L->fc2_w, d, mlp, &W[r.lay.fc2_w], sw);
+        if (quant_out(L->fc2_b, sw, d, s_act, s_h, &lp[r.lay.fc2_b], &lp[r.lay.fc2_m],
+                      &lp[r.lay.fc2_s]) != VK_OK)
+            goto range;
+    }
+    float s_lnf = safe_scale(st->lnf, 127.0f);
+    quant_ln(m->lnf_w, m->lnf_b, d, s_lnf, &P[r.lay.lnf_g], &P[r.lay.lnf_b]);
+    quant_rows(m->head_w, k, d, &r.wt[r.lay.head_w], sw);
+    if (quant_out(m->head_b, sw, k, s_lnf, s_logit, &P[r.lay.head_b], &P[r.lay.head_m],
+                  &P[r.lay.head_s]) != VK_OK)
+        goto range;
+
+    {
+        uint8_t *buf;
+        size_t len;
+        rc = vk_qmodel_to_bytes(&r, &buf, &len, err);
+        if (rc != VK_OK)
+            goto err;
+        vk_sha256(buf, len, r.hash);
+        free(buf);
+    }
+    free(sw);
+    *q = r;
+    return VK_OK;
+range:
+    rc = vk_fail(err, VK_E_UNSUPPORTED,
+                 "quantize: a rescale factor is outside the kernel's range (scale >= 2^31); "
+                 "check the calibration images and the model's weights");
+err:
+    free(sw);
+    free(r.par);
+    free(r.wt);
+    return rc;
+}
+
+vk_status vk_quant_calibrate(const vk_model *m, const float *imgs, int n, vk_qmodel *q,
+                             vk_err *err)
+{
+    size_t img_n = (size_t)m->hp.n_channels * m->hp.image_size * m->hp.image_size;
+    vk_ref_stats st;
+    vk_ref_ws *ws;
+    float *logits;
+    vk_status rc;
+    if (n < 1)
+        return vk_fail(err, VK_E_ARG, "calibration: need at least one image");
+    memset(&st, 0, sizeof st);
+    ws = vk_ref_ws_new(m);
+    logits = malloc((size_t)m->hp.n_classes * sizeof(float));
+    if (!ws || !logits) {
+        vk_ref_ws_free(ws);
+        free(logits);
+        return vk_fail(err, VK_E_NOMEM, "calibration: out of memory");
+    }
+    for (int i = 0; i < n; i++)
+        vk_ref_forward(m, ws, &imgs[(size_t)i * img_n], NULL, logits, &st);
+    vk_ref_ws_free(ws);
+    free(logits);
+    rc = vk_quant_build(m, &st, q, err);
+    return rc;
+}
+
+int32_t vk_qmodel_dim(const vk_qmodel *q, int hdr_field)
+{
+    return q->par[hdr_field];
+}
+
+size_t vk_qmodel_img_n(const vk_qmodel *q)
+{
+    size_t s = (size_t)q->par[VK_HDR_IMAGE];
+    return (size_t)q->par[VK_HDR_CHANNELS] * s * s;
+}
+
+size_t vk_qmodel_act_n(const vk_qmodel *q)
+{
+    return (size_t)q->par[VK_HDR_TOKENS] * (size_t)q->par[VK_HDR_DIM];
+}
+
+void vk_quant_input(const vk_qmodel *q, const float *img, int8_t *out)
+{
+    float s_in = bits2f(q->par[VK_HDR_S_IN]);
+    size_t n = vk_qmodel_img_n(q);
+    for (size_t i = 0; i < n; i++)
+        out[i] = vk_sat8(llroundf(img[i] / s_in));
+}
+
+static void put_u32(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)v;
+    p[1] = (uint8_t)(v >> 8);
+    p[2] = (uint8_t)(v >> 16);
+    p[3] = (uint8_t)(v >> 24);
+}
+
+static uint32_t get_u32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+vk_status vk_qmodel_to_bytes(const vk_qmodel *q, uint8_t **buf, size_t *len, vk_err *err)
+{
+    size_t n = 16 + q->par_n * 4 + q->wt_n;
+    uint8_t *b = malloc(n);
+    if (!b)
+        return vk_fail(err, VK_E_NOMEM, "model blob: out of memory");
+    memcpy(b, VK_QM_MAGIC, 8);
+    put_u32(b + 8, (uint32_t)q->par_n);
+    put_u32(b + 12, (uint32_t)q->wt_n);
+    for (size_t i = 0; i < q->par_n; i++)
+        put_u32(b + 16 + 4 * i, (uint32_t)q->par[i]);
+    memcpy(b + 16 + q->par_n * 4, q->wt, q->wt_n);
+    *buf = b;
+    *len = n;
+    return VK_OK;
+}
+
+vk_status vk_qmodel_from_bytes(const uint8_t *buf, size_t len, const char *what,
+                               vk_qmodel *q, vk_err *err)
+{
+    vk_qmodel r = {0};
+    vk_hparams hp;
+    size_t par_n, wt_n;
+    vk_status rc;
+    if (len < 16 + VK_HDR_WORDS * 4 || memcmp(buf, VK_QM_MAGIC, 8) != 0)
+        return vk_fail(err, VK_E_FORMAT, "%s: not a vitskip model blob (magic %s expected)",
+                       what, VK_QM_MAGIC);
+    par_n = get_u32(buf + 8);
+    wt_n = get_u32(buf + 12);
+    if (par_n < VK_HDR_WORDS || par_n > len / 4 || 16 + par_n * 4 + wt_n != len)
+        return vk_fail(err, VK_E_FORMAT,
+                       "%s: blob sizes (%zu parameter words, %zu weight bytes) disagree with "
+                       "its length %zu",
+                       what, par_n, wt_n, len);
+    r.par = malloc(par_n * 4);
+    r.wt = malloc(wt_n ? wt_n : 1);
+    if (!r.par || !r.wt) {
+        free(r.par);
+        free(r.wt);
+        return vk_fail(err, VK_E_NOMEM, "%s: out of memory", what);
+    }
+    for (size_t i = 0; i < par_n; i++)
+        r.par[i] = (int32_t)get_u32(buf + 16 + 4 * i);
+    memcpy(r.wt, buf + 16 + par_n * 4, wt_n);
+    r.par_n = par_n;
+    r.wt_n = wt_n;
+    rc = VK_E_FORMAT;
+    if (r.par[VK_HDR_MAGIC] != VK_PAR_MAGIC || r.par[VK_HDR_VERSION] != VK_PAR_VERSION) {
+        vk_fail(err, rc, "%s: parameter header magic/version mismatch", what);
+        goto err;
+    }
+    hp.image_size = r.par[VK_HDR_IMAGE];
+    hp.patch_size = r.par[VK_HDR_PATCH];
+    hp.n_channels = r.par[VK_HDR_CHANNELS];
+    hp.dim = r.par[VK_HDR_DIM];
+    hp.n_layers = r.par[VK_HDR_LAYERS];
+    hp.n_heads = r.par[VK_HDR_HEADS];
+    hp.mlp_dim = r.par[VK_HDR_MLP];
+    hp.n_classes = r.par[VK_HDR_CLASSES];
+    hp.ln_eps = 1e-6f;
+    hp.act = VK_ACT_GELU;
+    rc = vk_hparams_check(&hp, what, err);
+    if (rc != VK_OK)
+        goto err;
+    {
+        int g = hp.image_size / hp.patch_size;
+        vk_layout_compute(&r.lay, (uint32_t)hp.n_channels, (uint32_t)hp.patch_size,
+                          (uint32_t)hp.dim, (uint32_t)hp.n_layers, (uint32_t)hp.mlp_dim,
+                          (uint32_t)hp.n_classes, (uint32_t)(g * g + 1));
+        if (r.par[VK_HDR_TOKENS] != g * g + 1 || r.lay.par_n != par_n || r.lay.wt_n != wt_n) {
+            rc = vk_fail(err, VK_E_FORMAT,
+                         "%s: blob sizes do not match its dimensions (%u parameter words and "
+                         "%u weight bytes expected)",
+                         what, r.lay.par_n, r.lay.wt_n);
+            goto err;
+        }
+    }
+    vk_sha256(buf, len, r.hash);
+    *q = r;
+    return VK_OK;
+err:
+    free(r.par);
+    free(r.wt);
+    return rc;
+}
+
+vk_status vk_qmodel_save(const vk_qmodel *q, const char *path, vk_err *err)
+{
+    uint8_t *buf;
+    size_t len;
+    vk_status rc = vk_qmodel_to_bytes(q, &buf, &len, err);
+    FILE *f;
+    if (rc != VK_OK)
+        return rc;
+    f = fopen(path, "wb");
+    if (!f) {
+        free(buf);
+        return vk_fail(err, VK_E_IO, "%s: cannot create: %m", path);
+    }
+    if (fwrite(buf, 1, len, f) != len || fclose(f) != 0) {
+        free(buf);
+        return vk_fail(err, VK_E_IO, "%s: write failed", path);
+    }
+    free(buf);
+    return VK_OK;
+}
+
+vk_status vk_qmodel_load(const char *path, vk_qmodel *q, vk_err *err)
+{
+    FILE *f = fopen(path, "rb");
+    long n;
+    uint8_t *buf;
+    vk_status rc;
+    if (!f)
+        return vk_fail(err, VK_E_IO, "%s: cannot open: %m", path);
+    if (fseek(f, 0, SEEK_END) != 0 || (n = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0) {
+        fclose(f);
+        return vk_fail(err, VK_E_IO, "%s: cannot read", path);
+    }
+    buf = malloc((size_t)n + 1);
+    if (!buf) {
+        fclose(f);
+        return vk_fail(err, VK_E_NOMEM, "%s: out of memory", path);
+    }
+    if (fread(buf, 1, (size_t)n, f) != (size_t)n) {
+        fclose(f);
+        free(buf);
+        return vk_fail(err, VK_E_IO, "%s: short read", path);
+    }
+    fclose(f);
+    rc = vk_qmodel_from_bytes(buf, (size_t)n, path, q, err);
+    free(buf);
+    return rc;
+}
+
+void vk_qmodel_free(vk_qmodel *q)
+{
+    if (!q)
+        return;
+    free(q->par);
+    free(q->wt);
+    q->par = NULL;
+    q->wt = NULL;
+}
