@@ -1,0 +1,73 @@
+# vitskip build. `make` builds the CLI; `make test` runs every test;
+# `make test SAN=1` runs them under AddressSanitizer/UBSan; `make demo` runs a
+# co-search on the bundled model. BUILD=dir keeps separate build trees.
+CC ?= cc
+SAN ?= 0
+ifeq ($(SAN),1)
+BUILD ?= build-san
+SANFLAGS = -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+else
+BUILD ?= build
+SANFLAGS =
+endif
+OPT ?= -O2 -g
+WARN = -std=c11 -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+       -Wpointer-arith -Werror -Wno-unused-label
+CPPFLAGS += -D_GNU_SOURCE -I. -I/usr/include/cjson
+CFLAGS += $(OPT) $(WARN) $(SANFLAGS) -fopenmp -pthread
+LDLIBS = -lcjson -lpng -ljpeg -lz -lsqlite3 -lcurl -lmicrohttpd -ldl -lm
+LDFLAGS += $(SANFLAGS) -fopenmp -pthread
+
+LIB_SRC := kernels/vk_kernel.c $(wildcard host/vk_*.c boards/*.c search/*.c db/*.c)
+LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
+TEST_SRC := $(wildcard tests/test_*.c)
+TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
+TB_BIN := $(BUILD)/kernels/tb/vk_tb
+SCRIPT_TESTS := $(wildcard tests/test_*.sh)
+
+.PHONY: all test demo bench clean deps golden
+all: $(BUILD)/vitskip
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c $< -o $@
+
+# HLS directives are pragmas gcc does not know
+$(BUILD)/kernels/%.o: CFLAGS += -Wno-unknown-pragmas
+
+$(BUILD)/libvitskip.a: $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/vitskip: $(BUILD)/host/main.o $(BUILD)/libvitskip.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/tests/%: $(BUILD)/tests/%.o $(BUILD)/libvitskip.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(TB_BIN): $(BUILD)/kernels/tb/vk_tb.o $(BUILD)/kernels/vk_kernel.o
+	$(CC) $(LDFLAGS) -o $@ $^ -lm
+
+test: $(BUILD)/vitskip $(TEST_BIN) $(TB_BIN)
+	@BUILD=$(BUILD) VITSKIP=$(BUILD)/vitskip sh tests/run.sh $(TB_BIN) $(TEST_BIN) $(SCRIPT_TESTS)
+
+# Regenerates the kernel testbench's golden vectors (inputs from a seeded
+# random model, expected outputs from the independent Python reference).
+golden: $(BUILD)/tools/mk_golden
+	mkdir -p kernels/tb/golden
+	$(BUILD)/tools/mk_golden kernels/tb/golden
+	python3 tools/golden_ref.py kernels/tb/golden
+
+$(BUILD)/tools/mk_golden: $(BUILD)/tools/mk_golden.o $(BUILD)/libvitskip.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+deps:
+	sh tools/install-deps.sh
+
+demo: deps $(BUILD)/vitskip
+	sh tools/demo.sh $(BUILD)/vitskip
+
+clean:
+	rm -rf build build-*
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
