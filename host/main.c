@@ -1,0 +1,44 @@
+/* vitskip: command-line entry point; dispatches to the vk_cmd_* functions.
+ * Exit codes: 0 ok, 1 failure, 2 usage error, 3 board or network failure. */
+#include <stdio.h>
+#include <string.h>
+
+#include "host/vk_cli.h"
+
+typedef struct {
+    const char *name;
+    int (*fn)(int argc, char **argv);
+    const char *help;
+} vk_command;
+
+static const vk_command commands[] = {
+    {"eval", vk_cmd_eval, "top-1, entropy and timing of one path on a board"},
+};
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: vitskip <command> [options]\n\n"
+               "Hardware-in-the-loop search for where a Vision Transformer can skip\n"
+               "attention, measured on a ZCU102 (or its model, or the host CPU).\n\ncommands:\n");
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        fprintf(f, "  %-14s %s\n", commands[i].name, commands[i].help);
+    fprintf(f, "\n'vitskip <command> --help' describes a command.\n"
+               "exit codes: 0 ok, 1 failure, 2 usage error, 3 board or network failure\n");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+        usage(stdout);
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (!strcmp(argv[1], commands[i].name))
+            return commands[i].fn(argc - 1, argv + 1);
+    fprintf(stderr, "vitskip: unknown command '%s'\ntry 'vitskip --help'\n", argv[1]);
+    return 2;
+}

@@ -1,0 +1,68 @@
+/* vk_cli: shared helpers of the subcommands (usage errors, progress, time). */
+#include "vk_cli.h"
+
+#include <pthread.h>
+#include <stdarg.h>
+#include <time.h>
+#include <unistd.h>
+
+static pthread_mutex_t vk_progress_lock = PTHREAD_MUTEX_INITIALIZER;
+
+int vk_cli_usage(const char *cmd, const char *fmt, ...)
+{
+    va_list ap;
+    fprintf(stderr, "vitskip %s: ", cmd);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "\ntry 'vitskip %s --help'\n", cmd);
+    return VK_EXIT_USAGE;
+}
+
+double vk_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+void vk_progress_begin(vk_progress *p, const char *label, int total)
+{
+    p->label = label;
+    p->total = total > 0 ? total : 1;
+    p->last_pct = -1;
+    p->tty = isatty(2);
+    p->t0 = vk_now();
+    vk_progress_update(p, 0);
+}
+
+void vk_progress_update(vk_progress *p, int done)
+{
+    int pct = (int)(100.0 * done / p->total);
+    pthread_mutex_lock(&vk_progress_lock);
+    if (pct != p->last_pct && (p->tty || pct / 10 != p->last_pct / 10 || p->last_pct < 0)) {
+        double el = vk_now() - p->t0;
+        double eta = done > 0 ? el * (p->total - done) / done : 0;
+        if (p->tty) {
+            char bar[31];
+            int fill = pct * 30 / 100;
+            for (int i = 0; i < 30; i++)
+                bar[i] = i < fill ? '#' : '.';
+            bar[30] = 0;
+            fprintf(stderr, "\r%s [%s] %3d%% %d/%d  %.1fs, eta %.1fs ", p->label, bar, pct, done,
+                    p->total, el, eta);
+        } else {
+            fprintf(stderr, "%s: %d/%d (%d%%) %.1fs\n", p->label, done, p->total, pct, el);
+        }
+        p->last_pct = pct;
+    }
+    pthread_mutex_unlock(&vk_progress_lock);
+}
+
+void vk_progress_end(vk_progress *p)
+{
+    if (p->last_pct != 100)
+        vk_progress_update(p, p->total);
+    if (p->tty)
+        fputc('\n', stderr);
+}

@@ -1,0 +1,51 @@
+/* vk_cli: the `vitskip` subcommands and the helpers they share.
+ *
+ * Each subcommand is `int vk_cmd_<name>(int argc, char **argv)` where argv[0]
+ * is the subcommand's name; it returns the process exit code:
+ *   0 success, 1 failure (a message on stderr), 2 usage error (one line plus
+ *   a hint on stderr), 3 a board or network failure.
+ * `--help` prints the subcommand's help on stdout and returns 0.
+ * Progress goes to stderr (a bar on a terminal, plain lines otherwise). */
+#ifndef VK_CLI_H
+#define VK_CLI_H
+
+#include <stdio.h>
+
+#define VK_EXIT_OK 0
+#define VK_EXIT_FAIL 1
+#define VK_EXIT_USAGE 2
+#define VK_EXIT_BOARD 3
+
+int vk_cmd_eval(int argc, char **argv);
+int vk_cmd_boards(int argc, char **argv);
+int vk_cmd_model_figures(int argc, char **argv);
+int vk_cmd_search(int argc, char **argv);
+int vk_cmd_sweep(int argc, char **argv);
+int vk_cmd_show(int argc, char **argv);
+int vk_cmd_replay(int argc, char **argv);
+int vk_cmd_export(int argc, char **argv);
+int vk_cmd_agent(int argc, char **argv);
+int vk_cmd_bench(int argc, char **argv);
+
+/* Prints "vitskip <cmd>: <msg>" and "try 'vitskip <cmd> --help'" on stderr;
+ * returns VK_EXIT_USAGE. */
+int vk_cli_usage(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Progress on stderr: a redrawn bar on a terminal, else a line per 10%.
+ * Thread-safe; label is borrowed for the bar's lifetime. */
+typedef struct {
+    const char *label;
+    int total;
+    int last_pct;
+    int tty;
+    double t0;
+} vk_progress;
+
+void vk_progress_begin(vk_progress *p, const char *label, int total);
+void vk_progress_update(vk_progress *p, int done);
+void vk_progress_end(vk_progress *p);
+
+/* Monotonic seconds. */
+double vk_now(void);
+
+#endif
