@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../kernels/vk_int.h"
 #include "vk_sha256.h"
 
 #define VK_QM_MAGIC "VKQM0001"

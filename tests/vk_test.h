@@ -11,7 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 
-static int vk_test_fails, vk_test_checks, vk_test_cur_fail;
+static int vk_test_checks, vk_test_cur_fail;
 
 #define CHECK(cond)                                                            \
     do {                                                                       \

@@ -1,0 +1,579 @@
+/* vk_model: float model allocation and import from Hugging Face and timm
+ * checkpoints (see vk_model.h). */
+#include "vk_model.h"
+
+#include <cJSON.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vk_safetensors.h"
+
+vk_status vk_hparams_check(const vk_hparams *hp, const char *what, vk_err *err)
+{
+    const struct {
+        const char *name;
+        int v, max;
+    } f[] = {{"image_size", hp->image_size, VK_MAX_IMAGE},
+             {"patch_size", hp->patch_size, VK_MAX_IMAGE},
+             {"num_channels", hp->n_channels, VK_MAX_CHANNELS},
+             {"hidden_size", hp->dim, VK_MAX_DIM},
+             {"num_hidden_layers", hp->n_layers, VK_MAX_LAYERS},
+             {"num_attention_heads", hp->n_heads, VK_MAX_HEADS},
+             {"intermediate_size", hp->mlp_dim, VK_MAX_MLP},
+             {"num_labels", hp->n_classes, VK_MAX_CLASSES}};
+    for (size_t i = 0; i < sizeof f / sizeof f[0]; i++)
+        if (f[i].v < 1 || f[i].v > f[i].max)
+            return vk_fail(err, VK_E_UNSUPPORTED, "%s: %s = %d, the kernel takes 1..%d", what,
+                           f[i].name, f[i].v, f[i].max);
+    if (hp->n_classes < 2)
+        return vk_fail(err, VK_E_UNSUPPORTED, "%s: num_labels = %d, at least 2 needed", what,
+                       hp->n_classes);
+    if (hp->image_size % hp->patch_size)
+        return vk_fail(err, VK_E_UNSUPPORTED, "%s: image_size %d is not a multiple of patch_size %d",
+                       what, hp->image_size, hp->patch_size);
+    if (hp->dim % hp->n_heads)
+        return vk_fail(err, VK_E_UNSUPPORTED,
+                       "%s: hidden_size %d is not a multiple of num_attention_heads %d", what,
+                       hp->dim, hp->n_heads);
+    if (hp->dim / hp->n_heads > VK_MAX_HEAD_DIM)
+        return vk_fail(err, VK_E_UNSUPPORTED, "%s: head dimension %d exceeds the kernel's %d",
+                       what, hp->dim / hp->n_heads, VK_MAX_HEAD_DIM);
+    int g = hp->image_size / hp->patch_size;
+    if (g * g + 1 > VK_MAX_TOKENS)
+        return vk_fail(err, VK_E_UNSUPPORTED, "%s: %d tokens exceed the kernel's %d", what,
+                       g * g + 1, VK_MAX_TOKENS);
+    if (hp->n_channels * hp->patch_size * hp->patch_size > VK_MAX_PATCH_DIM)
+        return vk_fail(err, VK_E_UNSUPPORTED, "%s: patch of %d values exceeds the kernel's %d",
+                       what, hp->n_channels * hp->patch_size * hp->patch_size, VK_MAX_PATCH_DIM);
+    if (!(hp->ln_eps > 0))
+        return vk_fail(err, VK_E_FORMAT, "%s: layer_norm_eps must be positive", what);
+    return VK_OK;
+}
+
+vk_status vk_model_alloc(vk_model *m, const vk_hparams *hp, vk_err *err)
+{
+    vk_model r;
+    vk_status rc = vk_hparams_check(hp, "model", err);
+    size_t d, t, mlp, k, pd, n, o = 0;
+    if (rc != VK_OK)
+        return rc;
+    memset(&r, 0, sizeof r);
+    r.hp = *hp;
+    r.n_tokens = (hp->image_size / hp->patch_size) * (hp->image_size / hp->patch_size) + 1;
+    d = (size_t)hp->dim, t = (size_t)r.n_tokens, mlp = (size_t)hp->mlp_dim;
+    k = (size_t)hp->n_classes, pd = (size_t)hp->n_channels * hp->patch_size * hp->patch_size;
+    n = d * pd + d + d + t * d + 4 * d + k * d + k +
+        (size_t)hp->n_layers * (4 * d + 3 * d * d + 3 * d + d * d + d + mlp * d + mlp + d * mlp + d);
+    r.arena = calloc(n, sizeof(float));
+    r.labels = calloc(k, sizeof(char *));
+    if (!r.arena || !r.labels) {
+        free(r.arena);
+        free(r.labels);
+        return vk_fail(err, VK_E_NOMEM, "model: out of memory (%zu floats)", n);
+    }
+    r.arena_n = n;
+#define TAKE(ptr, cnt) (ptr = r.arena + o, o += (cnt))
+    TAKE(r.patch_w, d * pd);
+    TAKE(r.patch_b, d);
+    TAKE(r.cls, d);
+    TAKE(r.pos, t * d);
+    for (int l = 0; l < hp->n_layers; l++) {
+        vk_layer *L = &r.layers[l];
+        TAKE(L->ln1_w, d);
+        TAKE(L->ln1_b, d);
+        TAKE(L->qkv_w, 3 * d * d);
+        TAKE(L->qkv_b, 3 * d);
+        TAKE(L->proj_w, d * d);
+        TAKE(L->proj_b, d);
+        TAKE(L->ln2_w, d);
+        TAKE(L->ln2_b, d);
+        TAKE(L->fc1_w, mlp * d);
+        TAKE(L->fc1_b, mlp);
+        TAKE(L->fc2_w, d * mlp);
+        TAKE(L->fc2_b, d);
+    }
+    TAKE(r.lnf_w, d);
+    TAKE(r.lnf_b, d);
+    TAKE(r.head_w, k * d);
+    TAKE(r.head_b, k);
+#undef TAKE
+    for (size_t i = 0; i < k; i++) {
+        char b[24];
+        snprintf(b, sizeof b, "%zu", i);
+        r.labels[i] = strdup(b);
+        if (!r.labels[i]) {
+            vk_model_free(&r);
+            return vk_fail(err, VK_E_NOMEM, "model: out of memory");
+        }
+    }
+    r.rescale = 1.0f / 255.0f;
+    for (int c = 0; c < VK_MAX_CHANNELS; c++) {
+        r.mean[c] = 0.5f;
+        r.std[c] = 0.5f;
+    }
+    *m = r;
+    return VK_OK;
+}
+
+void vk_model_free(vk_model *m)
+{
+    if (!m)
+        return;
+    if (m->labels)
+        for (int i = 0; i < m->hp.n_classes; i++)
+            free(m->labels[i]);
+    free(m->labels);
+    free(m->arena);
+    memset(m, 0, sizeof *m);
+}
+
+static double rnd(uint64_t *s)
+{
+    uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    z ^= z >> 31;
+    return (double)(z >> 11) / 9007199254740992.0 * 2 - 1; /* [-1, 1) */
+}
+
+static void fill(float *p, size_t n, double center, double amp, uint64_t *s)
+{
+    for (size_t i = 0; i < n; i++)
+        p[i] = (float)(center + amp * rnd(s));
+}
+
+void vk_model_randomize(vk_model *m, uint64_t seed)
+{
+    const vk_hparams *hp = &m->hp;
+    size_t d = (size_t)hp->dim, mlp = (size_t)hp->mlp_dim, k = (size_t)hp->n_classes;
+    size_t pd = (size_t)hp->n_channels * hp->patch_size * hp->patch_size;
+    uint64_t s = seed;
+    fill(m->patch_w, d * pd, 0, 1 / sqrt((double)pd), &s);
+    fill(m->patch_b, d, 0, 0.05, &s);
+    fill(m->cls, d, 0, 0.5, &s);
+    fill(m->pos, (size_t)m->n_tokens * d, 0, 0.5, &s);
+    for (int l = 0; l < hp->n_layers; l++) {
+        vk_layer *L = &m->layers[l];
+        fill(L->ln1_w, d, 1, 0.1, &s);
+        fill(L->ln1_b, d, 0, 0.05, &s);
+        fill(L->qkv_w, 3 * d * d, 0, 2 / sqrt((double)d), &s);
+        fill(L->qkv_b, 3 * d, 0, 0.05, &s);
+        fill(L->proj_w, d * d, 0, 1 / sqrt((double)d), &s);
+        fill(L->proj_b, d, 0, 0.05, &s);
+        fill(L->ln2_w, d, 1, 0.1, &s);
+        fill(L->ln2_b, d, 0, 0.05, &s);
+        fill(L->fc1_w, mlp * d, 0, 1 / sqrt((double)d), &s);
+        fill(L->fc1_b, mlp, 0, 0.05, &s);
+        fill(L->fc2_w, d * mlp, 0, 1 / sqrt((double)mlp), &s);
+        fill(L->fc2_b, d, 0, 0.05, &s);
+    }
+    fill(m->lnf_w, d, 1, 0.1, &s);
+    fill(m->lnf_b, d, 0, 0.05, &s);
+    fill(m->head_w, k * d, 0, 1 / sqrt((double)d), &s);
+    fill(m->head_b, k, 0, 0.05, &s);
+}
+
+/* ---- JSON helpers -------------------------------------------------------- */
+
+static char *read_text(const char *path, vk_err *err, vk_status *rc)
+{
+    FILE *f = fopen(path, "rb");
+    long n;
+    char *b;
+    if (!f) {
+        *rc = vk_fail(err, VK_E_IO, "%s: cannot open: %m", path);
+        return NULL;
+    }
+    if (fseek(f, 0, SEEK_END) || (n = ftell(f)) < 0 || n > (16 << 20) || fseek(f, 0, SEEK_SET)) {
+        fclose(f);
+        *rc = vk_fail(err, VK_E_FORMAT, "%s: unreadable or larger than 16 MiB", path);
+        return NULL;
+    }
+    b = malloc((size_t)n + 1);
+    if (!b || fread(b, 1, (size_t)n, f) != (size_t)n) {
+        free(b);
+        fclose(f);
+        *rc = vk_fail(err, VK_E_IO, "%s: read error", path);
+        return NULL;
+    }
+    fclose(f);
+    b[n] = 0;
+    return b;
+}
+
+/* Reads an integer field; required fields that are absent are an error. */
+static vk_status json_int(const cJSON *o, const char *path, const char *key, int required,
+                          int dflt, int *out, vk_err *err)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    if (!v || cJSON_IsNull(v)) {
+        if (required)
+            return vk_fail(err, VK_E_FORMAT, "%s: required field \"%s\" is missing", path, key);
+        *out = dflt;
+        return VK_OK;
+    }
+    if (!cJSON_IsNumber(v) || v->valuedouble != (double)(int)v->valuedouble)
+        return vk_fail(err, VK_E_FORMAT, "%s: field \"%s\" must be an integer", path, key);
+    *out = (int)v->valuedouble;
+    return VK_OK;
+}
+
+static vk_status json_float_array(const cJSON *o, const char *path, const char *key, int n_ch,
+                                  float *out, vk_err *err)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key), *e;
+    int n = 0;
+    if (!v)
+        return VK_OK;
+    if (cJSON_IsNumber(v)) {
+        for (int c = 0; c < n_ch; c++)
+            out[c] = (float)v->valuedouble;
+        return VK_OK;
+    }
+    if (!cJSON_IsArray(v) ||
+        (cJSON_GetArraySize(v) != 1 && cJSON_GetArraySize(v) != n_ch))
+        return vk_fail(err, VK_E_FORMAT, "%s: \"%s\" must be a number or an array of 1 or %d "
+                       "numbers", path, key, n_ch);
+    cJSON_ArrayForEach(e, v)
+    {
+        if (!cJSON_IsNumber(e))
+            return vk_fail(err, VK_E_FORMAT, "%s: \"%s\"[%d] is not a number", path, key, n);
+        out[n++] = (float)e->valuedouble;
+    }
+    for (int c = n; c < n_ch; c++)
+        out[c] = out[0];
+    return VK_OK;
+}
+
+static vk_status parse_act(const char *s, const char *path, vk_act *act, vk_err *err)
+{
+    if (!strcmp(s, "gelu"))
+        *act = VK_ACT_GELU;
+    else if (!strcmp(s, "gelu_new") || !strcmp(s, "gelu_pytorch_tanh") || !strcmp(s, "gelu_fast"))
+        *act = VK_ACT_GELU_TANH;
+    else if (!strcmp(s, "relu"))
+        *act = VK_ACT_RELU;
+    else if (!strcmp(s, "quick_gelu"))
+        *act = VK_ACT_QUICK_GELU;
+    else
+        return vk_fail(err, VK_E_UNSUPPORTED,
+                       "%s: hidden_act \"%s\" is not supported (gelu, gelu_new, "
+                       "gelu_pytorch_tanh, gelu_fast, relu, quick_gelu)",
+                       path, s);
+    return VK_OK;
+}
+
+static vk_status parse_config(const char *path, vk_hparams *hp, cJSON **labels_out, vk_err *err)
+{
+    vk_status rc = VK_OK;
+    char *text = read_text(path, err, &rc);
+    cJSON *root, *v;
+    int num_labels = 0;
+    if (!text)
+        return rc;
+    root = cJSON_Parse(text);
+    free(text);
+    if (!root || !cJSON_IsObject(root)) {
+        cJSON_Delete(root);
+        return vk_fail(err, VK_E_FORMAT, "%s: not a JSON object", path);
+    }
+    memset(hp, 0, sizeof *hp);
+    if ((rc = json_int(root, path, "hidden_size", 1, 0, &hp->dim, err)) ||
+        (rc = json_int(root, path, "num_hidden_layers", 1, 0, &hp->n_layers, err)) ||
+        (rc = json_int(root, path, "num_attention_heads", 1, 0, &hp->n_heads, err)) ||
+        (rc = json_int(root, path, "intermediate_size", 1, 0, &hp->mlp_dim, err)) ||
+        (rc = json_int(root, path, "image_size", 1, 0, &hp->image_size, err)) ||
+        (rc = json_int(root, path, "patch_size", 1, 0, &hp->patch_size, err)) ||
+        (rc = json_int(root, path, "num_channels", 0, 3, &hp->n_channels, err)) ||
+        (rc = json_int(root, path, "num_labels", 0, 0, &num_labels, err)))
+        goto out;
+    v = cJSON_GetObjectItemCaseSensitive(root, "layer_norm_eps");
+    if (v && !cJSON_IsNumber(v)) {
+        rc = vk_fail(err, VK_E_FORMAT, "%s: field \"layer_norm_eps\" must be a number", path);
+        goto out;
+    }
+    hp->ln_eps = v ? (float)v->valuedouble : 1e-12f;
+    v = cJSON_GetObjectItemCaseSensitive(root, "hidden_act");
+    if (v && !cJSON_IsString(v)) {
+        rc = vk_fail(err, VK_E_FORMAT, "%s: field \"hidden_act\" must be a string", path);
+        goto out;
+    }
+    hp->act = VK_ACT_GELU;
+    if (v && (rc = parse_act(v->valuestring, path, &hp->act, err)))
+        goto out;
+    v = cJSON_GetObjectItemCaseSensitive(root, "qkv_bias");
+    if (v && !cJSON_IsBool(v)) {
+        rc = vk_fail(err, VK_E_FORMAT, "%s: field \"qkv_bias\" must be true or false", path);
+        goto out;
+    }
+    if (v && cJSON_IsFalse(v)) {
+        rc = vk_fail(err, VK_E_UNSUPPORTED, "%s: qkv_bias false is not supported", path);
+        goto out;
+    }
+    v = cJSON_GetObjectItemCaseSensitive(root, "id2label");
+    if (v && !cJSON_IsObject(v)) {
+        rc = vk_fail(err, VK_E_FORMAT, "%s: field \"id2label\" must be an object", path);
+        goto out;
+    }
+    hp->n_classes = v ? cJSON_GetArraySize(v) : num_labels;
+    if (v && num_labels && num_labels != hp->n_classes) {
+        rc = vk_fail(err, VK_E_FORMAT, "%s: num_labels %d disagrees with id2label's %d entries",
+                     path, num_labels, hp->n_classes);
+        goto out;
+    }
+    if (hp->n_classes == 0) {
+        rc = vk_fail(err, VK_E_FORMAT, "%s: neither id2label nor num_labels is given", path);
+        goto out;
+    }
+    if ((rc = vk_hparams_check(hp, path, err)))
+        goto out;
+    if (v) {
+        *labels_out = cJSON_Duplicate(v, 1);
+    }
+out:
+    cJSON_Delete(root);
+    return rc;
+}
+
+static vk_status set_labels(vk_model *m, const cJSON *id2label, const char *path, vk_err *err)
+{
+    const cJSON *e;
+    cJSON_ArrayForEach(e, id2label)
+    {
+        char *end;
+        long i = strtol(e->string, &end, 10);
+        if (*end || i < 0 || i >= m->hp.n_classes || !cJSON_IsString(e))
+            return vk_fail(err, VK_E_FORMAT,
+                           "%s: id2label key \"%s\" must be a class index 0..%d with a string "
+                           "name",
+                           path, e->string, m->hp.n_classes - 1);
+        char *s = strdup(e->valuestring);
+        if (!s)
+            return vk_fail(err, VK_E_NOMEM, "out of memory");
+        free(m->labels[i]);
+        m->labels[i] = s;
+    }
+    return VK_OK;
+}
+
+static vk_status parse_preproc(const char *path, vk_model *m, vk_err *err)
+{
+    vk_status rc = VK_OK;
+    char *text;
+    cJSON *root, *v;
+    FILE *probe = fopen(path, "rb");
+    if (!probe)
+        return VK_OK; /* optional: defaults stay */
+    fclose(probe);
+    text = read_text(path, err, &rc);
+    if (!text)
+        return rc;
+    root = cJSON_Parse(text);
+    free(text);
+    if (!root || !cJSON_IsObject(root)) {
+        cJSON_Delete(root);
+        return vk_fail(err, VK_E_FORMAT, "%s: not a JSON object", path);
+    }
+    int c = m->hp.n_channels;
+    if ((rc = json_float_array(root, path, "image_mean", c, m->mean, err)) ||
+        (rc = json_float_array(root, path, "image_std", c, m->std, err)))
+        goto out;
+    v = cJSON_GetObjectItemCaseSensitive(root, "rescale_factor");
+    if (v) {
+        if (!cJSON_IsNumber(v)) {
+            rc = vk_fail(err, VK_E_FORMAT, "%s: \"rescale_factor\" must be a number", path);
+            goto out;
+        }
+        m->rescale = (float)v->valuedouble;
+    }
+    v = cJSON_GetObjectItemCaseSensitive(root, "do_rescale");
+    if (v && cJSON_IsFalse(v))
+        m->rescale = 1.0f;
+    v = cJSON_GetObjectItemCaseSensitive(root, "do_normalize");
+    if (v && cJSON_IsFalse(v))
+        for (int i = 0; i < c; i++) {
+            m->mean[i] = 0;
+            m->std[i] = 1;
+        }
+    for (int i = 0; i < c; i++)
+        if (!(m->std[i] > 0)) {
+            rc = vk_fail(err, VK_E_FORMAT, "%s: image_std[%d] must be positive", path, i);
+            goto out;
+        }
+out:
+    cJSON_Delete(root);
+    return rc;
+}
+
+/* ---- tensor import ------------------------------------------------------- */
+
+typedef struct {
+    const vk_st *st;
+    const char *prefix;
+    vk_err *err;
+    vk_status rc;
+} loader;
+
+static void get(loader *ld, const char *name, float *dst, int rank, int64_t a, int64_t b,
+                int64_t c, int64_t d)
+{
+    char full[300];
+    int64_t shape[4] = {a, b, c, d};
+    if (ld->rc != VK_OK)
+        return;
+    snprintf(full, sizeof full, "%s%s", ld->prefix, name);
+    ld->rc = vk_st_get_f32(ld->st, full, shape, rank, dst, ld->err);
+}
+
+vk_status vk_model_load_hf(const char *dir, vk_model *m, vk_err *err)
+{
+    char path[1024], name[256];
+    vk_hparams hp;
+    cJSON *labels = NULL;
+    vk_model r;
+    vk_st *st = NULL;
+    vk_status rc;
+    snprintf(path, sizeof path, "%s/config.json", dir);
+    rc = parse_config(path, &hp, &labels, err);
+    if (rc != VK_OK)
+        return rc;
+    rc = vk_model_alloc(&r, &hp, err);
+    if (rc != VK_OK) {
+        cJSON_Delete(labels);
+        return rc;
+    }
+    if (labels)
+        rc = set_labels(&r, labels, path, err);
+    cJSON_Delete(labels);
+    if (rc != VK_OK)
+        goto fail;
+    snprintf(path, sizeof path, "%s/preprocessor_config.json", dir);
+    if ((rc = parse_preproc(path, &r, err)) != VK_OK)
+        goto fail;
+    snprintf(path, sizeof path, "%s/model.safetensors", dir);
+    if ((rc = vk_st_open(path, &st, err)) != VK_OK)
+        goto fail;
+    {
+        int64_t d = hp.dim, t = r.n_tokens, mlp = hp.mlp_dim, k = hp.n_classes;
+        int64_t p = hp.patch_size, c = hp.n_channels;
+        loader ld = {st, vk_st_find(st, "vit.embeddings.cls_token") ? "vit." : "", err, VK_OK};
+        get(&ld, "embeddings.cls_token", r.cls, 3, 1, 1, d, 0);
+        get(&ld, "embeddings.position_embeddings", r.pos, 3, 1, t, d, 0);
+        get(&ld, "embeddings.patch_embeddings.projection.weight", r.patch_w, 4, d, c, p, p);
+        get(&ld, "embeddings.patch_embeddings.projection.bias", r.patch_b, 1, d, 0, 0, 0);
+        for (int l = 0; l < hp.n_layers && ld.rc == VK_OK; l++) {
+            vk_layer *L = &r.layers[l];
+            const char *qkv[3] = {"query", "key", "value"};
+#define LNAME(s) (snprintf(name, sizeof name, "encoder.layer.%d.%s", l, s), name)
+            get(&ld, LNAME("layernorm_before.weight"), L->ln1_w, 1, d, 0, 0, 0);
+            get(&ld, LNAME("layernorm_before.bias"), L->ln1_b, 1, d, 0, 0, 0);
+            for (int j = 0; j < 3; j++) {
+                char s[64];
+                snprintf(s, sizeof s, "attention.attention.%s.weight", qkv[j]);
+                get(&ld, LNAME(s), L->qkv_w + (size_t)j * d * d, 2, d, d, 0, 0);
+                snprintf(s, sizeof s, "attention.attention.%s.bias", qkv[j]);
+                get(&ld, LNAME(s), L->qkv_b + (size_t)j * d, 1, d, 0, 0, 0);
+            }
+            get(&ld, LNAME("attention.output.dense.weight"), L->proj_w, 2, d, d, 0, 0);
+            get(&ld, LNAME("attention.output.dense.bias"), L->proj_b, 1, d, 0, 0, 0);
+            get(&ld, LNAME("layernorm_after.weight"), L->ln2_w, 1, d, 0, 0, 0);
+            get(&ld, LNAME("layernorm_after.bias"), L->ln2_b, 1, d, 0, 0, 0);
+            get(&ld, LNAME("intermediate.dense.weight"), L->fc1_w, 2, mlp, d, 0, 0);
+            get(&ld, LNAME("intermediate.dense.bias"), L->fc1_b, 1, mlp, 0, 0, 0);
+            get(&ld, LNAME("output.dense.weight"), L->fc2_w, 2, d, mlp, 0, 0);
+            get(&ld, LNAME("output.dense.bias"), L->fc2_b, 1, d, 0, 0, 0);
+#undef LNAME
+        }
+        get(&ld, "layernorm.weight", r.lnf_w, 1, d, 0, 0, 0);
+        get(&ld, "layernorm.bias", r.lnf_b, 1, d, 0, 0, 0);
+        ld.prefix = "";
+        get(&ld, "classifier.weight", r.head_w, 2, k, d, 0, 0);
+        get(&ld, "classifier.bias", r.head_b, 1, k, 0, 0, 0);
+        rc = ld.rc;
+        if (rc == VK_OK) {
+            snprintf(name, sizeof name, "%sencoder.layer.%d.layernorm_before.weight",
+                     vk_st_find(st, "vit.embeddings.cls_token") ? "vit." : "", hp.n_layers);
+            if (vk_st_find(st, name))
+                rc = vk_fail(err, VK_E_FORMAT, "%s: holds more encoders than config.json's %d",
+                             path, hp.n_layers);
+        }
+    }
+    vk_st_close(st);
+    if (rc != VK_OK)
+        goto fail;
+    *m = r;
+    return VK_OK;
+fail:
+    vk_model_free(&r);
+    return rc;
+}
+
+vk_status vk_model_load_timm(const char *path, const vk_hparams *hp, vk_model *m, vk_err *err)
+{
+    char name[256];
+    vk_model r;
+    vk_st *st = NULL;
+    vk_status rc = vk_model_alloc(&r, hp, err);
+    static const float im_mean[3] = {0.485f, 0.456f, 0.406f}, im_std[3] = {0.229f, 0.224f, 0.225f};
+    if (rc != VK_OK)
+        return rc;
+    for (int c = 0; c < VK_MAX_CHANNELS; c++) {
+        r.mean[c] = im_mean[c];
+        r.std[c] = im_std[c];
+    }
+    if ((rc = vk_st_open(path, &st, err)) != VK_OK)
+        goto fail;
+    if (vk_st_find(st, "dist_token")) {
+        rc = vk_fail(err, VK_E_UNSUPPORTED,
+                     "%s: has a distillation token (distilled DeiT); not supported", path);
+        goto fail;
+    }
+    snprintf(name, sizeof name, "blocks.%d.norm1.weight", hp->n_layers);
+    if (vk_st_find(st, name)) {
+        rc = vk_fail(err, VK_E_FORMAT, "%s: holds more blocks than the %d given", path,
+                     hp->n_layers);
+        goto fail;
+    }
+    {
+        int64_t d = hp->dim, t = r.n_tokens, mlp = hp->mlp_dim, k = hp->n_classes;
+        int64_t p = hp->patch_size, c = hp->n_channels;
+        loader ld = {st, "", err, VK_OK};
+        get(&ld, "cls_token", r.cls, 3, 1, 1, d, 0);
+        get(&ld, "pos_embed", r.pos, 3, 1, t, d, 0);
+        get(&ld, "patch_embed.proj.weight", r.patch_w, 4, d, c, p, p);
+        get(&ld, "patch_embed.proj.bias", r.patch_b, 1, d, 0, 0, 0);
+        for (int l = 0; l < hp->n_layers && ld.rc == VK_OK; l++) {
+            vk_layer *L = &r.layers[l];
+#define BNAME(s) (snprintf(name, sizeof name, "blocks.%d.%s", l, s), name)
+            get(&ld, BNAME("norm1.weight"), L->ln1_w, 1, d, 0, 0, 0);
+            get(&ld, BNAME("norm1.bias"), L->ln1_b, 1, d, 0, 0, 0);
+            get(&ld, BNAME("attn.qkv.weight"), L->qkv_w, 2, 3 * d, d, 0, 0);
+            get(&ld, BNAME("attn.qkv.bias"), L->qkv_b, 1, 3 * d, 0, 0, 0);
+            get(&ld, BNAME("attn.proj.weight"), L->proj_w, 2, d, d, 0, 0);
+            get(&ld, BNAME("attn.proj.bias"), L->proj_b, 1, d, 0, 0, 0);
+            get(&ld, BNAME("norm2.weight"), L->ln2_w, 1, d, 0, 0, 0);
+            get(&ld, BNAME("norm2.bias"), L->ln2_b, 1, d, 0, 0, 0);
+            get(&ld, BNAME("mlp.fc1.weight"), L->fc1_w, 2, mlp, d, 0, 0);
+            get(&ld, BNAME("mlp.fc1.bias"), L->fc1_b, 1, mlp, 0, 0, 0);
+            get(&ld, BNAME("mlp.fc2.weight"), L->fc2_w, 2, d, mlp, 0, 0);
+            get(&ld, BNAME("mlp.fc2.bias"), L->fc2_b, 1, d, 0, 0, 0);
+#undef BNAME
+        }
+        get(&ld, "norm.weight", r.lnf_w, 1, d, 0, 0, 0);
+        get(&ld, "norm.bias", r.lnf_b, 1, d, 0, 0, 0);
+        get(&ld, "head.weight", r.head_w, 2, k, d, 0, 0);
+        get(&ld, "head.bias", r.head_b, 1, k, 0, 0, 0);
+        rc = ld.rc;
+    }
+    if (rc != VK_OK)
+        goto fail;
+    vk_st_close(st);
+    *m = r;
+    return VK_OK;
+fail:
+    vk_st_close(st);
+    vk_model_free(&r);
+    return rc;
+}
