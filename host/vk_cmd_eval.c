@@ -1,0 +1,198 @@
+/* vk_cmd_eval: `vitskip eval` — top-1, mean entropy and timing of one path
+ * (or the float reference) on the evaluation set. */
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "boards/vk_board.h"
+#include "host/vk_cli.h"
+#include "host/vk_ref.h"
+#include "host/vk_workload.h"
+
+static const char eval_help[] =
+    "usage: vitskip eval --model DIR --data PATH [options]\n"
+    "\n"
+    "Measures one path of a ViT on a board: top-1 accuracy, mean output entropy,\n"
+    "latency and energy per image (each labelled measured or modeled).\n"
+    "\n"
+    "  --model DIR      Hugging Face ViT checkpoint (config.json, model.safetensors)\n"
+    "  --data PATH      IDX image file (MNIST/Fashion-MNIST, .gz or not) or a folder\n"
+    "                   with one sub-folder of PNG/JPEG images per class\n"
+    "  --skip LIST      encoders whose attention is skipped, 0-based, e.g. 1,3,5\n"
+    "  --board SPEC     sim (default: kernel C-sim + ZCU102 model), cpu, xrt[:N],\n"
+    "                   http://host:port\n"
+    "  --limit N        evaluate the first N images only\n"
+    "  --calib PATH     calibration images (default: the sibling train-images file\n"
+    "                   of a t10k-images file, else the evaluation images)\n"
+    "  --float          also run the float32 reference on the host and compare\n"
+    "  -h, --help       this help\n";
+
+/* Parses "1,3,5" into skip flags; returns 0 on success. */
+static int parse_skip(const char *s, int n_layers, uint32_t *modes, char *bad, size_t bad_n)
+{
+    const char *p = s;
+    while (*p) {
+        char *end;
+        long v = strtol(p, &end, 10);
+        if (end == p || (*end && *end != ',') || v < 0 || v >= n_layers) {
+            snprintf(bad, bad_n, "--skip '%s': expected comma-separated encoder indices in 0..%d",
+                     s, n_layers - 1);
+            return -1;
+        }
+        modes[v] = VK_MODE(VK_ATTN_SKIP);
+        p = *end ? end + 1 : end;
+    }
+    return 0;
+}
+
+static void on_progress(void *ctx, int done, int total)
+{
+    (void)total;
+    vk_progress_update(ctx, done);
+}
+
+static double float_top1(const vk_workload *w, const uint32_t *modes)
+{
+    const vk_model *m = &w->model;
+    size_t img_n = (size_t)m->hp.n_channels * m->hp.image_size * m->hp.image_size;
+    int ok = 0;
+#pragma omp parallel reduction(+ : ok)
+    {
+        vk_ref_ws *ws = vk_ref_ws_new(m);
+        float *img = malloc(img_n * sizeof(float));
+        float *lg = malloc((size_t)m->hp.n_classes * sizeof(float));
+#pragma omp for schedule(dynamic, 16)
+        for (int i = 0; i < w->n; i++) {
+            if (!ws || !img || !lg)
+                continue;
+            vk_dataset_normalize(&w->data, m, i, img);
+            vk_ref_forward(m, ws, img, modes, lg, NULL);
+            int best = 0;
+            for (int c = 1; c < m->hp.n_classes; c++)
+                if (lg[c] > lg[best])
+                    best = c;
+            ok += best == w->data.labels[i];
+        }
+        vk_ref_ws_free(ws);
+        free(img);
+        free(lg);
+    }
+    return 100.0 * ok / (w->n ? w->n : 1);
+}
+
+int vk_cmd_eval(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"model", required_argument, 0, 'm'}, {"data", required_argument, 0, 'd'},
+        {"skip", required_argument, 0, 's'},  {"board", required_argument, 0, 'b'},
+        {"limit", required_argument, 0, 'n'}, {"calib", required_argument, 0, 'c'},
+        {"float", no_argument, 0, 'f'},       {"help", no_argument, 0, 'h'},
+        {0, 0, 0, 0}};
+    const char *skip = NULL, *board = "sim";
+    vk_workload_opts wo = {0};
+    int c, do_float = 0, rcode = VK_EXIT_FAIL;
+    vk_err err = {{0}};
+    vk_workload w;
+    vk_board *b = NULL;
+    vk_img_result *res = NULL;
+    uint32_t modes[VK_MAX_LAYERS];
+    vk_measure meas;
+    char bad[256];
+
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'm': wo.model = optarg; break;
+        case 'd': wo.data = optarg; break;
+        case 's': skip = optarg; break;
+        case 'b': board = optarg; break;
+        case 'c': wo.calib = optarg; break;
+        case 'f': do_float = 1; break;
+        case 'n': {
+            char *end;
+            long v = strtol(optarg, &end, 10);
+            if (*end || v < 1 || v > 100000000)
+                return vk_cli_usage("eval", "--limit '%s': expected a positive integer", optarg);
+            wo.limit = (int)v;
+            break;
+        }
+        case 'h': fputs(eval_help, stdout); return VK_EXIT_OK;
+        default: return vk_cli_usage("eval", "unknown option");
+        }
+    }
+    if (optind < argc)
+        return vk_cli_usage("eval", "unexpected argument '%s'", argv[optind]);
+    if (!wo.model || !wo.data)
+        return vk_cli_usage("eval", "--model and --data are required");
+
+    if (vk_workload_open(&wo, &w, &err) != VK_OK) {
+        fprintf(stderr, "vitskip eval: %s\n", err.msg);
+        return VK_EXIT_FAIL;
+    }
+    for (int l = 0; l < VK_MAX_LAYERS; l++)
+        modes[l] = VK_MODE(VK_ATTN_FULL);
+    if (skip && parse_skip(skip, w.model.hp.n_layers, modes, bad, sizeof bad)) {
+        vk_workload_free(&w);
+        return vk_cli_usage("eval", "%s", bad);
+    }
+    if (vk_board_open(board, &b, &err) != VK_OK || vk_board_load(b, &w.q, &err) != VK_OK ||
+        vk_board_load_data(b, w.imgs, w.n, &err) != VK_OK) {
+        fprintf(stderr, "vitskip eval: %s\n", err.msg);
+        rcode = VK_EXIT_BOARD;
+        goto out;
+    }
+    res = calloc((size_t)w.n, sizeof *res);
+    if (!res) {
+        fprintf(stderr, "vitskip eval: out of memory\n");
+        goto out;
+    }
+    {
+        vk_progress pr;
+        vk_path_req req = {.modes = modes, .progress = on_progress, .progress_ctx = &pr};
+        double t0 = vk_now();
+        vk_progress_begin(&pr, "eval", w.n);
+        vk_status rc = vk_board_measure(b, &req, w.n, res, &meas, &err);
+        vk_progress_end(&pr);
+        if (rc != VK_OK) {
+            fprintf(stderr, "vitskip eval: %s\n", err.msg);
+            rcode = VK_EXIT_BOARD;
+            goto out;
+        }
+        int32_t *cls = malloc((size_t)w.n * sizeof *cls);
+        double ent = 0;
+        if (!cls)
+            goto out;
+        for (int i = 0; i < w.n; i++) {
+            cls[i] = res[i].cls;
+            ent += res[i].entropy_q16 / 65536.0;
+        }
+        printf("model     %s (%d encoders, sha256 %.16s)\n", wo.model, w.model.hp.n_layers,
+               w.model_hash);
+        printf("data      %s (%d images)\n", wo.data, w.n);
+        printf("board     %s\n", vk_board_spec(b));
+        printf("path      ");
+        for (int l = 0; l < w.model.hp.n_layers; l++)
+            putchar(VK_MODE_ATTN(modes[l]) == VK_ATTN_SKIP ? 'S' : 'F');
+        printf("  (F = full attention, S = skipped)\n");
+        printf("top-1     %.2f%% (int8 kernel)\n", vk_workload_top1(&w, cls, w.n));
+        if (do_float)
+            printf("top-1     %.2f%% (float32 reference, host)\n", float_top1(&w, modes));
+        printf("entropy   %.4f nats (mean)\n", ent / (w.n ? w.n : 1));
+        printf("latency   %.4f ms/image [%s] (p10 %.4f, p90 %.4f)\n", meas.latency_ms,
+               vk_source_str(meas.latency_src), meas.latency_p10_ms, meas.latency_p90_ms);
+        if (meas.energy_src != VK_SRC_NONE)
+            printf("energy    %.4f mJ/image [%s], EDP %.5f mJ*ms\n", meas.energy_mj,
+                   vk_source_str(meas.energy_src), meas.energy_mj * meas.latency_ms);
+        else
+            printf("energy    not available on this board\n");
+        printf("          %s\n", meas.note);
+        printf("wall      %.2f s on this host\n", vk_now() - t0);
+        free(cls);
+        rcode = VK_EXIT_OK;
+    }
+out:
+    free(res);
+    vk_board_close(b);
+    vk_workload_free(&w);
+    return rcode;
+}

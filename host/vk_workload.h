@@ -1,0 +1,47 @@
+/* vk_workload: everything a measurement needs, loaded once: the float model
+ * from a checkpoint, its quantized blob (calibrated), the evaluation images
+ * quantized for the kernel, and the hashes that identify them.
+ *
+ *     vk_workload_opts o = {.model = "models/demo", .data = path, .limit = 1000};
+ *     vk_workload w;
+ *     if (vk_workload_open(&o, &w, &err) != VK_OK) die(err.msg);
+ *     vk_board_load(b, &w.q, &err); vk_board_load_data(b, w.imgs, w.n, &err);
+ *     vk_workload_free(&w);
+ *
+ * Calibration images: opts.calib if given; otherwise, for an IDX test file
+ * named *t10k-images*, the sibling *train-images* file when it exists;
+ * otherwise the evaluation images themselves (a note is printed). The first
+ * calib_n (default 512) are used. Not thread-safe while opening. */
+#ifndef VK_WORKLOAD_H
+#define VK_WORKLOAD_H
+
+#include "vk_data.h"
+#include "vk_quant.h"
+
+typedef struct {
+    const char *model;    /* HF checkpoint dir, or a timm .safetensors */
+    const vk_hparams *timm_hp; /* required for a timm file */
+    const char *data;     /* IDX file or image folder */
+    const char *calib;    /* optional calibration set */
+    int limit;            /* evaluation images (0 = all) */
+    int calib_n;          /* 0 = 512 */
+    int quiet;            /* no notes on stderr */
+} vk_workload_opts;
+
+typedef struct {
+    vk_model model;
+    vk_qmodel q;
+    vk_dataset data;
+    int8_t *imgs;         /* [n][vk_qmodel_img_n] quantized, owned */
+    int n;
+    char model_hash[65];  /* hex SHA-256 of the quantized blob */
+    char data_hash[65];   /* hex SHA-256 of the evaluation set */
+} vk_workload;
+
+vk_status vk_workload_open(const vk_workload_opts *o, vk_workload *w, vk_err *err);
+void vk_workload_free(vk_workload *w);
+
+/* Top-1 accuracy in percent of n results against the dataset's labels. */
+double vk_workload_top1(const vk_workload *w, const int32_t *cls, int n);
+
+#endif
