@@ -1,0 +1,305 @@
+/* vk_board: the board registry and the checks every back-end can rely on
+ * (see vk_board.h).
+ *
+ * vk_board_open parses the spec and dispatches to one ops table; the
+ * wrappers check every argument before a back-end sees it:
+ *   load       q has a par header the kernel accepts (dimensions in range);
+ *   load_data  a model is loaded, imgs non-NULL, n >= 1; loading a new model
+ *              forgets the images (their size may differ);
+ *   measure    model and data loaded, 1 <= n <= images loaded, res/out/req/
+ *              modes non-NULL, every mode word well formed (attention mode
+ *              0..3, no unknown bits), and for a cascade 0 <= resume <=
+ *              n_layers with the high path equal to the low one on the
+ *              first `resume` encoders (it resumes from the low path's act).
+ * Whether a well-formed mode is implemented is the back-end's answer.
+ *
+ * The cpu, xrt and remote back-ends live in their own files; they are
+ * referenced weakly so that a build without one still links and reports
+ * "board kind '...' is not built in". */
+#include "boards/vk_board.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "boards/vk_cycles.h"
+
+extern const vk_board_ops vk_board_sim_ops;
+extern const vk_board_ops vk_board_cpu_ops __attribute__((weak));
+extern const vk_board_ops vk_board_xrt_ops __attribute__((weak));
+extern const vk_board_ops vk_board_remote_ops __attribute__((weak));
+
+struct vk_board {
+    const vk_board_ops *ops;
+    void *state;
+    char *spec;
+    int has_model;
+    int n_layers;
+    int n_images;
+};
+
+const char *vk_source_str(vk_source s)
+{
+    switch (s) {
+    case VK_SRC_NONE:
+        return "none";
+    case VK_SRC_MEASURED:
+        return "measured";
+    case VK_SRC_MODELED:
+        return "modeled";
+    }
+    return "?";
+}
+
+const char *vk_stage_str(vk_stage s)
+{
+    static const char *names[VK_STAGE_N] = {"embed", "layernorm", "qkv", "qk",  "softmax",
+                                            "av",    "proj",      "mlp", "head"};
+    return (unsigned)s < VK_STAGE_N ? names[s] : "?";
+}
+
+/* "xrt", "xrt:N" or "xrt:N:file.xclbin" with N a device index. */
+static int xrt_spec_ok(const char *spec)
+{
+    const char *p = spec + 3, *q;
+    if (!*p)
+        return 1;
+    if (*p++ != ':')
+        return 0;
+    for (q = p; *q >= '0' && *q <= '9'; q++)
+        ;
+    if (q == p || q - p > 4)
+        return 0;
+    if (!*q)
+        return 1;
+    return *q == ':' && q[1] != 0;
+}
+
+/* "http://host[:port][/]" with a non-empty host and a port in 1..65535. */
+static int http_spec_ok(const char *spec)
+{
+    const char *h = spec + 7, *e = h;
+    while (*e && *e != ':' && *e != '/')
+        e++;
+    if (e == h)
+        return 0;
+    if (*e == ':') {
+        char *end;
+        long port = strtol(e + 1, &end, 10);
+        if (end == e + 1 || port < 1 || port > 65535)
+            return 0;
+        e = end;
+    }
+    return !*e || (e[0] == '/' && !e[1]);
+}
+
+/* Which ops table serves spec; *kind gets the kind's name for messages. */
+static vk_status pick_ops(const char *spec, const vk_board_ops **ops, const char **kind,
+                          vk_err *err)
+{
+    if (!strcmp(spec, "sim") || !strncmp(spec, "sim:", 4)) {
+        if (spec[3] == ':' && !spec[4])
+            return vk_fail(err, VK_E_ARG, "board '%s': expected sim:FILE.json", spec);
+        *kind = "sim";
+        *ops = &vk_board_sim_ops;
+    } else if (!strcmp(spec, "cpu") || !strncmp(spec, "cpu:", 4)) {
+        *kind = "cpu";
+        *ops = &vk_board_cpu_ops;
+    } else if (!strncmp(spec, "xrt", 3) && (!spec[3] || spec[3] == ':')) {
+        if (!xrt_spec_ok(spec))
+            return vk_fail(err, VK_E_ARG,
+                           "board '%s': expected xrt, xrt:N or xrt:N:FILE.xclbin (N a device "
+                           "index)",
+                           spec);
+        *kind = "xrt";
+        *ops = &vk_board_xrt_ops;
+    } else if (!strncmp(spec, "http://", 7)) {
+        if (!http_spec_ok(spec))
+            return vk_fail(err, VK_E_ARG, "board '%s': expected http://HOST:PORT", spec);
+        *kind = "remote";
+        *ops = &vk_board_remote_ops;
+    } else {
+        return vk_fail(err, VK_E_NOTFOUND,
+                       "unknown board '%s' (expected sim[:FILE.json], cpu, xrt[:N[:FILE]] or "
+                       "http://HOST:PORT)",
+                       spec);
+    }
+    if (!*ops)
+        return vk_fail(err, VK_E_UNSUPPORTED, "board '%s': board kind '%s' is not built in", spec,
+                       *kind);
+    return VK_OK;
+}
+
+vk_status vk_board_open(const char *spec, vk_board **b, vk_err *err)
+{
+    const vk_board_ops *ops = NULL;
+    const char *kind = "";
+    vk_board *r;
+    vk_status rc;
+    if (!spec || !b)
+        return vk_fail(err, VK_E_ARG, "vk_board_open: spec and b must be non-NULL");
+    if ((rc = pick_ops(spec, &ops, &kind, err)) != VK_OK)
+        return rc;
+    r = calloc(1, sizeof *r);
+    if (!r || !(r->spec = strdup(spec))) {
+        free(r);
+        return vk_fail(err, VK_E_NOMEM, "board '%s': out of memory", spec);
+    }
+    r->ops = ops;
+    if ((rc = ops->open(spec, &r->state, err)) != VK_OK) {
+        free(r->spec);
+        free(r);
+        return rc;
+    }
+    *b = r;
+    return VK_OK;
+}
+
+vk_status vk_board_load(vk_board *b, const vk_qmodel *q, vk_err *err)
+{
+    vk_cycles_dims d;
+    vk_layout lay;
+    vk_status rc;
+    if (!b || !q || !q->par || !q->wt || q->par_n < VK_HDR_WORDS)
+        return vk_fail(err, VK_E_ARG, "board load: a board and a built model are required");
+    if (q->par[VK_HDR_MAGIC] != VK_PAR_MAGIC || q->par[VK_HDR_VERSION] != VK_PAR_VERSION)
+        return vk_fail(err, VK_E_FORMAT, "board '%s': model blob has a bad par header", b->spec);
+    vk_cycles_dims_from_par(q->par, &d);
+    if ((rc = vk_cycles_dims_check(&d, "model", err)) != VK_OK)
+        return rc;
+    vk_layout_compute(&lay, (uint32_t)d.channels, (uint32_t)d.patch, (uint32_t)d.dim,
+                      (uint32_t)d.layers, (uint32_t)d.mlp, (uint32_t)d.classes, (uint32_t)d.tokens);
+    if (q->par_n < lay.par_n || q->wt_n < lay.wt_n)
+        return vk_fail(err, VK_E_FORMAT,
+                       "board '%s': model blob too short (par %zu of %u words, wt %zu of %u "
+                       "bytes)",
+                       b->spec, q->par_n, lay.par_n, q->wt_n, lay.wt_n);
+    b->has_model = 0;
+    b->n_images = 0;
+    if ((rc = b->ops->load(b->state, q, err)) != VK_OK)
+        return rc;
+    b->has_model = 1;
+    b->n_layers = d.layers;
+    return VK_OK;
+}
+
+vk_status vk_board_load_data(vk_board *b, const int8_t *imgs, int n, vk_err *err)
+{
+    vk_status rc;
+    if (!b)
+        return vk_fail(err, VK_E_ARG, "board load_data: no board");
+    if (!b->has_model)
+        return vk_fail(err, VK_E_ARG, "board '%s': load a model before the images", b->spec);
+    if (!imgs || n < 1)
+        return vk_fail(err, VK_E_ARG, "board '%s': load_data needs at least one image (got %d)",
+                       b->spec, n);
+    b->n_images = 0;
+    if ((rc = b->ops->load_data(b->state, imgs, n, err)) != VK_OK)
+        return rc;
+    b->n_images = n;
+    return VK_OK;
+}
+
+static vk_status check_modes(const vk_board *b, const uint32_t *modes, const char *which,
+                             vk_err *err)
+{
+    for (int l = 0; l < b->n_layers; l++) {
+        uint32_t w = modes[l];
+        if (VK_MODE_ATTN(w) > VK_ATTN_SHARED || (w & 0xFF0000F0u))
+            return vk_fail(err, VK_E_ARG,
+                           "board '%s': %s mode word 0x%08x of encoder %d is malformed "
+                           "(attention mode 0..3 in bits 0-3, keep in 8-15, FFN in 16-23)",
+                           b->spec, which, (unsigned)w, l);
+    }
+    return VK_OK;
+}
+
+vk_status vk_board_measure(vk_board *b, const vk_path_req *req, int n, vk_img_result *res,
+                           vk_measure *out, vk_err *err)
+{
+    vk_status rc;
+    if (!b || !req || !res || !out)
+        return vk_fail(err, VK_E_ARG, "board measure: board, request, res and out are required");
+    if (!b->has_model || !b->n_images)
+        return vk_fail(err, VK_E_ARG, "board '%s': load a model and images before measuring",
+                       b->spec);
+    if (n < 1 || n > b->n_images)
+        return vk_fail(err, VK_E_ARG, "board '%s': request for %d images, %d loaded", b->spec, n,
+                       b->n_images);
+    if (!req->modes)
+        return vk_fail(err, VK_E_ARG, "board '%s': request has no mode words", b->spec);
+    if ((rc = check_modes(b, req->modes, "path", err)) != VK_OK)
+        return rc;
+    if (req->modes_high) {
+        if ((rc = check_modes(b, req->modes_high, "high path", err)) != VK_OK)
+            return rc;
+        if (req->resume < 0 || req->resume > b->n_layers)
+            return vk_fail(err, VK_E_ARG, "board '%s': cascade resume %d outside 0..%d", b->spec,
+                           (int)req->resume, b->n_layers);
+        for (int l = 0; l < req->resume; l++)
+            if (req->modes[l] != req->modes_high[l])
+                return vk_fail(err, VK_E_ARG,
+                               "board '%s': cascade resumes after %d encoders but the paths "
+                               "differ at encoder %d",
+                               b->spec, (int)req->resume, l);
+    }
+    return b->ops->measure(b->state, req, n, res, out, err);
+}
+
+const char *vk_board_spec(const vk_board *b)
+{
+    return b->spec;
+}
+
+const char *vk_board_kind(const vk_board *b)
+{
+    return b->ops->kind;
+}
+
+void vk_board_describe(vk_board *b, char *buf, size_t len)
+{
+    if (len)
+        buf[0] = 0;
+    b->ops->describe(b->state, buf, len);
+}
+
+void vk_board_close(vk_board *b)
+{
+    if (!b)
+        return;
+    b->ops->close(b->state);
+    free(b->spec);
+    free(b);
+}
+
+/* Opens spec and prints its description, or why it is unavailable. */
+static void list_one(FILE *out, const char *spec, const char *what)
+{
+    vk_board *b;
+    vk_err err = {{0}};
+    char desc[256];
+    if (vk_board_open(spec, &b, &err) != VK_OK) {
+        fprintf(out, "  %-8s unavailable: %s\n", what, err.msg);
+        return;
+    }
+    vk_board_describe(b, desc, sizeof desc);
+    fprintf(out, "  %-8s available: %s\n", what, desc);
+    vk_board_close(b);
+}
+
+void vk_board_list(FILE *out)
+{
+    const char *xrt = getenv("XILINX_XRT");
+    fprintf(out, "boards on this machine:\n");
+    list_one(out, "sim", "sim");
+    list_one(out, "cpu", "cpu");
+    if (!&vk_board_xrt_ops)
+        fprintf(out, "  %-8s unavailable: board kind 'xrt' is not built in\n", "xrt");
+    else if (!xrt || !*xrt)
+        fprintf(out, "  %-8s unavailable: XILINX_XRT is not set (source XRT's setup.sh)\n", "xrt");
+    else
+        list_one(out, "xrt", "xrt");
+    if (!&vk_board_remote_ops)
+        fprintf(out, "  %-8s unavailable: board kind 'remote' is not built in\n", "remote");
+    else
+        fprintf(out, "  %-8s any http://HOST:PORT serving `vitskip agent`\n", "remote");
+}

@@ -1,0 +1,328 @@
+/* vk_board_sim: the `sim` board — the HLS kernel's C simulation for the
+ * results, the ZCU102 cycle/energy model (vk_cycles) for latency and energy.
+ *
+ * Spec: "sim" (boards/zcu102.json, looked up in ./boards, then next to the
+ * executable: <exe dir>/../boards, <exe dir>/../../boards) or "sim:FILE.json".
+ * The board file must describe the compiled kernel (vk_cycles_hw_check_kernel).
+ *
+ * measure runs vk_kernel_top once per image (twice for an escalated cascade
+ * image) on VK_SIM_THREADS worker threads (default 2), each with an 8 MiB
+ * stack (the kernel keeps about 1.1 MiB of local arrays at DeiT-S maxima).
+ * Images are handed out one at a time under a mutex; progress is reported
+ * from the calling thread. A kernel status other than OK on any image fails
+ * the whole request with VK_E_BOARD; no partial results are returned.
+ * Cascade routing per image: the low path (saving act after `resume`
+ * encoders when resume > 0); if its entropy > threshold, the high path from
+ * encoder `resume` reading that act (or from scratch when resume = 0). */
+#include <limits.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "boards/vk_board.h"
+#include "boards/vk_cycles.h"
+#include "kernels/vk_kernel.h"
+
+#define VK_SIM_DEFAULT_THREADS 2
+#define VK_SIM_MAX_THREADS 256
+#define VK_SIM_STACK (8u << 20)
+
+typedef struct {
+    char spec[PATH_MAX + 8];
+    char json[PATH_MAX];
+    vk_cycles_hw hw;
+    int n_threads;
+    int32_t *par; /* owned copy of the blob */
+    int8_t *wt;
+    vk_cycles_dims dims;
+    size_t act_n;
+    int8_t *imgs; /* owned, n_imgs * img_n */
+    size_t img_n;
+    int n_imgs;
+} vk_sim;
+
+/* One measure call shared by its workers. */
+typedef struct {
+    const vk_sim *s;
+    const vk_path_req *req;
+    int n;
+    vk_img_result *res;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int next, done, active;
+    int failed; /* first failure wins */
+    int fail_img;
+    int32_t fail_kstat; /* 0 when the failure is out of memory */
+    const char *fail_path;
+} sim_job;
+
+static const char *kstat_str(int32_t st)
+{
+    switch (st) {
+    case VK_KSTAT_BAD_PAR:
+        return "par header magic or a dimension out of range";
+    case VK_KSTAT_BAD_CFG:
+        return "cfg magic, start or save out of range";
+    case VK_KSTAT_BAD_MODE:
+        return "a mode this kernel build does not implement";
+    default:
+        return "unknown kernel status";
+    }
+}
+
+static vk_status sim_open(const char *spec, void **state, vk_err *err)
+{
+    vk_sim *s;
+    const char *env = getenv("VK_SIM_THREADS");
+    int threads = VK_SIM_DEFAULT_THREADS;
+    vk_status rc;
+    if (env && *env) {
+        char *end;
+        long v = strtol(env, &end, 10);
+        if (*end || v < 1 || v > VK_SIM_MAX_THREADS)
+            return vk_fail(err, VK_E_ARG, "VK_SIM_THREADS='%s': expected an integer in 1..%d", env,
+                           VK_SIM_MAX_THREADS);
+        threads = (int)v;
+    }
+    s = calloc(1, sizeof *s);
+    if (!s)
+        return vk_fail(err, VK_E_NOMEM, "board '%s': out of memory", spec);
+    snprintf(s->spec, sizeof s->spec, "%s", spec);
+    s->n_threads = threads;
+    if (spec[3] == ':') {
+        snprintf(s->json, sizeof s->json, "%s", spec + 4);
+    } else if ((rc = vk_cycles_hw_find_default(s->json, sizeof s->json, err)) != VK_OK) {
+        free(s);
+        vk_err_prefix(err, "board 'sim' (or sim:FILE.json)");
+        return rc;
+    }
+    if ((rc = vk_cycles_hw_load(s->json, &s->hw, err)) != VK_OK ||
+        (rc = vk_cycles_hw_check_kernel(&s->hw, s->json, err)) != VK_OK) {
+        free(s);
+        return rc;
+    }
+    *state = s;
+    return VK_OK;
+}
+
+static vk_status sim_load(void *state, const vk_qmodel *q, vk_err *err)
+{
+    vk_sim *s = state;
+    int32_t *par = malloc(q->par_n * sizeof *par);
+    int8_t *wt = malloc(q->wt_n ? q->wt_n : 1);
+    if (!par || !wt) {
+        free(par);
+        free(wt);
+        return vk_fail(err, VK_E_NOMEM, "board '%s': out of memory copying the model", s->spec);
+    }
+    memcpy(par, q->par, q->par_n * sizeof *par);
+    memcpy(wt, q->wt, q->wt_n);
+    free(s->par);
+    free(s->wt);
+    free(s->imgs);
+    s->imgs = NULL;
+    s->n_imgs = 0;
+    s->par = par;
+    s->wt = wt;
+    vk_cycles_dims_from_par(par, &s->dims);
+    s->img_n = vk_qmodel_img_n(q);
+    s->act_n = vk_qmodel_act_n(q);
+    return VK_OK;
+}
+
+static vk_status sim_load_data(void *state, const int8_t *imgs, int n, vk_err *err)
+{
+    vk_sim *s = state;
+    int8_t *c = malloc((size_t)n * s->img_n);
+    if (!c)
+        return vk_fail(err, VK_E_NOMEM, "board '%s': out of memory for %d images", s->spec, n);
+    memcpy(c, imgs, (size_t)n * s->img_n);
+    free(s->imgs);
+    s->imgs = c;
+    s->n_imgs = n;
+    return VK_OK;
+}
+
+static void cfg_init(uint32_t *cfg, const uint32_t *modes, int n_layers, int start, int save)
+{
+    memset(cfg, 0, VK_CFG_WORDS * sizeof *cfg);
+    cfg[VK_CFG_MAGIC_W] = VK_CFG_MAGIC;
+    cfg[VK_CFG_START] = (uint32_t)start;
+    cfg[VK_CFG_SAVE] = (uint32_t)save;
+    for (int l = 0; l < n_layers; l++)
+        cfg[VK_CFG_MODES + l] = modes[l];
+}
+
+static void job_fail(sim_job *j, int img, int32_t kstat, const char *path)
+{
+    pthread_mutex_lock(&j->mu);
+    if (!j->failed) {
+        j->failed = 1;
+        j->fail_img = img;
+        j->fail_kstat = kstat;
+        j->fail_path = path;
+    }
+    pthread_mutex_unlock(&j->mu);
+}
+
+static void *sim_worker(void *arg)
+{
+    sim_job *j = arg;
+    const vk_sim *s = j->s;
+    const vk_path_req *req = j->req;
+    const int L = s->dims.layers, cascade = req->modes_high != NULL;
+    int32_t *act = malloc(s->act_n * sizeof *act);
+    int32_t *out = malloc(VK_OUT_WORDS * sizeof *out);
+    uint32_t cfg_lo[VK_CFG_WORDS], cfg_hi[VK_CFG_WORDS];
+
+    cfg_init(cfg_lo, req->modes, L, 0, cascade ? req->resume : 0);
+    if (cascade)
+        cfg_init(cfg_hi, req->modes_high, L, req->resume, 0);
+    if (!act || !out)
+        job_fail(j, -1, 0, "");
+    for (;;) {
+        int i;
+        vk_img_result r = {0};
+        pthread_mutex_lock(&j->mu);
+        if (j->failed || j->next >= j->n) {
+            pthread_mutex_unlock(&j->mu);
+            break;
+        }
+        i = j->next++;
+        pthread_mutex_unlock(&j->mu);
+
+        const int8_t *img = &s->imgs[(size_t)i * s->img_n];
+        vk_kernel_top(s->wt, s->par, cfg_lo, img, act, out);
+        if (out[VK_OUT_STATUS] != VK_KSTAT_OK) {
+            job_fail(j, i, out[VK_OUT_STATUS], cascade ? "low path" : "path");
+            break;
+        }
+        r.cls = out[VK_OUT_CLASS];
+        r.entropy_q16 = out[VK_OUT_ENTROPY];
+        if (cascade && r.entropy_q16 > req->threshold_q16) {
+            vk_kernel_top(s->wt, s->par, cfg_hi, img, act, out);
+            if (out[VK_OUT_STATUS] != VK_KSTAT_OK) {
+                job_fail(j, i, out[VK_OUT_STATUS], "high path");
+                break;
+            }
+            r.cls = out[VK_OUT_CLASS];
+            r.entropy_q16 = out[VK_OUT_ENTROPY];
+            r.escalated = 1;
+        }
+        j->res[i] = r;
+        pthread_mutex_lock(&j->mu);
+        j->done++;
+        pthread_cond_signal(&j->cv);
+        pthread_mutex_unlock(&j->mu);
+    }
+    free(act);
+    free(out);
+    pthread_mutex_lock(&j->mu);
+    j->active--;
+    pthread_cond_signal(&j->cv);
+    pthread_mutex_unlock(&j->mu);
+    return NULL;
+}
+
+static vk_status sim_measure(void *state, const vk_path_req *req, int n, vk_img_result *res,
+                             vk_measure *out, vk_err *err)
+{
+    vk_sim *s = state;
+    sim_job j;
+    pthread_t tid[VK_SIM_MAX_THREADS];
+    pthread_attr_t attr;
+    int n_threads = s->n_threads < n ? s->n_threads : n, started = 0, last = 0, n_esc = 0;
+    vk_status rc = VK_OK;
+
+    memset(&j, 0, sizeof j);
+    j.s = s;
+    j.req = req;
+    j.n = n;
+    j.res = malloc((size_t)n * sizeof *j.res);
+    if (!j.res)
+        return vk_fail(err, VK_E_NOMEM, "board '%s': out of memory for %d results", s->spec, n);
+    pthread_mutex_init(&j.mu, NULL);
+    pthread_cond_init(&j.cv, NULL);
+    pthread_attr_init(&attr);
+    pthread_attr_setstacksize(&attr, VK_SIM_STACK);
+    j.active = n_threads;
+    for (int t = 0; t < n_threads; t++) {
+        if (pthread_create(&tid[t], &attr, sim_worker, &j) != 0) {
+            pthread_mutex_lock(&j.mu);
+            j.active -= n_threads - t;
+            pthread_mutex_unlock(&j.mu);
+            job_fail(&j, -1, 0, "");
+            break;
+        }
+        started++;
+    }
+    pthread_attr_destroy(&attr);
+    pthread_mutex_lock(&j.mu);
+    while (j.active > 0 || last != j.done) {
+        if (last != j.done && !j.failed) {
+            int d = j.done;
+            pthread_mutex_unlock(&j.mu);
+            if (req->progress)
+                req->progress(req->progress_ctx, d, n);
+            pthread_mutex_lock(&j.mu);
+            last = d;
+            continue;
+        }
+        if (j.active == 0)
+            break;
+        pthread_cond_wait(&j.cv, &j.mu);
+    }
+    pthread_mutex_unlock(&j.mu);
+    for (int t = 0; t < started; t++)
+        pthread_join(tid[t], NULL);
+    pthread_cond_destroy(&j.cv);
+    pthread_mutex_destroy(&j.mu);
+
+    if (j.failed) {
+        if (j.fail_kstat == 0)
+            rc = vk_fail(err, VK_E_NOMEM,
+                         "board '%s': out of memory or threads for the C "
+                         "simulation",
+                         s->spec);
+        else
+            rc = vk_fail(err, VK_E_BOARD, "board '%s': kernel status %d (%s) on image %d, %s",
+                         s->spec, (int)j.fail_kstat, kstat_str(j.fail_kstat), j.fail_img,
+                         j.fail_path);
+        free(j.res);
+        return rc;
+    }
+    for (int i = 0; i < n; i++)
+        n_esc += j.res[i].escalated;
+    memcpy(res, j.res, (size_t)n * sizeof *res);
+    free(j.res);
+    vk_cycles_measure(&s->hw, &s->dims, req, n, n_esc, out);
+    return VK_OK;
+}
+
+static void sim_describe(void *state, char *buf, size_t len)
+{
+    const vk_sim *s = state;
+    snprintf(buf, len, "kernel C simulation (%d threads) + modeled %s @ %g MHz (%s)", s->n_threads,
+             s->hw.board, s->hw.clock_mhz, s->json);
+}
+
+static void sim_close(void *state)
+{
+    vk_sim *s = state;
+    if (!s)
+        return;
+    free(s->par);
+    free(s->wt);
+    free(s->imgs);
+    free(s);
+}
+
+const vk_board_ops vk_board_sim_ops = {
+    .kind = "sim",
+    .open = sim_open,
+    .load = sim_load,
+    .load_data = sim_load_data,
+    .measure = sim_measure,
+    .describe = sim_describe,
+    .close = sim_close,
+};
