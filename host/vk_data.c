@@ -110,8 +110,8 @@ static vk_status convert(const uint8_t *hwc, int sh, int sw, int sc, const vk_mo
             const uint8_t *p = hwc + ((size_t)y * sw + x) * sc;
             for (int ch = 0; ch < c; ch++) {
                 uint8_t v;
-                if (c == 1 && sc >= 3)
-                    v = (uint8_t)(0.299 * p[0] + 0.587 * p[1] + 0.114 * p[2] + 0.5);
+                if (c == 1 && sc >= 3) /* ITU-R 601-2 luma, PIL's fixed point */
+                    v = (uint8_t)((p[0] * 19595u + p[1] * 38470u + p[2] * 7471u + 0x8000u) >> 16);
                 else
                     v = p[sc == 1 ? 0 : (ch < sc ? ch : 0)];
                 planar[((size_t)ch * sh + y) * sw + x] = v;
@@ -125,8 +125,8 @@ static vk_status convert(const uint8_t *hwc, int sh, int sw, int sc, const vk_mo
     return VK_OK;
 }
 
-vk_status vk_dataset_load_idx(const char *images, const char *labels, const vk_model *m,
-                              int limit, vk_dataset *ds, vk_err *err)
+vk_status vk_dataset_load_idx(const char *images, const char *labels, const vk_model *m, int limit,
+                              vk_dataset *ds, vk_err *err)
 {
     uint8_t *ib = NULL, *lb = NULL;
     size_t il, ll;
@@ -152,15 +152,25 @@ vk_status vk_dataset_load_idx(const char *images, const char *labels, const vk_m
         goto out;
     }
     if (il != 16 + (size_t)n * h * w) {
-        vk_fail(err, rc, "%s: %zu bytes, but the header (%u images of %ux%u) needs %zu", images,
-                il, n, h, w, 16 + (size_t)n * h * w);
+        vk_fail(err, rc, "%s: %zu bytes, but the header (%u images of %ux%u) needs %zu", images, il,
+                n, h, w, 16 + (size_t)n * h * w);
         goto out;
     }
     if (be32(lb + 4) != n || ll != 8 + (size_t)n) {
-        vk_fail(err, rc, "%s: %u labels in %zu bytes, but %s holds %u images", labels,
-                be32(lb + 4), ll, images, n);
+        vk_fail(err, rc, "%s: %u labels in %zu bytes, but %s holds %u images", labels, be32(lb + 4),
+                ll, images, n);
         goto out;
     }
+    if (n == 0) {
+        vk_fail(err, rc, "%s: holds no images", images);
+        goto out;
+    }
+    for (uint32_t i = 0; i < n; i++)
+        if (lb[8 + i] >= m->hp.n_classes) {
+            vk_fail(err, rc, "%s: label %u of image %u is not below the model's %d classes", labels,
+                    lb[8 + i], i, m->hp.n_classes);
+            goto out;
+        }
     r.n = limit > 0 && (uint32_t)limit < n ? limit : (int)n;
     r.channels = m->hp.n_channels;
     r.height = r.width = m->hp.image_size;
@@ -171,11 +181,6 @@ vk_status vk_dataset_load_idx(const char *images, const char *labels, const vk_m
         goto out;
     }
     for (int i = 0; i < r.n; i++) {
-        if (lb[8 + i] >= m->hp.n_classes) {
-            rc = vk_fail(err, VK_E_FORMAT, "%s: label %u of image %d is not below the model's %d "
-                         "classes", labels, lb[8 + i], i, m->hp.n_classes);
-            goto out;
-        }
         r.labels[i] = lb[8 + i];
         if ((rc = convert(ib + 16 + (size_t)i * h * w, (int)h, (int)w, 1, m,
                           r.pixels + (size_t)i * r.channels * r.height * r.width)) != VK_OK) {
@@ -211,10 +216,13 @@ static void jerr_exit(j_common_ptr c)
     longjmp(e->jb, 1);
 }
 
-static void jerr_quiet(j_common_ptr c, int level)
+/* Warnings (level < 0) are corrupt or truncated data, which libjpeg would
+ * otherwise paper over with grey: treat them as errors. Trace messages
+ * (level >= 0) are ignored. */
+static void jerr_emit(j_common_ptr c, int level)
 {
-    (void)c;
-    (void)level;
+    if (level < 0)
+        jerr_exit(c);
 }
 
 /* Decodes a JPEG into interleaved pixels; caller frees *px. */
@@ -228,7 +236,7 @@ static vk_status decode_jpeg(const char *path, uint8_t **px, int *h, int *w, int
         return vk_fail(err, VK_E_IO, "%s: cannot open: %m", path);
     cinfo.err = jpeg_std_error(&je.pub);
     je.pub.error_exit = jerr_exit;
-    je.pub.emit_message = jerr_quiet;
+    je.pub.emit_message = jerr_emit;
     if (setjmp(je.jb)) {
         jpeg_destroy_decompress(&cinfo);
         fclose(f);
@@ -247,8 +255,8 @@ static vk_status decode_jpeg(const char *path, uint8_t **px, int *h, int *w, int
     if (!buf)
         longjmp(je.jb, 1);
     while (cinfo.output_scanline < cinfo.output_height) {
-        JSAMPROW row = buf + (size_t)cinfo.output_scanline * cinfo.output_width *
-                                 cinfo.output_components;
+        JSAMPROW row =
+            buf + (size_t)cinfo.output_scanline * cinfo.output_width * cinfo.output_components;
         jpeg_read_scanlines(&cinfo, &row, 1);
     }
     *h = (int)cinfo.output_height;
@@ -303,7 +311,8 @@ static int cmp_str(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* Sorted entries of dir (directories or image files), names owned. */
+/* Sorted entries of dir (directories or image files), names owned; -1 if
+ * the folder cannot be read or memory runs out. */
 static int list_dir(const char *dir, int want_dirs, char ***out)
 {
     DIR *d = opendir(dir);
@@ -320,24 +329,32 @@ static int list_dir(const char *dir, int want_dirs, char ***out)
         if (stat(path, &st))
             continue;
         if (want_dirs ? !S_ISDIR(st.st_mode)
-                      : !(S_ISREG(st.st_mode) && (has_ext(e->d_name, ".png") ||
-                                                   has_ext(e->d_name, ".jpg") ||
-                                                   has_ext(e->d_name, ".jpeg"))))
+                      : !(S_ISREG(st.st_mode) &&
+                          (has_ext(e->d_name, ".png") || has_ext(e->d_name, ".jpg") ||
+                           has_ext(e->d_name, ".jpeg"))))
             continue;
         if (n == cap) {
             cap = cap ? cap * 2 : 64;
             char **nv = realloc(v, (size_t)cap * sizeof *v);
             if (!nv)
-                break;
+                goto oom;
             v = nv;
         }
-        v[n++] = strdup(e->d_name);
+        if (!(v[n] = strdup(e->d_name)))
+            goto oom;
+        n++;
     }
     closedir(d);
     if (n)
         qsort(v, (size_t)n, sizeof *v, cmp_str);
     *out = v;
     return n;
+oom:
+    closedir(d);
+    for (int i = 0; i < n; i++)
+        free(v[i]);
+    free(v);
+    return -1;
 }
 
 static void free_list(char **v, int n)
@@ -357,7 +374,9 @@ static vk_status load_folder(const char *dir, const vk_model *m, int limit, vk_d
     size_t img_sz = (size_t)m->hp.n_channels * m->hp.image_size * m->hp.image_size;
     int cap = 0;
     memset(&r, 0, sizeof r);
-    if (n_cls <= 0) {
+    if (n_cls < 0)
+        return vk_fail(err, VK_E_IO, "%s: cannot read the folder", dir);
+    if (n_cls == 0) {
         free(cls);
         return vk_fail(err, VK_E_FORMAT, "%s: no class sub-folders", dir);
     }
@@ -386,8 +405,8 @@ static vk_status load_folder(const char *dir, const vk_model *m, int limit, vk_d
     }
     if (!matched) {
         if (n_cls > m->hp.n_classes) {
-            rc = vk_fail(err, VK_E_FORMAT, "%s: %d class folders, the model has %d classes",
-                         dir, n_cls, m->hp.n_classes);
+            rc = vk_fail(err, VK_E_FORMAT, "%s: %d class folders, the model has %d classes", dir,
+                         n_cls, m->hp.n_classes);
             goto out;
         }
         for (int i = 0; i < n_cls; i++)
@@ -399,6 +418,12 @@ static vk_status load_folder(const char *dir, const vk_model *m, int limit, vk_d
         char **files = NULL;
         snprintf(sub, sizeof sub, "%s/%s", dir, cls[i]);
         int nf = list_dir(sub, 0, &files);
+        if (nf <= 0) {
+            free(files);
+            rc = nf < 0 ? vk_fail(err, VK_E_IO, "%s: cannot read the folder", sub)
+                        : vk_fail(err, VK_E_FORMAT, "%s: no PNG or JPEG images", sub);
+            goto out;
+        }
         for (int j = 0; j < nf && (limit <= 0 || r.n < limit); j++) {
             uint8_t *px = NULL;
             int h, w, c;
@@ -433,11 +458,7 @@ static vk_status load_folder(const char *dir, const vk_model *m, int limit, vk_d
             }
             r.labels[r.n++] = idx[i];
         }
-        free_list(files, nf > 0 ? nf : 0);
-    }
-    if (r.n == 0) {
-        rc = vk_fail(err, VK_E_FORMAT, "%s: no PNG or JPEG images in the class folders", dir);
-        goto out;
+        free_list(files, nf);
     }
     snprintf(r.source, sizeof r.source, "%s", dir);
     *ds = r;
@@ -477,9 +498,7 @@ void vk_dataset_free(vk_dataset *ds)
         return;
     free(ds->pixels);
     free(ds->labels);
-    ds->pixels = NULL;
-    ds->labels = NULL;
-    ds->n = 0;
+    memset(ds, 0, sizeof *ds);
 }
 
 void vk_dataset_normalize(const vk_dataset *ds, const vk_model *m, int i, float *out)

@@ -3,6 +3,7 @@
 #include "vk_model.h"
 
 #include <cJSON.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,15 +32,16 @@ vk_status vk_hparams_check(const vk_hparams *hp, const char *what, vk_err *err)
         return vk_fail(err, VK_E_UNSUPPORTED, "%s: num_labels = %d, at least 2 needed", what,
                        hp->n_classes);
     if (hp->image_size % hp->patch_size)
-        return vk_fail(err, VK_E_UNSUPPORTED, "%s: image_size %d is not a multiple of patch_size %d",
-                       what, hp->image_size, hp->patch_size);
+        return vk_fail(err, VK_E_UNSUPPORTED,
+                       "%s: image_size %d is not a multiple of patch_size %d", what, hp->image_size,
+                       hp->patch_size);
     if (hp->dim % hp->n_heads)
         return vk_fail(err, VK_E_UNSUPPORTED,
                        "%s: hidden_size %d is not a multiple of num_attention_heads %d", what,
                        hp->dim, hp->n_heads);
     if (hp->dim / hp->n_heads > VK_MAX_HEAD_DIM)
-        return vk_fail(err, VK_E_UNSUPPORTED, "%s: head dimension %d exceeds the kernel's %d",
-                       what, hp->dim / hp->n_heads, VK_MAX_HEAD_DIM);
+        return vk_fail(err, VK_E_UNSUPPORTED, "%s: head dimension %d exceeds the kernel's %d", what,
+                       hp->dim / hp->n_heads, VK_MAX_HEAD_DIM);
     int g = hp->image_size / hp->patch_size;
     if (g * g + 1 > VK_MAX_TOKENS)
         return vk_fail(err, VK_E_UNSUPPORTED, "%s: %d tokens exceed the kernel's %d", what,
@@ -64,8 +66,9 @@ vk_status vk_model_alloc(vk_model *m, const vk_hparams *hp, vk_err *err)
     r.n_tokens = (hp->image_size / hp->patch_size) * (hp->image_size / hp->patch_size) + 1;
     d = (size_t)hp->dim, t = (size_t)r.n_tokens, mlp = (size_t)hp->mlp_dim;
     k = (size_t)hp->n_classes, pd = (size_t)hp->n_channels * hp->patch_size * hp->patch_size;
-    n = d * pd + d + d + t * d + 4 * d + k * d + k +
-        (size_t)hp->n_layers * (4 * d + 3 * d * d + 3 * d + d * d + d + mlp * d + mlp + d * mlp + d);
+    n = d * pd + d + d + t * d + 2 * d + k * d + k +
+        (size_t)hp->n_layers *
+            (4 * d + 3 * d * d + 3 * d + d * d + d + mlp * d + mlp + d * mlp + d);
     r.arena = calloc(n, sizeof(float));
     r.labels = calloc(k, sizeof(char *));
     if (!r.arena || !r.labels) {
@@ -204,8 +207,8 @@ static char *read_text(const char *path, vk_err *err, vk_status *rc)
 }
 
 /* Reads an integer field; required fields that are absent are an error. */
-static vk_status json_int(const cJSON *o, const char *path, const char *key, int required,
-                          int dflt, int *out, vk_err *err)
+static vk_status json_int(const cJSON *o, const char *path, const char *key, int required, int dflt,
+                          int *out, vk_err *err)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
     if (!v || cJSON_IsNull(v)) {
@@ -214,7 +217,8 @@ static vk_status json_int(const cJSON *o, const char *path, const char *key, int
         *out = dflt;
         return VK_OK;
     }
-    if (!cJSON_IsNumber(v) || v->valuedouble != (double)(int)v->valuedouble)
+    if (!cJSON_IsNumber(v) || !(v->valuedouble >= INT_MIN && v->valuedouble <= INT_MAX) ||
+        v->valuedouble != (double)(int)v->valuedouble)
         return vk_fail(err, VK_E_FORMAT, "%s: field \"%s\" must be an integer", path, key);
     *out = (int)v->valuedouble;
     return VK_OK;
@@ -232,10 +236,11 @@ static vk_status json_float_array(const cJSON *o, const char *path, const char *
             out[c] = (float)v->valuedouble;
         return VK_OK;
     }
-    if (!cJSON_IsArray(v) ||
-        (cJSON_GetArraySize(v) != 1 && cJSON_GetArraySize(v) != n_ch))
-        return vk_fail(err, VK_E_FORMAT, "%s: \"%s\" must be a number or an array of 1 or %d "
-                       "numbers", path, key, n_ch);
+    if (!cJSON_IsArray(v) || (cJSON_GetArraySize(v) != 1 && cJSON_GetArraySize(v) != n_ch))
+        return vk_fail(err, VK_E_FORMAT,
+                       "%s: \"%s\" must be a number or an array of 1 or %d "
+                       "numbers",
+                       path, key, n_ch);
     cJSON_ArrayForEach(e, v)
     {
         if (!cJSON_IsNumber(e))
@@ -308,6 +313,8 @@ static vk_status parse_config(const char *path, vk_hparams *hp, cJSON **labels_o
         rc = vk_fail(err, VK_E_FORMAT, "%s: field \"qkv_bias\" must be true or false", path);
         goto out;
     }
+    /* ViT without q/k/v biases is rejected rather than loaded with zero
+       biases: no such checkpoint has been checked against PyTorch */
     if (v && cJSON_IsFalse(v)) {
         rc = vk_fail(err, VK_E_UNSUPPORTED, "%s: qkv_bias false is not supported", path);
         goto out;
@@ -344,7 +351,7 @@ static vk_status set_labels(vk_model *m, const cJSON *id2label, const char *path
     {
         char *end;
         long i = strtol(e->string, &end, 10);
-        if (*end || i < 0 || i >= m->hp.n_classes || !cJSON_IsString(e))
+        if (*end || end == e->string || i < 0 || i >= m->hp.n_classes || !cJSON_IsString(e))
             return vk_fail(err, VK_E_FORMAT,
                            "%s: id2label key \"%s\" must be a class index 0..%d with a string "
                            "name",
@@ -389,9 +396,17 @@ static vk_status parse_preproc(const char *path, vk_model *m, vk_err *err)
         m->rescale = (float)v->valuedouble;
     }
     v = cJSON_GetObjectItemCaseSensitive(root, "do_rescale");
+    if (v && !cJSON_IsBool(v)) {
+        rc = vk_fail(err, VK_E_FORMAT, "%s: \"do_rescale\" must be true or false", path);
+        goto out;
+    }
     if (v && cJSON_IsFalse(v))
         m->rescale = 1.0f;
     v = cJSON_GetObjectItemCaseSensitive(root, "do_normalize");
+    if (v && !cJSON_IsBool(v)) {
+        rc = vk_fail(err, VK_E_FORMAT, "%s: \"do_normalize\" must be true or false", path);
+        goto out;
+    }
     if (v && cJSON_IsFalse(v))
         for (int i = 0; i < c; i++) {
             m->mean[i] = 0;
@@ -416,8 +431,8 @@ typedef struct {
     vk_status rc;
 } loader;
 
-static void get(loader *ld, const char *name, float *dst, int rank, int64_t a, int64_t b,
-                int64_t c, int64_t d)
+static void get(loader *ld, const char *name, float *dst, int rank, int64_t a, int64_t b, int64_t c,
+                int64_t d)
 {
     char full[300];
     int64_t shape[4] = {a, b, c, d};

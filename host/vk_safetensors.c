@@ -24,11 +24,11 @@ static size_t dtype_size(const char *d, vk_st_dtype *out)
         const char *n;
         size_t s;
         vk_st_dtype t;
-    } tab[] = {{"F32", 4, VK_ST_F32},   {"F16", 2, VK_ST_F16},   {"BF16", 2, VK_ST_BF16},
-               {"F64", 8, VK_ST_OTHER}, {"I64", 8, VK_ST_OTHER}, {"I32", 4, VK_ST_OTHER},
-               {"I16", 2, VK_ST_OTHER}, {"I8", 1, VK_ST_OTHER},  {"U8", 1, VK_ST_OTHER},
-               {"BOOL", 1, VK_ST_OTHER}, {"U16", 2, VK_ST_OTHER}, {"U32", 4, VK_ST_OTHER},
-               {"U64", 8, VK_ST_OTHER}, {"F8_E4M3", 1, VK_ST_OTHER}, {"F8_E5M2", 1, VK_ST_OTHER}};
+    } tab[] = {{"F32", 4, VK_ST_F32},    {"F16", 2, VK_ST_F16},       {"BF16", 2, VK_ST_BF16},
+               {"F64", 8, VK_ST_OTHER},  {"I64", 8, VK_ST_OTHER},     {"I32", 4, VK_ST_OTHER},
+               {"I16", 2, VK_ST_OTHER},  {"I8", 1, VK_ST_OTHER},      {"U8", 1, VK_ST_OTHER},
+               {"BOOL", 1, VK_ST_OTHER}, {"U16", 2, VK_ST_OTHER},     {"U32", 4, VK_ST_OTHER},
+               {"U64", 8, VK_ST_OTHER},  {"F8_E4M3", 1, VK_ST_OTHER}, {"F8_E5M2", 1, VK_ST_OTHER}};
     for (size_t i = 0; i < sizeof tab / sizeof tab[0]; i++)
         if (!strcmp(tab[i].n, d)) {
             *out = tab[i].t;
@@ -72,7 +72,11 @@ static vk_status parse_header(vk_st *st, const char *json, size_t data_len, vk_e
         vk_fail(err, rc, "%s: header is not a JSON object", p);
         goto out;
     }
-    cJSON_ArrayForEach(it, root) if (strcmp(it->string, "__metadata__")) n++;
+    cJSON_ArrayForEach(it, root)
+    {
+        if (strcmp(it->string, "__metadata__"))
+            n++;
+    }
     st->t = calloc((size_t)n + 1, sizeof *st->t);
     st->names = calloc((size_t)n + 1, sizeof *st->names);
     if (!st->t || !st->names) {
@@ -94,6 +98,11 @@ static vk_status parse_header(vk_st *st, const char *json, size_t data_len, vk_e
         }
         t->name = st->names[i];
         st->n = ++i;
+        for (int j = 0; j < i - 1; j++)
+            if (!strcmp(st->names[j], t->name)) {
+                vk_fail(err, rc, "%s: tensor \"%s\" appears twice in the header", p, t->name);
+                goto out;
+            }
         if (!cJSON_IsObject(it)) {
             vk_fail(err, rc, "%s: tensor \"%s\": entry is not an object", p, t->name);
             goto out;
@@ -138,8 +147,8 @@ static vk_status parse_header(vk_st *st, const char *json, size_t data_len, vk_e
         }
         if (cJSON_GetArraySize(off) != 2 || !is_whole(cJSON_GetArrayItem(off, 0), &b) ||
             !is_whole(cJSON_GetArrayItem(off, 1), &e)) {
-            vk_fail(err, rc, "%s: tensor \"%s\": data_offsets must be two non-negative integers",
-                    p, t->name);
+            vk_fail(err, rc, "%s: tensor \"%s\": data_offsets must be two non-negative integers", p,
+                    t->name);
             goto out;
         }
         if (b > e || e > (double)data_len) {
@@ -150,9 +159,8 @@ static vk_status parse_header(vk_st *st, const char *json, size_t data_len, vk_e
             goto out;
         }
         if ((size_t)(e - b) != count * es) {
-            vk_fail(err, rc,
-                    "%s: tensor \"%s\": %.0f data bytes, but shape and dtype %s need %zu", p,
-                    t->name, e - b, t->dtype_name, count * es);
+            vk_fail(err, rc, "%s: tensor \"%s\": %.0f data bytes, but shape and dtype %s need %zu",
+                    p, t->name, e - b, t->dtype_name, count * es);
             goto out;
         }
         t->n_bytes = (size_t)(e - b);
@@ -201,16 +209,17 @@ vk_status vk_st_open(const char *path, vk_st **out, vk_err *err)
     fclose(f);
     if (st->len < 8) {
         vk_st_close(st);
-        return vk_fail(err, VK_E_FORMAT, "%s: truncated (%zu bytes; a safetensors file starts "
-                       "with an 8-byte header length)", path, (size_t)flen);
+        return vk_fail(err, VK_E_FORMAT,
+                       "%s: truncated (%zu bytes; a safetensors file starts "
+                       "with an 8-byte header length)",
+                       path, (size_t)flen);
     }
     for (int i = 7; i >= 0; i--)
         hlen = hlen << 8 | st->bytes[i];
     if (hlen < 2 || hlen > st->len - 8 || hlen > VK_ST_MAX_HEADER) {
         vk_st_close(st);
-        return vk_fail(err, VK_E_FORMAT,
-                       "%s: header length %llu is invalid for a %zu-byte file", path,
-                       (unsigned long long)hlen, st->len);
+        return vk_fail(err, VK_E_FORMAT, "%s: header length %llu is invalid for a %zu-byte file",
+                       path, (unsigned long long)hlen, (size_t)flen);
     }
     json = malloc(hlen + 1);
     if (!json) {
@@ -312,8 +321,8 @@ vk_status vk_st_get_f32(const vk_st *st, const char *name, const int64_t *shape,
     for (size_t i = 0; i < count; i++) {
         const uint8_t *q = t->data + i * (t->dtype == VK_ST_F32 ? 4 : 2);
         if (t->dtype == VK_ST_F32) {
-            uint32_t b = (uint32_t)q[0] | (uint32_t)q[1] << 8 | (uint32_t)q[2] << 16 |
-                         (uint32_t)q[3] << 24;
+            uint32_t b =
+                (uint32_t)q[0] | (uint32_t)q[1] << 8 | (uint32_t)q[2] << 16 | (uint32_t)q[3] << 24;
             memcpy(&dst[i], &b, 4);
         } else if (t->dtype == VK_ST_F16) {
             dst[i] = half_to_f32((uint16_t)(q[0] | q[1] << 8));

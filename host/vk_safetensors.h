@@ -27,27 +27,40 @@
 typedef enum { VK_ST_F32, VK_ST_F16, VK_ST_BF16, VK_ST_OTHER } vk_st_dtype;
 
 typedef struct {
-    const char *name;     /* borrowed */
-    char dtype_name[16];  /* as in the header, e.g. "F32" */
+    const char *name;    /* borrowed */
+    char dtype_name[16]; /* as in the header, e.g. "F32" */
     vk_st_dtype dtype;
     int rank;
     int64_t shape[VK_ST_MAX_RANK];
-    const uint8_t *data;  /* borrowed */
+    const uint8_t *data; /* borrowed */
     size_t n_bytes;
 } vk_st_tensor;
 
 typedef struct vk_st vk_st;
 
+/* Reads the whole file (at most 4 GiB) and validates its header: length
+ * 2..100 MB inside the file, a JSON object of tensors each with a known
+ * dtype, a shape of at most VK_ST_MAX_RANK non-negative integers and
+ * data_offsets [begin, end] inside the data block whose length equals
+ * product(shape) * dtype size; names unique; "__metadata__" skipped.
+ * On success *out owns the bytes (free with vk_st_close); on error *out is
+ * untouched and err names the file and the tensor or field. */
 vk_status vk_st_open(const char *path, vk_st **out, vk_err *err);
-/* NULL if absent. */
+/* The tensor called name, or NULL if absent; borrowed from st. */
 const vk_st_tensor *vk_st_find(const vk_st *st, const char *name);
+/* Number of tensors (metadata excluded), and the i-th in header order
+ * (NULL when i is out of range); borrowed from st. */
 int vk_st_count(const vk_st *st);
 const vk_st_tensor *vk_st_at(const vk_st *st, int i);
-/* Copies tensor `name` as float32 into dst after checking it exists, has a
- * float dtype and exactly the expected shape. */
+/* Copies tensor `name` as float32 into dst (product(shape) floats) after
+ * checking that it exists (else VK_E_FORMAT), has dtype F32, F16 or BF16
+ * (else VK_E_UNSUPPORTED naming the dtype) and exactly the expected shape
+ * (else VK_E_FORMAT giving both shapes). dst is untouched on error. */
 vk_status vk_st_get_f32(const vk_st *st, const char *name, const int64_t *shape, int rank,
                         float *dst, vk_err *err);
+/* The path given to vk_st_open; borrowed from st. */
 const char *vk_st_path(const vk_st *st);
+/* Frees st and its bytes; NULL is a no-op. */
 void vk_st_close(vk_st *st);
 
 #endif
