@@ -1,0 +1,693 @@
+/* vk_store: SQLite storage (see vk_store.h). */
+#include "vk_store.h"
+
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+struct vk_store {
+    sqlite3 *db;
+    char path[512];
+};
+
+static const char *schema_v1 =
+    "CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+    "INSERT INTO meta VALUES('app','vitskip');"
+    "CREATE TABLE runs(id INTEGER PRIMARY KEY, created TEXT NOT NULL, model TEXT, data TEXT,"
+    " calib TEXT, model_hash TEXT NOT NULL, data_hash TEXT NOT NULL, n_images INT NOT NULL,"
+    " boards TEXT, objective TEXT, max_acc_drop REAL, latency_budget_ms REAL,"
+    " energy_budget_mj REAL, seed INT, budget INT, population INT, status TEXT NOT NULL);"
+    "CREATE TABLE paths(id INTEGER PRIMARY KEY, model_hash TEXT NOT NULL,"
+    " data_hash TEXT NOT NULL, board TEXT NOT NULL, genome TEXT NOT NULL, n_images INT NOT NULL,"
+    " top1 REAL, latency_ms REAL, latency_p10_ms REAL, latency_p90_ms REAL, latency_src TEXT,"
+    " energy_mj REAL, energy_src TEXT, note TEXT, cycles INT, ddr_bytes INT, macs INT,"
+    " macs_skipped INT, stage_cycles BLOB, suffix_ms BLOB, suffix_mj BLOB,"
+    " results BLOB NOT NULL, created TEXT NOT NULL,"
+    " UNIQUE(model_hash, data_hash, board, genome, n_images));"
+    "CREATE TABLE run_paths(run_id INT NOT NULL REFERENCES runs(id),"
+    " path_id INT NOT NULL REFERENCES paths(id), seq INTEGER NOT NULL,"
+    " PRIMARY KEY(run_id, path_id));"
+    "CREATE TABLE attempts(id INTEGER PRIMARY KEY, run_id INT REFERENCES runs(id),"
+    " genome TEXT, board TEXT, ok INT NOT NULL, error TEXT, created TEXT NOT NULL);"
+    "CREATE TABLE hv_history(run_id INT NOT NULL REFERENCES runs(id), n_evals INT NOT NULL,"
+    " hypervolume REAL NOT NULL, created TEXT NOT NULL);"
+    "CREATE TABLE cascades(id INTEGER PRIMARY KEY, run_id INT NOT NULL REFERENCES runs(id),"
+    " low INT NOT NULL REFERENCES paths(id), high INT NOT NULL REFERENCES paths(id),"
+    " threshold_q16 INT NOT NULL, resume INT NOT NULL, top1 REAL, escalated REAL,"
+    " latency_ms REAL, energy_mj REAL, latency_scratch_ms REAL, energy_scratch_mj REAL);"
+    "CREATE TABLE replays(id INTEGER PRIMARY KEY, config TEXT NOT NULL, board TEXT,"
+    " model_hash TEXT, top1 REAL, latency_ms REAL, latency_src TEXT, energy_mj REAL,"
+    " energy_src TEXT, note TEXT, created TEXT NOT NULL);"
+    "PRAGMA user_version = 1;";
+
+static vk_status dberr(vk_store *s, vk_err *err, const char *what)
+{
+    int c = sqlite3_errcode(s->db);
+    return vk_fail(err, c == SQLITE_BUSY || c == SQLITE_LOCKED ? VK_E_BUSY : VK_E_DB,
+                   "%s: %s: %s", s->path, what, sqlite3_errmsg(s->db));
+}
+
+static int exec(vk_store *s, const char *sql)
+{
+    return sqlite3_exec(s->db, sql, NULL, NULL, NULL);
+}
+
+void vk_store_close(vk_store *s)
+{
+    if (!s)
+        return;
+    sqlite3_close(s->db);
+    free(s);
+}
+
+/* Checks an existing file read-only before anything is written to it. */
+static vk_status check_existing(const char *path, int *fresh, vk_err *err)
+{
+    sqlite3 *db = NULL;
+    sqlite3_stmt *st = NULL;
+    struct stat sb;
+    int ver = -1, n_tables = 0, marker = 0;
+    vk_status rc = VK_OK;
+    *fresh = stat(path, &sb) != 0 || sb.st_size == 0;
+    if (*fresh)
+        return VK_OK;
+    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK ||
+        sqlite3_step(st) != SQLITE_ROW) {
+        rc = vk_fail(err, VK_E_FORMAT, "%s: not an SQLite database (%s)", path,
+                     db ? sqlite3_errmsg(db) : "cannot open");
+        goto out;
+    }
+    ver = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    st = NULL;
+    if (sqlite3_prepare_v2(db, "SELECT count(*) FROM sqlite_master", -1, &st, NULL) ==
+            SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW)
+        n_tables = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    st = NULL;
+    if (sqlite3_prepare_v2(db, "SELECT value FROM meta WHERE key='app'", -1, &st, NULL) ==
+            SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW)
+        marker = !strcmp((const char *)sqlite3_column_text(st, 0), "vitskip");
+    if (ver > VK_STORE_SCHEMA)
+        rc = vk_fail(err, VK_E_UNSUPPORTED,
+                     "%s: schema version %d is newer than this vitskip's (%d)", path, ver,
+                     VK_STORE_SCHEMA);
+    else if (n_tables > 0 && !marker)
+        rc = vk_fail(err, VK_E_FORMAT, "%s: an SQLite database, but not a vitskip one", path);
+    else
+        *fresh = n_tables == 0;
+out:
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return rc;
+}
+
+vk_status vk_store_open(const char *path, vk_store **out, vk_err *err)
+{
+    vk_store *s;
+    int fresh;
+    vk_status rc = check_existing(path, &fresh, err);
+    if (rc != VK_OK)
+        return rc;
+    s = calloc(1, sizeof *s);
+    if (!s)
+        return vk_fail(err, VK_E_NOMEM, "%s: out of memory", path);
+    snprintf(s->path, sizeof s->path, "%s", path);
+    if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
+        SQLITE_OK) {
+        rc = dberr(s, err, "cannot open");
+        vk_store_close(s);
+        return rc;
+    }
+    sqlite3_busy_timeout(s->db, 5000);
+    /* WAL with synchronous=FULL: a committed measurement survives a crash
+       of the process or of the machine */
+    if (exec(s, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;") !=
+        SQLITE_OK) {
+        rc = dberr(s, err, "cannot configure");
+        vk_store_close(s);
+        return rc;
+    }
+    if (fresh) {
+        if (exec(s, "BEGIN IMMEDIATE") != SQLITE_OK || exec(s, schema_v1) != SQLITE_OK ||
+            exec(s, "COMMIT") != SQLITE_OK) {
+            rc = dberr(s, err, "cannot create the schema");
+            exec(s, "ROLLBACK");
+            vk_store_close(s);
+            return rc;
+        }
+    }
+    *out = s;
+    return VK_OK;
+}
+
+static void now(char *b, size_t n)
+{
+    time_t t = time(NULL);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(b, n, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+static sqlite3_stmt *prep(vk_store *s, const char *sql)
+{
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+        return NULL;
+    return st;
+}
+
+static void copy_text(char *dst, size_t n, sqlite3_stmt *st, int col)
+{
+    const unsigned char *t = sqlite3_column_text(st, col);
+    snprintf(dst, n, "%s", t ? (const char *)t : "");
+}
+
+vk_status vk_store_run_create(vk_store *s, vk_run_info *r, vk_err *err)
+{
+    sqlite3_stmt *st = prep(s, "INSERT INTO runs(created,model,data,calib,model_hash,data_hash,"
+                               "n_images,boards,objective,max_acc_drop,latency_budget_ms,"
+                               "energy_budget_mj,seed,budget,population,status) "
+                               "VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,'running')");
+    vk_status rc = VK_OK;
+    if (!st)
+        return dberr(s, err, "prepare");
+    now(r->created, sizeof r->created);
+    sqlite3_bind_text(st, 1, r->created, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, r->model, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, r->data, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, r->calib, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 5, r->model_hash, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 6, r->data_hash, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 7, r->n_images);
+    sqlite3_bind_text(st, 8, r->boards, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 9, r->objective, -1, SQLITE_STATIC);
+    sqlite3_bind_double(st, 10, r->max_acc_drop);
+    sqlite3_bind_double(st, 11, r->latency_budget_ms);
+    sqlite3_bind_double(st, 12, r->energy_budget_mj);
+    sqlite3_bind_int64(st, 13, (sqlite3_int64)r->seed);
+    sqlite3_bind_int(st, 14, r->budget);
+    sqlite3_bind_int(st, 15, r->population);
+    if (exec(s, "BEGIN IMMEDIATE") != SQLITE_OK || sqlite3_step(st) != SQLITE_DONE ||
+        exec(s, "COMMIT") != SQLITE_OK) {
+        rc = dberr(s, err, "cannot create a run");
+        exec(s, "ROLLBACK");
+    } else {
+        r->id = sqlite3_last_insert_rowid(s->db);
+        snprintf(r->status, sizeof r->status, "running");
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
+vk_status vk_store_run_get(vk_store *s, int64_t id, vk_run_info *r, vk_err *err)
+{
+    sqlite3_stmt *st = prep(s, "SELECT id,created,model,data,calib,model_hash,data_hash,"
+                               "n_images,boards,objective,max_acc_drop,latency_budget_ms,"
+                               "energy_budget_mj,seed,budget,population,status FROM runs "
+                               "WHERE id=?");
+    vk_status rc = VK_OK;
+    if (!st)
+        return dberr(s, err, "prepare");
+    sqlite3_bind_int64(st, 1, id);
+    if (sqlite3_step(st) != SQLITE_ROW) {
+        rc = vk_fail(err, VK_E_NOTFOUND, "%s: no run %lld", s->path, (long long)id);
+    } else {
+        vk_run_info x;
+        memset(&x, 0, sizeof x);
+        x.id = sqlite3_column_int64(st, 0);
+        copy_text(x.created, sizeof x.created, st, 1);
+        copy_text(x.model, sizeof x.model, st, 2);
+        copy_text(x.data, sizeof x.data, st, 3);
+        copy_text(x.calib, sizeof x.calib, st, 4);
+        copy_text(x.model_hash, sizeof x.model_hash, st, 5);
+        copy_text(x.data_hash, sizeof x.data_hash, st, 6);
+        x.n_images = sqlite3_column_int(st, 7);
+        copy_text(x.boards, sizeof x.boards, st, 8);
+        copy_text(x.objective, sizeof x.objective, st, 9);
+        x.max_acc_drop = sqlite3_column_double(st, 10);
+        x.latency_budget_ms = sqlite3_column_double(st, 11);
+        x.energy_budget_mj = sqlite3_column_double(st, 12);
+        x.seed = (uint64_t)sqlite3_column_int64(st, 13);
+        x.budget = sqlite3_column_int(st, 14);
+        x.population = sqlite3_column_int(st, 15);
+        copy_text(x.status, sizeof x.status, st, 16);
+        *r = x;
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
+static vk_status write1(vk_store *s, sqlite3_stmt *st, vk_err *err, const char *what)
+{
+    vk_status rc = VK_OK;
+    if (!st)
+        return dberr(s, err, "prepare");
+    if (exec(s, "BEGIN IMMEDIATE") != SQLITE_OK || sqlite3_step(st) != SQLITE_DONE ||
+        exec(s, "COMMIT") != SQLITE_OK) {
+        rc = dberr(s, err, what);
+        exec(s, "ROLLBACK");
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
+vk_status vk_store_run_set_status(vk_store *s, int64_t id, const char *status, vk_err *err)
+{
+    sqlite3_stmt *st = prep(s, "UPDATE runs SET status=? WHERE id=?");
+    if (st) {
+        sqlite3_bind_text(st, 1, status, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 2, id);
+    }
+    return write1(s, st, err, "cannot update the run");
+}
+
+static vk_status id_list(vk_store *s, sqlite3_stmt *st, int64_t **ids, int *n, vk_err *err)
+{
+    int cap = 64, k = 0;
+    int64_t *v = malloc((size_t)cap * sizeof *v);
+    if (!st) {
+        free(v);
+        return dberr(s, err, "prepare");
+    }
+    while (v && sqlite3_step(st) == SQLITE_ROW) {
+        if (k == cap) {
+            int64_t *nv = realloc(v, (size_t)(cap *= 2) * sizeof *v);
+            if (!nv)
+                free(v);
+            v = nv;
+            if (!v)
+                break;
+        }
+        v[k++] = sqlite3_column_int64(st, 0);
+    }
+    sqlite3_finalize(st);
+    if (!v)
+        return vk_fail(err, VK_E_NOMEM, "out of memory");
+    *ids = v;
+    *n = k;
+    return VK_OK;
+}
+
+vk_status vk_store_run_list(vk_store *s, int64_t **ids, int *n, vk_err *err)
+{
+    return id_list(s, prep(s, "SELECT id FROM runs ORDER BY id"), ids, n, err);
+}
+
+vk_status vk_store_run_paths(vk_store *s, int64_t run_id, int64_t **ids, int *n, vk_err *err)
+{
+    sqlite3_stmt *st = prep(s, "SELECT path_id FROM run_paths WHERE run_id=? ORDER BY seq");
+    if (st)
+        sqlite3_bind_int64(st, 1, run_id);
+    return id_list(s, st, ids, n, err);
+}
+
+static const char *src_str(vk_source x)
+{
+    return vk_source_str(x);
+}
+
+static vk_source src_parse(const char *t)
+{
+    return !strcmp(t, "measured") ? VK_SRC_MEASURED
+                                  : !strcmp(t, "modeled") ? VK_SRC_MODELED : VK_SRC_NONE;
+}
+
+static void put_doubles(uint8_t *b, const double *v, int n)
+{
+    memcpy(b, v, (size_t)n * sizeof(double)); /* x86-64 and aarch64 are little-endian */
+}
+
+#define PATH_COLS                                                                              \
+    "id,genome,board,top1,latency_ms,latency_p10_ms,latency_p90_ms,latency_src,energy_mj,"     \
+    "energy_src,note,cycles,ddr_bytes,macs,macs_skipped,stage_cycles,suffix_ms,suffix_mj,"     \
+    "results,n_images"
+
+static vk_status read_rec(vk_store *s, sqlite3_stmt *st, int n_images, vk_path_rec *rec,
+                          vk_err *err)
+{
+    vk_path_rec r;
+    const uint8_t *b;
+    memset(&r, 0, sizeof r);
+    r.id = sqlite3_column_int64(st, 0);
+    copy_text(r.genome, sizeof r.genome, st, 1);
+    copy_text(r.board, sizeof r.board, st, 2);
+    r.top1 = sqlite3_column_double(st, 3);
+    r.m.latency_ms = sqlite3_column_double(st, 4);
+    r.m.latency_p10_ms = sqlite3_column_double(st, 5);
+    r.m.latency_p90_ms = sqlite3_column_double(st, 6);
+    char t[32];
+    copy_text(t, sizeof t, st, 7);
+    r.m.latency_src = src_parse(t);
+    r.m.energy_mj = sqlite3_column_double(st, 8);
+    copy_text(t, sizeof t, st, 9);
+    r.m.energy_src = src_parse(t);
+    copy_text(r.m.note, sizeof r.m.note, st, 10);
+    r.m.cycles = (uint64_t)sqlite3_column_int64(st, 11);
+    r.m.ddr_bytes = (uint64_t)sqlite3_column_int64(st, 12);
+    r.m.macs = (uint64_t)sqlite3_column_int64(st, 13);
+    r.m.macs_skipped = (uint64_t)sqlite3_column_int64(st, 14);
+    if (sqlite3_column_bytes(st, 15) == (int)sizeof r.m.stage_cycles)
+        memcpy(r.m.stage_cycles, sqlite3_column_blob(st, 15), sizeof r.m.stage_cycles);
+    if (sqlite3_column_bytes(st, 16) == (int)sizeof r.m.suffix_ms)
+        memcpy(r.m.suffix_ms, sqlite3_column_blob(st, 16), sizeof r.m.suffix_ms);
+    if (sqlite3_column_bytes(st, 17) == (int)sizeof r.m.suffix_mj)
+        memcpy(r.m.suffix_mj, sqlite3_column_blob(st, 17), sizeof r.m.suffix_mj);
+    r.m.n_images = sqlite3_column_int(st, 19);
+    if (n_images <= 0)
+        n_images = r.m.n_images;
+    if (sqlite3_column_bytes(st, 18) != 6 * r.m.n_images || r.m.n_images != n_images)
+        return vk_fail(err, VK_E_FORMAT, "%s: path %lld: per-image results of %d bytes for %d "
+                       "images (corrupt row)", s->path, (long long)r.id,
+                       sqlite3_column_bytes(st, 18), r.m.n_images);
+    r.res = calloc((size_t)n_images + 1, sizeof *r.res);
+    if (!r.res)
+        return vk_fail(err, VK_E_NOMEM, "out of memory");
+    b = sqlite3_column_blob(st, 18);
+    for (int i = 0; i < n_images; i++) {
+        const uint8_t *p = b + 6 * i;
+        r.res[i].cls = (int16_t)(p[0] | p[1] << 8);
+        r.res[i].entropy_q16 =
+            (int32_t)((uint32_t)p[2] | (uint32_t)p[3] << 8 | (uint32_t)p[4] << 16 |
+                      (uint32_t)p[5] << 24);
+    }
+    *rec = r;
+    return VK_OK;
+}
+
+vk_status vk_store_path_find(vk_store *s, const char *model_hash, const char *data_hash,
+                             const char *board, const char *genome, int n_images,
+                             vk_path_rec *rec, int *found, vk_err *err)
+{
+    sqlite3_stmt *st = prep(s, "SELECT " PATH_COLS " FROM paths WHERE model_hash=? AND "
+                               "data_hash=? AND board=? AND genome=? AND n_images=?");
+    vk_status rc = VK_OK;
+    if (!st)
+        return dberr(s, err, "prepare");
+    sqlite3_bind_text(st, 1, model_hash, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, data_hash, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, board, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, genome, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 5, n_images);
+    int r = sqlite3_step(st);
+    if (r == SQLITE_ROW) {
+        rc = read_rec(s, st, n_images, rec, err);
+        *found = rc == VK_OK;
+    } else if (r == SQLITE_DONE) {
+        *found = 0;
+    } else {
+        rc = dberr(s, err, "lookup");
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
+vk_status vk_store_path_get(vk_store *s, int64_t path_id, int n_images, vk_path_rec *rec,
+                            vk_err *err)
+{
+    sqlite3_stmt *st = prep(s, "SELECT " PATH_COLS " FROM paths WHERE id=?");
+    vk_status rc;
+    if (!st)
+        return dberr(s, err, "prepare");
+    sqlite3_bind_int64(st, 1, path_id);
+    if (sqlite3_step(st) == SQLITE_ROW)
+        rc = read_rec(s, st, n_images, rec, err);
+    else
+        rc = vk_fail(err, VK_E_NOTFOUND, "%s: no path %lld", s->path, (long long)path_id);
+    sqlite3_finalize(st);
+    return rc;
+}
+
+static vk_status link_run(vk_store *s, int64_t run_id, int64_t path_id)
+{
+    sqlite3_stmt *st = prep(s, "INSERT OR IGNORE INTO run_paths(run_id,path_id,seq) VALUES(?,?,"
+                               "(SELECT coalesce(max(seq),0)+1 FROM run_paths WHERE run_id=?))");
+    int r;
+    if (!st)
+        return VK_E_DB;
+    sqlite3_bind_int64(st, 1, run_id);
+    sqlite3_bind_int64(st, 2, path_id);
+    sqlite3_bind_int64(st, 3, run_id);
+    r = sqlite3_step(st);
+    sqlite3_finalize(st);
+    return r == SQLITE_DONE ? VK_OK : VK_E_DB;
+}
+
+vk_status vk_store_path_insert(vk_store *s, int64_t run_id, const char *model_hash,
+                               const char *data_hash, vk_path_rec *rec, int n_images,
+                               vk_err *err)
+{
+    sqlite3_stmt *st = prep(
+        s, "INSERT INTO paths(model_hash,data_hash,board,genome,n_images,top1,latency_ms,"
+           "latency_p10_ms,latency_p90_ms,latency_src,energy_mj,energy_src,note,cycles,"
+           "ddr_bytes,macs,macs_skipped,stage_cycles,suffix_ms,suffix_mj,results,created) "
+           "VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+    uint8_t *blob = malloc((size_t)n_images * 6 + 1), sc[sizeof rec->m.stage_cycles];
+    uint8_t sm[sizeof rec->m.suffix_ms], sj[sizeof rec->m.suffix_mj];
+    char ts[32];
+    vk_status rc = VK_OK;
+    int64_t id;
+    if (!st || !blob) {
+        sqlite3_finalize(st);
+        free(blob);
+        return st ? vk_fail(err, VK_E_NOMEM, "out of memory") : dberr(s, err, "prepare");
+    }
+    for (int i = 0; i < n_images; i++) {
+        uint8_t *p = blob + 6 * i;
+        uint32_t e = (uint32_t)rec->res[i].entropy_q16;
+        p[0] = (uint8_t)rec->res[i].cls;
+        p[1] = (uint8_t)((uint16_t)rec->res[i].cls >> 8);
+        p[2] = (uint8_t)e, p[3] = (uint8_t)(e >> 8), p[4] = (uint8_t)(e >> 16);
+        p[5] = (uint8_t)(e >> 24);
+    }
+    memcpy(sc, rec->m.stage_cycles, sizeof sc);
+    put_doubles(sm, rec->m.suffix_ms, VK_MAX_LAYERS + 1);
+    put_doubles(sj, rec->m.suffix_mj, VK_MAX_LAYERS + 1);
+    now(ts, sizeof ts);
+    sqlite3_bind_text(st, 1, model_hash, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, data_hash, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, rec->board, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, rec->genome, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 5, n_images);
+    sqlite3_bind_double(st, 6, rec->top1);
+    sqlite3_bind_double(st, 7, rec->m.latency_ms);
+    sqlite3_bind_double(st, 8, rec->m.latency_p10_ms);
+    sqlite3_bind_double(st, 9, rec->m.latency_p90_ms);
+    sqlite3_bind_text(st, 10, src_str(rec->m.latency_src), -1, SQLITE_STATIC);
+    sqlite3_bind_double(st, 11, rec->m.energy_mj);
+    sqlite3_bind_text(st, 12, src_str(rec->m.energy_src), -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 13, rec->m.note, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 14, (sqlite3_int64)rec->m.cycles);
+    sqlite3_bind_int64(st, 15, (sqlite3_int64)rec->m.ddr_bytes);
+    sqlite3_bind_int64(st, 16, (sqlite3_int64)rec->m.macs);
+    sqlite3_bind_int64(st, 17, (sqlite3_int64)rec->m.macs_skipped);
+    sqlite3_bind_blob(st, 18, sc, sizeof sc, SQLITE_STATIC);
+    sqlite3_bind_blob(st, 19, sm, sizeof sm, SQLITE_STATIC);
+    sqlite3_bind_blob(st, 20, sj, sizeof sj, SQLITE_STATIC);
+    sqlite3_bind_blob(st, 21, blob, n_images * 6, SQLITE_STATIC);
+    sqlite3_bind_text(st, 22, ts, -1, SQLITE_STATIC);
+    if (exec(s, "BEGIN IMMEDIATE") != SQLITE_OK || sqlite3_step(st) != SQLITE_DONE) {
+        rc = dberr(s, err, "cannot store the measurement");
+        exec(s, "ROLLBACK");
+        goto out;
+    }
+    id = sqlite3_last_insert_rowid(s->db);
+    if ((run_id > 0 && link_run(s, run_id, id) != VK_OK) || exec(s, "COMMIT") != SQLITE_OK) {
+        rc = dberr(s, err, "cannot store the measurement");
+        exec(s, "ROLLBACK");
+        goto out;
+    }
+    rec->id = id;
+out:
+    sqlite3_finalize(st);
+    free(blob);
+    return rc;
+}
+
+vk_status vk_store_run_eval(vk_store *s, int64_t run_id, int64_t path_id, vk_err *err)
+{
+    if (exec(s, "BEGIN IMMEDIATE") != SQLITE_OK || link_run(s, run_id, path_id) != VK_OK ||
+        exec(s, "COMMIT") != SQLITE_OK) {
+        vk_status rc = dberr(s, err, "cannot record the evaluation");
+        exec(s, "ROLLBACK");
+        return rc;
+    }
+    return VK_OK;
+}
+
+vk_status vk_store_attempt(vk_store *s, int64_t run_id, const char *genome, const char *board,
+                           int ok, const char *error, vk_err *err)
+{
+    char ts[32];
+    sqlite3_stmt *st = prep(s, "INSERT INTO attempts(run_id,genome,board,ok,error,created) "
+                               "VALUES(?,?,?,?,?,?)");
+    now(ts, sizeof ts);
+    if (st) {
+        sqlite3_bind_int64(st, 1, run_id);
+        sqlite3_bind_text(st, 2, genome, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 3, board, -1, SQLITE_STATIC);
+        sqlite3_bind_int(st, 4, ok);
+        sqlite3_bind_text(st, 5, error, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 6, ts, -1, SQLITE_STATIC);
+    }
+    return write1(s, st, err, "cannot record the attempt");
+}
+
+vk_status vk_store_attempt_count(vk_store *s, int64_t run_id, int *ok, int *failed, vk_err *err)
+{
+    sqlite3_stmt *st = prep(s, "SELECT coalesce(sum(ok),0), coalesce(sum(1-ok),0) FROM "
+                               "attempts WHERE run_id=?");
+    if (!st)
+        return dberr(s, err, "prepare");
+    sqlite3_bind_int64(st, 1, run_id);
+    *ok = *failed = 0;
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        *ok = sqlite3_column_int(st, 0);
+        *failed = sqlite3_column_int(st, 1);
+    }
+    sqlite3_finalize(st);
+    return VK_OK;
+}
+
+vk_status vk_store_hv(vk_store *s, int64_t run_id, int n_evals, double hv, vk_err *err)
+{
+    char ts[32];
+    sqlite3_stmt *st = prep(s, "INSERT INTO hv_history VALUES(?,?,?,?)");
+    now(ts, sizeof ts);
+    if (st) {
+        sqlite3_bind_int64(st, 1, run_id);
+        sqlite3_bind_int(st, 2, n_evals);
+        sqlite3_bind_double(st, 3, hv);
+        sqlite3_bind_text(st, 4, ts, -1, SQLITE_STATIC);
+    }
+    return write1(s, st, err, "cannot record the hypervolume");
+}
+
+vk_status vk_store_cascade_insert(vk_store *s, vk_cascade_rec *c, vk_err *err)
+{
+    sqlite3_stmt *st = prep(s, "INSERT INTO cascades(run_id,low,high,threshold_q16,resume,top1,"
+                               "escalated,latency_ms,energy_mj,latency_scratch_ms,"
+                               "energy_scratch_mj) VALUES(?,?,?,?,?,?,?,?,?,?,?)");
+    vk_status rc;
+    if (st) {
+        sqlite3_bind_int64(st, 1, c->run_id);
+        sqlite3_bind_int64(st, 2, c->low);
+        sqlite3_bind_int64(st, 3, c->high);
+        sqlite3_bind_int(st, 4, c->threshold_q16);
+        sqlite3_bind_int(st, 5, c->resume);
+        sqlite3_bind_double(st, 6, c->top1);
+        sqlite3_bind_double(st, 7, c->escalated);
+        sqlite3_bind_double(st, 8, c->latency_ms);
+        sqlite3_bind_double(st, 9, c->energy_mj);
+        sqlite3_bind_double(st, 10, c->latency_scratch_ms);
+        sqlite3_bind_double(st, 11, c->energy_scratch_mj);
+    }
+    rc = write1(s, st, err, "cannot store the cascade");
+    if (rc == VK_OK)
+        c->id = sqlite3_last_insert_rowid(s->db);
+    return rc;
+}
+
+static void read_cascade(sqlite3_stmt *st, vk_cascade_rec *c)
+{
+    c->id = sqlite3_column_int64(st, 0);
+    c->run_id = sqlite3_column_int64(st, 1);
+    c->low = sqlite3_column_int64(st, 2);
+    c->high = sqlite3_column_int64(st, 3);
+    c->threshold_q16 = sqlite3_column_int(st, 4);
+    c->resume = sqlite3_column_int(st, 5);
+    c->top1 = sqlite3_column_double(st, 6);
+    c->escalated = sqlite3_column_double(st, 7);
+    c->latency_ms = sqlite3_column_double(st, 8);
+    c->energy_mj = sqlite3_column_double(st, 9);
+    c->latency_scratch_ms = sqlite3_column_double(st, 10);
+    c->energy_scratch_mj = sqlite3_column_double(st, 11);
+}
+
+#define CASCADE_COLS                                                                           \
+    "id,run_id,low,high,threshold_q16,resume,top1,escalated,latency_ms,energy_mj,"             \
+    "latency_scratch_ms,energy_scratch_mj"
+
+vk_status vk_store_cascade_get(vk_store *s, int64_t id, vk_cascade_rec *c, vk_err *err)
+{
+    sqlite3_stmt *st = prep(s, "SELECT " CASCADE_COLS " FROM cascades WHERE id=?");
+    vk_status rc = VK_OK;
+    if (!st)
+        return dberr(s, err, "prepare");
+    sqlite3_bind_int64(st, 1, id);
+    if (sqlite3_step(st) == SQLITE_ROW)
+        read_cascade(st, c);
+    else
+        rc = vk_fail(err, VK_E_NOTFOUND, "%s: no cascade %lld", s->path, (long long)id);
+    sqlite3_finalize(st);
+    return rc;
+}
+
+vk_status vk_store_cascade_list(vk_store *s, int64_t run_id, vk_cascade_rec **out, int *n,
+                                vk_err *err)
+{
+    sqlite3_stmt *st = prep(s, "SELECT " CASCADE_COLS " FROM cascades WHERE run_id=? "
+                               "ORDER BY latency_ms");
+    int cap = 16, k = 0;
+    vk_cascade_rec *v = malloc((size_t)cap * sizeof *v);
+    if (!st || !v) {
+        free(v);
+        sqlite3_finalize(st);
+        return dberr(s, err, "prepare");
+    }
+    sqlite3_bind_int64(st, 1, run_id);
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        if (k == cap) {
+            vk_cascade_rec *nv = realloc(v, (size_t)(cap *= 2) * sizeof *v);
+            if (!nv) {
+                free(v);
+                sqlite3_finalize(st);
+                return vk_fail(err, VK_E_NOMEM, "out of memory");
+            }
+            v = nv;
+        }
+        read_cascade(st, &v[k++]);
+    }
+    sqlite3_finalize(st);
+    *out = v;
+    *n = k;
+    return VK_OK;
+}
+
+vk_status vk_store_replay_insert(vk_store *s, const char *config, const char *board,
+                                 const char *model_hash, double top1, const vk_measure *m,
+                                 vk_err *err)
+{
+    char ts[32];
+    sqlite3_stmt *st = prep(s, "INSERT INTO replays(config,board,model_hash,top1,latency_ms,"
+                               "latency_src,energy_mj,energy_src,note,created) "
+                               "VALUES(?,?,?,?,?,?,?,?,?,?)");
+    now(ts, sizeof ts);
+    if (st) {
+        sqlite3_bind_text(st, 1, config, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, board, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 3, model_hash, -1, SQLITE_STATIC);
+        sqlite3_bind_double(st, 4, top1);
+        sqlite3_bind_double(st, 5, m->latency_ms);
+        sqlite3_bind_text(st, 6, src_str(m->latency_src), -1, SQLITE_STATIC);
+        sqlite3_bind_double(st, 7, m->energy_mj);
+        sqlite3_bind_text(st, 8, src_str(m->energy_src), -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 9, m->note, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 10, ts, -1, SQLITE_STATIC);
+    }
+    return write1(s, st, err, "cannot store the replay");
+}
+
+void vk_store_rec_free(vk_path_rec *rec)
+{
+    if (!rec)
+        return;
+    free(rec->res);
+    rec->res = NULL;
+}

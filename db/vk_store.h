@@ -1,0 +1,109 @@
+/* vk_store: the SQLite database of runs, measured paths, cascades and
+ * hypervolume history; the only code that includes sqlite3.h.
+ *
+ * Invariants: WAL mode, foreign keys on, a 5 s busy timeout, every write in
+ * one BEGIN IMMEDIATE transaction (one writer), so a process killed at any
+ * moment leaves each measurement whole or absent. A path is measured at most
+ * once per (model hash, data hash, board): that key is UNIQUE, and a search
+ * looks it up before measuring. Schema version in PRAGMA user_version
+ * (VK_STORE_SCHEMA); a newer database, or one without the vitskip marker in
+ * `meta`, is refused untouched.
+ *
+ * Per-image results blob: 6 bytes per image, little-endian int16 class then
+ * int32 entropy (Q16 nats). Arrays of doubles are stored as little-endian
+ * IEEE-754 blobs.
+ *
+ *     vk_store *db;
+ *     if (vk_store_open("run.db", &db, &err) != VK_OK) die(err.msg);
+ *     vk_store_run_create(db, &run, &err);
+ *     vk_store_path_insert(db, &rec, &err);
+ *     vk_store_close(db);
+ *
+ * A vk_store is used by one thread at a time. */
+#ifndef VK_STORE_H
+#define VK_STORE_H
+
+#include <stdint.h>
+
+#include "../boards/vk_board.h"
+
+#define VK_STORE_SCHEMA 1
+
+typedef struct vk_store vk_store;
+
+typedef struct {
+    int64_t id;
+    char created[32];
+    char model[512], data[512], calib[512];
+    char model_hash[65], data_hash[65];
+    int n_images;
+    char boards[512];    /* comma-separated specs */
+    char objective[16];  /* latency | energy | edp */
+    double max_acc_drop, latency_budget_ms, energy_budget_mj;
+    uint64_t seed;
+    int budget, population;
+    char status[16];     /* running | done | failed */
+} vk_run_info;
+
+/* One measured path. */
+typedef struct {
+    int64_t id;
+    char genome[VK_MAX_LAYERS * 4 + 1];
+    char board[256];
+    double top1;
+    vk_measure m;
+    vk_img_result *res; /* n_images entries, owned (free with vk_store_rec_free) */
+} vk_path_rec;
+
+vk_status vk_store_open(const char *path, vk_store **out, vk_err *err);
+void vk_store_close(vk_store *s);
+
+vk_status vk_store_run_create(vk_store *s, vk_run_info *r, vk_err *err); /* fills id */
+vk_status vk_store_run_get(vk_store *s, int64_t id, vk_run_info *r, vk_err *err);
+vk_status vk_store_run_set_status(vk_store *s, int64_t id, const char *status, vk_err *err);
+/* Ids of every run, newest last; *ids owned by caller (free). */
+vk_status vk_store_run_list(vk_store *s, int64_t **ids, int *n, vk_err *err);
+
+/* The dedup lookup: *found = 1 and rec filled (rec->res allocated) if the
+ * genome was measured for this model, data and board. */
+vk_status vk_store_path_find(vk_store *s, const char *model_hash, const char *data_hash,
+                             const char *board, const char *genome, int n_images,
+                             vk_path_rec *rec, int *found, vk_err *err);
+/* Inserts a path and its measurement, and records that run `run_id`
+ * evaluated it, in one transaction. rec->id is filled. */
+vk_status vk_store_path_insert(vk_store *s, int64_t run_id, const char *model_hash,
+                               const char *data_hash, vk_path_rec *rec, int n_images,
+                               vk_err *err);
+vk_status vk_store_path_get(vk_store *s, int64_t path_id, int n_images, vk_path_rec *rec,
+                            vk_err *err);
+/* Records that a run evaluated an already-measured path (idempotent). */
+vk_status vk_store_run_eval(vk_store *s, int64_t run_id, int64_t path_id, vk_err *err);
+/* Paths a run evaluated, in order; *ids owned by caller. */
+vk_status vk_store_run_paths(vk_store *s, int64_t run_id, int64_t **ids, int *n, vk_err *err);
+
+/* A board attempt: ok = 0 records a failure (never a result). */
+vk_status vk_store_attempt(vk_store *s, int64_t run_id, const char *genome, const char *board,
+                           int ok, const char *error, vk_err *err);
+vk_status vk_store_attempt_count(vk_store *s, int64_t run_id, int *ok, int *failed, vk_err *err);
+vk_status vk_store_hv(vk_store *s, int64_t run_id, int n_evals, double hv, vk_err *err);
+
+typedef struct {
+    int64_t id, run_id, low, high; /* path ids */
+    int32_t threshold_q16, resume;
+    double top1, escalated;        /* escalated share of images */
+    double latency_ms, energy_mj;  /* expected, high path resumed after `resume` */
+    double latency_scratch_ms, energy_scratch_mj; /* high path from scratch (PIVOT) */
+} vk_cascade_rec;
+
+vk_status vk_store_cascade_insert(vk_store *s, vk_cascade_rec *c, vk_err *err);
+vk_status vk_store_cascade_get(vk_store *s, int64_t id, vk_cascade_rec *c, vk_err *err);
+/* Cascades of a run; *out owned by caller. */
+vk_status vk_store_cascade_list(vk_store *s, int64_t run_id, vk_cascade_rec **out, int *n,
+                                vk_err *err);
+vk_status vk_store_replay_insert(vk_store *s, const char *config, const char *board,
+                                 const char *model_hash, double top1, const vk_measure *m,
+                                 vk_err *err);
+
+void vk_store_rec_free(vk_path_rec *rec);
+
+#endif

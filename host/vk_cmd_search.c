@@ -1,0 +1,288 @@
+/* vk_cmd_search: `vitskip search`, `vitskip sweep`, `vitskip show` and
+ * `vitskip export`. */
+#include <cJSON.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "db/vk_store.h"
+#include "host/vk_cli.h"
+#include "search/vk_evo.h"
+#include "search/vk_search.h"
+
+static const char search_help[] =
+    "usage: vitskip search --model DIR --data PATH --board B [--board B2 ...] --db FILE\n"
+    "                      [options]\n"
+    "       vitskip search --db FILE --resume RUN [--board B ...]\n"
+    "\n"
+    "Co-search of per-encoder attention paths (NSGA-II) and entropy cascades,\n"
+    "measured on the boards; every result goes to the SQLite database as it\n"
+    "arrives, and no path is measured twice for a model, dataset and board.\n"
+    "\n"
+    "  --objective O        latency (default), energy or edp, against error\n"
+    "  --max-acc-drop P     constraint: at most P points below the full model\n"
+    "  --latency-budget MS  constraint: latency per image\n"
+    "  --energy-budget MJ   constraint: energy per image\n"
+    "  --budget N           stop after N evaluated paths (default 64)\n"
+    "  --time-budget S      stop after S seconds\n"
+    "  --stagnation N       stop after N evaluations without hypervolume gain\n"
+    "  --population N       NSGA-II population (default 16)\n"
+    "  --seed S             random seed (default 1), recorded with the run\n"
+    "  --seed-genome G      also evaluate genome G first (F/S per encoder)\n"
+    "  --limit N            evaluate on the first N images (default: all)\n"
+    "  --calib PATH         calibration images (see vitskip eval --help)\n"
+    "  --resume RUN         continue a killed run (its own settings are used)\n"
+    "  -q, --quiet          no progress on stderr\n";
+
+static int parse_num(const char *cmd, const char *opt, const char *s, double lo, double *out)
+{
+    char *end;
+    double v = strtod(s, &end);
+    if (*end || end == s || !(v >= lo))
+        return vk_cli_usage(cmd, "%s '%s': expected a number >= %g", opt, s, lo);
+    *out = v;
+    return 0;
+}
+
+static int run_search(int argc, char **argv, int exhaustive)
+{
+    static const struct option opts[] = {
+        {"model", 1, 0, 'm'},        {"data", 1, 0, 'd'},        {"board", 1, 0, 'b'},
+        {"db", 1, 0, 'D'},           {"objective", 1, 0, 'o'},   {"max-acc-drop", 1, 0, 'a'},
+        {"latency-budget", 1, 0, 'l'}, {"energy-budget", 1, 0, 'e'}, {"budget", 1, 0, 'n'},
+        {"time-budget", 1, 0, 't'},  {"stagnation", 1, 0, 's'},  {"population", 1, 0, 'p'},
+        {"seed", 1, 0, 'S'},         {"seed-genome", 1, 0, 'g'}, {"limit", 1, 0, 'L'},
+        {"calib", 1, 0, 'c'},        {"resume", 1, 0, 'r'},      {"quiet", 0, 0, 'q'},
+        {"help", 0, 0, 'h'},         {0, 0, 0, 0}};
+    const char *cmd = exhaustive ? "sweep" : "search";
+    vk_search_opts o;
+    double v = 0;
+    int c;
+    vk_search_opts_default(&o);
+    o.budget = exhaustive ? 0 : 64;
+    o.exhaustive = exhaustive;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "qh", opts, NULL)) != -1) {
+        switch (c) {
+        case 'm': o.model = optarg; break;
+        case 'd': o.data = optarg; break;
+        case 'c': o.calib = optarg; break;
+        case 'D': o.db = optarg; break;
+        case 'b':
+            if (o.n_boards == VK_SEARCH_MAX_BOARDS)
+                return vk_cli_usage(cmd, "at most %d boards", VK_SEARCH_MAX_BOARDS);
+            o.boards[o.n_boards++] = optarg;
+            break;
+        case 'o':
+            if (!strcmp(optarg, "latency"))
+                o.objective = VK_OBJ_LATENCY;
+            else if (!strcmp(optarg, "energy"))
+                o.objective = VK_OBJ_ENERGY;
+            else if (!strcmp(optarg, "edp"))
+                o.objective = VK_OBJ_EDP;
+            else
+                return vk_cli_usage(cmd, "--objective '%s': expected latency, energy or edp",
+                                    optarg);
+            break;
+        case 'g':
+            if (o.n_seed_genomes == VK_SEARCH_MAX_SEEDS)
+                return vk_cli_usage(cmd, "at most %d --seed-genome", VK_SEARCH_MAX_SEEDS);
+            o.seed_genomes[o.n_seed_genomes++] = optarg;
+            break;
+        case 'q': o.quiet = 1; break;
+        case 'h': fputs(search_help, stdout); return VK_EXIT_OK;
+        case 'a': if (parse_num(cmd, "--max-acc-drop", optarg, 0, &o.max_acc_drop)) return 2; break;
+        case 'l': if (parse_num(cmd, "--latency-budget", optarg, 0, &o.latency_budget_ms)) return 2; break;
+        case 'e': if (parse_num(cmd, "--energy-budget", optarg, 0, &o.energy_budget_mj)) return 2; break;
+        case 't': if (parse_num(cmd, "--time-budget", optarg, 0, &o.time_budget_s)) return 2; break;
+        case 'n': if (parse_num(cmd, "--budget", optarg, 1, &v)) return 2; o.budget = (int)v; break;
+        case 's': if (parse_num(cmd, "--stagnation", optarg, 1, &v)) return 2; o.stagnation = (int)v; break;
+        case 'p': if (parse_num(cmd, "--population", optarg, 4, &v)) return 2; o.population = (int)v; break;
+        case 'L': if (parse_num(cmd, "--limit", optarg, 1, &v)) return 2; o.limit = (int)v; break;
+        case 'S': if (parse_num(cmd, "--seed", optarg, 0, &v)) return 2; o.seed = (uint64_t)v; break;
+        case 'r': if (parse_num(cmd, "--resume", optarg, 1, &v)) return 2; o.resume_run = (int64_t)v; break;
+        default: return vk_cli_usage(cmd, "unknown option");
+        }
+    }
+    if (optind < argc)
+        return vk_cli_usage(cmd, "unexpected argument '%s'", argv[optind]);
+    if (!o.db)
+        return vk_cli_usage(cmd, "--db is required");
+    if (o.resume_run && (o.model || o.data))
+        return vk_cli_usage(cmd, "--resume takes the model and data of the run; drop --model/--data");
+    if (!o.resume_run && (!o.model || !o.data))
+        return vk_cli_usage(cmd, "--model and --data are required");
+    if (o.n_boards == 0)
+        o.boards[o.n_boards++] = "sim";
+    int64_t run = 0;
+    vk_err err = {{0}};
+    vk_status rc = vk_search_run(&o, &run, &err);
+    if (rc != VK_OK) {
+        fprintf(stderr, "vitskip %s: %s\n", cmd, err.msg);
+        if (run)
+            fprintf(stderr, "resume with: vitskip search --db %s --resume %lld\n", o.db,
+                    (long long)run);
+        return rc == VK_E_BOARD || rc == VK_E_NET || rc == VK_E_TIMEOUT ? VK_EXIT_BOARD
+                                                                       : VK_EXIT_FAIL;
+    }
+    return VK_EXIT_OK;
+}
+
+int vk_cmd_search(int argc, char **argv)
+{
+    return run_search(argc, argv, 0);
+}
+
+int vk_cmd_sweep(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++)
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            printf("usage: vitskip sweep --model DIR --data PATH --db FILE [--board B ...]\n\n"
+                   "Measures every path of the space (2^encoders), giving the true front;\n"
+                   "takes the search's options.\n");
+            return VK_EXIT_OK;
+        }
+    return run_search(argc, argv, 1);
+}
+
+/* ---- show and export -------------------------------------------------- */
+
+static int open_db(const char *cmd, const char *path, vk_store **db)
+{
+    vk_err err = {{0}};
+    if (!path)
+        return vk_cli_usage(cmd, "--db is required");
+    if (vk_store_open(path, db, &err) != VK_OK) {
+        fprintf(stderr, "vitskip %s: %s\n", cmd, err.msg);
+        return VK_EXIT_FAIL;
+    }
+    return 0;
+}
+
+int vk_cmd_show(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"db", 1, 0, 'D'}, {"json", 0, 0, 'j'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
+    const char *path = NULL;
+    int c, json = 0, rcode;
+    int64_t *runs = NULL, *paths = NULL, want = 0;
+    int n_runs = 0, n_paths = 0;
+    vk_store *db;
+    vk_err err = {{0}};
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        if (c == 'D')
+            path = optarg;
+        else if (c == 'j')
+            json = 1;
+        else if (c == 'h') {
+            printf("usage: vitskip show --db FILE [RUN] [--json]\n\nRuns, and the paths and "
+                   "cascades of a run (default: the newest).\n");
+            return VK_EXIT_OK;
+        } else
+            return vk_cli_usage("show", "unknown option");
+    }
+    if (optind < argc) {
+        char *end;
+        want = strtoll(argv[optind], &end, 10);
+        if (*end || want < 1)
+            return vk_cli_usage("show", "RUN '%s': expected a run id", argv[optind]);
+    }
+    if ((rcode = open_db("show", path, &db)))
+        return rcode;
+    rcode = VK_EXIT_FAIL;
+    if (vk_store_run_list(db, &runs, &n_runs, &err) != VK_OK)
+        goto out;
+    if (!n_runs) {
+        printf("%s: no runs\n", path);
+        rcode = VK_EXIT_OK;
+        goto out;
+    }
+    if (!want)
+        want = runs[n_runs - 1];
+    vk_run_info r;
+    if (vk_store_run_get(db, want, &r, &err) != VK_OK ||
+        vk_store_run_paths(db, want, &paths, &n_paths, &err) != VK_OK)
+        goto out;
+    cJSON *root = cJSON_CreateObject(), *arr = cJSON_AddArrayToObject(root, "paths");
+    if (!json) {
+        printf("runs:");
+        for (int i = 0; i < n_runs; i++)
+            printf(" %lld", (long long)runs[i]);
+        printf("\nrun %lld (%s, %s): model %s, data %s (%d images), boards %s, objective %s, "
+               "seed %llu\n", (long long)r.id, r.created, r.status, r.model, r.data, r.n_images,
+               r.boards, r.objective, (unsigned long long)r.seed);
+        printf("%-6s %-14s %7s %12s %-9s %11s %-9s\n", "config", "genome", "top-1", "latency ms",
+               "source", "energy mJ", "source");
+    }
+    for (int i = 0; i < n_paths; i++) {
+        vk_path_rec p;
+        if (vk_store_path_get(db, paths[i], r.n_images, &p, &err) != VK_OK)
+            goto out_json;
+        if (json) {
+            cJSON *o = cJSON_CreateObject();
+            char id[24];
+            snprintf(id, sizeof id, "P%lld", (long long)p.id);
+            cJSON_AddStringToObject(o, "config", id);
+            cJSON_AddStringToObject(o, "genome", p.genome);
+            cJSON_AddNumberToObject(o, "top1", p.top1);
+            cJSON_AddNumberToObject(o, "latency_ms", p.m.latency_ms);
+            cJSON_AddStringToObject(o, "latency_source", vk_source_str(p.m.latency_src));
+            cJSON_AddNumberToObject(o, "energy_mj", p.m.energy_mj);
+            cJSON_AddStringToObject(o, "energy_source", vk_source_str(p.m.energy_src));
+            cJSON_AddItemToArray(arr, o);
+        } else {
+            printf("P%-5lld %-14s %6.2f%% %12.4f %-9s %11.4f %-9s\n", (long long)p.id, p.genome,
+                   p.top1, p.m.latency_ms, vk_source_str(p.m.latency_src), p.m.energy_mj,
+                   vk_source_str(p.m.energy_src));
+        }
+        vk_store_rec_free(&p);
+    }
+    {
+        vk_cascade_rec *cs = NULL;
+        int nc = 0;
+        if (vk_store_cascade_list(db, want, &cs, &nc, &err) != VK_OK)
+            goto out_json;
+        cJSON *ca = cJSON_AddArrayToObject(root, "cascades");
+        if (!json && nc)
+            printf("cascades (Pareto set):\n%-6s %-6s %-6s %9s %7s %11s %12s\n", "config", "low",
+                   "high", "threshold", "top-1", "latency ms", "PIVOT-style");
+        for (int i = 0; i < nc; i++) {
+            if (json) {
+                cJSON *o = cJSON_CreateObject();
+                char id[24];
+                snprintf(id, sizeof id, "C%lld", (long long)cs[i].id);
+                cJSON_AddStringToObject(o, "config", id);
+                cJSON_AddNumberToObject(o, "low_path", (double)cs[i].low);
+                cJSON_AddNumberToObject(o, "high_path", (double)cs[i].high);
+                cJSON_AddNumberToObject(o, "threshold_q16", cs[i].threshold_q16);
+                cJSON_AddNumberToObject(o, "resume", cs[i].resume);
+                cJSON_AddNumberToObject(o, "top1", cs[i].top1);
+                cJSON_AddNumberToObject(o, "latency_ms", cs[i].latency_ms);
+                cJSON_AddNumberToObject(o, "latency_scratch_ms", cs[i].latency_scratch_ms);
+                cJSON_AddItemToArray(ca, o);
+            } else {
+                printf("C%-5lld P%-5lld P%-5lld %9.4f %6.2f%% %11.4f %12.4f\n",
+                       (long long)cs[i].id, (long long)cs[i].low, (long long)cs[i].high,
+                       cs[i].threshold_q16 / 65536.0, cs[i].top1, cs[i].latency_ms,
+                       cs[i].latency_scratch_ms);
+            }
+        }
+        free(cs);
+    }
+    if (json) {
+        char *s = cJSON_Print(root);
+        puts(s);
+        free(s);
+    }
+    rcode = VK_EXIT_OK;
+out_json:
+    cJSON_Delete(root);
+out:
+    if (rcode != VK_EXIT_OK && err.msg[0])
+        fprintf(stderr, "vitskip show: %s\n", err.msg);
+    free(runs);
+    free(paths);
+    vk_store_close(db);
+    return rcode;
+}

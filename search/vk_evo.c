@@ -1,0 +1,457 @@
+/* vk_evo: genomes, NSGA-II, hypervolume and cascade sweeps (see vk_evo.h). */
+#include "vk_evo.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+vk_status vk_genome_parse(const char *text, int n_layers, vk_genome *g, vk_err *err)
+{
+    vk_genome r;
+    size_t n = strlen(text);
+    if ((int)n != n_layers)
+        return vk_fail(err, VK_E_FORMAT, "genome '%s': %zu characters, the model has %d encoders",
+                       text, n, n_layers);
+    memset(&r, 0, sizeof r);
+    for (int i = 0; i < n_layers; i++) {
+        uint32_t a;
+        switch (text[i]) {
+        case 'F': a = VK_ATTN_FULL; break;
+        case 'S': a = VK_ATTN_SKIP; break;
+        case 'R': a = VK_ATTN_REUSE; break;
+        case 'H': a = VK_ATTN_SHARED; break;
+        default:
+            return vk_fail(err, VK_E_FORMAT,
+                           "genome '%s': position %d: unknown mode '%c' (expected F, S, R or H)",
+                           text, i + 1, text[i]);
+        }
+        r.modes[i] = VK_MODE(a);
+    }
+    *g = r;
+    return VK_OK;
+}
+
+void vk_genome_format(const vk_genome *g, int n_layers, char *out)
+{
+    static const char ch[] = "FSRH";
+    for (int i = 0; i < n_layers; i++)
+        out[i] = ch[VK_MODE_ATTN(g->modes[i]) & 3];
+    out[n_layers] = 0;
+}
+
+int vk_genome_equal(const vk_genome *a, const vk_genome *b, int n_layers)
+{
+    return memcmp(a->modes, b->modes, (size_t)n_layers * sizeof(uint32_t)) == 0;
+}
+
+int vk_genome_common_prefix(const vk_genome *a, const vk_genome *b, int n_layers)
+{
+    int k = 0;
+    while (k < n_layers && a->modes[k] == b->modes[k])
+        k++;
+    return k;
+}
+
+void vk_genome_pattern(vk_genome *g, int n_layers, int skip_every)
+{
+    memset(g, 0, sizeof *g);
+    for (int i = 0; i < n_layers; i++) {
+        int skip = skip_every == 1 || (skip_every == 2 && (i & 1));
+        g->modes[i] = VK_MODE(skip ? VK_ATTN_SKIP : VK_ATTN_FULL);
+    }
+}
+
+/* ---- NSGA-II ------------------------------------------------------------ */
+
+typedef struct {
+    vk_genome g;
+    double obj[2], viol;
+    int told;
+} indiv;
+
+struct vk_evo {
+    int n_layers, pop_n, gen;
+    uint64_t rng;
+    indiv *pop;    /* current parents, pop_n */
+    int n_pop;
+    indiv *batch;  /* proposed this generation */
+    int n_batch, cap_batch;
+    vk_genome *seen; /* every genome proposed (dedup) */
+    int n_seen, cap_seen;
+    int n_eval;
+    int filled; /* generation 0 topped up with random genomes */
+};
+
+static uint64_t next_u64(uint64_t *s)
+{
+    uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+static double urand(uint64_t *s)
+{
+    return (double)(next_u64(s) >> 11) / 9007199254740992.0;
+}
+
+vk_evo *vk_evo_new(int n_layers, int population, uint64_t seed)
+{
+    vk_evo *e = calloc(1, sizeof *e);
+    if (!e)
+        return NULL;
+    e->n_layers = n_layers;
+    e->pop_n = population < 4 ? 4 : population;
+    e->rng = seed ^ 0x5EED5EEDull;
+    e->pop = calloc((size_t)e->pop_n * 2, sizeof *e->pop);
+    e->cap_batch = e->pop_n * 2 + VK_MAX_LAYERS;
+    e->batch = calloc((size_t)e->cap_batch, sizeof *e->batch);
+    if (!e->pop || !e->batch) {
+        vk_evo_free(e);
+        return NULL;
+    }
+    return e;
+}
+
+void vk_evo_free(vk_evo *e)
+{
+    if (!e)
+        return;
+    free(e->pop);
+    free(e->batch);
+    free(e->seen);
+    free(e);
+}
+
+static int seen(const vk_evo *e, const vk_genome *g)
+{
+    for (int i = 0; i < e->n_seen; i++)
+        if (vk_genome_equal(&e->seen[i], g, e->n_layers))
+            return 1;
+    return 0;
+}
+
+static int mark_seen(vk_evo *e, const vk_genome *g)
+{
+    if (e->n_seen == e->cap_seen) {
+        int cap = e->cap_seen ? e->cap_seen * 2 : 256;
+        vk_genome *n = realloc(e->seen, (size_t)cap * sizeof *n);
+        if (!n)
+            return 0;
+        e->seen = n;
+        e->cap_seen = cap;
+    }
+    e->seen[e->n_seen++] = *g;
+    return 1;
+}
+
+static int add_batch(vk_evo *e, const vk_genome *g)
+{
+    if (e->n_batch >= e->cap_batch || seen(e, g) || !mark_seen(e, g))
+        return 0;
+    memset(&e->batch[e->n_batch], 0, sizeof e->batch[0]);
+    e->batch[e->n_batch++].g = *g;
+    return 1;
+}
+
+void vk_evo_seed(vk_evo *e, const vk_genome *g)
+{
+    if (e->gen == 0)
+        add_batch(e, g);
+}
+
+static void random_genome(vk_evo *e, vk_genome *g)
+{
+    memset(g, 0, sizeof *g);
+    for (int i = 0; i < e->n_layers; i++)
+        g->modes[i] = VK_MODE(urand(&e->rng) < 0.5 ? VK_ATTN_SKIP : VK_ATTN_FULL);
+}
+
+int vk_evo_dominates(const double a[2], double va, const double b[2], double vb)
+{
+    if (va > 0 || vb > 0)
+        return va < vb;
+    return a[0] <= b[0] && a[1] <= b[1] && (a[0] < b[0] || a[1] < b[1]);
+}
+
+void vk_evo_ranks(const double (*obj)[2], const double *viol, int n, int *rank)
+{
+    int *dom = calloc((size_t)(n ? n : 1), sizeof *dom), done = 0;
+    for (int i = 0; i < n; i++)
+        rank[i] = -1;
+    for (int r = 0; dom && done < n; r++) {
+        /* the unranked points no other unranked point dominates */
+        for (int i = 0; i < n; i++) {
+            dom[i] = 0;
+            for (int j = 0; j < n && rank[i] < 0 && !dom[i]; j++)
+                if (j != i && rank[j] < 0 && vk_evo_dominates(obj[j], viol[j], obj[i], viol[i]))
+                    dom[i] = 1;
+        }
+        for (int i = 0; i < n; i++)
+            if (rank[i] < 0 && !dom[i]) {
+                rank[i] = r;
+                done++;
+            }
+    }
+    free(dom);
+}
+
+void vk_evo_crowding(const double (*obj)[2], const int *idx, int m, double *dist)
+{
+    for (int i = 0; i < m; i++)
+        dist[i] = 0;
+    if (m <= 2) {
+        for (int i = 0; i < m; i++)
+            dist[i] = INFINITY;
+        return;
+    }
+    int *ord = malloc((size_t)m * sizeof *ord);
+    if (!ord)
+        return;
+    for (int k = 0; k < 2; k++) {
+        for (int i = 0; i < m; i++)
+            ord[i] = i;
+        for (int i = 1; i < m; i++) /* insertion sort: fronts are small */
+            for (int j = i; j > 0 && obj[idx[ord[j]]][k] < obj[idx[ord[j - 1]]][k]; j--) {
+                int t = ord[j];
+                ord[j] = ord[j - 1];
+                ord[j - 1] = t;
+            }
+        double span = obj[idx[ord[m - 1]]][k] - obj[idx[ord[0]]][k];
+        dist[ord[0]] = dist[ord[m - 1]] = INFINITY;
+        for (int i = 1; i < m - 1; i++)
+            if (span > 0)
+                dist[ord[i]] += (obj[idx[ord[i + 1]]][k] - obj[idx[ord[i - 1]]][k]) / span;
+    }
+    free(ord);
+}
+
+/* Rank and crowding of the current parents (for tournaments). */
+static void score(const indiv *v, int n, int *rank, double *crowd)
+{
+    double(*obj)[2] = malloc((size_t)n * sizeof *obj);
+    double *viol = malloc((size_t)n * sizeof *viol), *d = malloc((size_t)n * sizeof *d);
+    int *idx = malloc((size_t)n * sizeof *idx);
+    if (!obj || !viol || !d || !idx)
+        goto out;
+    for (int i = 0; i < n; i++) {
+        obj[i][0] = v[i].obj[0];
+        obj[i][1] = v[i].obj[1];
+        viol[i] = v[i].viol;
+    }
+    vk_evo_ranks((const double(*)[2])obj, viol, n, rank);
+    for (int r = 0;; r++) {
+        int m = 0;
+        for (int i = 0; i < n; i++)
+            if (rank[i] == r)
+                idx[m++] = i;
+        if (!m)
+            break;
+        vk_evo_crowding((const double(*)[2])obj, idx, m, d);
+        for (int i = 0; i < m; i++)
+            crowd[idx[i]] = d[i];
+    }
+out:
+    free(obj);
+    free(viol);
+    free(d);
+    free(idx);
+}
+
+static int tournament(vk_evo *e, const int *rank, const double *crowd)
+{
+    int a = (int)(urand(&e->rng) * e->n_pop), b = (int)(urand(&e->rng) * e->n_pop);
+    if (rank[a] != rank[b])
+        return rank[a] < rank[b] ? a : b;
+    return crowd[a] >= crowd[b] ? a : b;
+}
+
+int vk_evo_ask(vk_evo *e, vk_genome *out, int max)
+{
+    int n_space = e->n_layers >= 30 ? 1 << 30 : 1 << e->n_layers;
+    if (e->n_batch == 0 || (e->gen == 0 && !e->filled)) {
+        if (e->gen == 0 || e->n_pop < 2) {
+            e->filled = 1; /* generation 0: the seeds, then random genomes */
+            for (int tries = 0; e->n_batch < e->pop_n && tries < 64 * e->pop_n &&
+                                e->n_seen < n_space;
+                 tries++) {
+                vk_genome g;
+                random_genome(e, &g);
+                add_batch(e, &g);
+            }
+        } else {
+            int *rank = malloc((size_t)e->n_pop * sizeof *rank);
+            double *crowd = malloc((size_t)e->n_pop * sizeof *crowd);
+            if (!rank || !crowd) {
+                free(rank);
+                free(crowd);
+                return 0;
+            }
+            score(e->pop, e->n_pop, rank, crowd);
+            for (int tries = 0; e->n_batch < e->pop_n && tries < 64 * e->pop_n &&
+                                e->n_seen < n_space;
+                 tries++) {
+                vk_genome c;
+                const vk_genome *p1 = &e->pop[tournament(e, rank, crowd)].g;
+                const vk_genome *p2 = &e->pop[tournament(e, rank, crowd)].g;
+                memset(&c, 0, sizeof c);
+                for (int i = 0; i < e->n_layers; i++) {
+                    c.modes[i] = urand(&e->rng) < 0.5 ? p1->modes[i] : p2->modes[i];
+                    if (urand(&e->rng) < 1.0 / e->n_layers)
+                        c.modes[i] = VK_MODE(VK_MODE_ATTN(c.modes[i]) == VK_ATTN_FULL
+                                                 ? VK_ATTN_SKIP
+                                                 : VK_ATTN_FULL);
+                }
+                if (tries >= 32 * e->pop_n) /* crowded space: fall back to random */
+                    random_genome(e, &c);
+                add_batch(e, &c);
+            }
+            free(rank);
+            free(crowd);
+        }
+    }
+    int k = 0;
+    for (int i = 0; i < e->n_batch && k < max; i++)
+        if (!e->batch[i].told)
+            out[k++] = e->batch[i].g;
+    return k;
+}
+
+void vk_evo_tell(vk_evo *e, const vk_genome *g, const double obj[2], double violation)
+{
+    for (int i = 0; i < e->n_batch; i++)
+        if (!e->batch[i].told && vk_genome_equal(&e->batch[i].g, g, e->n_layers)) {
+            e->batch[i].obj[0] = obj[0];
+            e->batch[i].obj[1] = obj[1];
+            e->batch[i].viol = violation;
+            e->batch[i].told = 1;
+            e->n_eval++;
+            return;
+        }
+}
+
+int vk_evo_next(vk_evo *e)
+{
+    int n = 0, *rank, m = 0;
+    indiv *all = malloc((size_t)(e->n_pop + e->n_batch) * sizeof *all);
+    double *crowd;
+    if (!all)
+        return e->gen;
+    for (int i = 0; i < e->n_pop; i++)
+        all[n++] = e->pop[i];
+    for (int i = 0; i < e->n_batch; i++)
+        if (e->batch[i].told)
+            all[n++] = e->batch[i];
+    rank = malloc((size_t)n * sizeof *rank);
+    crowd = malloc((size_t)n * sizeof *crowd);
+    if (rank && crowd) {
+        score(all, n, rank, crowd);
+        /* keep the best pop_n by (rank, -crowding): selection by passes */
+        int *taken = calloc((size_t)n, sizeof *taken);
+        while (taken && m < e->pop_n && m < n) {
+            int best = -1;
+            for (int i = 0; i < n; i++)
+                if (!taken[i] && (best < 0 || rank[i] < rank[best] ||
+                                  (rank[i] == rank[best] && crowd[i] > crowd[best])))
+                    best = i;
+            taken[best] = 1;
+            e->pop[m++] = all[best];
+        }
+        free(taken);
+        e->n_pop = m;
+    }
+    free(rank);
+    free(crowd);
+    free(all);
+    e->n_batch = 0;
+    return ++e->gen;
+}
+
+int vk_evo_n_evaluated(const vk_evo *e)
+{
+    return e->n_eval;
+}
+
+/* ---- hypervolume and cascades -------------------------------------------- */
+
+static int cmp_pt(const void *a, const void *b)
+{
+    const double *x = a, *y = b;
+    if (x[0] != y[0])
+        return x[0] < y[0] ? -1 : 1;
+    return x[1] < y[1] ? -1 : x[1] > y[1];
+}
+
+double vk_hv2(const double (*pts)[2], int n, const double ref[2])
+{
+    double(*p)[2] = malloc((size_t)(n ? n : 1) * sizeof *p), hv = 0, best;
+    int m = 0;
+    if (!p)
+        return 0;
+    for (int i = 0; i < n; i++)
+        if (pts[i][0] < ref[0] && pts[i][1] < ref[1]) {
+            p[m][0] = pts[i][0];
+            p[m][1] = pts[i][1];
+            m++;
+        }
+    qsort(p, (size_t)m, sizeof *p, cmp_pt);
+    /* exact union area of the boxes [x, ref0) x [y, ref1) */
+    hv = 0;
+    best = ref[1];
+    for (int i = 0; i < m; i++) {
+        double x_next = i + 1 < m ? p[i + 1][0] : ref[0];
+        if (p[i][1] < best)
+            best = p[i][1];
+        hv += (x_next - p[i][0]) * (ref[1] - best);
+    }
+    free(p);
+    return hv;
+}
+
+typedef struct {
+    int32_t e;
+    uint8_t lo, hi;
+} sw_item;
+
+static int cmp_desc(const void *a, const void *b)
+{
+    const sw_item *x = a, *y = b;
+    return x->e < y->e ? 1 : x->e > y->e ? -1 : 0;
+}
+
+int vk_cascade_sweep(const int32_t *ent, const uint8_t *ok_low, const uint8_t *ok_high, int n,
+                     double c_low, double c_high, vk_sweep_pt *out)
+{
+    sw_item *v = malloc((size_t)(n ? n : 1) * sizeof *v);
+    int correct = 0, k = 0;
+    if (!v)
+        return 0;
+    for (int i = 0; i < n; i++) {
+        v[i].e = ent[i];
+        v[i].lo = ok_low[i];
+        v[i].hi = ok_high[i];
+        correct += ok_low[i];
+    }
+    qsort(v, (size_t)n, sizeof *v, cmp_desc);
+    /* threshold above every entropy: nothing escalated */
+    out[k].threshold_q16 = INT32_MAX;
+    out[k].n_escalated = 0;
+    out[k].top1 = n ? 100.0 * correct / n : 0;
+    out[k].cost = c_low;
+    k++;
+    for (int i = 0; i < n;) {
+        int j = i;
+        while (j < n && v[j].e == v[i].e) { /* a tie group escalates together */
+            correct += v[j].hi - v[j].lo;
+            j++;
+        }
+        out[k].threshold_q16 = j < n ? v[j].e : -1;
+        out[k].n_escalated = j;
+        out[k].top1 = 100.0 * correct / n;
+        out[k].cost = c_low + (double)j / n * c_high;
+        k++;
+        i = j;
+    }
+    free(v);
+    return k;
+}

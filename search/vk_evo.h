@@ -1,0 +1,87 @@
+/* vk_evo: the search's algorithms, with no I/O: genomes and their canonical
+ * text, NSGA-II with constrained domination, exact 2-objective
+ * hypervolume, and the cascade threshold sweep.
+ *
+ * Genome text: one character per encoder, 'F' full attention, 'S' skipped
+ * ('R' reuse and 'H' shared heads are reserved for kernels that implement
+ * them), e.g. "FSFSFSFS". It is the genome's key in the database.
+ *
+ * NSGA-II runs in generations: vk_evo_ask() returns the next batch to
+ * evaluate (generation 0 = the seeds, then random genomes; later the
+ * children of binary tournaments, uniform crossover and per-encoder
+ * mutation, never a genome already evaluated), vk_evo_tell() records each
+ * result, and vk_evo_next() performs environmental selection once a batch
+ * is told. Everything is deterministic for a seed.
+ *
+ *     vk_evo *e = vk_evo_new(8, 16, seed);
+ *     vk_evo_seed(e, full); ...
+ *     while ((n = vk_evo_ask(e, batch, 16)) > 0) {
+ *         for (i = 0; i < n; i++) vk_evo_tell(e, batch[i], obj, violation);
+ *         vk_evo_next(e);
+ *     }
+ *     vk_evo_free(e);
+ *
+ * Objectives are minimised. Not thread-safe. */
+#ifndef VK_EVO_H
+#define VK_EVO_H
+
+#include <stdint.h>
+
+#include "../host/vk_status.h"
+#include "../kernels/vk_config.h"
+
+typedef struct {
+    uint32_t modes[VK_MAX_LAYERS];
+} vk_genome;
+
+/* Parses text for a model of n_layers encoders. */
+vk_status vk_genome_parse(const char *text, int n_layers, vk_genome *g, vk_err *err);
+/* Writes the canonical text (n_layers + 1 bytes). */
+void vk_genome_format(const vk_genome *g, int n_layers, char *out);
+int vk_genome_equal(const vk_genome *a, const vk_genome *b, int n_layers);
+/* Number of leading encoders two genomes share. */
+int vk_genome_common_prefix(const vk_genome *a, const vk_genome *b, int n_layers);
+/* skip_every: 0 none skipped, 1 all skipped, 2 PIVOT's alternate skip
+ * (encoders 1, 3, 5, ... 0-based). */
+void vk_genome_pattern(vk_genome *g, int n_layers, int skip_every);
+
+typedef struct vk_evo vk_evo;
+
+vk_evo *vk_evo_new(int n_layers, int population, uint64_t seed);
+void vk_evo_free(vk_evo *e);
+/* Adds a genome to generation 0 (ignored if already seeded). */
+void vk_evo_seed(vk_evo *e, const vk_genome *g);
+/* Up to max genomes to evaluate now; 0 when the space is exhausted. */
+int vk_evo_ask(vk_evo *e, vk_genome *out, int max);
+void vk_evo_tell(vk_evo *e, const vk_genome *g, const double obj[2], double violation);
+/* Environmental selection after a batch; returns the generation number. */
+int vk_evo_next(vk_evo *e);
+/* Genomes evaluated so far. */
+int vk_evo_n_evaluated(const vk_evo *e);
+
+/* Constrained domination (Deb 2002): 1 if a dominates b. */
+int vk_evo_dominates(const double a[2], double va, const double b[2], double vb);
+/* Non-dominated ranks (0 = first front) of n points; rank has n entries. */
+void vk_evo_ranks(const double (*obj)[2], const double *viol, int n, int *rank);
+/* Crowding distances within one front given by idx[0..m). */
+void vk_evo_crowding(const double (*obj)[2], const int *idx, int m, double *dist);
+
+/* Exact hypervolume of n 2-D points (minimised) against ref. */
+double vk_hv2(const double (*pts)[2], int n, const double ref[2]);
+
+/* One point of a cascade sweep. */
+typedef struct {
+    int32_t threshold_q16; /* escalate when entropy > threshold */
+    int n_escalated;
+    double top1;           /* percent */
+    double cost;           /* expected per-image cost */
+} vk_sweep_pt;
+
+/* For every distinct threshold, accuracy and expected cost of the cascade
+ * (cost = c_low + escalated share * c_high) exactly, by a sort and a sweep.
+ * ok_low/ok_high: per image 1 if that path is right; ent: low path's
+ * entropy. out needs n + 1 entries; returns the number written. */
+int vk_cascade_sweep(const int32_t *ent, const uint8_t *ok_low, const uint8_t *ok_high, int n,
+                     double c_low, double c_high, vk_sweep_pt *out);
+
+#endif

@@ -1,0 +1,570 @@
+/* vk_search: the co-search driver (see vk_search.h). */
+#include "vk_search.h"
+
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../boards/vk_board.h"
+#include "../db/vk_store.h"
+#include "../host/vk_cli.h"
+#include "../host/vk_workload.h"
+#include "vk_evo.h"
+
+void vk_search_opts_default(vk_search_opts *o)
+{
+    memset(o, 0, sizeof *o);
+    o->objective = VK_OBJ_LATENCY;
+    o->max_acc_drop = -1;
+    o->population = 16;
+    o->seed = 1;
+    o->max_retries = 3;
+}
+
+static const char *obj_name(vk_objective o)
+{
+    return o == VK_OBJ_ENERGY ? "energy" : o == VK_OBJ_EDP ? "edp" : "latency";
+}
+
+static double cost_of(vk_objective o, const vk_measure *m)
+{
+    return o == VK_OBJ_ENERGY ? m->energy_mj
+                              : o == VK_OBJ_EDP ? m->energy_mj * m->latency_ms : m->latency_ms;
+}
+
+/* ---- parallel measurement of one batch ---------------------------------- */
+
+typedef struct {
+    vk_genome g;
+    char text[VK_MAX_LAYERS + 1];
+    int done, failed, tries;
+    vk_path_rec rec;
+} job;
+
+typedef struct {
+    pthread_mutex_t mu;
+    job *jobs;
+    int n_jobs, next;
+    vk_board **boards;
+    int n_boards;
+    vk_store *db;
+    const vk_workload *w;
+    int64_t run;
+    const char *board_key;
+    int max_retries;
+    int n_measured, n_failed;
+    vk_err first_err;
+} batch_ctx;
+
+typedef struct {
+    batch_ctx *c;
+    int bi;
+} worker_arg;
+
+static int take_job(batch_ctx *c)
+{
+    int j = -1;
+    pthread_mutex_lock(&c->mu);
+    for (int i = 0; i < c->n_jobs; i++) {
+        int k = (c->next + i) % c->n_jobs;
+        if (!c->jobs[k].done && !c->jobs[k].failed && c->jobs[k].tries >= 0) {
+            j = k;
+            c->jobs[k].tries = -c->jobs[k].tries - 1; /* negative: in flight */
+            c->next = k + 1;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&c->mu);
+    return j;
+}
+
+static void *worker(void *p)
+{
+    worker_arg *a = p;
+    batch_ctx *c = a->c;
+    vk_board *b = c->boards[a->bi];
+    vk_img_result *res = malloc((size_t)c->w->n * sizeof *res);
+    int32_t *cls = malloc((size_t)c->w->n * sizeof *cls);
+    int consecutive_fail = 0;
+    if (!res || !cls)
+        goto out;
+    for (;;) {
+        int j = take_job(c);
+        if (j < 0)
+            break;
+        job *jb = &c->jobs[j];
+        vk_measure m;
+        vk_err err = {{0}};
+        vk_path_req req = {.modes = jb->g.modes};
+        vk_status rc = vk_board_measure(b, &req, c->w->n, res, &m, &err);
+        pthread_mutex_lock(&c->mu);
+        int tries = -jb->tries; /* attempts so far, this one included */
+        if (rc != VK_OK) {
+            vk_store_attempt(c->db, c->run, jb->text, vk_board_spec(b), 0, err.msg, NULL);
+            jb->tries = tries;
+            if (tries > c->max_retries) {
+                jb->failed = 1;
+                c->n_failed++;
+                if (!c->first_err.msg[0])
+                    c->first_err = err;
+            }
+            consecutive_fail++;
+            pthread_mutex_unlock(&c->mu);
+            fprintf(stderr, "search: %s failed on %s (attempt %d): %s\n", jb->text,
+                    vk_board_spec(b), tries, err.msg);
+            if (consecutive_fail >= 3)
+                break; /* this board looks down; the others carry on */
+            continue;
+        }
+        consecutive_fail = 0;
+        for (int i = 0; i < c->w->n; i++)
+            cls[i] = res[i].cls;
+        memset(&jb->rec, 0, sizeof jb->rec);
+        snprintf(jb->rec.genome, sizeof jb->rec.genome, "%s", jb->text);
+        snprintf(jb->rec.board, sizeof jb->rec.board, "%s", c->board_key);
+        jb->rec.top1 = vk_workload_top1(c->w, cls, c->w->n);
+        jb->rec.m = m;
+        jb->rec.res = res;
+        vk_err derr = {{0}};
+        if (vk_store_path_insert(c->db, c->run, c->w->model_hash, c->w->data_hash, &jb->rec,
+                                 c->w->n, &derr) != VK_OK) {
+            jb->failed = 1;
+            c->n_failed++;
+            if (!c->first_err.msg[0])
+                c->first_err = derr;
+            jb->rec.res = NULL;
+        } else {
+            vk_store_attempt(c->db, c->run, jb->text, vk_board_spec(b), 1, "", NULL);
+            jb->rec.res = malloc((size_t)c->w->n * sizeof *res);
+            if (jb->rec.res)
+                memcpy(jb->rec.res, res, (size_t)c->w->n * sizeof *res);
+            jb->done = 1;
+            c->n_measured++;
+        }
+        pthread_mutex_unlock(&c->mu);
+    }
+out:
+    free(res);
+    free(cls);
+    return NULL;
+}
+
+/* ---- the run --------------------------------------------------------------- */
+
+typedef struct {
+    vk_genome g;
+    vk_path_rec rec;
+    double obj[2], viol;
+} evaluated;
+
+static double violation(const vk_search_opts *o, double full_top1, const vk_path_rec *r)
+{
+    double v = 0;
+    if (o->max_acc_drop >= 0 && full_top1 - r->top1 > o->max_acc_drop)
+        v += (full_top1 - r->top1 - o->max_acc_drop) / (o->max_acc_drop > 0.1 ? o->max_acc_drop : 0.1);
+    if (o->latency_budget_ms > 0 && r->m.latency_ms > o->latency_budget_ms)
+        v += (r->m.latency_ms - o->latency_budget_ms) / o->latency_budget_ms;
+    if (o->energy_budget_mj > 0 && r->m.energy_mj > o->energy_budget_mj)
+        v += (r->m.energy_mj - o->energy_budget_mj) / o->energy_budget_mj;
+    return v;
+}
+
+static void print_front(const vk_search_opts *o, evaluated *ev, int n, int n_layers)
+{
+    double(*obj)[2] = malloc((size_t)n * sizeof *obj);
+    double *viol = malloc((size_t)n * sizeof *viol);
+    int *rank = malloc((size_t)n * sizeof *rank), *ord = malloc((size_t)n * sizeof *ord), m = 0;
+    (void)n_layers;
+    if (!obj || !viol || !rank || !ord)
+        goto out;
+    for (int i = 0; i < n; i++) {
+        obj[i][0] = ev[i].obj[0];
+        obj[i][1] = ev[i].obj[1];
+        viol[i] = ev[i].viol;
+    }
+    vk_evo_ranks((const double(*)[2])obj, viol, n, rank);
+    for (int i = 0; i < n; i++)
+        if (rank[i] == 0)
+            ord[m++] = i;
+    for (int i = 1; i < m; i++)
+        for (int j = i; j > 0 && obj[ord[j]][1] < obj[ord[j - 1]][1]; j--) {
+            int t = ord[j];
+            ord[j] = ord[j - 1];
+            ord[j - 1] = t;
+        }
+    printf("\nPareto front of paths (objective: error vs %s%s)\n", obj_name(o->objective),
+           m && ev[ord[0]].viol > 0 ? "; no feasible path, least-violating shown" : "");
+    printf("%-6s %-14s %7s %12s %-9s %11s %-9s %12s\n", "config", "genome", "top-1", "latency ms",
+           "source", "energy mJ", "source", "EDP mJ*ms");
+    for (int k = 0; k < m; k++) {
+        const vk_path_rec *r = &ev[ord[k]].rec;
+        char id[24];
+        snprintf(id, sizeof id, "P%lld", (long long)r->id);
+        printf("%-6s %-14s %6.2f%% %12.4f %-9s %11.4f %-9s %12.5f\n", id, r->genome, r->top1,
+               r->m.latency_ms, vk_source_str(r->m.latency_src), r->m.energy_mj,
+               vk_source_str(r->m.energy_src), r->m.energy_mj * r->m.latency_ms);
+    }
+    if (m)
+        printf("figures: %s\n", ev[ord[0]].rec.m.note);
+out:
+    free(obj);
+    free(viol);
+    free(rank);
+    free(ord);
+}
+
+/* Cascades from pairs of front paths; stores their Pareto set, prints it and
+ * the cheapest cascade within 0.5 points of the full path, both ways. */
+static vk_status cascades(const vk_search_opts *o, vk_store *db, int64_t run, const vk_workload *w,
+                          evaluated *ev, int n, double full_top1, vk_err *err)
+{
+    int nl = w->model.hp.n_layers, n_img = w->n, cap = 4096, k = 0;
+    vk_cascade_rec *all = malloc((size_t)cap * sizeof *all);
+    vk_sweep_pt *pts = malloc((size_t)(n_img + 1) * sizeof *pts);
+    uint8_t *ok_lo = malloc((size_t)n_img), *ok_hi = malloc((size_t)n_img);
+    int32_t *ent = malloc((size_t)n_img * sizeof *ent);
+    vk_status rc = VK_OK;
+    if (!all || !pts || !ok_lo || !ok_hi || !ent) {
+        rc = vk_fail(err, VK_E_NOMEM, "cascades: out of memory");
+        goto out;
+    }
+    for (int a = 0; a < n; a++)
+        for (int b = 0; b < n; b++) {
+            const vk_path_rec *lo = &ev[a].rec, *hi = &ev[b].rec;
+            if (a == b || lo->m.latency_ms >= hi->m.latency_ms || lo->top1 >= hi->top1)
+                continue;
+            int res = vk_genome_common_prefix(&ev[a].g, &ev[b].g, nl);
+            for (int i = 0; i < n_img; i++) {
+                ok_lo[i] = lo->res[i].cls == w->data.labels[i];
+                ok_hi[i] = hi->res[i].cls == w->data.labels[i];
+                ent[i] = lo->res[i].entropy_q16;
+            }
+            double hi_lat = hi->m.suffix_ms[res] > 0 ? hi->m.suffix_ms[res] : hi->m.latency_ms;
+            double hi_en = hi->m.suffix_mj[res] > 0 ? hi->m.suffix_mj[res] : hi->m.energy_mj;
+            int np = vk_cascade_sweep(ent, ok_lo, ok_hi, n_img, lo->m.latency_ms, hi_lat, pts);
+            for (int p = 1; p < np && k < cap; p++) { /* p = 0 is the low path alone */
+                double f = (double)pts[p].n_escalated / n_img;
+                if (pts[p].n_escalated == n_img)
+                    continue; /* escalate-all is never cheaper than the high path */
+                vk_cascade_rec c = {.run_id = run, .low = lo->id, .high = hi->id,
+                                    .threshold_q16 = pts[p].threshold_q16, .resume = res,
+                                    .top1 = pts[p].top1, .escalated = f,
+                                    .latency_ms = pts[p].cost,
+                                    .energy_mj = lo->m.energy_mj + f * hi_en,
+                                    .latency_scratch_ms = lo->m.latency_ms + f * hi->m.latency_ms,
+                                    .energy_scratch_mj = lo->m.energy_mj + f * hi->m.energy_mj};
+                all[k++] = c;
+            }
+        }
+    /* Pareto set on (error, expected cost of the objective) */
+    printf("\nPareto front of cascades (low path, entropy test, high path resuming after the "
+           "shared encoders)\n");
+    printf("%-6s %-9s %-9s %9s %7s %10s %12s %12s\n", "config", "low", "high", "threshold",
+           "top-1", "escalated", "lat ms", "lat ms PIVOT");
+    double best_resume = INFINITY, best_scratch = INFINITY;
+    int n_front = 0;
+    for (int i = 0; i < k; i++) {
+        double ci = o->objective == VK_OBJ_ENERGY ? all[i].energy_mj
+                    : o->objective == VK_OBJ_EDP  ? all[i].energy_mj * all[i].latency_ms
+                                                  : all[i].latency_ms;
+        int dominated = 0;
+        for (int j = 0; j < k && !dominated; j++) {
+            double cj = o->objective == VK_OBJ_ENERGY ? all[j].energy_mj
+                        : o->objective == VK_OBJ_EDP  ? all[j].energy_mj * all[j].latency_ms
+                                                      : all[j].latency_ms;
+            dominated = j != i && all[j].top1 >= all[i].top1 && cj <= ci &&
+                        (all[j].top1 > all[i].top1 || cj < ci || j < i);
+        }
+        if (full_top1 - all[i].top1 <= 0.5) {
+            if (all[i].latency_ms < best_resume)
+                best_resume = all[i].latency_ms;
+            if (all[i].latency_scratch_ms < best_scratch)
+                best_scratch = all[i].latency_scratch_ms;
+        }
+        if (dominated)
+            continue;
+        if ((rc = vk_store_cascade_insert(db, &all[i], err)) != VK_OK)
+            goto out;
+        if (n_front++ < 20) {
+            char lo_id[24], hi_id[24], id[24];
+            snprintf(id, sizeof id, "C%lld", (long long)all[i].id);
+            snprintf(lo_id, sizeof lo_id, "P%lld", (long long)all[i].low);
+            snprintf(hi_id, sizeof hi_id, "P%lld", (long long)all[i].high);
+            printf("%-6s %-9s %-9s %9.4f %6.2f%% %9.1f%% %12.4f %12.4f\n", id, lo_id, hi_id,
+                   all[i].threshold_q16 / 65536.0, all[i].top1, 100 * all[i].escalated,
+                   all[i].latency_ms, all[i].latency_scratch_ms);
+        }
+    }
+    if (n_front > 20)
+        printf("(%d more in the database)\n", n_front - 20);
+    if (isfinite(best_resume))
+        printf("cheapest cascade within 0.5 points of the full path (%.2f%%): %.4f ms per image "
+               "with resume, %.4f ms re-running the high path from scratch as PIVOT does\n",
+               full_top1, best_resume, best_scratch);
+out:
+    free(all);
+    free(pts);
+    free(ok_lo);
+    free(ok_hi);
+    free(ent);
+    return rc;
+}
+
+vk_status vk_search_run(const vk_search_opts *o_in, int64_t *run_id, vk_err *err)
+{
+    vk_search_opts o = *o_in;
+    vk_workload w;
+    vk_workload_opts wo = {0};
+    vk_store *db = NULL;
+    vk_board *boards[VK_SEARCH_MAX_BOARDS] = {0};
+    vk_run_info run;
+    vk_evo *evo = NULL;
+    evaluated *ev = NULL;
+    int n_ev = 0, cap_ev = 0, nl, n_boards = 0, stagnant = 0;
+    double full_top1 = -1, ref[2] = {100, 0}, hv = 0, t0 = vk_now();
+    vk_status rc;
+
+    if ((rc = vk_store_open(o.db, &db, err)) != VK_OK)
+        return rc;
+    memset(&run, 0, sizeof run);
+    if (o.resume_run > 0) {
+        if ((rc = vk_store_run_get(db, o.resume_run, &run, err)) != VK_OK)
+            goto out;
+        /* the run's own settings win: a resume continues the same search */
+        o.model = run.model;
+        o.data = run.data;
+        o.calib = run.calib[0] ? run.calib : NULL;
+        o.limit = run.n_images;
+        o.seed = run.seed;
+        o.budget = run.budget;
+        o.population = run.population;
+        o.max_acc_drop = run.max_acc_drop;
+        o.latency_budget_ms = run.latency_budget_ms;
+        o.energy_budget_mj = run.energy_budget_mj;
+        o.objective = !strcmp(run.objective, "energy") ? VK_OBJ_ENERGY
+                      : !strcmp(run.objective, "edp")  ? VK_OBJ_EDP
+                                                       : VK_OBJ_LATENCY;
+    }
+    if (!o.model || !o.data || o.n_boards < 1) {
+        rc = vk_fail(err, VK_E_ARG, "a model, a dataset and at least one board are required");
+        goto out;
+    }
+    wo.model = o.model;
+    wo.data = o.data;
+    wo.calib = o.calib;
+    wo.limit = o.limit;
+    wo.quiet = o.quiet;
+    if ((rc = vk_workload_open(&wo, &w, err)) != VK_OK)
+        goto out;
+    nl = w.model.hp.n_layers;
+    if (o.resume_run > 0) {
+        if (strcmp(run.model_hash, w.model_hash) || strcmp(run.data_hash, w.data_hash)) {
+            rc = vk_fail(err, VK_E_MISMATCH,
+                         "--resume %lld: the run used model %.16s and data %.16s, but %s "
+                         "quantizes to %.16s and %s hashes to %.16s",
+                         (long long)run.id, run.model_hash, run.data_hash, o.model,
+                         w.model_hash, o.data, w.data_hash);
+            goto out_w;
+        }
+    } else {
+        snprintf(run.model, sizeof run.model, "%s", o.model);
+        snprintf(run.data, sizeof run.data, "%s", o.data);
+        snprintf(run.calib, sizeof run.calib, "%s", o.calib ? o.calib : "");
+        snprintf(run.model_hash, sizeof run.model_hash, "%s", w.model_hash);
+        snprintf(run.data_hash, sizeof run.data_hash, "%s", w.data_hash);
+        run.n_images = w.n;
+        for (int i = 0; i < o.n_boards; i++) {
+            size_t l = strlen(run.boards);
+            snprintf(run.boards + l, sizeof run.boards - l, "%s%s", i ? "," : "", o.boards[i]);
+        }
+        snprintf(run.objective, sizeof run.objective, "%s", obj_name(o.objective));
+        run.max_acc_drop = o.max_acc_drop;
+        run.latency_budget_ms = o.latency_budget_ms;
+        run.energy_budget_mj = o.energy_budget_mj;
+        run.seed = o.seed;
+        run.budget = o.budget;
+        run.population = o.population;
+        if ((rc = vk_store_run_create(db, &run, err)) != VK_OK)
+            goto out_w;
+    }
+    *run_id = run.id;
+    for (int i = 0; i < o.n_boards; i++) {
+        if ((rc = vk_board_open(o.boards[i], &boards[i], err)) != VK_OK ||
+            (rc = vk_board_load(boards[i], &w.q, err)) != VK_OK ||
+            (rc = vk_board_load_data(boards[i], w.imgs, w.n, err)) != VK_OK)
+            goto out_w;
+        n_boards++;
+    }
+    if (!o.quiet)
+        fprintf(stderr, "search: run %lld, %s, %d images, %d encoders, %d board(s), objective "
+                        "error vs %s, seed %llu\n",
+                (long long)run.id, o.model, w.n, nl, n_boards, obj_name(o.objective),
+                (unsigned long long)o.seed);
+
+    evo = vk_evo_new(nl, o.population, o.seed);
+    if (!evo) {
+        rc = vk_fail(err, VK_E_NOMEM, "out of memory");
+        goto out_w;
+    }
+    {
+        vk_genome g;
+        for (int p = 0; p < 3; p++) { /* full first: constraints are relative to it */
+            vk_genome_pattern(&g, nl, p == 0 ? 0 : p == 1 ? 2 : 1);
+            vk_evo_seed(evo, &g);
+        }
+        for (int i = 0; i < o.n_seed_genomes; i++) {
+            if ((rc = vk_genome_parse(o.seed_genomes[i], nl, &g, err)) != VK_OK) {
+                vk_err_prefix(err, "--seed-genome");
+                goto out_w;
+            }
+            vk_evo_seed(evo, &g);
+        }
+        if (o.exhaustive) /* sweep: every path, in order */
+            for (int m = 0; m < (1 << nl); m++) {
+                for (int i = 0; i < nl; i++)
+                    g.modes[i] = VK_MODE((m >> i) & 1 ? VK_ATTN_SKIP : VK_ATTN_FULL);
+                vk_evo_seed(evo, &g);
+            }
+    }
+
+    for (int gen = 0;; gen++) {
+        vk_genome batch[2 * VK_MAX_LAYERS + 1024];
+        int want = o.exhaustive ? 1 << nl : o.population * 2 + 64;
+        if (want > (int)(sizeof batch / sizeof batch[0]))
+            want = (int)(sizeof batch / sizeof batch[0]);
+        int nb = vk_evo_ask(evo, batch, want);
+        if (o.budget > 0 && n_ev + nb > o.budget)
+            nb = o.budget - n_ev;
+        if (nb <= 0)
+            break;
+        job *jobs = calloc((size_t)nb, sizeof *jobs);
+        int found = 0;
+        if (!jobs) {
+            rc = vk_fail(err, VK_E_NOMEM, "out of memory");
+            goto out_w;
+        }
+        for (int i = 0; i < nb; i++) {
+            int f = 0;
+            jobs[i].g = batch[i];
+            vk_genome_format(&batch[i], nl, jobs[i].text);
+            rc = vk_store_path_find(db, w.model_hash, w.data_hash, vk_board_kind(boards[0]),
+                                    jobs[i].text, w.n, &jobs[i].rec, &f, err);
+            if (rc != VK_OK)
+                break;
+            if (f) {
+                jobs[i].done = 1;
+                found++;
+                if ((rc = vk_store_run_eval(db, run.id, jobs[i].rec.id, err)) != VK_OK)
+                    break;
+            }
+        }
+        if (rc == VK_OK && found < nb) {
+            batch_ctx c = {.jobs = jobs, .n_jobs = nb, .boards = boards, .n_boards = n_boards,
+                           .db = db, .w = &w, .run = run.id,
+                           .board_key = vk_board_kind(boards[0]), .max_retries = o.max_retries};
+            pthread_t th[VK_SEARCH_MAX_BOARDS];
+            worker_arg wa[VK_SEARCH_MAX_BOARDS];
+            pthread_mutex_init(&c.mu, NULL);
+            for (int b = 0; b < n_boards; b++) {
+                wa[b].c = &c;
+                wa[b].bi = b;
+                pthread_create(&th[b], NULL, worker, &wa[b]);
+            }
+            for (int b = 0; b < n_boards; b++)
+                pthread_join(th[b], NULL);
+            pthread_mutex_destroy(&c.mu);
+            for (int i = 0; i < nb; i++)
+                if (!jobs[i].done) {
+                    rc = vk_fail(err, VK_E_BOARD, "path %s could not be measured on any board: %s",
+                                 jobs[i].text, c.first_err.msg[0] ? c.first_err.msg
+                                                                 : "every board failed");
+                    break;
+                }
+        }
+        /* tell in batch order: deterministic whatever the boards' timing */
+        for (int i = 0; rc == VK_OK && i < nb; i++) {
+            evaluated *e;
+            if (n_ev == cap_ev) {
+                evaluated *ne = realloc(ev, (size_t)(cap_ev = cap_ev ? 2 * cap_ev : 64) * sizeof *ev);
+                if (!ne) {
+                    rc = vk_fail(err, VK_E_NOMEM, "out of memory");
+                    break;
+                }
+                ev = ne;
+            }
+            e = &ev[n_ev++];
+            e->g = jobs[i].g;
+            e->rec = jobs[i].rec;
+            jobs[i].rec.res = NULL;
+            if (full_top1 < 0) { /* the first evaluation is the full path */
+                full_top1 = e->rec.top1;
+                ref[1] = 1.1 * cost_of(o.objective, &e->rec.m);
+            }
+            e->obj[0] = 100 - e->rec.top1;
+            e->obj[1] = cost_of(o.objective, &e->rec.m);
+            e->viol = violation(&o, full_top1, &e->rec);
+            vk_evo_tell(evo, &e->g, e->obj, e->viol);
+            /* hypervolume of the feasible points after this evaluation */
+            double(*pts)[2] = malloc((size_t)n_ev * sizeof *pts);
+            int np = 0;
+            for (int j = 0; pts && j < n_ev; j++)
+                if (ev[j].viol == 0) {
+                    pts[np][0] = ev[j].obj[0];
+                    pts[np][1] = ev[j].obj[1];
+                    np++;
+                }
+            double nhv = pts ? vk_hv2((const double(*)[2])pts, np, ref) : hv;
+            free(pts);
+            stagnant = nhv > hv * (1 + 1e-9) ? 0 : stagnant + 1;
+            hv = nhv;
+            rc = vk_store_hv(db, run.id, n_ev, hv, err);
+        }
+        for (int i = 0; i < nb; i++)
+            vk_store_rec_free(&jobs[i].rec);
+        free(jobs);
+        if (rc != VK_OK)
+            goto out_w;
+        vk_evo_next(evo);
+        if (!o.quiet) {
+            int best = 0;
+            for (int j = 1; j < n_ev; j++)
+                if (ev[j].viol < ev[best].viol ||
+                    (ev[j].viol == ev[best].viol && ev[j].obj[1] < ev[best].obj[1]))
+                    best = j;
+            fprintf(stderr,
+                    "gen %d: %d evaluated (%d found in the database), hypervolume %.4g, "
+                    "cheapest %s: %s %.2f%% at %.4g %s, %.1fs\n",
+                    gen, n_ev, found, hv, ev[best].viol > 0 ? "(infeasible)" : "feasible",
+                    ev[best].rec.genome, ev[best].rec.top1, ev[best].obj[1],
+                    obj_name(o.objective), vk_now() - t0);
+        }
+        if ((o.budget > 0 && n_ev >= o.budget) ||
+            (o.time_budget_s > 0 && vk_now() - t0 >= o.time_budget_s) ||
+            (o.stagnation > 0 && stagnant >= o.stagnation))
+            break;
+    }
+    if (n_ev == 0) {
+        rc = vk_fail(err, VK_E_ARG, "nothing was evaluated (budget 0?)");
+        goto out_w;
+    }
+    printf("run %lld: %d paths evaluated in %.1f s; full model top-1 %.2f%%; hypervolume %.6g "
+           "(reference: 100%% error, 1.1 x the full path's %s)\n",
+           (long long)run.id, n_ev, vk_now() - t0, full_top1, hv, obj_name(o.objective));
+    print_front(&o, ev, n_ev, nl);
+    if ((rc = cascades(&o, db, run.id, &w, ev, n_ev, full_top1, err)) != VK_OK)
+        goto out_w;
+    rc = vk_store_run_set_status(db, run.id, "done", err);
+out_w:
+    for (int i = 0; i < n_ev; i++)
+        vk_store_rec_free(&ev[i].rec);
+    free(ev);
+    vk_evo_free(evo);
+    for (int i = 0; i < o.n_boards; i++)
+        vk_board_close(boards[i]);
+    vk_workload_free(&w);
+out:
+    vk_store_close(db);
+    return rc;
+}
