@@ -1,0 +1,494 @@
+/* test_fast: the fast native path against the HLS kernel's C simulation,
+ * byte for byte, on every instruction set this CPU has; and the prefix
+ * cache against plain runs.
+ *
+ * Models: random shapes within the kernel maxima (odd dims, head dims and
+ * MLP widths that leave tails in every SIMD step, 2 to 17 tokens, 1 to 3
+ * channels), plus two wider ones (dim 96, 3 heads, MLP 200, 17 and 50
+ * tokens) and one split over 2 threads inside each image (101 tokens,
+ * dim 192), calibrated on random images; half of them get raw random weight
+ * bytes (-128 included) spliced in. Cases: random int8 images, random
+ * full/skip genomes, random START/SAVE points (resuming from streams the
+ * kernel saved), malformed cfg words. Every out word and act word, and the
+ * words around them that must stay untouched, are compared with memcmp. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "host/vk_fast.h"
+#include "host/vk_prefix.h"
+#include "kernels/vk_kernel.h"
+#include "tests/vk_test.h"
+
+static uint64_t rs = 0x9E3779B97F4A7C15ull;
+static uint64_t rnd(void)
+{
+    rs ^= rs << 13;
+    rs ^= rs >> 7;
+    rs ^= rs << 17;
+    return rs;
+}
+static int rint_(int lo, int hi) /* [lo, hi] */
+{
+    return lo + (int)(rnd() % (uint64_t)(hi - lo + 1));
+}
+
+static int n_isa;
+static vk_fast_isa isas[3];
+static int mismatches_shown;
+
+/* A calibrated random model; spliced = raw random weight bytes mixed in. */
+static int make_model(const vk_hparams *hp, uint64_t seed, int spliced, vk_qmodel *q)
+{
+    vk_model m;
+    vk_err err = {{0}};
+    size_t img_n = (size_t)hp->n_channels * hp->image_size * hp->image_size;
+    int n_cal = 3, rc;
+    float *cal;
+    if (vk_model_alloc(&m, hp, &err) != VK_OK) {
+        fprintf(stderr, "model: %s\n", err.msg);
+        return -1;
+    }
+    vk_model_randomize(&m, seed);
+    cal = malloc(img_n * n_cal * sizeof *cal);
+    for (size_t i = 0; i < img_n * n_cal; i++)
+        cal[i] = (float)((double)(rnd() % 4001) / 1000.0 - 2.0);
+    rc = vk_quant_calibrate(&m, cal, n_cal, q, &err);
+    free(cal);
+    vk_model_free(&m);
+    if (rc != VK_OK) {
+        fprintf(stderr, "calibrate: %s\n", err.msg);
+        return -1;
+    }
+    if (spliced) {
+        for (size_t i = 0; i < q->wt_n; i++) {
+            uint64_t r = rnd() % 64;
+            if (r == 0)
+                q->wt[i] = (int8_t)(rnd() & 0xFF);
+            else if (r == 1)
+                q->wt[i] = -128;
+        }
+    }
+    return 0;
+}
+
+static void fill_rand(void *p, size_t n)
+{
+    uint8_t *b = p;
+    for (size_t i = 0; i < n; i++)
+        b[i] = (uint8_t)rnd();
+}
+
+static void random_cfg(uint32_t *cfg, int n_layers, int start, int save)
+{
+    memset(cfg, 0, VK_CFG_WORDS * sizeof *cfg);
+    cfg[VK_CFG_MAGIC_W] = VK_CFG_MAGIC;
+    cfg[VK_CFG_START] = (uint32_t)start;
+    cfg[VK_CFG_SAVE] = (uint32_t)save;
+    for (int l = 0; l < n_layers; l++)
+        cfg[VK_CFG_MODES + l] = VK_MODE(rnd() % 3 == 0 ? VK_ATTN_SKIP : VK_ATTN_FULL);
+}
+
+/* One case on the kernel and on every ISA: same cfg, image and buffers
+ * before the run (act_init: the stream to resume from, or noise); the whole
+ * out buffer and the act buffer with 8 guard words must be equal after. */
+static void one_case(const vk_qmodel *q, vk_fast_ctx **ctx, const uint32_t *cfg,
+                     const int8_t *img, const int32_t *act_init, const char *what)
+{
+    size_t an = vk_qmodel_act_n(q), ab = (an + 8) * 4;
+    int32_t *act0 = malloc(ab), *act_k = malloc(ab), *act_f = malloc(ab);
+    int32_t out0[VK_OUT_WORDS], out_k[VK_OUT_WORDS], out_f[VK_OUT_WORDS];
+    fill_rand(out0, sizeof out0);
+    fill_rand(act0, ab);
+    if (act_init)
+        memcpy(act0, act_init, an * 4);
+    memcpy(out_k, out0, sizeof out0);
+    memcpy(act_k, act0, ab);
+    vk_kernel_top(q->wt, q->par, cfg, img, act_k, out_k);
+    for (int i = 0; i < n_isa; i++) {
+        memcpy(out_f, out0, sizeof out0);
+        memcpy(act_f, act0, ab);
+        vk_fast_run(ctx[i], cfg, img, act_f, out_f);
+        int ok_out = !memcmp(out_k, out_f, sizeof out_k), ok_act = !memcmp(act_k, act_f, ab);
+        CHECK(ok_out);
+        CHECK(ok_act);
+        if ((!ok_out || !ok_act) && mismatches_shown++ < 5)
+            fprintf(stderr, "  %s on %s: out %s, act %s (status %d/%d class %d/%d)\n", what,
+                    vk_fast_isa_str(isas[i]), ok_out ? "equal" : "DIFFER",
+                    ok_act ? "equal" : "DIFFER", out_k[0], out_f[0], out_k[1], out_f[1]);
+    }
+    free(act0);
+    free(act_k);
+    free(act_f);
+}
+
+static int open_ctxs(const vk_qmodel *q, vk_fast_ctx **ctx)
+{
+    vk_err err = {{0}};
+    for (int i = 0; i < n_isa; i++)
+        if (vk_fast_ctx_new(q, isas[i], &ctx[i], &err) != VK_OK) {
+            fprintf(stderr, "ctx: %s\n", err.msg);
+            CHECK(0);
+            while (i-- > 0)
+                vk_fast_ctx_free(ctx[i]);
+            return -1;
+        }
+    return 0;
+}
+
+/* The vectorized operators alone, against vk_int.h, on every ISA. */
+static void test_selfcheck(void)
+{
+    for (int i = 0; i < n_isa; i++) {
+        long bad = vk_fast_selfcheck(isas[i], 3000, 77 + i);
+        if (bad)
+            fprintf(stderr, "  %s: %ld rows differ\n", vk_fast_isa_str(isas[i]), bad);
+        CHECK_EQ_INT(bad, 0);
+    }
+    CHECK_EQ_INT(vk_fast_selfcheck(VK_FAST_ISA_AUTO, 1, 1), -1);
+}
+
+/* n cases on one model: plain runs, save points, resumes, bad cfgs. */
+static void model_cases(const vk_qmodel *q, int n, int threads)
+{
+    vk_fast_ctx *ctx[3];
+    int L = vk_qmodel_dim(q, VK_HDR_LAYERS);
+    size_t in = vk_qmodel_img_n(q), an = vk_qmodel_act_n(q);
+    int8_t *img = malloc(in);
+    int32_t *saved = malloc(an * 4);
+    uint32_t cfg[VK_CFG_WORDS];
+    if (open_ctxs(q, ctx))
+        goto out;
+    for (int i = 0; i < n_isa; i++)
+        vk_fast_set_threads(ctx[i], threads);
+    for (int c = 0; c < n; c++) {
+        int kind = c % 8;
+        fill_rand(img, in);
+        if (kind < 3) { /* from the image, maybe saving */
+            random_cfg(cfg, L, 0, kind == 0 ? 0 : rint_(0, L));
+            one_case(q, ctx, cfg, img, NULL, "run");
+        } else if (kind < 6) { /* resume from a stream the kernel saved */
+            int k = rint_(1, L);
+            int32_t out[VK_OUT_WORDS];
+            random_cfg(cfg, L, 0, k);
+            vk_kernel_top(q->wt, q->par, cfg, img, saved, out);
+            random_cfg(cfg, L, k, kind == 5 ? rint_(0, L) : 0);
+            fill_rand(img, in); /* not read on resume */
+            one_case(q, ctx, cfg, img, saved, "resume");
+        } else if (kind == 6) { /* resume from a small random stream */
+            for (size_t i = 0; i < an; i++)
+                saved[i] = (int32_t)(rnd() % (1u << 22)) - (1 << 21);
+            random_cfg(cfg, L, rint_(1, L), rint_(0, L));
+            one_case(q, ctx, cfg, img, saved, "resume-noise");
+        } else { /* malformed cfg: only the status word is written */
+            random_cfg(cfg, L, 0, 0);
+            switch (rnd() % 6) {
+            case 0: cfg[VK_CFG_MAGIC_W] ^= 1u << (rnd() % 32); break;
+            case 1: cfg[VK_CFG_START] = (uint32_t)rint_(L + 1, L + 5); break;
+            case 2: cfg[VK_CFG_SAVE] = 0x80000000u | (uint32_t)rnd(); break;
+            case 3: cfg[VK_CFG_MODES + rint_(0, L - 1)] = VK_MODE(VK_ATTN_REUSE); break;
+            case 4: cfg[VK_CFG_MODES + rint_(0, L - 1)] = VK_ATTN_FULL | (128u << VK_KEEP_SHIFT); break;
+            default: cfg[VK_CFG_MODES + rint_(0, L - 1)] |= 3u << VK_FFN_SHIFT; break;
+            }
+            one_case(q, ctx, cfg, img, NULL, "bad-cfg");
+        }
+    }
+    for (int i = 0; i < n_isa; i++)
+        vk_fast_ctx_free(ctx[i]);
+out:
+    free(img);
+    free(saved);
+}
+
+static void random_hparams(vk_hparams *hp)
+{
+    static const int dh_choices[] = {1, 3, 4, 5, 8, 13, 16};
+    memset(hp, 0, sizeof *hp);
+    hp->patch_size = rint_(1, 4);
+    hp->image_size = hp->patch_size * rint_(1, 4);
+    hp->n_channels = rint_(1, 3);
+    hp->n_heads = rint_(1, 4);
+    hp->dim = hp->n_heads * dh_choices[rnd() % 7];
+    hp->n_layers = rint_(1, 4);
+    hp->mlp_dim = rint_(3, 70);
+    hp->n_classes = rint_(2, 37);
+    hp->ln_eps = 1e-6f;
+    hp->act = (vk_act)(rnd() % 4);
+}
+
+/* Many small random models, a few dozen cases each. */
+static void test_random_models(void)
+{
+    for (int mi = 0; mi < 48; mi++) {
+        vk_hparams hp;
+        vk_qmodel q;
+        random_hparams(&hp);
+        if (make_model(&hp, 1000 + mi, mi % 2, &q)) {
+            CHECK(0);
+            continue;
+        }
+        model_cases(&q, 40, 1);
+        vk_qmodel_free(&q);
+    }
+}
+
+/* Wider models: 3 heads of 32, MLP 200, 17 and 50 tokens, odd classes. */
+static void test_wide_models(void)
+{
+    const int sides[2][3] = {{16, 4, 1}, {21, 3, 3}}; /* image, patch, channels */
+    for (int mi = 0; mi < 2; mi++) {
+        vk_hparams hp = {.image_size = sides[mi][0], .patch_size = sides[mi][1],
+                         .n_channels = sides[mi][2], .dim = 96, .n_layers = 3, .n_heads = 3,
+                         .mlp_dim = 200, .n_classes = mi ? 37 : 10, .ln_eps = 1e-6f,
+                         .act = VK_ACT_GELU};
+        vk_qmodel q;
+        if (make_model(&hp, 77 + mi, mi, &q)) {
+            CHECK(0);
+            continue;
+        }
+        CHECK_EQ_INT(vk_qmodel_dim(&q, VK_HDR_TOKENS), mi ? 50 : 17);
+        model_cases(&q, 48, 1);
+        vk_qmodel_free(&q);
+    }
+}
+
+/* Products and attention large enough (101 tokens, dim 192) to be split
+ * over 2 threads inside one image. */
+static void test_threads(void)
+{
+    vk_hparams hp = {.image_size = 30, .patch_size = 3, .n_channels = 1, .dim = 192,
+                     .n_layers = 1, .n_heads = 3, .mlp_dim = 384, .n_classes = 13,
+                     .ln_eps = 1e-6f, .act = VK_ACT_GELU};
+    vk_qmodel q;
+    if (make_model(&hp, 91, 1, &q)) {
+        CHECK(0);
+        return;
+    }
+    model_cases(&q, 16, 2);
+    vk_qmodel_free(&q);
+}
+
+/* Batch runs (all threads) against per-image kernel runs, with save. */
+static void test_batch(void)
+{
+    vk_hparams hp = {.image_size = 12, .patch_size = 4, .n_channels = 2, .dim = 20,
+                     .n_layers = 3, .n_heads = 4, .mlp_dim = 33, .n_classes = 7,
+                     .ln_eps = 1e-6f, .act = VK_ACT_GELU_TANH};
+    vk_qmodel q;
+    vk_fast_ctx *f;
+    vk_err err = {{0}};
+    int n = 37;
+    if (make_model(&hp, 5, 1, &q)) {
+        CHECK(0);
+        return;
+    }
+    CHECK_EQ_INT(vk_fast_ctx_new(&q, VK_FAST_ISA_AUTO, &f, &err), VK_OK);
+    size_t in = vk_qmodel_img_n(&q), an = vk_qmodel_act_n(&q), on = vk_fast_out_n(f);
+    int8_t *imgs = malloc(in * n);
+    int32_t *acts = calloc(an * n, 4), *outs = calloc(on * n, 4);
+    int32_t *act1 = malloc(an * 4), out1[VK_OUT_WORDS];
+    uint32_t cfg[VK_CFG_WORDS];
+    fill_rand(imgs, in * n);
+    random_cfg(cfg, 3, 0, 2);
+    CHECK_EQ_INT(vk_fast_run_batch(f, cfg, imgs, n, acts, outs, &err), VK_OK);
+    int same = 1;
+    for (int i = 0; i < n; i++) {
+        vk_kernel_top(q.wt, q.par, cfg, imgs + i * in, act1, out1);
+        same &= !memcmp(out1, outs + i * on, on * 4) && !memcmp(act1, acts + i * an, an * 4);
+    }
+    CHECK(same);
+    /* resume the batch from the saved streams */
+    random_cfg(cfg, 3, 2, 0);
+    CHECK_EQ_INT(vk_fast_run_batch(f, cfg, imgs, n, acts, outs, &err), VK_OK);
+    same = 1;
+    for (int i = 0; i < n; i++) {
+        memcpy(act1, acts + i * an, an * 4);
+        vk_kernel_top(q.wt, q.par, cfg, imgs + i * in, act1, out1);
+        same &= !memcmp(out1, outs + i * on, on * 4);
+    }
+    CHECK(same);
+    CHECK_EQ_INT(vk_fast_run_batch(f, cfg, imgs, n, NULL, outs, &err), VK_E_ARG);
+    CHECK_STR_CONTAINS(err.msg, "acts is NULL");
+    vk_fast_ctx_free(f);
+    free(imgs);
+    free(acts);
+    free(outs);
+    free(act1);
+    vk_qmodel_free(&q);
+}
+
+/* Blobs the kernel answers BAD_PAR are refused by vk_fast_ctx_new. */
+static void test_bad_par(void)
+{
+    vk_hparams hp = {.image_size = 8, .patch_size = 4, .n_channels = 1, .dim = 8,
+                     .n_layers = 1, .n_heads = 2, .mlp_dim = 8, .n_classes = 3,
+                     .ln_eps = 1e-6f};
+    vk_qmodel q;
+    vk_fast_ctx *f = NULL;
+    vk_err err = {{0}};
+    int8_t img[64] = {0};
+    int32_t act[5 * 8], out[VK_OUT_WORDS];
+    uint32_t cfg[VK_CFG_WORDS];
+    const int fields[] = {VK_HDR_MAGIC, VK_HDR_DIM, VK_HDR_HEADS, VK_HDR_TOKENS, VK_HDR_CLASSES};
+    if (make_model(&hp, 9, 0, &q)) {
+        CHECK(0);
+        return;
+    }
+    random_cfg(cfg, 1, 0, 0);
+    for (int i = 0; i < 5; i++) {
+        int32_t keep = q.par[fields[i]];
+        q.par[fields[i]] = fields[i] == VK_HDR_HEADS ? 3 : 100000;
+        vk_kernel_top(q.wt, q.par, cfg, img, act, out);
+        CHECK_EQ_INT(out[VK_OUT_STATUS], VK_KSTAT_BAD_PAR);
+        CHECK_EQ_INT(vk_fast_ctx_new(&q, VK_FAST_ISA_AUTO, &f, &err), VK_E_FORMAT);
+        CHECK(f == NULL);
+        CHECK_STR_CONTAINS(err.msg, "model blob rejected");
+        q.par[fields[i]] = keep;
+    }
+    if (!vk_fast_isa_supported(VK_FAST_ISA_VNNI)) {
+        CHECK_EQ_INT(vk_fast_ctx_new(&q, VK_FAST_ISA_VNNI, &f, &err), VK_E_UNSUPPORTED);
+        CHECK(f == NULL);
+    }
+    vk_qmodel_free(&q);
+}
+
+/* Requantizers at the edges of their range (mult up to 2^31 - 1, shifts
+ * 0..63, ties) on the int8 outputs, where nothing downstream can overflow:
+ * the SIMD epilogues must round exactly as vk_requant. */
+static void test_requant_edges(void)
+{
+    vk_hparams hp = {.image_size = 8, .patch_size = 2, .n_channels = 1, .dim = 24,
+                     .n_layers = 2, .n_heads = 2, .mlp_dim = 40, .n_classes = 9,
+                     .ln_eps = 1e-6f};
+    vk_qmodel q;
+    if (make_model(&hp, 21, 1, &q)) {
+        CHECK(0);
+        return;
+    }
+    for (int l = 0; l < 2; l++) {
+        int32_t *lp = q.par + q.lay.layer_p + l * q.lay.layer_p_n;
+        struct {
+            uint32_t m, s;
+            int n;
+        } t[3] = {{q.lay.qkv_m, q.lay.qkv_s, 3 * 24}, {q.lay.fc1_m, q.lay.fc1_s, 40},
+                  {q.lay.av_m, q.lay.av_s, 1}};
+        for (int i = 0; i < 3; i++)
+            for (int j = 0; j < t[i].n; j++) {
+                int r = (int)(rnd() % 4);
+                lp[t[i].m + j] = r == 0 ? 0x7FFFFFFF : (r == 1 ? 1 << 30 : (int32_t)(rnd() >> 33));
+                lp[t[i].s + j] = (int32_t)(rnd() % 64);
+            }
+    }
+    model_cases(&q, 64, 1);
+    /* a negative multiplier and a negative shift (vk_rshift_round's "no
+     * shift"): outside the SIMD requantizer's range, the scalar one runs */
+    q.par[q.lay.layer_p + q.lay.fc1_m] = -(1 << 29);
+    q.par[q.lay.layer_p + q.lay.qkv_s + 1] = -3;
+    model_cases(&q, 24, 1);
+    vk_qmodel_free(&q);
+}
+
+/* The prefix cache: byte-equal to plain runs over a random genome
+ * sequence (mutations of earlier genomes, repeats, new image sets, a
+ * second model), bounded memory, real savings. */
+static void prefix_sequence(size_t budget, int n_entries_fit, uint64_t *computed)
+{
+    vk_hparams hp = {.image_size = 12, .patch_size = 3, .n_channels = 1, .dim = 24,
+                     .n_layers = 6, .n_heads = 3, .mlp_dim = 50, .n_classes = 10,
+                     .ln_eps = 1e-6f, .act = VK_ACT_GELU};
+    vk_qmodel q, q2;
+    vk_fast_ctx *f, *f2;
+    vk_prefix *pc;
+    vk_prefix_stats st;
+    vk_err err = {{0}};
+    const int n = 19, L = 6;
+    uint32_t hist[48][VK_CFG_WORDS];
+    if (make_model(&hp, 31, 0, &q) || make_model(&hp, 32, 0, &q2)) {
+        CHECK(0);
+        return;
+    }
+    CHECK_EQ_INT(vk_fast_ctx_new(&q, VK_FAST_ISA_AUTO, &f, &err), VK_OK);
+    CHECK_EQ_INT(vk_fast_ctx_new(&q2, VK_FAST_ISA_SCALAR, &f2, &err), VK_OK);
+    size_t in = vk_fast_img_n(f), on = vk_fast_out_n(f), eb = (size_t)n * vk_fast_act_n(f) * 4;
+    int8_t *imgs = malloc(in * n * 2);
+    int32_t *o_c = malloc(on * n * 4), *o_p = malloc(on * n * 4);
+    if (!budget)
+        budget = eb * (size_t)n_entries_fit + eb / 2;
+    CHECK_EQ_INT(vk_prefix_new(budget, &pc, &err), VK_OK);
+    fill_rand(imgs, in * n * 2);
+    int all_equal = 1, bounded = 1;
+    for (int g = 0; g < 48; g++) {
+        uint32_t *cfg = hist[g];
+        int set = g % 11 == 10, other = g % 13 == 12;
+        random_cfg(cfg, L, 0, 0);
+        if (g > 0 && g % 5 != 0) { /* a mutation (or, 1 in 8, a copy) of an earlier genome */
+            memcpy(cfg, hist[rnd() % g], sizeof hist[0]);
+            if (rnd() % 8)
+                cfg[VK_CFG_MODES + rint_(0, L - 1)] ^= VK_ATTN_SKIP;
+        }
+        vk_fast_ctx *fx = other ? f2 : f;
+        const int8_t *im = imgs + (set ? in * n : 0);
+        CHECK_EQ_INT(vk_prefix_run(pc, fx, cfg + VK_CFG_MODES, im, n, o_c, &err), VK_OK);
+        CHECK_EQ_INT(vk_fast_run_batch(fx, cfg, im, n, NULL, o_p, &err), VK_OK);
+        all_equal &= !memcmp(o_c, o_p, on * n * 4);
+        vk_prefix_get_stats(pc, &st);
+        bounded &= st.bytes <= st.max_bytes && st.bytes == st.entries * eb;
+    }
+    CHECK(all_equal);
+    CHECK(bounded);
+    vk_prefix_get_stats(pc, &st);
+    printf("prefix: budget %zu entries: %llu of %llu encoder runs computed, %llu hits, "
+           "%llu evictions, %llu not stored\n",
+           budget / eb, (unsigned long long)st.enc_computed,
+           (unsigned long long)st.enc_requested, (unsigned long long)st.hits,
+           (unsigned long long)st.evictions, (unsigned long long)st.skipped);
+    CHECK_EQ_INT(st.paths, 48);
+    CHECK_EQ_INT(st.enc_requested, 48ull * n * L);
+    CHECK(st.enc_computed < st.enc_requested);
+    CHECK(st.hits > 0);
+    *computed = st.enc_computed;
+    /* a mode the kernel does not implement */
+    hist[0][VK_CFG_MODES + 2] = VK_MODE(VK_ATTN_SHARED);
+    CHECK_EQ_INT(vk_prefix_run(pc, f, hist[0] + VK_CFG_MODES, imgs, n, o_c, &err), VK_E_ARG);
+    CHECK_STR_CONTAINS(err.msg, "encoder 2");
+    vk_prefix_free(pc);
+    vk_fast_ctx_free(f);
+    vk_fast_ctx_free(f2);
+    vk_qmodel_free(&q);
+    vk_qmodel_free(&q2);
+    free(imgs);
+    free(o_c);
+    free(o_p);
+}
+
+static void test_prefix(void)
+{
+    uint64_t small, big;
+    rs = 4242; /* same genome sequence for both budgets */
+    prefix_sequence(0, 4, &small);
+    rs = 4242;
+    prefix_sequence(VK_PREFIX_DEFAULT_BYTES, 0, &big);
+    CHECK(big <= small);
+}
+
+int main(void)
+{
+    isas[n_isa++] = VK_FAST_ISA_SCALAR;
+    if (vk_fast_isa_supported(VK_FAST_ISA_AVX2))
+        isas[n_isa++] = VK_FAST_ISA_AVX2;
+    if (vk_fast_isa_supported(VK_FAST_ISA_VNNI))
+        isas[n_isa++] = VK_FAST_ISA_VNNI;
+    printf("fast: instruction sets checked:");
+    for (int i = 0; i < n_isa; i++)
+        printf(" %s", vk_fast_isa_str(isas[i]));
+    printf("\n");
+    RUN(test_selfcheck);
+    RUN(test_random_models);
+    RUN(test_wide_models);
+    RUN(test_threads);
+    RUN(test_batch);
+    RUN(test_bad_par);
+    RUN(test_requant_edges);
+    RUN(test_prefix);
+    return vk_test_summary("fast");
+}
