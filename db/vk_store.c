@@ -691,3 +691,30 @@ void vk_store_rec_free(vk_path_rec *rec)
     free(rec->res);
     rec->res = NULL;
 }
+
+vk_status vk_store_check(vk_store *s, int *n_paths, vk_err *err)
+{
+    sqlite3_stmt *st = prep(s, "PRAGMA integrity_check");
+    vk_status rc = VK_OK;
+    if (!st)
+        return dberr(s, err, "integrity check");
+    if (sqlite3_step(st) != SQLITE_ROW || strcmp((const char *)sqlite3_column_text(st, 0), "ok"))
+        rc = vk_fail(err, VK_E_DB, "%s: integrity check failed: %s", s->path,
+                     sqlite3_column_text(st, 0) ? (const char *)sqlite3_column_text(st, 0) : "?");
+    sqlite3_finalize(st);
+    if (rc != VK_OK)
+        return rc;
+    st = prep(s, "SELECT (SELECT count(*) FROM paths), (SELECT count(*) FROM paths WHERE "
+                 "length(results) != 6 * n_images), (SELECT count(*) FROM (SELECT 1 FROM paths "
+                 "GROUP BY model_hash, data_hash, board, genome, n_images HAVING count(*) > 1))");
+    if (!st || sqlite3_step(st) != SQLITE_ROW) {
+        sqlite3_finalize(st);
+        return dberr(s, err, "integrity check");
+    }
+    *n_paths = sqlite3_column_int(st, 0);
+    if (sqlite3_column_int(st, 1) || sqlite3_column_int(st, 2))
+        rc = vk_fail(err, VK_E_DB, "%s: %d incomplete measurement rows, %d duplicated paths",
+                     s->path, sqlite3_column_int(st, 1), sqlite3_column_int(st, 2));
+    sqlite3_finalize(st);
+    return rc;
+}

@@ -104,6 +104,10 @@ vk_status vk_store_replay_insert(vk_store *s, const char *config, const char *bo
                                  const char *model_hash, double top1, const vk_measure *m,
                                  vk_err *err);
 
+/* PRAGMA integrity_check, plus every measurement row whole (its per-image
+ * blob matches its image count) and no genome twice per model/data/board. */
+vk_status vk_store_check(vk_store *s, int *n_paths, vk_err *err);
+
 void vk_store_rec_free(vk_path_rec *rec);
 
 #endif
