@@ -327,7 +327,7 @@ static void put_doubles(uint8_t *b, const double *v, int n)
 #define PATH_COLS                                                                              \
     "id,genome,board,top1,latency_ms,latency_p10_ms,latency_p90_ms,latency_src,energy_mj,"     \
     "energy_src,note,cycles,ddr_bytes,macs,macs_skipped,stage_cycles,suffix_ms,suffix_mj,"     \
-    "results,n_images"
+    "results,n_images,model_hash"
 
 static vk_status read_rec(vk_store *s, sqlite3_stmt *st, int n_images, vk_path_rec *rec,
                           vk_err *err)
@@ -360,6 +360,7 @@ static vk_status read_rec(vk_store *s, sqlite3_stmt *st, int n_images, vk_path_r
     if (sqlite3_column_bytes(st, 17) == (int)sizeof r.m.suffix_mj)
         memcpy(r.m.suffix_mj, sqlite3_column_blob(st, 17), sizeof r.m.suffix_mj);
     r.m.n_images = sqlite3_column_int(st, 19);
+    copy_text(r.model_hash, sizeof r.model_hash, st, 20);
     if (n_images <= 0)
         n_images = r.m.n_images;
     if (sqlite3_column_bytes(st, 18) != 6 * r.m.n_images || r.m.n_images != n_images)

@@ -50,6 +50,7 @@ typedef struct {
     int64_t id;
     char genome[VK_MAX_LAYERS * 4 + 1];
     char board[256];
+    char model_hash[65]; /* filled when read back */
     double top1;
     vk_measure m;
     vk_img_result *res; /* n_images entries, owned (free with vk_store_rec_free) */

@@ -8,6 +8,7 @@
 #include "db/vk_store.h"
 #include "host/vk_cli.h"
 #include "search/vk_evo.h"
+#include "search/vk_export.h"
 #include "search/vk_search.h"
 
 static const char search_help[] =
@@ -285,4 +286,114 @@ out:
     free(paths);
     vk_store_close(db);
     return rcode;
+}
+
+/* Resolves "P12" / "C3" into a skip table with provenance. */
+static int load_config(vk_store *db, const char *id, vk_skip_table *t, vk_err *err)
+{
+    char *end;
+    long long n = (id[0] == 'P' || id[0] == 'C') ? strtoll(id + 1, &end, 10) : 0;
+    vk_path_rec lo, hi;
+    if (n < 1 || *end) {
+        vk_fail(err, VK_E_ARG, "--config '%s': expected P<path id> or C<cascade id>", id);
+        return VK_EXIT_USAGE;
+    }
+    memset(t, 0, sizeof *t);
+    if (id[0] == 'P') {
+        if (vk_store_path_get(db, n, 0, &lo, err) != VK_OK)
+            return VK_EXIT_FAIL;
+        t->n_layers = (int)strlen(lo.genome);
+        if (vk_genome_parse(lo.genome, t->n_layers, &t->low, err) != VK_OK) {
+            vk_store_rec_free(&lo);
+            return VK_EXIT_FAIL;
+        }
+        snprintf(t->model_hash, sizeof t->model_hash, "%s", lo.model_hash);
+        snprintf(t->comment, sizeof t->comment,
+                 "path %s on board %s: top-1 %.2f%%, %.4f ms [%s], %.4f mJ [%s] per image", id,
+                 lo.board, lo.top1, lo.m.latency_ms, vk_source_str(lo.m.latency_src),
+                 lo.m.energy_mj, vk_source_str(lo.m.energy_src));
+        vk_store_rec_free(&lo);
+        return 0;
+    }
+    vk_cascade_rec c;
+    if (vk_store_cascade_get(db, n, &c, err) != VK_OK ||
+        vk_store_path_get(db, c.low, 0, &lo, err) != VK_OK)
+        return VK_EXIT_FAIL;
+    if (vk_store_path_get(db, c.high, 0, &hi, err) != VK_OK) {
+        vk_store_rec_free(&lo);
+        return VK_EXIT_FAIL;
+    }
+    t->kind_cascade = 1;
+    t->n_layers = (int)strlen(lo.genome);
+    vk_genome_parse(lo.genome, t->n_layers, &t->low, err);
+    vk_genome_parse(hi.genome, t->n_layers, &t->high, err);
+    t->threshold_q16 = c.threshold_q16;
+    t->resume = c.resume;
+    snprintf(t->model_hash, sizeof t->model_hash, "%s", lo.model_hash);
+    snprintf(t->comment, sizeof t->comment,
+             "cascade %s: %s -> %s, top-1 %.2f%%, expected %.4f ms per image with resume, "
+             "%.4f ms from scratch [%s]",
+             id, lo.genome, hi.genome, c.top1, c.latency_ms, c.latency_scratch_ms,
+             vk_source_str(lo.m.latency_src));
+    vk_store_rec_free(&lo);
+    vk_store_rec_free(&hi);
+    return 0;
+}
+
+int vk_cmd_export(int argc, char **argv)
+{
+    static const struct option opts[] = {{"db", 1, 0, 'D'},     {"config", 1, 0, 'c'},
+                                         {"format", 1, 0, 'f'}, {"output", 1, 0, 'o'},
+                                         {"help", 0, 0, 'h'},   {0, 0, 0, 0}};
+    const char *path = NULL, *cfg = NULL, *fmt = "header", *out = NULL;
+    vk_store *db;
+    vk_skip_table t;
+    vk_err err = {{0}};
+    int c, rcode;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'D': path = optarg; break;
+        case 'c': cfg = optarg; break;
+        case 'f': fmt = optarg; break;
+        case 'o': out = optarg; break;
+        case 'h':
+            printf("usage: vitskip export --db FILE --config P<id>|C<id> [--format header|json] "
+                   "[-o FILE]\n\nThe skip table of a stored path or cascade: a C header for "
+                   "firmware (mode words,\nthreshold in Q16 nats, model hash) or JSON for "
+                   "tools.\n");
+            return VK_EXIT_OK;
+        default: return vk_cli_usage("export", "unknown option");
+        }
+    }
+    if (!cfg)
+        return vk_cli_usage("export", "--config is required");
+    if (strcmp(fmt, "header") && strcmp(fmt, "json"))
+        return vk_cli_usage("export", "--format '%s': expected header or json", fmt);
+    if ((rcode = open_db("export", path, &db)))
+        return rcode;
+    rcode = load_config(db, cfg, &t, &err);
+    vk_store_close(db);
+    if (rcode) {
+        fprintf(stderr, "vitskip export: %s\n", err.msg);
+        return rcode;
+    }
+    char *text = !strcmp(fmt, "json") ? vk_export_json(&t) : vk_export_header(&t);
+    FILE *f = out ? fopen(out, "w") : stdout;
+    if (!text || !f) {
+        fprintf(stderr, "vitskip export: %s: %s\n", out ? out : "stdout",
+                text ? "cannot create" : "out of memory");
+        free(text);
+        return VK_EXIT_FAIL;
+    }
+    fputs(text, f);
+    if (text[0] && text[strlen(text) - 1] != '\n')
+        fputc('\n', f);
+    if (out && fclose(f) != 0) {
+        fprintf(stderr, "vitskip export: %s: write failed\n", out);
+        free(text);
+        return VK_EXIT_FAIL;
+    }
+    free(text);
+    return VK_EXIT_OK;
 }

@@ -1,0 +1,94 @@
+/* test_export: skip tables round-trip through the C header and JSON forms
+ * (path and cascade), and malformed tables are refused with the field named. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "search/vk_export.h"
+#include "tests/vk_test.h"
+
+static void table(vk_skip_table *t, int cascade)
+{
+    vk_err err = {{0}};
+    memset(t, 0, sizeof *t);
+    t->n_layers = 8;
+    strcpy(t->model_hash, "783b76631fe4a951b2c4560efd0b63e10af30f20f5fc76f251fcb38a3c15ea8b");
+    vk_genome_parse("FSFSSFFF", 8, &t->low, &err);
+    if (cascade) {
+        t->kind_cascade = 1;
+        vk_genome_parse("FSFFFFFF", 8, &t->high, &err);
+        t->threshold_q16 = 75215;
+        t->resume = 3;
+    }
+    strcpy(t->comment, "test table");
+}
+
+static int same(const vk_skip_table *a, const vk_skip_table *b)
+{
+    return a->n_layers == b->n_layers && a->kind_cascade == b->kind_cascade &&
+           !strcmp(a->model_hash, b->model_hash) && vk_genome_equal(&a->low, &b->low, 8) &&
+           (!a->kind_cascade || (vk_genome_equal(&a->high, &b->high, 8) &&
+                                 a->threshold_q16 == b->threshold_q16 && a->resume == b->resume));
+}
+
+static void test_roundtrip(void)
+{
+    for (int cascade = 0; cascade < 2; cascade++) {
+        vk_skip_table t, back;
+        vk_err err = {{0}};
+        table(&t, cascade);
+        char *h = vk_export_header(&t), *j = vk_export_json(&t);
+        CHECK(h && j);
+        CHECK_EQ_INT(vk_export_parse(h, "skip.h", &back, &err), VK_OK);
+        CHECK(same(&t, &back));
+        CHECK_EQ_INT(vk_export_parse(j, "skip.json", &back, &err), VK_OK);
+        CHECK(same(&t, &back));
+        if (cascade)
+            CHECK_STR_CONTAINS(h, "#define VK_SKIP_THRESHOLD_Q16 75215");
+        free(h);
+        free(j);
+    }
+}
+
+static void bad(const char *text, const char *needle)
+{
+    vk_skip_table t;
+    vk_err err = {{0}};
+    memset(&t, 0x33, sizeof t);
+    vk_skip_table before = t;
+    CHECK_EQ_INT(vk_export_parse(text, "in", &t, &err), VK_E_FORMAT);
+    CHECK_STR_CONTAINS(err.msg, needle);
+    CHECK(memcmp(&t, &before, sizeof t) == 0);
+}
+
+static void test_malformed(void)
+{
+    bad("{", "not a JSON object");
+    bad("{\"format\":\"x\"}", "format");
+    bad("{\"format\":\"vitskip-skip-table\",\"version\":2}", "version");
+    bad("{\"format\":\"vitskip-skip-table\",\"version\":1,\"n_layers\":8,\"model_hash\":\"ab\","
+        "\"kind\":\"path\",\"modes\":[1,2]}", "\"modes\"");
+    bad("{\"format\":\"vitskip-skip-table\",\"version\":1,\"n_layers\":2,\"model_hash\":\"ab\","
+        "\"kind\":\"path\",\"modes\":[1,-2]}", "\"modes\"[1]");
+    bad("{\"format\":\"vitskip-skip-table\",\"version\":1,\"n_layers\":2,\"model_hash\":\"ab\","
+        "\"kind\":\"cascade\",\"modes\":[1,2],\"high_modes\":[0,0],\"threshold_q16\":5,"
+        "\"resume\":9}", "resume");
+    bad("#define X 1\n", "not a vitskip skip table");
+    vk_skip_table t;
+    table(&t, 1);
+    char *h = vk_export_header(&t);
+    char *cut = strdup(h);
+    strstr(cut, "vk_skip_modes_high")[0] = 0; /* truncated: no high table */
+    bad(cut, "vk_skip_modes_high");
+    char *p = strstr(h, "0x0000ff01u,");
+    memcpy(p, "zzzzzzzzzzz,", 12);
+    bad(h, "vk_skip_modes[1]");
+    free(cut);
+    free(h);
+}
+
+int main(void)
+{
+    RUN(test_roundtrip);
+    RUN(test_malformed);
+    return vk_test_summary("export");
+}
