@@ -719,3 +719,19 @@ vk_status vk_store_check(vk_store *s, int *n_paths, vk_err *err)
     sqlite3_finalize(st);
     return rc;
 }
+
+vk_status vk_store_path_run(vk_store *s, int64_t path_id, int64_t *run_id, vk_err *err)
+{
+    sqlite3_stmt *st = prep(s, "SELECT run_id FROM run_paths WHERE path_id=? ORDER BY run_id");
+    vk_status rc = VK_OK;
+    if (!st)
+        return dberr(s, err, "prepare");
+    sqlite3_bind_int64(st, 1, path_id);
+    if (sqlite3_step(st) == SQLITE_ROW)
+        *run_id = sqlite3_column_int64(st, 0);
+    else
+        rc = vk_fail(err, VK_E_NOTFOUND, "%s: no run evaluated path %lld", s->path,
+                     (long long)path_id);
+    sqlite3_finalize(st);
+    return rc;
+}

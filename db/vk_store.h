@@ -78,6 +78,8 @@ vk_status vk_store_path_insert(vk_store *s, int64_t run_id, const char *model_ha
 vk_status vk_store_path_get(vk_store *s, int64_t path_id, int n_images, vk_path_rec *rec,
                             vk_err *err);
 /* Records that a run evaluated an already-measured path (idempotent). */
+/* The first run that evaluated a path. */
+vk_status vk_store_path_run(vk_store *s, int64_t path_id, int64_t *run_id, vk_err *err);
 vk_status vk_store_run_eval(vk_store *s, int64_t run_id, int64_t path_id, vk_err *err);
 /* Paths a run evaluated, in order; *ids owned by caller. */
 vk_status vk_store_run_paths(vk_store *s, int64_t run_id, int64_t **ids, int *n, vk_err *err);

@@ -15,6 +15,7 @@ static const vk_command commands[] = {
     {"search", vk_cmd_search, "co-search paths and cascades on one or more boards"},
     {"sweep", vk_cmd_sweep, "measure every path of the space (the true front)"},
     {"show", vk_cmd_show, "runs, Pareto fronts of paths and cascades"},
+    {"replay", vk_cmd_replay, "re-measure a stored path or cascade end to end on a board"},
     {"export", vk_cmd_export, "a path's or cascade's skip table as a C header or JSON"},
     {"eval", vk_cmd_eval, "top-1, entropy and timing of one path on a board"},
     {"boards", vk_cmd_boards, "boards this machine offers, and why others are not"},

@@ -45,5 +45,17 @@ if [ "$(front "$T/ref.out")" = "$(front "$T/k.out")" ]; then ok; else
     ko "fronts differ"; front "$T/ref.out"; echo ---; front "$T/k.out"; fi
 n=$(python3 -c "import sqlite3; print(sqlite3.connect('$T/k.db').execute('select count(*) from paths').fetchone()[0])")
 [ "$n" -eq 14 ] && ok || ko "expected 14 measured paths, found $n"
+# show, export and replay on the resumed run
+"$VITSKIP" show --db "$T/k.db" --json > "$T/show.json" && python3 -c "
+import json; d = json.load(open('$T/show.json')); assert len(d['paths']) == 14" && ok || ko "show --json"
+p=$(grep -E '^P[0-9]+ ' "$T/k.out" | head -1 | awk '{print $1}')
+"$VITSKIP" export --db "$T/k.db" --config "$p" --format json -o "$T/p.json" &&
+    grep -q '"kind":.*"path"' "$T/p.json" && ok || ko "export json"
+"$VITSKIP" export --db "$T/k.db" --config "$p" --format header | grep -q 'vk_skip_modes\[8\]' && ok ||
+    ko "export header"
+"$VITSKIP" export --db "$T/k.db" --config Q9 > /dev/null 2>&1; [ $? -eq 2 ] && ok || ko "bad --config exit code"
+"$VITSKIP" replay --db "$T/k.db" --config "$p" > "$T/replay.out" 2>/dev/null || ko "replay failed"
+a=$(awk '/^stored:/ {print $3}' "$T/replay.out"); b=$(awk '/^replay:/ {print $3}' "$T/replay.out")
+[ -n "$a" ] && [ "$a" = "$b" ] && ok || ko "replay top-1 $b differs from stored $a"
 echo "search kill/resume ($kills kills): $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
