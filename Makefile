@@ -62,6 +62,10 @@ $(BUILD)/tools/mk_golden: $(BUILD)/tools/mk_golden.o $(LIB_OBJ)
 deps:
 	sh tools/install-deps.sh
 
+# native int8 path vs PyTorch on the CPU (needs VK_DEPS_EXTRA=bench deps)
+bench: $(BUILD)/vitskip
+	sh tools/bench.sh $(BUILD)/vitskip
+
 demo: deps $(BUILD)/vitskip
 	sh tools/demo.sh $(BUILD)/vitskip
 

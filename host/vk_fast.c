@@ -99,6 +99,7 @@ typedef struct {
     const int32_t *mult, *shift; /* [n], or NULL for m1/s1 */
     int32_t m1, s1;
     const int32_t *table;        /* OUT8: activation table, index q + 128, or NULL */
+    const int16_t *table16;      /* the same, (int8_t) of each entry, when table is set */
     int8_t *y;                   /* OUT8 */
     int32_t *h;                  /* RESID, SET32 */
     int ys;                      /* row stride of y or h */
@@ -127,6 +128,7 @@ struct vk_fast_ctx {
     vk_layout lay;
     int img, p, ch, d, n_layers, heads, dh, mlp, k, t, g, pd;
     fmat patch, head;
+    int16_t gelu16[VK_MAX_LAYERS][256]; /* (int8_t) of the activation tables */
     fmat qkv[VK_MAX_LAYERS], proj[VK_MAX_LAYERS], fc1[VK_MAX_LAYERS], fc2[VK_MAX_LAYERS];
     fworker *w;
     int n_workers;
@@ -722,6 +724,31 @@ __attribute__((target(VK_T512))) static void panel_vnni(const fmat *mt, const vo
     }
 }
 
+/* y = (int8_t)table[y + 128] on columns [j0, j1) of m rows, 32 at a time:
+ * the 256 entries (as int16) in 8 registers, four vpermt2w lookups of 64
+ * entries each, picked by bits 6 and 7 of the index. */
+__attribute__((target(VK_T512))) static void table_512(int8_t *y, int ys, int m, int j0, int j1,
+                                                       const int16_t *t16)
+{
+    __m512i tv[8], off = _mm512_set1_epi16(128);
+    int r, o, i;
+    for (i = 0; i < 8; i++)
+        tv[i] = _mm512_loadu_si512(t16 + 32 * i);
+    for (r = 0; r < m; r++)
+        for (o = j0; o < j1; o += 32) {
+            int8_t *yr = y + (size_t)r * ys + o;
+            __mmask32 k = j1 - o >= 32 ? 0xFFFFFFFFu : (1u << (j1 - o)) - 1;
+            __m512i ix = _mm512_add_epi16(_mm512_cvtepi8_epi16(_mm256_maskz_loadu_epi8(k, yr)), off);
+            __mmask32 b6 = _mm512_test_epi16_mask(ix, _mm512_set1_epi16(64));
+            __mmask32 b7 = _mm512_test_epi16_mask(ix, _mm512_set1_epi16(128));
+            __m512i lo = _mm512_mask_blend_epi16(b6, _mm512_permutex2var_epi16(tv[0], ix, tv[1]),
+                                                 _mm512_permutex2var_epi16(tv[2], ix, tv[3]));
+            __m512i hi = _mm512_mask_blend_epi16(b6, _mm512_permutex2var_epi16(tv[4], ix, tv[5]),
+                                                 _mm512_permutex2var_epi16(tv[6], ix, tv[7]));
+            _mm512_mask_cvtepi16_storeu_epi8(yr, k, _mm512_mask_blend_epi16(b7, lo, hi));
+        }
+}
+
 /* As epilogue_avx2 with 8 lanes of 64 bits: the same requantization
  * (|acc| * mult + half, logical shift, sign back), then saturation by
  * vpmovsqb (= vk_sat8) or min/max (= vk_sat30). */
@@ -731,8 +758,6 @@ __attribute__((target(VK_T512))) static void epilogue_512(const fepi *e, const i
     const __m512i one = _mm512_set1_epi64(1), zero = _mm512_setzero_si512();
     const __m512i lim_hi = _mm512_set1_epi64((int64_t)1 << 30);
     const __m512i lim_lo = _mm512_set1_epi64(-((int64_t)1 << 30));
-    const __m512i b_lo = _mm512_set1_epi64(-128), b_hi = _mm512_set1_epi64(127);
-    const __m512i b_off = _mm512_set1_epi64(128);
     int r, o;
     for (o = j0; o + 8 <= j1; o += 8) {
         __m256i mu = e->mult ? _mm256_loadu_si256((const __m256i *)(e->mult + o))
@@ -752,14 +777,7 @@ __attribute__((target(VK_T512))) static void epilogue_512(const fepi *e, const i
             v = _mm512_mask_sub_epi64(v, neg, zero, v);
             if (e->kind == EPI_OUT8) {
                 int8_t *y = e->y + (size_t)r * e->ys + o;
-                if (e->table) { /* (int8_t)table[sat8(v) + 128] */
-                    __m512i ix = _mm512_add_epi64(
-                        _mm512_min_epi64(_mm512_max_epi64(v, b_lo), b_hi), b_off);
-                    __m256i tv = _mm512_i64gather_epi32(ix, e->table, 4);
-                    _mm_storel_epi64((__m128i *)y, _mm256_cvtepi32_epi8(tv));
-                } else {
-                    _mm_storel_epi64((__m128i *)y, _mm512_cvtsepi64_epi8(v));
-                }
+                _mm_storel_epi64((__m128i *)y, _mm512_cvtsepi64_epi8(v));
             } else {
                 int32_t *hp = e->h + (size_t)r * e->ys + o;
                 if (e->kind == EPI_RESID)
@@ -770,6 +788,8 @@ __attribute__((target(VK_T512))) static void epilogue_512(const fepi *e, const i
             }
         }
     }
+    if (e->kind == EPI_OUT8 && e->table)
+        table_512(e->y, e->ys, m, j0, o, e->table16);
     for (r = 0; r < m && o < j1; r++)
         for (int oo = o; oo < j1; oo++)
             epi_one(e, c[(size_t)r * ldc + oo], r, oo);
@@ -843,7 +863,8 @@ static void encoder(vk_fast_ctx *f, fworker *w, int l, uint32_t mode, int32_t *h
     f->ops.ln_rows(h, t, d, &lp[L->ln2_g], &lp[L->ln2_b], eps, w->xn);
     linear(f, &f->fc1[l], w->xn, d, t, 0,
            &(fepi){.kind = EPI_OUT8, .bias = &lp[L->fc1_b], .mult = &lp[L->fc1_m],
-                   .shift = &lp[L->fc1_s], .table = &lp[L->gelu], .y = w->mid, .ys = f->mlp},
+                   .shift = &lp[L->fc1_s], .table = &lp[L->gelu], .table16 = f->gelu16[l], .y = w->mid,
+                   .ys = f->mlp},
            w->a, w->c, nt);
     linear(f, &f->fc2[l], w->mid, f->mlp, t, 0,
            &(fepi){.kind = EPI_RESID, .bias = &lp[L->fc2_b], .mult = &lp[L->fc2_m],
@@ -1082,6 +1103,7 @@ long vk_fast_selfcheck(vk_fast_isa isa, int n_rows, uint64_t seed)
     int32_t h1[4 * NC], h2[4 * NC];
     uint8_t p1[T * T], p2[T * T];
     int8_t y1[4 * NC], y2[4 * NC], l1[D], l2[D];
+    int16_t tbl16[256];
     uint64_t st = seed | 1;
     long bad = 0, nx = 0;
     int r, j, i;
@@ -1125,10 +1147,13 @@ long vk_fast_selfcheck(vk_fast_isa isa, int n_rows, uint64_t seed)
             bad += isqrt_exact(v) != vk_isqrt64(v);
     }
     /* epilogues: every kind, extreme multipliers and shifts, 4 rows of 64 */
-    for (i = 0; i < 256; i++)
+    for (i = 0; i < 256; i++) {
         tbl[i] = (int32_t)sc_next(&st);
+        tbl16[i] = (int8_t)tbl[i];
+    }
     for (r = 0; r < n_rows; r++) {
-        fepi ep = {.kind = kinds[r % 4], .table = r % 4 == 1 ? tbl : NULL, .ys = NC};
+        fepi ep = {.kind = kinds[r % 4], .table = r % 4 == 1 ? tbl : NULL, .table16 = tbl16,
+                   .ys = NC};
         int j0 = (int)sc_range(&st, 0, 8), j1 = (int)sc_range(&st, j0, NC);
         for (j = 0; j < NC; j++) {
             int64_t pick = sc_range(&st, 0, 3);
@@ -1412,6 +1437,10 @@ vk_status vk_fast_ctx_new(const vk_qmodel *q, vk_fast_isa isa, vk_fast_ctx **ctx
         vk_fast_ctx_free(f);
         return vk_fail(err, VK_E_NOMEM, "vk_fast: out of memory for the packed weights");
     }
+    for (l = 0; l < f->n_layers; l++)
+        for (int i = 0; i < 256; i++)
+            f->gelu16[l][i] = (int8_t)f->par[f->lay.layer_p + (size_t)l * f->lay.layer_p_n +
+                                             f->lay.gelu + i];
     pack_b(f, q->wt + f->lay.patch_w, f->pd, 1, &f->patch);
     pack_b(f, q->wt + f->lay.head_w, f->d, 1, &f->head);
     for (l = 0; l < f->n_layers; l++) {
