@@ -1,0 +1,402 @@
+/* test_board_cpu: the cpu board on a small random model and 50 random
+ * images — per-image class and entropy equal the sim board's and a direct
+ * vk_kernel_top call, field by field, for full and skipping paths and for
+ * cascades (escalated exactly where the low entropy exceeds the threshold,
+ * resumed high path equal to the high path from scratch); latency is
+ * measured (> 0, p10 <= median <= p90), the suffix timings are measured and
+ * shrink with the suffix; thread counts do not change results; RAPL energy
+ * is read from the counter file (a fixture whose value the progress callback
+ * moves, with and without a wrap) and reported as none without one; bad
+ * specs, environment and unimplemented modes are errors. */
+#include <limits.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "boards/vk_board.h"
+#include "host/vk_quant.h"
+#include "kernels/vk_kernel.h"
+#include "tests/vk_test.h"
+
+#define N_IMG 50
+#define N_LAYERS 4
+#define IMG_N 256
+
+static vk_model model;
+static vk_qmodel qm;
+static int8_t imgs[N_IMG * IMG_N];
+static int ready;
+
+static const uint32_t FULL[VK_MAX_LAYERS] = {VK_MODE(VK_ATTN_FULL), VK_MODE(VK_ATTN_FULL),
+                                             VK_MODE(VK_ATTN_FULL), VK_MODE(VK_ATTN_FULL)};
+static const uint32_t HALF[VK_MAX_LAYERS] = {VK_MODE(VK_ATTN_FULL), VK_MODE(VK_ATTN_SKIP),
+                                             VK_MODE(VK_ATTN_FULL), VK_MODE(VK_ATTN_SKIP)};
+static const uint32_t NONE[VK_MAX_LAYERS] = {VK_MODE(VK_ATTN_SKIP), VK_MODE(VK_ATTN_SKIP),
+                                             VK_MODE(VK_ATTN_SKIP), VK_MODE(VK_ATTN_SKIP)};
+
+static uint64_t rs = 0x2545F4914F6CDD1Dull;
+static float urand(void)
+{
+    rs ^= rs << 13;
+    rs ^= rs >> 7;
+    rs ^= rs << 17;
+    return (float)((rs >> 11) / 9007199254740992.0);
+}
+
+static void setup(void)
+{
+    vk_hparams hp = {.image_size = 16,
+                     .patch_size = 4,
+                     .n_channels = 1,
+                     .dim = 32,
+                     .n_layers = N_LAYERS,
+                     .n_heads = 2,
+                     .mlp_dim = 64,
+                     .n_classes = 5,
+                     .ln_eps = 1e-6f,
+                     .act = VK_ACT_GELU};
+    vk_err err = {{0}};
+    static float fimg[(N_IMG + 8) * IMG_N];
+    for (int i = 0; i < (N_IMG + 8) * IMG_N; i++)
+        fimg[i] = urand() * 4 - 2;
+    CHECK_EQ_INT(vk_model_alloc(&model, &hp, &err), VK_OK);
+    vk_model_randomize(&model, 23);
+    CHECK_EQ_INT(vk_quant_calibrate(&model, fimg + N_IMG * IMG_N, 8, &qm, &err), VK_OK);
+    for (int i = 0; i < N_IMG; i++)
+        vk_quant_input(&qm, &fimg[i * IMG_N], &imgs[i * IMG_N]);
+    ready = !vk_test_cur_fail;
+    /* no RAPL unless a test sets one (the host may have one) */
+    setenv("VITSKIP_CPU_RAPL", "/nonexistent-vk/energy_uj", 1);
+}
+
+/* Direct kernel call on image i, from scratch. */
+static void direct(const uint32_t *modes, int i, vk_img_result *r)
+{
+    uint32_t cfg[VK_CFG_WORDS] = {VK_CFG_MAGIC};
+    int32_t out[VK_OUT_WORDS], act[17 * 32];
+    for (int l = 0; l < N_LAYERS; l++)
+        cfg[VK_CFG_MODES + l] = modes[l];
+    vk_kernel_top(qm.wt, qm.par, cfg, &imgs[i * IMG_N], act, out);
+    CHECK_EQ_INT(out[VK_OUT_STATUS], VK_KSTAT_OK);
+    memset(r, 0, sizeof *r);
+    r->cls = out[VK_OUT_CLASS];
+    r->entropy_q16 = out[VK_OUT_ENTROPY];
+}
+
+static vk_board *open_loaded(const char *spec)
+{
+    vk_board *b = NULL;
+    vk_err err = {{0}};
+    CHECK_EQ_INT(vk_board_open(spec, &b, &err), VK_OK);
+    if (!b) {
+        fprintf(stderr, "%s\n", err.msg);
+        return NULL;
+    }
+    CHECK_EQ_INT(vk_board_load(b, &qm, &err), VK_OK);
+    CHECK_EQ_INT(vk_board_load_data(b, imgs, N_IMG, &err), VK_OK);
+    return b;
+}
+
+static int same_results(const vk_img_result *a, const vk_img_result *b, int n)
+{
+    for (int i = 0; i < n; i++)
+        if (a[i].cls != b[i].cls || a[i].entropy_q16 != b[i].entropy_q16 ||
+            a[i].escalated != b[i].escalated)
+            return 0;
+    return 1;
+}
+
+static void check_latency(const vk_measure *m)
+{
+    CHECK_EQ_INT(m->latency_src, VK_SRC_MEASURED);
+    CHECK(m->latency_ms > 0);
+    CHECK(m->latency_p10_ms > 0);
+    CHECK(m->latency_p10_ms <= m->latency_ms);
+    CHECK(m->latency_ms <= m->latency_p90_ms);
+    CHECK_STR_CONTAINS(m->note, "measured: host wall clock");
+}
+
+static int last_done;
+static void on_progress(void *ctx, int done, int total)
+{
+    (void)ctx;
+    CHECK(done > last_done && done <= total);
+    last_done = done;
+}
+
+static void test_equals_sim_and_kernel(void)
+{
+    vk_board *c, *s;
+    vk_img_result rc[N_IMG], rsim[N_IMG], want;
+    vk_measure mc, ms;
+    vk_err err = {{0}};
+    const uint32_t *paths[2] = {FULL, HALF};
+    int32_t full_ent[N_IMG];
+    int differ = 0;
+    if (!ready || !(c = open_loaded("cpu")))
+        return;
+    if (!(s = open_loaded("sim"))) {
+        vk_board_close(c);
+        return;
+    }
+    for (int p = 0; p < 2; p++) {
+        vk_path_req req = {.modes = paths[p], .progress = on_progress};
+        last_done = 0;
+        CHECK_EQ_INT(vk_board_measure(c, &req, N_IMG, rc, &mc, &err), VK_OK);
+        CHECK_EQ_INT(last_done, N_IMG);
+        req.progress = NULL;
+        CHECK_EQ_INT(vk_board_measure(s, &req, N_IMG, rsim, &ms, &err), VK_OK);
+        CHECK(same_results(rc, rsim, N_IMG));
+        for (int i = 0; i < N_IMG; i++) {
+            direct(paths[p], i, &want);
+            CHECK_EQ_INT(rc[i].cls, want.cls);
+            CHECK_EQ_INT(rc[i].entropy_q16, want.entropy_q16);
+            CHECK_EQ_INT(rc[i].escalated, 0);
+            if (p == 0)
+                full_ent[i] = want.entropy_q16;
+            else
+                differ += want.entropy_q16 != full_ent[i];
+        }
+        CHECK_EQ_INT(mc.n_images, N_IMG);
+        CHECK_EQ_INT(mc.n_escalated, 0);
+        check_latency(&mc);
+        CHECK_EQ_INT(mc.energy_src, VK_SRC_NONE);
+        CHECK(mc.energy_mj == 0);
+        /* suffixes: measured, the whole path first, the classifier alone last */
+        CHECK(mc.suffix_ms[0] == mc.latency_ms);
+        for (int k = 1; k <= N_LAYERS; k++)
+            CHECK(mc.suffix_ms[k] > 0);
+        CHECK(mc.suffix_ms[N_LAYERS] < mc.suffix_ms[0]);
+        CHECK(mc.suffix_ms[N_LAYERS + 1] == 0);
+    }
+    CHECK(differ > 0); /* skipping changes results: the comparison can fail */
+    /* fewer images than loaded: the first n */
+    vk_path_req req = {.modes = FULL};
+    CHECK_EQ_INT(vk_board_measure(c, &req, 3, rc, &mc, &err), VK_OK);
+    CHECK_EQ_INT(mc.n_images, 3);
+    direct(FULL, 2, &want);
+    CHECK_EQ_INT(rc[2].entropy_q16, want.entropy_q16);
+    vk_board_close(c);
+    vk_board_close(s);
+}
+
+static void test_cascade(void)
+{
+    vk_board *c, *s;
+    vk_img_result full[N_IMG], half[N_IMG], none[N_IMG], res[N_IMG], rsim[N_IMG];
+    vk_measure m, ms, mf;
+    vk_err err = {{0}};
+    if (!ready || !(c = open_loaded("cpu")))
+        return;
+    if (!(s = open_loaded("sim"))) {
+        vk_board_close(c);
+        return;
+    }
+    vk_path_req rf = {.modes = FULL}, rh = {.modes = HALF}, rn = {.modes = NONE};
+    CHECK_EQ_INT(vk_board_measure(c, &rf, N_IMG, full, &mf, &err), VK_OK);
+    CHECK_EQ_INT(vk_board_measure(c, &rh, N_IMG, half, &m, &err), VK_OK);
+    CHECK_EQ_INT(vk_board_measure(c, &rn, N_IMG, none, &m, &err), VK_OK);
+
+    /* everything escalates: the high path's results */
+    vk_path_req all = {.modes = NONE, .modes_high = FULL, .threshold_q16 = -1};
+    CHECK_EQ_INT(vk_board_measure(c, &all, N_IMG, res, &m, &err), VK_OK);
+    for (int i = 0; i < N_IMG; i++) {
+        CHECK_EQ_INT(res[i].escalated, 1);
+        CHECK_EQ_INT(res[i].cls, full[i].cls);
+        CHECK_EQ_INT(res[i].entropy_q16, full[i].entropy_q16);
+    }
+    CHECK_EQ_INT(m.n_escalated, N_IMG);
+    check_latency(&m);
+    /* a cascade's suffixes are its high path's, from scratch at 0 */
+    for (int k = 0; k <= N_LAYERS; k++)
+        CHECK(m.suffix_ms[k] > 0);
+    CHECK(m.suffix_ms[N_LAYERS] < m.suffix_ms[0]);
+
+    /* nothing escalates: the low path's results */
+    vk_path_req nothing = {.modes = NONE, .modes_high = FULL, .threshold_q16 = INT32_MAX};
+    CHECK_EQ_INT(vk_board_measure(c, &nothing, N_IMG, res, &m, &err), VK_OK);
+    for (int i = 0; i < N_IMG; i++) {
+        CHECK_EQ_INT(res[i].escalated, 0);
+        CHECK_EQ_INT(res[i].entropy_q16, none[i].entropy_q16);
+    }
+    CHECK_EQ_INT(m.n_escalated, 0);
+
+    /* HALF shares encoder 0 with FULL: resume after it, threshold in the
+       middle of the low entropies; equals the sim board's routing */
+    int32_t thr = half[N_IMG / 2].entropy_q16;
+    int n_esc = 0;
+    vk_path_req mid = {.modes = HALF, .modes_high = FULL, .threshold_q16 = thr, .resume = 1};
+    CHECK_EQ_INT(vk_board_measure(c, &mid, N_IMG, res, &m, &err), VK_OK);
+    CHECK_EQ_INT(vk_board_measure(s, &mid, N_IMG, rsim, &ms, &err), VK_OK);
+    CHECK(same_results(res, rsim, N_IMG));
+    for (int i = 0; i < N_IMG; i++) {
+        int esc = half[i].entropy_q16 > thr;
+        n_esc += esc;
+        CHECK_EQ_INT(res[i].escalated, esc);
+        CHECK_EQ_INT(res[i].cls, esc ? full[i].cls : half[i].cls);
+        CHECK_EQ_INT(res[i].entropy_q16, esc ? full[i].entropy_q16 : half[i].entropy_q16);
+    }
+    CHECK(n_esc > 0 && n_esc < N_IMG);
+    CHECK_EQ_INT(m.n_escalated, n_esc);
+    check_latency(&m);
+    vk_board_close(c);
+    vk_board_close(s);
+}
+
+static void test_threads(void)
+{
+    vk_board *b;
+    vk_img_result one[N_IMG], three[N_IMG];
+    vk_measure m;
+    vk_err err = {{0}};
+    char desc[512];
+    vk_path_req r = {.modes = HALF, .modes_high = FULL, .threshold_q16 = 30000, .resume = 1};
+    if (!ready)
+        return;
+    setenv("VITSKIP_CPU_THREADS", "1", 1);
+    if ((b = open_loaded("cpu"))) {
+        vk_board_describe(b, desc, sizeof desc);
+        CHECK_STR_CONTAINS(desc, "1 threads");
+        CHECK_STR_CONTAINS(desc, "no RAPL: /nonexistent-vk/energy_uj");
+        CHECK_EQ_INT(vk_board_measure(b, &r, N_IMG, one, &m, &err), VK_OK);
+        CHECK_STR_CONTAINS(m.note, "each of 1 thread,");
+        vk_board_close(b);
+    }
+    setenv("VITSKIP_CPU_THREADS", "3", 1);
+    if ((b = open_loaded("cpu"))) {
+        CHECK_EQ_INT(vk_board_measure(b, &r, N_IMG, three, &m, &err), VK_OK);
+        CHECK(same_results(one, three, N_IMG));
+        CHECK_STR_CONTAINS(m.note, "each of 3 threads,");
+        vk_board_close(b);
+    }
+    setenv("VITSKIP_CPU_THREADS", "0", 1);
+    CHECK_EQ_INT(vk_board_open("cpu", &b, &err), VK_E_ARG);
+    CHECK_STR_CONTAINS(err.msg, "VITSKIP_CPU_THREADS='0'");
+    setenv("VITSKIP_CPU_THREADS", "2x", 1);
+    CHECK_EQ_INT(vk_board_open("cpu", &b, &err), VK_E_ARG);
+    unsetenv("VITSKIP_CPU_THREADS");
+    setenv("VITSKIP_SUFFIX_IMAGES", "33", 1);
+    CHECK_EQ_INT(vk_board_open("cpu", &b, &err), VK_E_ARG);
+    CHECK_STR_CONTAINS(err.msg, "VITSKIP_SUFFIX_IMAGES");
+    /* no suffix images: the suffixes after 0 are left unmeasured */
+    setenv("VITSKIP_SUFFIX_IMAGES", "0", 1);
+    if ((b = open_loaded("cpu"))) {
+        vk_path_req rf = {.modes = FULL};
+        CHECK_EQ_INT(vk_board_measure(b, &rf, N_IMG, one, &m, &err), VK_OK);
+        CHECK(m.suffix_ms[0] == m.latency_ms);
+        CHECK(m.suffix_ms[1] == 0 && m.suffix_ms[N_LAYERS] == 0);
+        vk_board_close(b);
+    }
+    unsetenv("VITSKIP_SUFFIX_IMAGES");
+}
+
+/* RAPL fixture: the progress callback moves the counter once all images
+ * are done, before the board's second read. */
+static char rapl_dir[] = "/tmp/vk_rapl_XXXXXX";
+static const char *rapl_end;
+
+static void put(const char *name, const char *text)
+{
+    char p[256];
+    FILE *f;
+    snprintf(p, sizeof p, "%s/%s", rapl_dir, name);
+    f = fopen(p, "w");
+    CHECK(f != NULL);
+    if (f) {
+        fputs(text, f);
+        fclose(f);
+    }
+}
+
+static void on_progress_rapl(void *ctx, int done, int total)
+{
+    (void)ctx;
+    if (done == total)
+        put("energy_uj", rapl_end);
+}
+
+static void test_rapl(void)
+{
+    vk_board *b;
+    vk_img_result res[N_IMG];
+    vk_measure m;
+    vk_err err = {{0}};
+    char p[256], desc[512];
+    vk_path_req r = {.modes = FULL, .progress = on_progress_rapl};
+    if (!ready || !mkdtemp(rapl_dir))
+        return;
+    snprintf(p, sizeof p, "%s/energy_uj", rapl_dir);
+    setenv("VITSKIP_CPU_RAPL", p, 1);
+    put("energy_uj", "1000\n");
+    put("max_energy_range_uj", "1000000\n");
+    if ((b = open_loaded("cpu"))) {
+        vk_board_describe(b, desc, sizeof desc);
+        CHECK_STR_CONTAINS(desc, "energy: RAPL /tmp/vk_rapl_");
+        /* 100000 uJ over 50 images: 2 mJ each */
+        rapl_end = "101000\n";
+        CHECK_EQ_INT(vk_board_measure(b, &r, N_IMG, res, &m, &err), VK_OK);
+        CHECK_EQ_INT(m.energy_src, VK_SRC_MEASURED);
+        CHECK(m.energy_mj > 2.0 - 1e-12 && m.energy_mj < 2.0 + 1e-12);
+        CHECK_STR_CONTAINS(m.note, "energy: RAPL counter /tmp/vk_rapl_");
+        /* wrapped once: 1000000 - 999000 + 1000 uJ */
+        put("energy_uj", "999000\n");
+        rapl_end = "1000\n";
+        CHECK_EQ_INT(vk_board_measure(b, &r, N_IMG, res, &m, &err), VK_OK);
+        CHECK_EQ_INT(m.energy_src, VK_SRC_MEASURED);
+        CHECK(m.energy_mj > 0.04 - 1e-12 && m.energy_mj < 0.04 + 1e-12);
+        vk_board_close(b);
+    }
+    /* wrapped with no known range: no figure rather than a wrong one */
+    snprintf(p, sizeof p, "%s/max_energy_range_uj", rapl_dir);
+    remove(p);
+    if ((b = open_loaded("cpu"))) {
+        put("energy_uj", "999000\n");
+        rapl_end = "1000\n";
+        CHECK_EQ_INT(vk_board_measure(b, &r, N_IMG, res, &m, &err), VK_OK);
+        CHECK_EQ_INT(m.energy_src, VK_SRC_NONE);
+        CHECK(!strstr(m.note, "RAPL"));
+        vk_board_close(b);
+    }
+    snprintf(p, sizeof p, "%s/energy_uj", rapl_dir);
+    remove(p);
+    rmdir(rapl_dir);
+    setenv("VITSKIP_CPU_RAPL", "/nonexistent-vk/energy_uj", 1);
+}
+
+static void test_errors(void)
+{
+    vk_board *b = NULL;
+    vk_img_result res[N_IMG];
+    vk_measure m;
+    vk_err err = {{0}};
+    uint32_t reuse[VK_MAX_LAYERS];
+    CHECK_EQ_INT(vk_board_open("cpu:4", &b, &err), VK_E_ARG);
+    CHECK_STR_CONTAINS(err.msg, "takes no options");
+    if (!ready || !(b = open_loaded("cpu")))
+        return;
+    memcpy(reuse, FULL, sizeof reuse);
+    reuse[2] = VK_MODE(VK_ATTN_REUSE);
+    vk_path_req r = {.modes = reuse};
+    CHECK_EQ_INT(vk_board_measure(b, &r, N_IMG, res, &m, &err), VK_E_UNSUPPORTED);
+    CHECK_STR_CONTAINS(err.msg, "kernel status 3");
+    /* the board still works afterwards */
+    vk_path_req rf = {.modes = FULL};
+    CHECK_EQ_INT(vk_board_measure(b, &rf, N_IMG, res, &m, &err), VK_OK);
+    CHECK_STR_CONTAINS(vk_board_kind(b), "cpu");
+    vk_board_close(b);
+}
+
+int main(void)
+{
+    setup();
+    RUN(test_equals_sim_and_kernel);
+    RUN(test_cascade);
+    RUN(test_threads);
+    RUN(test_rapl);
+    RUN(test_errors);
+    vk_qmodel_free(&qm);
+    vk_model_free(&model);
+    return vk_test_summary("board_cpu");
+}
