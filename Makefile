@@ -25,7 +25,7 @@ TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 TB_BIN := $(BUILD)/kernels/tb/vk_tb
 SCRIPT_TESTS := $(wildcard tests/test_*.sh)
 
-.PHONY: all test demo bench clean deps golden
+.PHONY: all test demo bench clean deps golden agent-aarch64 fuzz-agent
 all: $(BUILD)/vitskip
 
 $(BUILD)/%.o: %.c
@@ -58,6 +58,14 @@ golden: $(BUILD)/tools/mk_golden
 
 $(BUILD)/tools/mk_golden: $(BUILD)/tools/mk_golden.o $(LIB_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# static aarch64 agent for the ZCU102's ARM side (tools/cross_aarch64.sh)
+agent-aarch64:
+	BUILD=$(BUILD) sh tools/cross_aarch64.sh
+
+# a bounded fuzz run of the agent's request handling
+fuzz-agent:
+	BUILD=$(BUILD) sh tools/fuzz_agent.sh
 
 deps:
 	sh tools/install-deps.sh

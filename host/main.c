@@ -20,6 +20,7 @@ static const vk_command commands[] = {
     {"eval", vk_cmd_eval, "top-1, entropy and timing of one path on a board"},
     {"boards", vk_cmd_boards, "boards this machine offers, and why others are not"},
     {"model-figures", vk_cmd_model_figures, "the ZCU102 model's figures for DeiT-S and the demo"},
+    {"agent", vk_cmd_agent, "serve this machine's board over HTTP to remote searches"},
     {"bench", vk_cmd_bench, "time the native int8 path (demo, DeiT-S shape) on this CPU"},
 };
 
