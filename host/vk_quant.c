@@ -2,6 +2,7 @@
 #include "vk_quant.h"
 
 #include <math.h>
+#include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -243,26 +244,40 @@ vk_status vk_quant_calibrate(const vk_model *m, const float *imgs, int n, vk_qmo
                              vk_err *err)
 {
     size_t img_n = (size_t)m->hp.n_channels * m->hp.image_size * m->hp.image_size;
-    vk_ref_stats st;
-    vk_ref_ws *ws;
-    float *logits;
-    vk_status rc;
+    enum { N_MAX = sizeof(vk_ref_stats) / sizeof(float) };
+    int n_thr = omp_get_max_threads(), failed = 0;
+    vk_ref_stats st, *part;
     if (n < 1)
         return vk_fail(err, VK_E_ARG, "calibration: need at least one image");
-    memset(&st, 0, sizeof st);
-    ws = vk_ref_ws_new(m);
-    logits = malloc((size_t)m->hp.n_classes * sizeof(float));
-    if (!ws || !logits) {
+    part = calloc((size_t)n_thr, sizeof *part);
+    if (!part)
+        return vk_fail(err, VK_E_NOMEM, "calibration: out of memory");
+    /* images spread over the threads, each keeping its own maxima; the
+       maximum of maxima is the same whatever the split */
+#pragma omp parallel num_threads(n_thr) reduction(| : failed)
+    {
+        vk_ref_ws *ws = vk_ref_ws_new(m);
+        float *logits = malloc((size_t)m->hp.n_classes * sizeof(float));
+        vk_ref_stats *mine = &part[omp_get_thread_num()];
+        failed = !ws || !logits;
+#pragma omp for schedule(dynamic, 4)
+        for (int i = 0; i < n; i++)
+            if (!failed)
+                vk_ref_forward(m, ws, &imgs[(size_t)i * img_n], NULL, logits, mine);
         vk_ref_ws_free(ws);
         free(logits);
-        return vk_fail(err, VK_E_NOMEM, "calibration: out of memory");
     }
-    for (int i = 0; i < n; i++)
-        vk_ref_forward(m, ws, &imgs[(size_t)i * img_n], NULL, logits, &st);
-    vk_ref_ws_free(ws);
-    free(logits);
-    rc = vk_quant_build(m, &st, q, err);
-    return rc;
+    memset(&st, 0, sizeof st);
+    for (int t = 0; t < n_thr; t++) {
+        const float *a = (const float *)&part[t];
+        float *b = (float *)&st;
+        for (int k = 0; k < N_MAX; k++)
+            b[k] = a[k] > b[k] ? a[k] : b[k];
+    }
+    free(part);
+    if (failed)
+        return vk_fail(err, VK_E_NOMEM, "calibration: out of memory");
+    return vk_quant_build(m, &st, q, err);
 }
 
 int32_t vk_qmodel_dim(const vk_qmodel *q, int hdr_field)
