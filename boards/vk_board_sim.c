@@ -10,7 +10,8 @@
  * stack (the kernel keeps about 1.1 MiB of local arrays at DeiT-S maxima).
  * Images are handed out one at a time under a mutex; progress is reported
  * from the calling thread. A kernel status other than OK on any image fails
- * the whole request with VK_E_BOARD; no partial results are returned.
+ * the whole request (VK_E_UNSUPPORTED for a mode this kernel does not
+ * implement, VK_E_BOARD otherwise); no partial results are returned.
  * Cascade routing per image: the low path (saving act after `resume`
  * encoders when resume > 0); if its entropy > threshold, the high path from
  * encoder `resume` reading that act (or from scratch when resume = 0). */
@@ -143,16 +144,6 @@ static vk_status sim_load_data(void *state, const int8_t *imgs, int n, vk_err *e
     return VK_OK;
 }
 
-static void cfg_init(uint32_t *cfg, const uint32_t *modes, int n_layers, int start, int save)
-{
-    memset(cfg, 0, VK_CFG_WORDS * sizeof *cfg);
-    cfg[VK_CFG_MAGIC_W] = VK_CFG_MAGIC;
-    cfg[VK_CFG_START] = (uint32_t)start;
-    cfg[VK_CFG_SAVE] = (uint32_t)save;
-    for (int l = 0; l < n_layers; l++)
-        cfg[VK_CFG_MODES + l] = modes[l];
-}
-
 static void job_fail(sim_job *j, int img, int32_t kstat, const char *path)
 {
     pthread_mutex_lock(&j->mu);
@@ -175,9 +166,9 @@ static void *sim_worker(void *arg)
     int32_t *out = malloc(VK_OUT_WORDS * sizeof *out);
     uint32_t cfg_lo[VK_CFG_WORDS], cfg_hi[VK_CFG_WORDS];
 
-    cfg_init(cfg_lo, req->modes, L, 0, cascade ? req->resume : 0);
+    vk_cfg_init(cfg_lo, req->modes, L, 0, cascade ? req->resume : 0);
     if (cascade)
-        cfg_init(cfg_hi, req->modes_high, L, req->resume, 0);
+        vk_cfg_init(cfg_hi, req->modes_high, L, req->resume, 0);
     if (!act || !out)
         job_fail(j, -1, 0, "");
     for (;;) {
@@ -285,7 +276,8 @@ static vk_status sim_measure(void *state, const vk_path_req *req, int n, vk_img_
                          "simulation",
                          s->spec);
         else
-            rc = vk_fail(err, VK_E_BOARD, "board '%s': kernel status %d (%s) on image %d, %s",
+            rc = vk_fail(err, j.fail_kstat == VK_KSTAT_BAD_MODE ? VK_E_UNSUPPORTED : VK_E_BOARD,
+                         "board '%s': kernel status %d (%s) on image %d, %s",
                          s->spec, (int)j.fail_kstat, kstat_str(j.fail_kstat), j.fail_img,
                          j.fail_path);
         free(j.res);

@@ -553,12 +553,8 @@ static vk_status xrt_load_data(void *state, const int8_t *imgs, int n, vk_err *e
 
 static vk_status put_cfg(vk_xrt *s, int r, const uint32_t *modes, int start, int save, vk_err *err)
 {
-    uint32_t cfg[VK_CFG_WORDS] = {0};
-    cfg[VK_CFG_MAGIC_W] = VK_CFG_MAGIC;
-    cfg[VK_CFG_START] = (uint32_t)start;
-    cfg[VK_CFG_SAVE] = (uint32_t)save;
-    for (int l = 0; l < s->n_layers; l++)
-        cfg[VK_CFG_MODES + l] = modes[l];
+    uint32_t cfg[VK_CFG_WORDS];
+    vk_cfg_init(cfg, modes, s->n_layers, start, save);
     return bo_put(s->bo_cfg[r], cfg, sizeof cfg, "a run configuration", err);
 }
 

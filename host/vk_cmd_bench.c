@@ -84,10 +84,10 @@ static double median(double *v, int n)
 /* modes: all full, or attention skipped in the odd encoders */
 static void path_modes(uint32_t *cfg, int n_layers, int half)
 {
-    memset(cfg, 0, VK_CFG_WORDS * sizeof *cfg);
-    cfg[VK_CFG_MAGIC_W] = VK_CFG_MAGIC;
+    uint32_t modes[VK_MAX_LAYERS];
     for (int l = 0; l < n_layers; l++)
-        cfg[VK_CFG_MODES + l] = VK_MODE(half && l % 2 ? VK_ATTN_SKIP : VK_ATTN_FULL);
+        modes[l] = VK_MODE(half && l % 2 ? VK_ATTN_SKIP : VK_ATTN_FULL);
+    vk_cfg_init(cfg, modes, n_layers, 0, 0);
 }
 
 /* Median ms of single-image runs over n images (image i % n_imgs). */

@@ -57,6 +57,20 @@
 #define VK_CFG_MODES 4 /* VK_MAX_LAYERS mode words follow */
 #define VK_CFG_WORDS (VK_CFG_MODES + VK_MAX_LAYERS)
 
+/* Host side: a run configuration (VK_CFG_WORDS words) for n_layers mode
+ * words, starting at encoder start and saving act after save encoders. */
+static inline void vk_cfg_init(uint32_t *cfg, const uint32_t *modes, int n_layers, int start,
+                               int save)
+{
+    for (int w = 0; w < VK_CFG_WORDS; w++)
+        cfg[w] = 0;
+    cfg[VK_CFG_MAGIC_W] = VK_CFG_MAGIC;
+    cfg[VK_CFG_START] = (uint32_t)start;
+    cfg[VK_CFG_SAVE] = (uint32_t)save;
+    for (int l = 0; l < n_layers; l++)
+        cfg[VK_CFG_MODES + l] = modes[l];
+}
+
 /* ---- out buffer (int32 words) ----------------------------------------- */
 #define VK_OUT_STATUS 0  /* 0 ok, else VK_KSTAT_* */
 #define VK_OUT_CLASS 1   /* argmax of logits, lowest index on ties */

@@ -326,12 +326,12 @@ static void test_bad_requests(void)
     memcpy(reuse, FULL, sizeof reuse);
     reuse[2] = VK_MODE(VK_ATTN_REUSE);
     vk_path_req rr = {.modes = reuse};
-    CHECK_EQ_INT(vk_board_measure(b, &rr, N_IMG, res, &m, &err), VK_E_BOARD);
+    CHECK_EQ_INT(vk_board_measure(b, &rr, N_IMG, res, &m, &err), VK_E_UNSUPPORTED);
     CHECK_STR_CONTAINS(err.msg, "kernel status 3");
     CHECK_STR_CONTAINS(err.msg, "not implement");
     /* ... also in a cascade's high path only */
     vk_path_req rh = {.modes = FULL, .modes_high = reuse, .threshold_q16 = -1};
-    CHECK_EQ_INT(vk_board_measure(b, &rh, N_IMG, res, &m, &err), VK_E_BOARD);
+    CHECK_EQ_INT(vk_board_measure(b, &rh, N_IMG, res, &m, &err), VK_E_UNSUPPORTED);
     CHECK_STR_CONTAINS(err.msg, "high path");
     /* a malformed mode word */
     memcpy(bad, FULL, sizeof bad);
