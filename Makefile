@@ -25,7 +25,7 @@ TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 TB_BIN := $(BUILD)/kernels/tb/vk_tb
 SCRIPT_TESTS := $(wildcard tests/test_*.sh)
 
-.PHONY: all test demo bench clean deps golden agent-aarch64 fuzz-agent
+.PHONY: all test demo bench bench-search clean deps golden agent-aarch64 fuzz-agent
 all: $(BUILD)/vitskip
 
 $(BUILD)/%.o: %.c
@@ -73,6 +73,10 @@ deps:
 # native int8 path vs PyTorch on the CPU (needs VK_DEPS_EXTRA=bench deps)
 bench: $(BUILD)/vitskip
 	sh tools/bench.sh $(BUILD)/vitskip
+
+# NSGA-II vs random search against the demo model's true front
+bench-search: $(BUILD)/vitskip
+	sh tools/search_bench.sh $(BUILD)/vitskip
 
 demo: deps $(BUILD)/vitskip
 	sh tools/demo.sh $(BUILD)/vitskip

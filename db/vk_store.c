@@ -43,6 +43,19 @@ static const char *schema_v1 =
     " energy_src TEXT, note TEXT, created TEXT NOT NULL);"
     "PRAGMA user_version = 1;";
 
+/* Migrations: migrations[v - 1] takes a version-v database to v + 1. A
+ * fresh database is created at version 1 and migrated like any other. */
+static const char *const migrations[] = {
+    /* 1 -> 2: search strategy and offspring per generation per run (older
+       runs bred a whole population per generation); 3-objective
+       hypervolume */
+    "ALTER TABLE runs ADD COLUMN strategy TEXT NOT NULL DEFAULT 'nsga2';"
+    "ALTER TABLE hv_history ADD COLUMN hypervolume3 REAL;"
+    "ALTER TABLE runs ADD COLUMN offspring INT NOT NULL DEFAULT 0;"
+    "UPDATE runs SET offspring = population;"
+    "PRAGMA user_version = 2;",
+};
+
 static vk_status dberr(vk_store *s, vk_err *err, const char *what)
 {
     int c = sqlite3_errcode(s->db);
@@ -108,6 +121,45 @@ out:
     return rc;
 }
 
+static int user_version(vk_store *s)
+{
+    sqlite3_stmt *st = NULL;
+    int v = -1;
+    if (sqlite3_prepare_v2(s->db, "PRAGMA user_version", -1, &st, NULL) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW)
+        v = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    return v;
+}
+
+/* Brings the schema to VK_STORE_SCHEMA, one transaction per step, so a
+ * kill mid-way leaves a consistent older version that the next open
+ * continues from. */
+static vk_status migrate(vk_store *s, vk_err *err)
+{
+    for (;;) {
+        if (exec(s, "BEGIN IMMEDIATE") != SQLITE_OK)
+            return dberr(s, err, "cannot lock the database to upgrade its schema");
+        int v = user_version(s); /* read under the lock: another process may have migrated */
+        if (v >= VK_STORE_SCHEMA) {
+            exec(s, "COMMIT");
+            return VK_OK;
+        }
+        if (v < 1 || exec(s, migrations[v - 1]) != SQLITE_OK) {
+            vk_status rc = v < 1 ? vk_fail(err, VK_E_FORMAT, "%s: schema version %d is unknown",
+                                           s->path, v)
+                                 : dberr(s, err, "cannot upgrade the schema");
+            exec(s, "ROLLBACK");
+            return rc;
+        }
+        if (exec(s, "COMMIT") != SQLITE_OK) {
+            vk_status rc = dberr(s, err, "cannot upgrade the schema");
+            exec(s, "ROLLBACK");
+            return rc;
+        }
+    }
+}
+
 vk_status vk_store_open(const char *path, vk_store **out, vk_err *err)
 {
     vk_store *s;
@@ -143,6 +195,10 @@ vk_status vk_store_open(const char *path, vk_store **out, vk_err *err)
             return rc;
         }
     }
+    if ((rc = migrate(s, err)) != VK_OK) {
+        vk_store_close(s);
+        return rc;
+    }
     *out = s;
     return VK_OK;
 }
@@ -173,8 +229,8 @@ vk_status vk_store_run_create(vk_store *s, vk_run_info *r, vk_err *err)
 {
     sqlite3_stmt *st = prep(s, "INSERT INTO runs(created,model,data,calib,model_hash,data_hash,"
                                "n_images,boards,objective,max_acc_drop,latency_budget_ms,"
-                               "energy_budget_mj,seed,budget,population,status) "
-                               "VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,'running')");
+                               "energy_budget_mj,seed,budget,population,strategy,offspring,status) "
+                               "VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,'running')");
     vk_status rc = VK_OK;
     if (!st)
         return dberr(s, err, "prepare");
@@ -194,6 +250,8 @@ vk_status vk_store_run_create(vk_store *s, vk_run_info *r, vk_err *err)
     sqlite3_bind_int64(st, 13, (sqlite3_int64)r->seed);
     sqlite3_bind_int(st, 14, r->budget);
     sqlite3_bind_int(st, 15, r->population);
+    sqlite3_bind_text(st, 16, r->strategy[0] ? r->strategy : "nsga2", -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 17, r->offspring);
     if (exec(s, "BEGIN IMMEDIATE") != SQLITE_OK || sqlite3_step(st) != SQLITE_DONE ||
         exec(s, "COMMIT") != SQLITE_OK) {
         rc = dberr(s, err, "cannot create a run");
@@ -210,7 +268,7 @@ vk_status vk_store_run_get(vk_store *s, int64_t id, vk_run_info *r, vk_err *err)
 {
     sqlite3_stmt *st = prep(s, "SELECT id,created,model,data,calib,model_hash,data_hash,"
                                "n_images,boards,objective,max_acc_drop,latency_budget_ms,"
-                               "energy_budget_mj,seed,budget,population,status FROM runs "
+                               "energy_budget_mj,seed,budget,population,status,strategy,offspring FROM runs "
                                "WHERE id=?");
     vk_status rc = VK_OK;
     if (!st)
@@ -238,6 +296,8 @@ vk_status vk_store_run_get(vk_store *s, int64_t id, vk_run_info *r, vk_err *err)
         x.budget = sqlite3_column_int(st, 14);
         x.population = sqlite3_column_int(st, 15);
         copy_text(x.status, sizeof x.status, st, 16);
+        copy_text(x.strategy, sizeof x.strategy, st, 17);
+        x.offspring = sqlite3_column_int(st, 18);
         *r = x;
     }
     sqlite3_finalize(st);
@@ -556,18 +616,65 @@ vk_status vk_store_attempt_count(vk_store *s, int64_t run_id, int *ok, int *fail
     return VK_OK;
 }
 
-vk_status vk_store_hv(vk_store *s, int64_t run_id, int n_evals, double hv, vk_err *err)
+vk_status vk_store_hv(vk_store *s, int64_t run_id, int n_evals, double hv, double hv3,
+                      vk_err *err)
 {
     char ts[32];
-    sqlite3_stmt *st = prep(s, "INSERT INTO hv_history VALUES(?,?,?,?)");
+    sqlite3_stmt *st = prep(s, "INSERT INTO hv_history(run_id,n_evals,hypervolume,created,"
+                               "hypervolume3) VALUES(?,?,?,?,?)");
     now(ts, sizeof ts);
     if (st) {
         sqlite3_bind_int64(st, 1, run_id);
         sqlite3_bind_int(st, 2, n_evals);
         sqlite3_bind_double(st, 3, hv);
         sqlite3_bind_text(st, 4, ts, -1, SQLITE_STATIC);
+        if (hv3 >= 0)
+            sqlite3_bind_double(st, 5, hv3);
+        else
+            sqlite3_bind_null(st, 5);
     }
     return write1(s, st, err, "cannot record the hypervolume");
+}
+
+vk_status vk_store_hv_at(vk_store *s, int64_t run_id, int n_evals, double *hv, double *hv3,
+                         int *found, vk_err *err)
+{
+    sqlite3_stmt *st = prep(s, "SELECT hypervolume, hypervolume3 FROM hv_history WHERE "
+                               "run_id=? AND n_evals=? ORDER BY rowid DESC LIMIT 1");
+    if (!st)
+        return dberr(s, err, "prepare");
+    sqlite3_bind_int64(st, 1, run_id);
+    sqlite3_bind_int(st, 2, n_evals);
+    int r = sqlite3_step(st);
+    *found = r == SQLITE_ROW;
+    if (*found) {
+        *hv = sqlite3_column_double(st, 0);
+        *hv3 = sqlite3_column_type(st, 1) == SQLITE_NULL ? -1 : sqlite3_column_double(st, 1);
+    }
+    sqlite3_finalize(st);
+    if (r != SQLITE_ROW && r != SQLITE_DONE)
+        return dberr(s, err, "cannot read the hypervolume history");
+    return VK_OK;
+}
+
+vk_status vk_store_backup(vk_store *s, const char *dest, vk_err *err)
+{
+    sqlite3 *d = NULL;
+    vk_status rc = VK_OK;
+    if (sqlite3_open_v2(dest, &d, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
+        SQLITE_OK) {
+        rc = vk_fail(err, VK_E_IO, "%s: cannot create (%s)", dest,
+                     d ? sqlite3_errmsg(d) : "out of memory");
+        sqlite3_close(d);
+        return rc;
+    }
+    sqlite3_backup *b = sqlite3_backup_init(d, "main", s->db, "main");
+    if (!b || sqlite3_backup_step(b, -1) != SQLITE_DONE)
+        rc = vk_fail(err, VK_E_IO, "%s: cannot copy %s into it (%s)", dest, s->path,
+                     sqlite3_errmsg(d));
+    sqlite3_backup_finish(b);
+    sqlite3_close(d);
+    return rc;
 }
 
 vk_status vk_store_cascade_insert(vk_store *s, vk_cascade_rec *c, vk_err *err)

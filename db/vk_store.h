@@ -6,7 +6,9 @@
  * moment leaves each measurement whole or absent. A path is measured at most
  * once per (model hash, data hash, board): that key is UNIQUE, and a search
  * looks it up before measuring. Schema version in PRAGMA user_version
- * (VK_STORE_SCHEMA); a newer database, or one without the vitskip marker in
+ * (VK_STORE_SCHEMA); an older one is migrated on open, one transaction per
+ * version step (so a kill mid-upgrade leaves a consistent older version);
+ * a newer database, or one without the vitskip marker in
  * `meta`, is refused untouched.
  *
  * Per-image results blob: 6 bytes per image, little-endian int16 class then
@@ -27,7 +29,7 @@
 
 #include "../boards/vk_board.h"
 
-#define VK_STORE_SCHEMA 1
+#define VK_STORE_SCHEMA 2
 
 typedef struct vk_store vk_store;
 
@@ -43,6 +45,8 @@ typedef struct {
     uint64_t seed;
     int budget, population;
     char status[16];     /* running | done | failed */
+    char strategy[16];   /* nsga2 | random ("" = nsga2 on create) */
+    int offspring;       /* NSGA-II children per generation */
 } vk_run_info;
 
 /* One measured path. */
@@ -88,7 +92,17 @@ vk_status vk_store_run_paths(vk_store *s, int64_t run_id, int64_t **ids, int *n,
 vk_status vk_store_attempt(vk_store *s, int64_t run_id, const char *genome, const char *board,
                            int ok, const char *error, vk_err *err);
 vk_status vk_store_attempt_count(vk_store *s, int64_t run_id, int *ok, int *failed, vk_err *err);
-vk_status vk_store_hv(vk_store *s, int64_t run_id, int n_evals, double hv, vk_err *err);
+/* Hypervolume after n_evals evaluations: 2 objectives (error and the run's
+ * cost) and 3 (error, latency, energy); hv3 < 0 records "not available"
+ * (a board without energy figures). */
+vk_status vk_store_hv(vk_store *s, int64_t run_id, int n_evals, double hv, double hv3,
+                      vk_err *err);
+/* The last hypervolume recorded after n_evals evaluations; *found = 0 if
+ * none; *hv3 = -1 when it was not available. */
+vk_status vk_store_hv_at(vk_store *s, int64_t run_id, int n_evals, double *hv, double *hv3,
+                         int *found, vk_err *err);
+/* Copies the whole database into a new file dest (SQLite's online backup). */
+vk_status vk_store_backup(vk_store *s, const char *dest, vk_err *err);
 
 typedef struct {
     int64_t id, run_id, low, high; /* path ids */

@@ -21,6 +21,7 @@ int vk_cmd_boards(int argc, char **argv);
 int vk_cmd_model_figures(int argc, char **argv);
 int vk_cmd_search(int argc, char **argv);
 int vk_cmd_sweep(int argc, char **argv);
+int vk_cmd_search_bench(int argc, char **argv);
 int vk_cmd_show(int argc, char **argv);
 int vk_cmd_replay(int argc, char **argv);
 int vk_cmd_export(int argc, char **argv);

@@ -28,7 +28,7 @@ typedef struct {
     int quiet;            /* no notes on stderr */
 } vk_workload_opts;
 
-typedef struct {
+typedef struct vk_workload {
     vk_model model;
     vk_qmodel q;
     vk_dataset data;

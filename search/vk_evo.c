@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "vk_rng.h"
+
 vk_status vk_genome_parse(const char *text, int n_layers, vk_genome *g, vk_err *err)
 {
     vk_genome r;
@@ -70,8 +72,8 @@ typedef struct {
 } indiv;
 
 struct vk_evo {
-    int n_layers, pop_n, gen;
-    uint64_t rng;
+    int n_layers, pop_n, off_n, gen;
+    vk_rng rng;
     indiv *pop;    /* current parents, pop_n */
     int n_pop;
     indiv *batch;  /* proposed this generation */
@@ -80,31 +82,20 @@ struct vk_evo {
     int n_seen, cap_seen;
     int n_eval;
     int filled; /* generation 0 topped up with random genomes */
+    int random_only; /* random search: no selection, no variation */
 };
 
-static uint64_t next_u64(uint64_t *s)
-{
-    uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
-
-static double urand(uint64_t *s)
-{
-    return (double)(next_u64(s) >> 11) / 9007199254740992.0;
-}
-
-vk_evo *vk_evo_new(int n_layers, int population, uint64_t seed)
+vk_evo *vk_evo_new(int n_layers, int population, int offspring, uint64_t seed)
 {
     vk_evo *e = calloc(1, sizeof *e);
     if (!e)
         return NULL;
     e->n_layers = n_layers;
     e->pop_n = population < 4 ? 4 : population;
-    e->rng = seed ^ 0x5EED5EEDull;
+    e->off_n = offspring < 1 ? 1 : offspring > e->pop_n ? e->pop_n : offspring;
+    vk_rng_seed(&e->rng, seed);
     e->pop = calloc((size_t)e->pop_n * 2, sizeof *e->pop);
-    e->cap_batch = e->pop_n * 2 + VK_MAX_LAYERS;
+    e->cap_batch = e->pop_n * 2 + VK_MAX_LAYERS + VK_EVO_MAX_SEEDS;
     e->batch = calloc((size_t)e->cap_batch, sizeof *e->batch);
     if (!e->pop || !e->batch) {
         vk_evo_free(e);
@@ -164,7 +155,7 @@ static void random_genome(vk_evo *e, vk_genome *g)
 {
     memset(g, 0, sizeof *g);
     for (int i = 0; i < e->n_layers; i++)
-        g->modes[i] = VK_MODE(urand(&e->rng) < 0.5 ? VK_ATTN_SKIP : VK_ATTN_FULL);
+        g->modes[i] = VK_MODE(vk_rng_uniform(&e->rng) < 0.5 ? VK_ATTN_SKIP : VK_ATTN_FULL);
 }
 
 int vk_evo_dominates(const double a[2], double va, const double b[2], double vb)
@@ -260,19 +251,28 @@ out:
 
 static int tournament(vk_evo *e, const int *rank, const double *crowd)
 {
-    int a = (int)(urand(&e->rng) * e->n_pop), b = (int)(urand(&e->rng) * e->n_pop);
+    int a = (int)vk_rng_below(&e->rng, (uint32_t)e->n_pop);
+    int b = (int)vk_rng_below(&e->rng, (uint32_t)e->n_pop);
     if (rank[a] != rank[b])
         return rank[a] < rank[b] ? a : b;
     return crowd[a] >= crowd[b] ? a : b;
+}
+
+void vk_evo_set_random(vk_evo *e)
+{
+    e->random_only = 1;
 }
 
 int vk_evo_ask(vk_evo *e, vk_genome *out, int max)
 {
     int n_space = e->n_layers >= 30 ? 1 << 30 : 1 << e->n_layers;
     if (e->n_batch == 0 || (e->gen == 0 && !e->filled)) {
-        if (e->gen == 0 || e->n_pop < 2) {
-            e->filled = 1; /* generation 0: the seeds, then random genomes */
-            for (int tries = 0; e->n_batch < e->pop_n && tries < 64 * e->pop_n &&
+        if (e->gen == 0 || e->n_pop < 2 || e->random_only) {
+            /* generation 0: the seeds, then `offspring` random genomes; in
+               random search every generation is random */
+            int want = e->n_batch + e->off_n;
+            e->filled = 1;
+            for (int tries = 0; e->n_batch < want && tries < 64 * e->pop_n &&
                                 e->n_seen < n_space;
                  tries++) {
                 vk_genome g;
@@ -288,7 +288,7 @@ int vk_evo_ask(vk_evo *e, vk_genome *out, int max)
                 return 0;
             }
             score(e->pop, e->n_pop, rank, crowd);
-            for (int tries = 0; e->n_batch < e->pop_n && tries < 64 * e->pop_n &&
+            for (int tries = 0; e->n_batch < e->off_n && tries < 64 * e->pop_n &&
                                 e->n_seen < n_space;
                  tries++) {
                 vk_genome c;
@@ -296,8 +296,8 @@ int vk_evo_ask(vk_evo *e, vk_genome *out, int max)
                 const vk_genome *p2 = &e->pop[tournament(e, rank, crowd)].g;
                 memset(&c, 0, sizeof c);
                 for (int i = 0; i < e->n_layers; i++) {
-                    c.modes[i] = urand(&e->rng) < 0.5 ? p1->modes[i] : p2->modes[i];
-                    if (urand(&e->rng) < 1.0 / e->n_layers)
+                    c.modes[i] = vk_rng_uniform(&e->rng) < 0.5 ? p1->modes[i] : p2->modes[i];
+                    if (vk_rng_uniform(&e->rng) < 1.0 / e->n_layers)
                         c.modes[i] = VK_MODE(VK_MODE_ATTN(c.modes[i]) == VK_ATTN_FULL
                                                  ? VK_ATTN_SKIP
                                                  : VK_ATTN_FULL);
@@ -372,41 +372,7 @@ int vk_evo_n_evaluated(const vk_evo *e)
     return e->n_eval;
 }
 
-/* ---- hypervolume and cascades -------------------------------------------- */
-
-static int cmp_pt(const void *a, const void *b)
-{
-    const double *x = a, *y = b;
-    if (x[0] != y[0])
-        return x[0] < y[0] ? -1 : 1;
-    return x[1] < y[1] ? -1 : x[1] > y[1];
-}
-
-double vk_hv2(const double (*pts)[2], int n, const double ref[2])
-{
-    double(*p)[2] = malloc((size_t)(n ? n : 1) * sizeof *p), hv = 0, best;
-    int m = 0;
-    if (!p)
-        return 0;
-    for (int i = 0; i < n; i++)
-        if (pts[i][0] < ref[0] && pts[i][1] < ref[1]) {
-            p[m][0] = pts[i][0];
-            p[m][1] = pts[i][1];
-            m++;
-        }
-    qsort(p, (size_t)m, sizeof *p, cmp_pt);
-    /* exact union area of the boxes [x, ref0) x [y, ref1) */
-    hv = 0;
-    best = ref[1];
-    for (int i = 0; i < m; i++) {
-        double x_next = i + 1 < m ? p[i + 1][0] : ref[0];
-        if (p[i][1] < best)
-            best = p[i][1];
-        hv += (x_next - p[i][0]) * (ref[1] - best);
-    }
-    free(p);
-    return hv;
-}
+/* ---- cascades ------------------------------------------------------------ */
 
 typedef struct {
     int32_t e;

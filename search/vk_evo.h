@@ -1,19 +1,23 @@
 /* vk_evo: the search's algorithms, with no I/O: genomes and their canonical
- * text, NSGA-II with constrained domination, exact 2-objective
- * hypervolume, and the cascade threshold sweep.
+ * text, NSGA-II with constrained domination, and the cascade threshold
+ * sweep (hypervolume: vk_hv.h; random numbers: vk_rng.h).
  *
  * Genome text: one character per encoder, 'F' full attention, 'S' skipped
  * ('R' reuse and 'H' shared heads are reserved for kernels that implement
  * them), e.g. "FSFSFSFS". It is the genome's key in the database.
  *
  * NSGA-II runs in generations: vk_evo_ask() returns the next batch to
- * evaluate (generation 0 = the seeds, then random genomes; later the
- * children of binary tournaments, uniform crossover and per-encoder
- * mutation, never a genome already evaluated), vk_evo_tell() records each
- * result, and vk_evo_next() performs environmental selection once a batch
- * is told. Everything is deterministic for a seed.
+ * evaluate (generation 0 = the seeds, then `offspring` random genomes;
+ * later `offspring` children of binary tournaments among the population,
+ * uniform crossover and per-encoder mutation, never a genome already
+ * proposed), vk_evo_tell() records each result, and vk_evo_next() keeps
+ * the best `population` of parents and children (non-dominated rank, then
+ * crowding distance). Few offspring per generation against a larger
+ * population make it close to steady-state NSGA-II: more generations for
+ * a board budget, which is what a search measured on hardware needs.
+ * Everything is deterministic for a seed.
  *
- *     vk_evo *e = vk_evo_new(8, 16, seed);
+ *     vk_evo *e = vk_evo_new(8, 6, 2, seed);
  *     vk_evo_seed(e, full); ...
  *     while ((n = vk_evo_ask(e, batch, 16)) > 0) {
  *         for (i = 0; i < n; i++) vk_evo_tell(e, batch[i], obj, violation);
@@ -47,8 +51,15 @@ void vk_genome_pattern(vk_genome *g, int n_layers, int skip_every);
 
 typedef struct vk_evo vk_evo;
 
-vk_evo *vk_evo_new(int n_layers, int population, uint64_t seed);
+#define VK_EVO_MAX_SEEDS 32 /* seeds beyond the population generation 0 holds */
+
+/* population >= 4 parents kept; offspring (1 .. population) proposed per
+ * generation. NULL when out of memory. */
+vk_evo *vk_evo_new(int n_layers, int population, int offspring, uint64_t seed);
 void vk_evo_free(vk_evo *e);
+/* Random search, the baseline NSGA-II is judged against: after the seeds,
+ * every batch is uniformly random genomes not proposed before. */
+void vk_evo_set_random(vk_evo *e);
 /* Adds a genome to generation 0 (ignored if already seeded). */
 void vk_evo_seed(vk_evo *e, const vk_genome *g);
 /* Up to max genomes to evaluate now; 0 when the space is exhausted. */
@@ -65,9 +76,6 @@ int vk_evo_dominates(const double a[2], double va, const double b[2], double vb)
 void vk_evo_ranks(const double (*obj)[2], const double *viol, int n, int *rank);
 /* Crowding distances within one front given by idx[0..m). */
 void vk_evo_crowding(const double (*obj)[2], const int *idx, int m, double *dist);
-
-/* Exact hypervolume of n 2-D points (minimised) against ref. */
-double vk_hv2(const double (*pts)[2], int n, const double ref[2]);
 
 /* One point of a cascade sweep. */
 typedef struct {

@@ -6,19 +6,21 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "../boards/vk_board.h"
 #include "../db/vk_store.h"
 #include "../host/vk_cli.h"
 #include "../host/vk_workload.h"
 #include "vk_evo.h"
+#include "vk_hv.h"
 
 void vk_search_opts_default(vk_search_opts *o)
 {
     memset(o, 0, sizeof *o);
     o->objective = VK_OBJ_LATENCY;
     o->max_acc_drop = -1;
-    o->population = 16;
+    o->population = 6;
     o->seed = 1;
     o->max_retries = 3;
 }
@@ -56,6 +58,8 @@ typedef struct {
     int max_retries;
     int n_measured, n_failed;
     vk_err first_err;
+    vk_progress *prog; /* NULL: quiet */
+    int n_found;       /* jobs answered by the database */
 } batch_ctx;
 
 typedef struct {
@@ -142,6 +146,8 @@ static void *worker(void *p)
                 memcpy(jb->rec.res, res, (size_t)c->w->n * sizeof *res);
             jb->done = 1;
             c->n_measured++;
+            if (c->prog)
+                vk_progress_update(c->prog, c->n_found + c->n_measured);
         }
         pthread_mutex_unlock(&c->mu);
     }
@@ -259,9 +265,12 @@ static vk_status cascades(const vk_search_opts *o, vk_store *db, int64_t run, co
             }
         }
     /* Pareto set on (error, expected cost of the objective) */
-    printf("\nPareto front of cascades (low path, entropy test, high path resuming after the "
+    int show = o->quiet < 2;
+    if (show)
+        printf("\nPareto front of cascades (low path, entropy test, high path resuming after the "
            "shared encoders)\n");
-    printf("%-6s %-9s %-9s %9s %7s %10s %12s %12s\n", "config", "low", "high", "threshold",
+    if (show)
+        printf("%-6s %-9s %-9s %9s %7s %10s %12s %12s\n", "config", "low", "high", "threshold",
            "top-1", "escalated", "lat ms", "lat ms PIVOT");
     double best_resume = INFINITY, best_scratch = INFINITY;
     int n_front = 0;
@@ -287,7 +296,7 @@ static vk_status cascades(const vk_search_opts *o, vk_store *db, int64_t run, co
             continue;
         if ((rc = vk_store_cascade_insert(db, &all[i], err)) != VK_OK)
             goto out;
-        if (n_front++ < 20) {
+        if (show && n_front < 20) {
             char lo_id[24], hi_id[24], id[24];
             snprintf(id, sizeof id, "C%lld", (long long)all[i].id);
             snprintf(lo_id, sizeof lo_id, "P%lld", (long long)all[i].low);
@@ -296,10 +305,11 @@ static vk_status cascades(const vk_search_opts *o, vk_store *db, int64_t run, co
                    all[i].threshold_q16 / 65536.0, all[i].top1, 100 * all[i].escalated,
                    all[i].latency_ms, all[i].latency_scratch_ms);
         }
+        n_front++;
     }
-    if (n_front > 20)
+    if (show && n_front > 20)
         printf("(%d more in the database)\n", n_front - 20);
-    if (isfinite(best_resume))
+    if (show && isfinite(best_resume))
         printf("cheapest cascade within 0.5 points of the full path (%.2f%%): %.4f ms per image "
                "with resume, %.4f ms re-running the high path from scratch as PIVOT does\n",
                full_top1, best_resume, best_scratch);
@@ -312,10 +322,57 @@ out:
     return rc;
 }
 
+/* Hypervolumes of the feasible points among ev[0..n): 2 objectives against
+ * ref[0..1], and 3 (error, latency, energy) against 100% and 1.1 x the
+ * full path's (ev[0]) latency and energy; *hv3 = -1 when the board gives
+ * no energy. Counts evaluations without 2-objective gain in *stagnant. */
+static vk_status hypervolumes(const evaluated *ev, int n, const double ref[2], double *hv,
+                              double *hv3, int *stagnant, vk_err *err)
+{
+    double *pts = malloc((size_t)n * 3 * sizeof *pts), nhv = 0;
+    double ref3[3] = {100, 1.1 * ev[0].rec.m.latency_ms, 1.1 * ev[0].rec.m.energy_mj};
+    int np = 0;
+    vk_status rc;
+    if (!pts)
+        return vk_fail(err, VK_E_NOMEM, "hypervolume: out of memory");
+    for (int j = 0; j < n; j++)
+        if (ev[j].viol == 0) {
+            pts[2 * np] = ev[j].obj[0];
+            pts[2 * np + 1] = ev[j].obj[1];
+            np++;
+        }
+    if ((rc = vk_hv_compute(pts, np, 2, ref, &nhv, err)) != VK_OK)
+        goto out;
+    *stagnant = nhv > *hv * (1 + 1e-9) ? 0 : *stagnant + 1;
+    *hv = nhv;
+    *hv3 = -1;
+    if (ev[0].rec.m.energy_src == VK_SRC_NONE)
+        goto out;
+    np = 0;
+    for (int j = 0; j < n; j++)
+        if (ev[j].viol == 0 && ev[j].rec.m.energy_src != VK_SRC_NONE) {
+            pts[3 * np] = ev[j].obj[0];
+            pts[3 * np + 1] = ev[j].rec.m.latency_ms;
+            pts[3 * np + 2] = ev[j].rec.m.energy_mj;
+            np++;
+        }
+    rc = vk_hv_compute(pts, np, 3, ref3, hv3, err);
+out:
+    free(pts);
+    return rc;
+}
+
+static double peak_rss_mib(void)
+{
+    struct rusage ru;
+    return getrusage(RUSAGE_SELF, &ru) == 0 ? ru.ru_maxrss / 1024.0 : -1;
+}
+
 vk_status vk_search_run(const vk_search_opts *o_in, int64_t *run_id, vk_err *err)
 {
     vk_search_opts o = *o_in;
-    vk_workload w;
+    vk_workload own_w;
+    const vk_workload *w = o_in->workload;
     vk_workload_opts wo = {0};
     vk_store *db = NULL;
     vk_board *boards[VK_SEARCH_MAX_BOARDS] = {0};
@@ -323,7 +380,7 @@ vk_status vk_search_run(const vk_search_opts *o_in, int64_t *run_id, vk_err *err
     vk_evo *evo = NULL;
     evaluated *ev = NULL;
     int n_ev = 0, cap_ev = 0, nl, n_boards = 0, stagnant = 0;
-    double full_top1 = -1, ref[2] = {100, 0}, hv = 0, t0 = vk_now();
+    double full_top1 = -1, ref[3] = {100, 0, 0}, hv = 0, hv3 = -1, t0 = vk_now();
     vk_status rc;
 
     if ((rc = vk_store_open(o.db, &db, err)) != VK_OK)
@@ -338,8 +395,10 @@ vk_status vk_search_run(const vk_search_opts *o_in, int64_t *run_id, vk_err *err
         o.calib = run.calib[0] ? run.calib : NULL;
         o.limit = run.n_images;
         o.seed = run.seed;
+        o.random = !strcmp(run.strategy, "random");
         o.budget = run.budget;
         o.population = run.population;
+        o.offspring = run.offspring;
         o.max_acc_drop = run.max_acc_drop;
         o.latency_budget_ms = run.latency_budget_ms;
         o.energy_budget_mj = run.energy_budget_mj;
@@ -356,25 +415,28 @@ vk_status vk_search_run(const vk_search_opts *o_in, int64_t *run_id, vk_err *err
     wo.calib = o.calib;
     wo.limit = o.limit;
     wo.quiet = o.quiet;
-    if ((rc = vk_workload_open(&wo, &w, err)) != VK_OK)
-        goto out;
-    nl = w.model.hp.n_layers;
+    if (!w) {
+        if ((rc = vk_workload_open(&wo, &own_w, err)) != VK_OK)
+            goto out;
+        w = &own_w;
+    }
+    nl = w->model.hp.n_layers;
     if (o.resume_run > 0) {
-        if (strcmp(run.model_hash, w.model_hash) || strcmp(run.data_hash, w.data_hash)) {
+        if (strcmp(run.model_hash, w->model_hash) || strcmp(run.data_hash, w->data_hash)) {
             rc = vk_fail(err, VK_E_MISMATCH,
                          "--resume %lld: the run used model %.16s and data %.16s, but %s "
                          "quantizes to %.16s and %s hashes to %.16s",
                          (long long)run.id, run.model_hash, run.data_hash, o.model,
-                         w.model_hash, o.data, w.data_hash);
+                         w->model_hash, o.data, w->data_hash);
             goto out_w;
         }
     } else {
         snprintf(run.model, sizeof run.model, "%s", o.model);
         snprintf(run.data, sizeof run.data, "%s", o.data);
         snprintf(run.calib, sizeof run.calib, "%s", o.calib ? o.calib : "");
-        snprintf(run.model_hash, sizeof run.model_hash, "%s", w.model_hash);
-        snprintf(run.data_hash, sizeof run.data_hash, "%s", w.data_hash);
-        run.n_images = w.n;
+        snprintf(run.model_hash, sizeof run.model_hash, "%s", w->model_hash);
+        snprintf(run.data_hash, sizeof run.data_hash, "%s", w->data_hash);
+        run.n_images = w->n;
         for (int i = 0; i < o.n_boards; i++) {
             size_t l = strlen(run.boards);
             snprintf(run.boards + l, sizeof run.boards - l, "%s%s", i ? "," : "", o.boards[i]);
@@ -384,33 +446,43 @@ vk_status vk_search_run(const vk_search_opts *o_in, int64_t *run_id, vk_err *err
         run.latency_budget_ms = o.latency_budget_ms;
         run.energy_budget_mj = o.energy_budget_mj;
         run.seed = o.seed;
+        snprintf(run.strategy, sizeof run.strategy, "%s", o.random ? "random" : "nsga2");
         run.budget = o.budget;
+        if (o.offspring <= 0)
+            o.offspring = o.n_boards < o.population ? o.n_boards : o.population;
         run.population = o.population;
+        run.offspring = o.offspring;
         if ((rc = vk_store_run_create(db, &run, err)) != VK_OK)
             goto out_w;
     }
     *run_id = run.id;
     for (int i = 0; i < o.n_boards; i++) {
         if ((rc = vk_board_open(o.boards[i], &boards[i], err)) != VK_OK ||
-            (rc = vk_board_load(boards[i], &w.q, err)) != VK_OK ||
-            (rc = vk_board_load_data(boards[i], w.imgs, w.n, err)) != VK_OK)
+            (rc = vk_board_load(boards[i], &w->q, err)) != VK_OK ||
+            (rc = vk_board_load_data(boards[i], w->imgs, w->n, err)) != VK_OK)
             goto out_w;
         n_boards++;
     }
     if (!o.quiet)
         fprintf(stderr, "search: run %lld, %s, %d images, %d encoders, %d board(s), objective "
-                        "error vs %s, seed %llu\n",
-                (long long)run.id, o.model, w.n, nl, n_boards, obj_name(o.objective),
-                (unsigned long long)o.seed);
+                        "error vs %s, %s, seed %llu\n",
+                (long long)run.id, o.model, w->n, nl, n_boards, obj_name(o.objective),
+                o.random ? "random search" : "NSGA-II", (unsigned long long)o.seed);
 
-    evo = vk_evo_new(nl, o.population, o.seed);
+    /* a sweep's generation 0 holds the whole space */
+    evo = o.exhaustive ? vk_evo_new(nl, 1 << nl, 1 << nl, o.seed)
+                       : vk_evo_new(nl, o.population, o.offspring, o.seed);
     if (!evo) {
         rc = vk_fail(err, VK_E_NOMEM, "out of memory");
         goto out_w;
     }
+    if (o.random)
+        vk_evo_set_random(evo);
     {
         vk_genome g;
-        for (int p = 0; p < 3; p++) { /* full first: constraints are relative to it */
+        /* full first: constraints are relative to it; random search gets
+           only the full path, the reference every run needs */
+        for (int p = 0; p < (o.random ? 1 : 3); p++) {
             vk_genome_pattern(&g, nl, p == 0 ? 0 : p == 1 ? 2 : 1);
             vk_evo_seed(evo, &g);
         }
@@ -449,8 +521,8 @@ vk_status vk_search_run(const vk_search_opts *o_in, int64_t *run_id, vk_err *err
             int f = 0;
             jobs[i].g = batch[i];
             vk_genome_format(&batch[i], nl, jobs[i].text);
-            rc = vk_store_path_find(db, w.model_hash, w.data_hash, vk_board_kind(boards[0]),
-                                    jobs[i].text, w.n, &jobs[i].rec, &f, err);
+            rc = vk_store_path_find(db, w->model_hash, w->data_hash, vk_board_kind(boards[0]),
+                                    jobs[i].text, w->n, &jobs[i].rec, &f, err);
             if (rc != VK_OK)
                 break;
             if (f) {
@@ -462,10 +534,19 @@ vk_status vk_search_run(const vk_search_opts *o_in, int64_t *run_id, vk_err *err
         }
         if (rc == VK_OK && found < nb) {
             batch_ctx c = {.jobs = jobs, .n_jobs = nb, .boards = boards, .n_boards = n_boards,
-                           .db = db, .w = &w, .run = run.id,
+                           .db = db, .w = w, .run = run.id,
                            .board_key = vk_board_kind(boards[0]), .max_retries = o.max_retries};
             pthread_t th[VK_SEARCH_MAX_BOARDS];
             worker_arg wa[VK_SEARCH_MAX_BOARDS];
+            vk_progress prog;
+            char label[48];
+            snprintf(label, sizeof label, "gen %d: measuring", gen);
+            if (!o.quiet && nb - found >= 4) { /* a bar for batches worth one */
+                vk_progress_begin(&prog, label, nb);
+                vk_progress_update(&prog, found);
+                c.prog = &prog;
+                c.n_found = found;
+            }
             pthread_mutex_init(&c.mu, NULL);
             for (int b = 0; b < n_boards; b++) {
                 wa[b].c = &c;
@@ -475,6 +556,8 @@ vk_status vk_search_run(const vk_search_opts *o_in, int64_t *run_id, vk_err *err
             for (int b = 0; b < n_boards; b++)
                 pthread_join(th[b], NULL);
             pthread_mutex_destroy(&c.mu);
+            if (c.prog)
+                vk_progress_end(c.prog);
             for (int i = 0; i < nb; i++)
                 if (!jobs[i].done) {
                     rc = vk_fail(err, VK_E_BOARD, "path %s could not be measured on any board: %s",
@@ -506,20 +589,9 @@ vk_status vk_search_run(const vk_search_opts *o_in, int64_t *run_id, vk_err *err
             e->obj[1] = cost_of(o.objective, &e->rec.m);
             e->viol = violation(&o, full_top1, &e->rec);
             vk_evo_tell(evo, &e->g, e->obj, e->viol);
-            /* hypervolume of the feasible points after this evaluation */
-            double(*pts)[2] = malloc((size_t)n_ev * sizeof *pts);
-            int np = 0;
-            for (int j = 0; pts && j < n_ev; j++)
-                if (ev[j].viol == 0) {
-                    pts[np][0] = ev[j].obj[0];
-                    pts[np][1] = ev[j].obj[1];
-                    np++;
-                }
-            double nhv = pts ? vk_hv2((const double(*)[2])pts, np, ref) : hv;
-            free(pts);
-            stagnant = nhv > hv * (1 + 1e-9) ? 0 : stagnant + 1;
-            hv = nhv;
-            rc = vk_store_hv(db, run.id, n_ev, hv, err);
+            if ((rc = hypervolumes(ev, n_ev, ref, &hv, &hv3, &stagnant, err)) != VK_OK)
+                break;
+            rc = vk_store_hv(db, run.id, n_ev, hv, hv3, err);
         }
         for (int i = 0; i < nb; i++)
             vk_store_rec_free(&jobs[i].rec);
@@ -549,11 +621,18 @@ vk_status vk_search_run(const vk_search_opts *o_in, int64_t *run_id, vk_err *err
         rc = vk_fail(err, VK_E_ARG, "nothing was evaluated (budget 0?)");
         goto out_w;
     }
-    printf("run %lld: %d paths evaluated in %.1f s; full model top-1 %.2f%%; hypervolume %.6g "
-           "(reference: 100%% error, 1.1 x the full path's %s)\n",
-           (long long)run.id, n_ev, vk_now() - t0, full_top1, hv, obj_name(o.objective));
-    print_front(&o, ev, n_ev, nl);
-    if ((rc = cascades(&o, db, run.id, &w, ev, n_ev, full_top1, err)) != VK_OK)
+    if (o.quiet < 2) {
+        printf("run %lld: %d paths evaluated in %.1f s (%s); full model top-1 %.2f%%; "
+               "hypervolume %.6g (error vs %s; reference 100%% error, 1.1 x the full path's "
+               "cost)",
+               (long long)run.id, n_ev, vk_now() - t0, o.random ? "random search" : "NSGA-II",
+               full_top1, hv, obj_name(o.objective));
+        if (hv3 >= 0)
+            printf(", %.6g (error, latency, energy)", hv3);
+        printf("; peak resident memory %.0f MiB\n", peak_rss_mib());
+        print_front(&o, ev, n_ev, nl);
+    }
+    if (!o.no_cascades && (rc = cascades(&o, db, run.id, w, ev, n_ev, full_top1, err)) != VK_OK)
         goto out_w;
     rc = vk_store_run_set_status(db, run.id, "done", err);
 out_w:
@@ -563,7 +642,8 @@ out_w:
     vk_evo_free(evo);
     for (int i = 0; i < o.n_boards; i++)
         vk_board_close(boards[i]);
-    vk_workload_free(&w);
+    if (w == &own_w)
+        vk_workload_free(&own_w);
 out:
     vk_store_close(db);
     return rc;

@@ -1,22 +1,61 @@
 /* test_evo: genome text, constrained domination and ranks against
- * hand-worked examples, exact hypervolume against known values and a
- * brute-force grid, the cascade sweep against brute force, and NSGA-II's
- * determinism and dedup. */
+ * hand-worked examples, the seeded generator against its reference
+ * values, the cascade sweep against brute force, and NSGA-II's determinism
+ * and dedup (hypervolume: test_hv). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "search/vk_evo.h"
+#include "search/vk_rng.h"
 #include "tests/vk_test.h"
 
-static uint64_t rs = 12345;
+static vk_rng rs;
 static double ur(void)
 {
-    rs ^= rs << 13;
-    rs ^= rs >> 7;
-    rs ^= rs << 17;
-    return (double)(rs >> 11) / 9007199254740992.0;
+    return vk_rng_uniform(&rs);
 }
+
+/* ---- vk_rng ----------------------------------------------------------- */
+
+static void test_rng(void)
+{
+    vk_rng r;
+    /* splitmix64 from 0: first output 0xE220A8397B1DCDAF (the reference
+       implementation's published first value) */
+    vk_rng_seed(&r, 0);
+    CHECK(r.s[0] == 0xE220A8397B1DCDAFull);
+    CHECK(r.s[1] == 0x6E789E6AA1B965F4ull);
+    /* xoshiro256** from {1, 2, 3, 4}: rotl(2 * 5, 7) * 9 = 1280 * 9 = 11520;
+       then s1 becomes 2 ^ (3 ^ 1) = 0, so the second output is 0 */
+    r.s[0] = 1, r.s[1] = 2, r.s[2] = 3, r.s[3] = 4;
+    CHECK(vk_rng_next(&r) == 11520u);
+    CHECK(vk_rng_next(&r) == 0u);
+    CHECK(vk_rng_next(&r) == 1509978240u);
+    CHECK(vk_rng_next(&r) == 1215971899390074240ull);
+    /* below(n) stays in range and hits every value; uniform in [0,1) */
+    int hist[7] = {0}, bad = 0;
+    vk_rng_seed(&r, 3);
+    for (int i = 0; i < 7000; i++) {
+        uint32_t v = vk_rng_below(&r, 7);
+        double u = vk_rng_uniform(&r);
+        bad += v >= 7 || !(u >= 0 && u < 1);
+        if (v < 7)
+            hist[v]++;
+    }
+    CHECK_EQ_INT(bad, 0);
+    for (int i = 0; i < 7; i++)
+        CHECK(hist[i] > 850 && hist[i] < 1150); /* 1000 expected, sd ~29 */
+    CHECK_EQ_INT(vk_rng_below(&r, 1), 0);
+    /* same seed, same stream */
+    vk_rng a, b;
+    vk_rng_seed(&a, 77);
+    vk_rng_seed(&b, 77);
+    for (int i = 0; i < 100; i++)
+        bad += vk_rng_next(&a) != vk_rng_next(&b);
+    CHECK_EQ_INT(bad, 0);
+}
+
 
 static void test_genome(void)
 {
@@ -63,32 +102,6 @@ static void test_domination_ranks(void)
     CHECK(fabs(d[1] - 2.0) < 1e-12);
 }
 
-static void test_hv(void)
-{
-    const double p[3][2] = {{1, 3}, {2, 2}, {3, 1}}, ref[2] = {4, 4};
-    CHECK(fabs(vk_hv2(p, 3, ref) - 6.0) < 1e-12);
-    const double q[2][2] = {{5, 0}, {1, 1}}; /* first is outside the reference */
-    CHECK(fabs(vk_hv2(q, 2, ref) - 9.0) < 1e-12);
-    /* random sets against a grid count on integer coordinates */
-    for (int t = 0; t < 100; t++) {
-        double pts[12][2], r2[2] = {20, 20};
-        int n = 1 + (int)(ur() * 12);
-        for (int i = 0; i < n; i++) {
-            pts[i][0] = (int)(ur() * 22);
-            pts[i][1] = (int)(ur() * 22);
-        }
-        int cells = 0;
-        for (int x = 0; x < 20; x++)
-            for (int y = 0; y < 20; y++) {
-                int in = 0;
-                for (int i = 0; i < n && !in; i++)
-                    in = pts[i][0] <= x && pts[i][1] <= y;
-                cells += in;
-            }
-        CHECK(fabs(vk_hv2((const double(*)[2])pts, n, r2) - cells) < 1e-9);
-    }
-}
-
 static void test_cascade_sweep(void)
 {
     enum { N = 300 };
@@ -132,14 +145,16 @@ static void objective(const vk_genome *g, double obj[2])
     obj[1] = 10 - skipped;                      /* cost */
 }
 
-static int run_nsga(uint64_t seed, char out[][9], int max)
+static int run_nsga(uint64_t seed, char out[][9], int max, int random, int gens)
 {
-    vk_evo *e = vk_evo_new(8, 8, seed);
+    vk_evo *e = vk_evo_new(8, 8, 8, seed);
     vk_genome b[64], g;
     int n_total = 0;
+    if (random)
+        vk_evo_set_random(e);
     vk_genome_pattern(&g, 8, 0);
     vk_evo_seed(e, &g);
-    for (int gen = 0; gen < 5; gen++) {
+    for (int gen = 0; gen < gens; gen++) {
         int n = vk_evo_ask(e, b, 64);
         for (int i = 0; i < n; i++) {
             double o[2];
@@ -157,7 +172,7 @@ static int run_nsga(uint64_t seed, char out[][9], int max)
 static void test_nsga_deterministic_no_dups(void)
 {
     static char a[256][9], b[256][9];
-    int na = run_nsga(7, a, 256), nb = run_nsga(7, b, 256);
+    int na = run_nsga(7, a, 256, 0, 5), nb = run_nsga(7, b, 256, 0, 5);
     CHECK_EQ_INT(na, nb);
     CHECK(na >= 30);
     CHECK(memcmp(a, b, sizeof a) == 0);
@@ -167,12 +182,33 @@ static void test_nsga_deterministic_no_dups(void)
     CHECK(strcmp(a[0], "FFFFFFFF") == 0); /* the seed is evaluated first */
 }
 
+/* Random search: seed first, then every genome of the space exactly once,
+ * the same order for a seed. */
+static void test_random_search(void)
+{
+    static char a[300][9], b[300][9];
+    int na = run_nsga(3, a, 300, 1, 40), nb = run_nsga(3, b, 300, 1, 40);
+    CHECK_EQ_INT(na, 256);
+    CHECK_EQ_INT(nb, 256);
+    CHECK(memcmp(a, b, sizeof a) == 0);
+    CHECK(strcmp(a[0], "FFFFFFFF") == 0);
+    for (int i = 0; i < na; i++)
+        for (int j = i + 1; j < na; j++)
+            CHECK(strcmp(a[i], a[j]) != 0);
+    /* a different seed, a different order */
+    int nc = run_nsga(4, b, 300, 1, 40);
+    CHECK_EQ_INT(nc, 256);
+    CHECK(memcmp(a, b, sizeof a) != 0);
+}
+
 int main(void)
 {
+    vk_rng_seed(&rs, 12345);
     RUN(test_genome);
     RUN(test_domination_ranks);
-    RUN(test_hv);
+    RUN(test_rng);
     RUN(test_cascade_sweep);
     RUN(test_nsga_deterministic_no_dups);
+    RUN(test_random_search);
     return vk_test_summary("evo");
 }

@@ -1,5 +1,6 @@
 /* test_store: the SQLite store — dedup across runs, refusal of newer,
- * foreign and non-SQLite files (left byte-identical), and crash safety: a
+ * foreign and non-SQLite files (left byte-identical), migration from
+ * schema version 1, the online backup, and crash safety: a
  * child inserting measurements is killed with SIGKILL at random moments;
  * after every kill the database passes integrity_check, every row is whole
  * and no path is duplicated, and inserting resumes where it stopped. */
@@ -127,6 +128,62 @@ static void test_refusals(void)
     CHECK_STR_CONTAINS(err.msg, "text.db");
 }
 
+/* A version-1 database (made by downgrading a new one: the columns version
+ * 2 added dropped) is migrated on open with its rows kept; the 3-objective
+ * hypervolume reads back as "not available" for old rows. The online
+ * backup copies everything. */
+static void test_migration_backup(void)
+{
+    char path[256], copy[256], cmd[1024];
+    vk_store *db;
+    vk_err err = {{0}};
+    vk_run_info r, g;
+    double hv = 0, hv3 = 0;
+    int found = 0;
+    snprintf(path, sizeof path, "%s/v1.db", dir);
+    CHECK_EQ_INT(vk_store_open(path, &db, &err), VK_OK);
+    memset(&r, 0, sizeof r);
+    snprintf(r.model_hash, sizeof r.model_hash, "m");
+    snprintf(r.data_hash, sizeof r.data_hash, "d");
+    snprintf(r.strategy, sizeof r.strategy, "random");
+    r.population = 9;
+    r.offspring = 3;
+    CHECK_EQ_INT(vk_store_run_create(db, &r, &err), VK_OK);
+    CHECK_EQ_INT(vk_store_hv(db, r.id, 5, 12.5, 3.25, &err), VK_OK);
+    CHECK_EQ_INT(vk_store_hv(db, r.id, 6, 13.5, -1, &err), VK_OK);
+    CHECK_EQ_INT(vk_store_hv_at(db, r.id, 5, &hv, &hv3, &found, &err), VK_OK);
+    CHECK(found && hv == 12.5 && hv3 == 3.25);
+    CHECK_EQ_INT(vk_store_hv_at(db, r.id, 6, &hv, &hv3, &found, &err), VK_OK);
+    CHECK(found && hv == 13.5 && hv3 == -1);
+    CHECK_EQ_INT(vk_store_hv_at(db, r.id, 7, &hv, &hv3, &found, &err), VK_OK);
+    CHECK(!found);
+    snprintf(copy, sizeof copy, "%s/copy.db", dir);
+    CHECK_EQ_INT(vk_store_backup(db, copy, &err), VK_OK);
+    vk_store_close(db);
+    CHECK_EQ_INT(vk_store_open(copy, &db, &err), VK_OK);
+    CHECK_EQ_INT(vk_store_run_get(db, r.id, &g, &err), VK_OK);
+    CHECK(!strcmp(g.strategy, "random") && g.population == 9 && g.offspring == 3);
+    vk_store_close(db);
+
+    snprintf(cmd, sizeof cmd, "python3 -c \"import sqlite3; c=sqlite3.connect('%s'); "
+             "c.executescript('ALTER TABLE runs DROP COLUMN strategy; ALTER TABLE runs DROP COLUMN "
+             "offspring; ALTER TABLE hv_history "
+             "DROP COLUMN hypervolume3; PRAGMA user_version=1;')\"", path);
+    CHECK_EQ_INT(system(cmd), 0);
+    CHECK_EQ_INT(vk_store_open(path, &db, &err), VK_OK);
+    CHECK_EQ_INT(vk_store_run_get(db, r.id, &g, &err), VK_OK);
+    CHECK(!strcmp(g.strategy, "nsga2")); /* runs before version 2 were NSGA-II, */
+    CHECK_EQ_INT(g.offspring, 9);         /* breeding a population per generation */
+    CHECK_EQ_INT(vk_store_hv_at(db, r.id, 5, &hv, &hv3, &found, &err), VK_OK);
+    CHECK(found && hv == 12.5 && hv3 == -1);
+    CHECK_EQ_INT(vk_store_hv(db, r.id, 7, 14, 4, &err), VK_OK);
+    vk_store_close(db);
+    snprintf(cmd, sizeof cmd, "python3 -c \"import sqlite3,sys; c=sqlite3.connect('%s'); "
+             "sys.exit(0 if c.execute('PRAGMA user_version').fetchone()[0] == %d else 1)\"",
+             path, VK_STORE_SCHEMA);
+    CHECK_EQ_INT(system(cmd), 0);
+}
+
 /* Child: inserts paths "0000".."nnnn" in order, skipping those present. */
 static void child_insert(const char *path)
 {
@@ -202,6 +259,7 @@ int main(void)
         return 2;
     RUN(test_dedup_roundtrip);
     RUN(test_refusals);
+    RUN(test_migration_backup);
     RUN(test_kill_loop);
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);

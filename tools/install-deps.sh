@@ -5,7 +5,7 @@
 set -e
 pkgs="gcc make python3 pkg-config libsqlite3-dev libcurl4-openssl-dev libmicrohttpd-dev \
 libcjson-dev libpng-dev libjpeg-dev zlib1g-dev libxrt-dev dataset-fashion-mnist \
-gcc-aarch64-linux-gnu qemu-user dpkg-dev xz-utils clang libclang-rt-14-dev"
+gcc-aarch64-linux-gnu qemu-user dpkg-dev xz-utils clang libclang-rt-14-dev sqlite3"
 case " $VK_DEPS_EXTRA " in *" bench "*) pkgs="$pkgs python3-torch libopenblas0" ;; esac
 missing=""
 for p in $pkgs; do

@@ -1,0 +1,50 @@
+#!/bin/sh
+# search-bench: a sweep of the demo model's 256 paths (few images), then
+# NSGA-II and random search against its true front. At a budget of the whole
+# space both must reach exactly 100%; no search may need the board; bad
+# options and databases without a sweep are clear errors. Random search is
+# recorded as such and resumable.
+VITSKIP=${VITSKIP:-build/vitskip}
+DATA=/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+pass=0; fail=0
+ok() { pass=$((pass + 1)); }
+ko() { fail=$((fail + 1)); echo "FAIL: $*"; }
+base="--model models/demo --data $DATA --limit 12 --objective edp --max-acc-drop 1.0 -q"
+
+"$VITSKIP" sweep $base --db "$T/s.db" > "$T/sweep.out" 2>&1 || ko "sweep failed: $(tail -3 "$T/sweep.out")"
+n=$(sqlite3 "$T/s.db" "select count(*) from run_paths where run_id = 1")
+[ "$n" = 256 ] && ok || ko "sweep evaluated $n paths, expected 256"
+
+"$VITSKIP" search-bench --db "$T/s.db" --seeds 2 --budgets 8,64,256 > "$T/b.out" 2> "$T/b.err" &&
+    ok || ko "search-bench failed: $(cat "$T/b.err")"
+cat "$T/b.out"
+# the 256 row: both strategies at exactly 100.00%, every seed
+full=$(grep -c '^256  *100.00% \[100.00, 100.00\]  *100.00% \[100.00, 100.00\]' "$T/b.out")
+[ "$full" = 2 ] && ok || ko "at the whole space both must reach 100% (2 tables), got $full rows"
+rows=$(grep -cE '^(8|64) ' "$T/b.out")
+[ "$rows" = 4 ] && ok || ko "expected budget rows 8 and 64 in both tables, got $rows"
+over=$(grep -E '^[0-9]+ +[0-9.]+%' "$T/b.out" | tr -d '%[],' |
+    awk '{for (i = 2; i <= 7; i++) if ($i > 100 || $i < 0) print}')
+[ -z "$over" ] && ok || ko "a fraction above 100%: $over"
+# the bench works on a copy: the sweep database holds still one run
+[ "$(sqlite3 "$T/s.db" 'select count(*) from runs')" = 1 ] && ok || ko "search-bench wrote into the sweep database"
+
+# errors
+"$VITSKIP" search-bench --db "$T/s.db" --budgets 8,4 > /dev/null 2> "$T/e1"
+[ $? = 2 ] && grep -q "increasing" "$T/e1" && ok || ko "decreasing budgets: $(cat "$T/e1")"
+"$VITSKIP" search-bench --db "$T/s.db" --budgets 300 > /dev/null 2> "$T/e2"
+[ $? != 0 ] && grep -q "exceeds the space" "$T/e2" && ok || ko "budget over the space: $(cat "$T/e2")"
+"$VITSKIP" search $base --db "$T/r.db" --budget 6 --strategy random > /dev/null 2>&1 || ko "random search failed"
+[ "$(sqlite3 "$T/r.db" 'select strategy from runs where id = 1')" = random ] && ok || ko "strategy not recorded"
+[ "$(sqlite3 "$T/r.db" 'select count(*) from run_paths where run_id = 1')" = 6 ] && ok || ko "random search budget"
+"$VITSKIP" search-bench --db "$T/r.db" > /dev/null 2> "$T/e3"
+[ $? != 0 ] && grep -q "no sweep run" "$T/e3" && ok || ko "no sweep: $(cat "$T/e3")"
+"$VITSKIP" search $base --db "$T/x.db" --strategy annealing > /dev/null 2> "$T/e4"
+[ $? = 2 ] && grep -q "expected nsga2 or random" "$T/e4" && ok || ko "bad strategy: $(cat "$T/e4")"
+"$VITSKIP" sweep $base --db "$T/x.db" --strategy random > /dev/null 2> "$T/e5"
+[ $? = 2 ] && ok || ko "sweep with a strategy accepted"
+
+echo "search_bench: $pass passed, $fail failed"
+[ "$fail" = 0 ]
