@@ -11,8 +11,8 @@ DB=${VK_SWEEP_DB:-sweep.db}
 if [ ! -s "$DB" ]; then
     start=$(date +%s)
     "$VITSKIP" sweep --model models/demo --data "$DATA" --limit "${VK_DEMO_IMAGES:-500}" \
-        --board sim --db "$DB" --objective edp --max-acc-drop 1.0 >"$DB.sweep.txt"
+        --board sim --board sim --db "$DB" --objective edp --max-acc-drop 1.0 >"$DB.sweep.txt"
     echo "sweep: every path measured in $(($(date +%s) - start)) s on $(nproc) cores" \
         "(table in $DB.sweep.txt)"
 fi
-"$VITSKIP" search-bench --db "$DB" --seeds "${VK_BENCH_SEEDS:-10}" --budgets 32,64,128
+"$VITSKIP" search-bench --db "$DB" --seeds "${VK_BENCH_SEEDS:-50}" --budgets 32,64,128
