@@ -227,14 +227,27 @@ int vk_cmd_show(int argc, char **argv)
     if (vk_store_run_get(db, want, &r, &err) != VK_OK ||
         vk_store_run_paths(db, want, &paths, &n_paths, &err) != VK_OK)
         goto out;
-    cJSON *root = cJSON_CreateObject(), *arr = cJSON_AddArrayToObject(root, "paths");
+    cJSON *root = cJSON_CreateObject(), *jr = cJSON_AddObjectToObject(root, "run");
+    cJSON_AddNumberToObject(jr, "id", (double)r.id);
+    cJSON_AddStringToObject(jr, "status", r.status);
+    cJSON_AddStringToObject(jr, "model", r.model);
+    cJSON_AddStringToObject(jr, "data", r.data);
+    cJSON_AddNumberToObject(jr, "n_images", r.n_images);
+    cJSON_AddStringToObject(jr, "boards", r.boards);
+    cJSON_AddStringToObject(jr, "objective", r.objective);
+    cJSON_AddStringToObject(jr, "strategy", r.strategy);
+    cJSON_AddNumberToObject(jr, "population", r.population);
+    cJSON_AddNumberToObject(jr, "offspring", r.offspring);
+    cJSON_AddNumberToObject(jr, "seed", (double)r.seed);
+    cJSON *arr = cJSON_AddArrayToObject(root, "paths");
     if (!json) {
         printf("runs:");
         for (int i = 0; i < n_runs; i++)
             printf(" %lld", (long long)runs[i]);
         printf("\nrun %lld (%s, %s): model %s, data %s (%d images), boards %s, objective %s, "
-               "seed %llu\n", (long long)r.id, r.created, r.status, r.model, r.data, r.n_images,
-               r.boards, r.objective, (unsigned long long)r.seed);
+               "%s (population %d, %d offspring per generation), seed %llu\n", (long long)r.id,
+               r.created, r.status, r.model, r.data, r.n_images, r.boards, r.objective,
+               r.strategy, r.population, r.offspring, (unsigned long long)r.seed);
         printf("%-6s %-14s %7s %12s %-9s %11s %-9s\n", "config", "genome", "top-1", "latency ms",
                "source", "energy mJ", "source");
     }
