@@ -25,7 +25,7 @@ TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 TB_BIN := $(BUILD)/kernels/tb/vk_tb
 SCRIPT_TESTS := $(wildcard tests/test_*.sh)
 
-.PHONY: all test demo bench bench-search clean deps golden agent-aarch64 fuzz-agent
+.PHONY: all test demo bench bench-search bench-farm clean deps golden agent-aarch64 fuzz-agent
 all: $(BUILD)/vitskip
 
 $(BUILD)/%.o: %.c
@@ -77,6 +77,10 @@ bench: $(BUILD)/vitskip
 # NSGA-II vs random search against the demo model's true front
 bench-search: $(BUILD)/vitskip
 	sh tools/search_bench.sh $(BUILD)/vitskip
+
+# search throughput with 1 vs 4 loopback agents (measured)
+bench-farm: $(BUILD)/vitskip
+	sh tools/farm_bench.sh $(BUILD)/vitskip
 
 demo: deps $(BUILD)/vitskip
 	sh tools/demo.sh $(BUILD)/vitskip
