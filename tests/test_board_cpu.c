@@ -7,7 +7,9 @@
  * shrink with the suffix; thread counts do not change results; RAPL energy
  * is read from the counter file (a fixture whose value the progress callback
  * moves, with and without a wrap) and reported as none without one; bad
- * specs, environment and unimplemented modes are errors. */
+ * specs, environment and unimplemented modes are errors; the prefix cache
+ * (default, evicting, off) changes no result over the whole space and every
+ * cascade resume depth. */
 #include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -292,6 +294,79 @@ static void test_threads(void)
     unsetenv("VITSKIP_SUFFIX_IMAGES");
 }
 
+/* The prefix cache changes nothing but speed: all 16 genomes of the
+ * 4-encoder space, in an order where later paths share prefixes with
+ * earlier ones, then cascades between them with every resume depth, equal
+ * to direct kernel calls, with the default cache, a 1 MiB one that must
+ * evict, and none. Only 5 images timed: the note says so and results still
+ * cover all. */
+static void test_prefix_cache(void)
+{
+    static const char *mb[3] = {"256", "1", "0"};
+    vk_img_result got[N_IMG], want, lo, hi;
+    vk_measure m;
+    vk_err err = {{0}};
+    vk_board *b;
+    int bad = 0, checked = 0;
+    if (!ready)
+        return;
+    setenv("VITSKIP_CPU_TIMED", "5", 1);
+    setenv("VITSKIP_SUFFIX_IMAGES", "2", 1);
+    for (int c = 0; c < 3; c++) {
+        setenv("VITSKIP_PREFIX_MB", mb[c], 1);
+        if (!(b = open_loaded("cpu")))
+            continue;
+        for (int g = 0; g < 16; g++) {
+            uint32_t modes[VK_MAX_LAYERS] = {0};
+            for (int l = 0; l < N_LAYERS; l++) /* Gray-ish order: bit l of g reversed */
+                modes[l] = VK_MODE((g >> (N_LAYERS - 1 - l)) & 1 ? VK_ATTN_SKIP : VK_ATTN_FULL);
+            vk_path_req r = {.modes = modes};
+            CHECK_EQ_INT(vk_board_measure(b, &r, N_IMG, got, &m, &err), VK_OK);
+            for (int i = 0; i < N_IMG; i++) {
+                direct(modes, i, &want);
+                bad += got[i].cls != want.cls || got[i].entropy_q16 != want.entropy_q16 ||
+                       got[i].escalated;
+                checked++;
+            }
+        }
+        CHECK_STR_CONTAINS(m.note, "5 of 50 images timed");
+        for (int res = 0; res < N_LAYERS; res++) {
+            vk_path_req r = {.modes = NONE, .modes_high = HALF, .threshold_q16 = 40000,
+                             .resume = res};
+            const uint32_t *hm = HALF;
+            uint32_t lo_modes[VK_MAX_LAYERS];
+            /* a low path sharing the first res encoders with the high one */
+            memcpy(lo_modes, NONE, sizeof lo_modes);
+            memcpy(lo_modes, HALF, (size_t)res * sizeof *lo_modes);
+            r.modes = lo_modes;
+            CHECK_EQ_INT(vk_board_measure(b, &r, N_IMG, got, &m, &err), VK_OK);
+            for (int i = 0; i < N_IMG; i++) {
+                direct(lo_modes, i, &lo);
+                direct(hm, i, &hi);
+                int esc = lo.entropy_q16 > 40000;
+                want = esc ? hi : lo;
+                bad += got[i].cls != want.cls || got[i].entropy_q16 != want.entropy_q16 ||
+                       got[i].escalated != esc;
+                checked++;
+            }
+        }
+        vk_board_close(b);
+    }
+    CHECK_EQ_INT(bad, 0);
+    CHECK_EQ_INT(checked, 3 * (16 + N_LAYERS) * N_IMG);
+    setenv("VITSKIP_PREFIX_MB", "-1", 1);
+    CHECK_EQ_INT(vk_board_open("cpu", &b, &err), VK_E_ARG);
+    CHECK_STR_CONTAINS(err.msg, "VITSKIP_PREFIX_MB='-1'");
+    setenv("VITSKIP_PREFIX_MB", "lots", 1);
+    CHECK_EQ_INT(vk_board_open("cpu", &b, &err), VK_E_ARG);
+    unsetenv("VITSKIP_PREFIX_MB");
+    setenv("VITSKIP_CPU_TIMED", "1e3", 1);
+    CHECK_EQ_INT(vk_board_open("cpu", &b, &err), VK_E_ARG);
+    CHECK_STR_CONTAINS(err.msg, "VITSKIP_CPU_TIMED");
+    unsetenv("VITSKIP_CPU_TIMED");
+    unsetenv("VITSKIP_SUFFIX_IMAGES");
+}
+
 /* RAPL fixture: the progress callback moves the counter once all images
  * are done, before the board's second read. */
 static char rapl_dir[] = "/tmp/vk_rapl_XXXXXX";
@@ -394,6 +469,7 @@ int main(void)
     RUN(test_equals_sim_and_kernel);
     RUN(test_cascade);
     RUN(test_threads);
+    RUN(test_prefix_cache);
     RUN(test_rapl);
     RUN(test_errors);
     vk_qmodel_free(&qm);
