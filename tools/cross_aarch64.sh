@@ -91,7 +91,7 @@ LIB_SRC="kernels/vk_kernel.c host/vk_cli.c host/vk_status.c host/vk_sha256.c hos
          boards/vk_cycles.c boards/vk_board_sim.c"
 # the cpu board (and the fast path it runs) is left out, with a warning,
 # when it does not build for aarch64
-CPU_SRC="boards/vk_board_cpu.c host/vk_fast.c boards/vk_hwmon.c"
+CPU_SRC="boards/vk_board_cpu.c host/vk_fast.c host/vk_prefix.c boards/vk_hwmon.c"
 echo "cross_aarch64: compiling the agent"
 rm -f "$OBJ"/*.o "$OBJ"/*.log
 $CC_A -O2 -c "$CJSON_SRC/cJSON.c" -o "$OBJ/cJSON.o"
