@@ -2,13 +2,21 @@
 #include "vk_quant.h"
 
 #include <math.h>
-#include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "../kernels/vk_int.h"
 #include "vk_sha256.h"
+
+#ifdef _OPENMP /* builds without OpenMP (the fuzz target) calibrate on one thread */
+#include <omp.h>
+#define THREADS() omp_get_max_threads()
+#define THREAD_ID() omp_get_thread_num()
+#else
+#define THREADS() 1
+#define THREAD_ID() 0
+#endif
 
 #define VK_QM_MAGIC "VKQM0001"
 
@@ -245,7 +253,7 @@ vk_status vk_quant_calibrate(const vk_model *m, const float *imgs, int n, vk_qmo
 {
     size_t img_n = (size_t)m->hp.n_channels * m->hp.image_size * m->hp.image_size;
     enum { N_MAX = sizeof(vk_ref_stats) / sizeof(float) };
-    int n_thr = omp_get_max_threads(), failed = 0;
+    int n_thr = THREADS(), failed = 0;
     vk_ref_stats st, *part;
     if (n < 1)
         return vk_fail(err, VK_E_ARG, "calibration: need at least one image");
@@ -258,7 +266,7 @@ vk_status vk_quant_calibrate(const vk_model *m, const float *imgs, int n, vk_qmo
     {
         vk_ref_ws *ws = vk_ref_ws_new(m);
         float *logits = malloc((size_t)m->hp.n_classes * sizeof(float));
-        vk_ref_stats *mine = &part[omp_get_thread_num()];
+        vk_ref_stats *mine = &part[THREAD_ID()];
         failed = !ws || !logits;
 #pragma omp for schedule(dynamic, 4)
         for (int i = 0; i < n; i++)
