@@ -4,15 +4,9 @@
 # again on its port. The search must finish; every path of the run is
 # measured exactly once; the failures are recorded as attempts, never as
 # results; the restarted agent measures again; the database is intact.
-VITSKIP=${VITSKIP:-build/vitskip}
-DATA=/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz
-T=$(mktemp -d)
+. tests/vk_test.sh
 pids=""
-cleanup() { for p in $pids; do kill "$p" 2>/dev/null; done; rm -rf "$T"; }
-trap cleanup EXIT
-pass=0; fail=0
-ok() { pass=$((pass + 1)); }
-ko() { fail=$((fail + 1)); echo "FAIL: $*"; }
+vk_cleanup='for p in $pids; do kill "$p" 2>/dev/null; done'
 q() { sqlite3 "$T/run.db" "$1" 2>/dev/null; }
 
 # $1: name, $2: port (0 = any); sets url_<name> and pid_<name>
@@ -63,5 +57,4 @@ echo "farm: killed agent b after $killed_at paths; attempts per board (ok/failed
 q "select board, sum(ok), sum(1 - ok) from attempts group by board" | sed 's/^/  /'
 grep -c "failed on" "$T/search.err" | sed 's/^/  search warnings: /'
 
-echo "farm: $pass passed, $fail failed"
-[ "$fail" = 0 ]
+summary farm

@@ -4,13 +4,7 @@
 # space both must reach exactly 100%; no search may need the board; bad
 # options and databases without a sweep are clear errors. Random search is
 # recorded as such and resumable.
-VITSKIP=${VITSKIP:-build/vitskip}
-DATA=/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-pass=0; fail=0
-ok() { pass=$((pass + 1)); }
-ko() { fail=$((fail + 1)); echo "FAIL: $*"; }
+. tests/vk_test.sh
 base="--model models/demo --data $DATA --limit 12 --objective edp --max-acc-drop 1.0 -q"
 
 "$VITSKIP" sweep $base --db "$T/s.db" > "$T/sweep.out" 2>&1 || ko "sweep failed: $(tail -3 "$T/sweep.out")"
@@ -46,5 +40,4 @@ over=$(grep -E '^[0-9]+ +[0-9.]+%' "$T/b.out" | tr -d '%[],' |
 "$VITSKIP" sweep $base --db "$T/x.db" --strategy random > /dev/null 2> "$T/e5"
 [ $? = 2 ] && ok || ko "sweep with a strategy accepted"
 
-echo "search_bench: $pass passed, $fail failed"
-[ "$fail" = 0 ]
+summary search_bench

@@ -2,13 +2,7 @@
 # A search killed with SIGKILL at random moments resumes with --resume and
 # ends with the same Pareto front as an uninterrupted run; the database
 # passes integrity_check after every kill and holds no duplicate path.
-VITSKIP=${VITSKIP:-build/vitskip}
-DATA=/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-pass=0; fail=0
-ok() { pass=$((pass + 1)); }
-ko() { fail=$((fail + 1)); echo "FAIL: $*"; }
+. tests/vk_test.sh
 args="--model models/demo --data $DATA --limit 60 --budget 14 --population 6 --seed 3 -q"
 front() { grep -E '^P[0-9]+ ' "$1" | awk '{print $2, $3, $4}'; }
 
@@ -57,5 +51,4 @@ p=$(grep -E '^P[0-9]+ ' "$T/k.out" | head -1 | awk '{print $1}')
 "$VITSKIP" replay --db "$T/k.db" --config "$p" > "$T/replay.out" 2>/dev/null || ko "replay failed"
 a=$(awk '/^stored:/ {print $3}' "$T/replay.out"); b=$(awk '/^replay:/ {print $3}' "$T/replay.out")
 [ -n "$a" ] && [ "$a" = "$b" ] && ok || ko "replay top-1 $b differs from stored $a"
-echo "search kill/resume ($kills kills): $pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+summary "search kill/resume ($kills kills)"
