@@ -53,7 +53,8 @@ typedef struct {
                                  hypervolume gain; 0 = never */
     int population;           /* NSGA-II population (default 6) */
     int offspring;            /* NSGA-II children per generation; 0 = one
-                                 per board (steady state on one board) */
+                                 per board, at most the population (steady
+                                 state on one board) */
     uint64_t seed;
     const char *seed_genomes[VK_SEARCH_MAX_SEEDS];
     int n_seed_genomes;
