@@ -47,6 +47,7 @@ typedef struct {
 
 typedef struct {
     pthread_mutex_t mu;
+    pthread_cond_t cv; /* a job finished, failed or was handed back */
     job *jobs;
     int n_jobs, next;
     vk_board **boards;
@@ -57,7 +58,8 @@ typedef struct {
     const char *board_key;
     int max_retries;
     int n_measured, n_failed;
-    vk_err first_err;
+    vk_err first_err; /* of the first path that ran out of retries */
+    vk_err last_err;  /* of the last failed attempt */
     vk_progress *prog; /* NULL: quiet */
     int n_found;       /* jobs answered by the database */
 } batch_ctx;
@@ -67,18 +69,30 @@ typedef struct {
     int bi;
 } worker_arg;
 
+/* The next job to measure, marked in flight; -1 when none is left. While
+ * other boards still hold jobs in flight it waits: one of them may fail and
+ * come back for this board to retry. */
 static int take_job(batch_ctx *c)
 {
     int j = -1;
     pthread_mutex_lock(&c->mu);
-    for (int i = 0; i < c->n_jobs; i++) {
-        int k = (c->next + i) % c->n_jobs;
-        if (!c->jobs[k].done && !c->jobs[k].failed && c->jobs[k].tries >= 0) {
+    for (;;) {
+        int in_flight = 0;
+        for (int i = 0; i < c->n_jobs && j < 0; i++) {
+            int k = (c->next + i) % c->n_jobs;
+            if (c->jobs[k].done || c->jobs[k].failed)
+                continue;
+            if (c->jobs[k].tries < 0) {
+                in_flight = 1;
+                continue;
+            }
             j = k;
             c->jobs[k].tries = -c->jobs[k].tries - 1; /* negative: in flight */
             c->next = k + 1;
-            break;
         }
+        if (j >= 0 || !in_flight)
+            break;
+        pthread_cond_wait(&c->cv, &c->mu);
     }
     pthread_mutex_unlock(&c->mu);
     return j;
@@ -114,7 +128,9 @@ static void *worker(void *p)
                 if (!c->first_err.msg[0])
                     c->first_err = err;
             }
+            c->last_err = err;
             consecutive_fail++;
+            pthread_cond_broadcast(&c->cv); /* the path is free for another board */
             pthread_mutex_unlock(&c->mu);
             fprintf(stderr, "search: %s failed on %s (attempt %d): %s\n", jb->text,
                     vk_board_spec(b), tries, err.msg);
@@ -149,6 +165,7 @@ static void *worker(void *p)
             if (c->prog)
                 vk_progress_update(c->prog, c->n_found + c->n_measured);
         }
+        pthread_cond_broadcast(&c->cv);
         pthread_mutex_unlock(&c->mu);
     }
 out:
@@ -548,6 +565,7 @@ vk_status vk_search_run(const vk_search_opts *o_in, int64_t *run_id, vk_err *err
                 c.n_found = found;
             }
             pthread_mutex_init(&c.mu, NULL);
+            pthread_cond_init(&c.cv, NULL);
             for (int b = 0; b < n_boards; b++) {
                 wa[b].c = &c;
                 wa[b].bi = b;
@@ -556,13 +574,16 @@ vk_status vk_search_run(const vk_search_opts *o_in, int64_t *run_id, vk_err *err
             for (int b = 0; b < n_boards; b++)
                 pthread_join(th[b], NULL);
             pthread_mutex_destroy(&c.mu);
+            pthread_cond_destroy(&c.cv);
             if (c.prog)
                 vk_progress_end(c.prog);
             for (int i = 0; i < nb; i++)
                 if (!jobs[i].done) {
                     rc = vk_fail(err, VK_E_BOARD, "path %s could not be measured on any board: %s",
-                                 jobs[i].text, c.first_err.msg[0] ? c.first_err.msg
-                                                                 : "every board failed");
+                                 jobs[i].text,
+                                 c.first_err.msg[0]  ? c.first_err.msg
+                                 : c.last_err.msg[0] ? c.last_err.msg
+                                                     : "every board failed");
                     break;
                 }
         }
