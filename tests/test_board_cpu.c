@@ -9,7 +9,9 @@
  * moves, with and without a wrap) and reported as none without one; bad
  * specs, environment and unimplemented modes are errors; the prefix cache
  * (default, evicting, off) changes no result over the whole space and every
- * cascade resume depth. */
+ * cascade resume depth, and the statistics line close prints shows that it
+ * did its work (default: reuse, no eviction; 1 MiB: evictions; off: every
+ * encoder-image computed, nothing held). */
 #include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -294,6 +296,44 @@ static void test_threads(void)
     unsetenv("VITSKIP_SUFFIX_IMAGES");
 }
 
+/* The prefix cache's statistics: closes b with stderr sent to a file and
+ * parses the line cpu_close prints. 0 when the line is missing. */
+typedef struct {
+    unsigned long long computed, requested, resumed, paths, evictions;
+    double held_mib;
+} cache_line;
+
+static int close_stats(vk_board *b, cache_line *c)
+{
+    char path[] = "/tmp/vk_cpu_stderr_XXXXXX", line[512];
+    int fd = mkstemp(path), saved, got = 0;
+    FILE *f;
+    if (fd < 0) {
+        vk_board_close(b);
+        return 0;
+    }
+    fflush(stderr);
+    saved = dup(2);
+    dup2(fd, 2);
+    vk_board_close(b);
+    fflush(stderr);
+    dup2(saved, 2);
+    close(saved);
+    close(fd);
+    if ((f = fopen(path, "r"))) {
+        while (!got && fgets(line, sizeof line, f))
+            got = sscanf(line,
+                         "cpu board: prefix cache: %llu of %llu encoder-images computed "
+                         "(%*f%% reused), %llu of %llu paths resumed, %llu evictions, at "
+                         "most %lf MiB held",
+                         &c->computed, &c->requested, &c->resumed, &c->paths, &c->evictions,
+                         &c->held_mib) == 6;
+        fclose(f);
+    }
+    unlink(path);
+    return got;
+}
+
 /* The prefix cache changes nothing but speed: all 16 genomes of the
  * 4-encoder space, in an order where later paths share prefixes with
  * earlier ones, then cascades between them with every resume depth, equal
@@ -350,7 +390,17 @@ static void test_prefix_cache(void)
                 checked++;
             }
         }
-        vk_board_close(b);
+        cache_line st = {0};
+        CHECK(close_stats(b, &st));
+        /* 16 genomes + 4 cascades of 2 paths, 50 images x 4 encoders each */
+        CHECK(st.paths == 16 + 2 * N_LAYERS && st.requested == st.paths * N_IMG * N_LAYERS);
+        if (c == 0) /* default: everything fits */
+            CHECK(st.computed < st.requested && st.resumed > 0 && st.evictions == 0);
+        if (c == 1) /* 1 MiB: the bound is reached, entries are evicted, some reuse left */
+            CHECK(st.computed < st.requested && st.evictions > 0 && st.held_mib <= 1.0);
+        if (c == 2) /* off: nothing reused, nothing held */
+            CHECK(st.computed == st.requested && st.resumed == 0 && st.evictions == 0 &&
+                  st.held_mib == 0.0);
     }
     CHECK_EQ_INT(bad, 0);
     CHECK_EQ_INT(checked, 3 * (16 + N_LAYERS) * N_IMG);
