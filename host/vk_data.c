@@ -1,7 +1,9 @@
-/* vk_data: IDX files and image folders (see vk_data.h). */
+/* vk_data: IDX files, image folders, stratified samples and splits (see
+ * vk_data.h). */
 #include "vk_data.h"
 
 #include <dirent.h>
+#include <limits.h>
 #include <stdio.h>
 /* jpeglib.h needs FILE from stdio.h first */
 #include <jpeglib.h>
@@ -98,10 +100,9 @@ static void resize(const uint8_t *src, int c, int sh, int sw, uint8_t *dst, int 
 }
 
 /* Interleaved src (sc channels) -> planar at the model's channels and size. */
-static vk_status convert(const uint8_t *hwc, int sh, int sw, int sc, const vk_model *m,
+static vk_status convert(const uint8_t *hwc, int sh, int sw, int sc, int c, int side,
                          uint8_t *dst)
 {
-    int c = m->hp.n_channels, side = m->hp.image_size;
     uint8_t *planar = malloc((size_t)c * sh * sw);
     if (!planar)
         return VK_E_NOMEM;
@@ -123,82 +124,6 @@ static vk_status convert(const uint8_t *hwc, int sh, int sw, int sc, const vk_mo
         resize(planar, c, sh, sw, dst, side, side);
     free(planar);
     return VK_OK;
-}
-
-vk_status vk_dataset_load_idx(const char *images, const char *labels, const vk_model *m, int limit,
-                              vk_dataset *ds, vk_err *err)
-{
-    uint8_t *ib = NULL, *lb = NULL;
-    size_t il, ll;
-    vk_dataset r;
-    vk_status rc;
-    memset(&r, 0, sizeof r);
-    if ((rc = read_all(images, &ib, &il, err)) != VK_OK)
-        return rc;
-    if ((rc = read_all(labels, &lb, &ll, err)) != VK_OK)
-        goto out;
-    rc = VK_E_FORMAT;
-    if (il < 16 || be32(ib) != 0x00000803) {
-        vk_fail(err, rc, "%s: not an IDX image file (magic 0x00000803 expected)", images);
-        goto out;
-    }
-    if (ll < 8 || be32(lb) != 0x00000801) {
-        vk_fail(err, rc, "%s: not an IDX label file (magic 0x00000801 expected)", labels);
-        goto out;
-    }
-    uint32_t n = be32(ib + 4), h = be32(ib + 8), w = be32(ib + 12);
-    if (n > VK_DATA_MAX_IMAGES || h < 1 || w < 1 || h > 4096 || w > 4096) {
-        vk_fail(err, rc, "%s: implausible header (%u images of %ux%u)", images, n, h, w);
-        goto out;
-    }
-    if (il != 16 + (size_t)n * h * w) {
-        vk_fail(err, rc, "%s: %zu bytes, but the header (%u images of %ux%u) needs %zu", images, il,
-                n, h, w, 16 + (size_t)n * h * w);
-        goto out;
-    }
-    if (be32(lb + 4) != n || ll != 8 + (size_t)n) {
-        vk_fail(err, rc, "%s: %u labels in %zu bytes, but %s holds %u images", labels, be32(lb + 4),
-                ll, images, n);
-        goto out;
-    }
-    if (n == 0) {
-        vk_fail(err, rc, "%s: holds no images", images);
-        goto out;
-    }
-    for (uint32_t i = 0; i < n; i++)
-        if (lb[8 + i] >= m->hp.n_classes) {
-            vk_fail(err, rc, "%s: label %u of image %u is not below the model's %d classes", labels,
-                    lb[8 + i], i, m->hp.n_classes);
-            goto out;
-        }
-    r.n = limit > 0 && (uint32_t)limit < n ? limit : (int)n;
-    r.channels = m->hp.n_channels;
-    r.height = r.width = m->hp.image_size;
-    r.pixels = malloc((size_t)r.n * r.channels * r.height * r.width + 1);
-    r.labels = malloc((size_t)r.n * sizeof(int) + 1);
-    if (!r.pixels || !r.labels) {
-        rc = vk_fail(err, VK_E_NOMEM, "%s: out of memory", images);
-        goto out;
-    }
-    for (int i = 0; i < r.n; i++) {
-        r.labels[i] = lb[8 + i];
-        if ((rc = convert(ib + 16 + (size_t)i * h * w, (int)h, (int)w, 1, m,
-                          r.pixels + (size_t)i * r.channels * r.height * r.width)) != VK_OK) {
-            vk_fail(err, rc, "%s: out of memory", images);
-            goto out;
-        }
-    }
-    snprintf(r.source, sizeof r.source, "%s", images);
-    *ds = r;
-    r.pixels = NULL;
-    r.labels = NULL;
-    rc = VK_OK;
-out:
-    free(r.pixels);
-    free(r.labels);
-    free(ib);
-    free(lb);
-    return rc;
 }
 
 /* ---- image folders ------------------------------------------------------ */
@@ -364,27 +289,134 @@ static void free_list(char **v, int n)
     free(v);
 }
 
-static vk_status load_folder(const char *dir, const vk_model *m, int limit, vk_dataset *ds,
-                             vk_err *err)
+/* ---- sources -------------------------------------------------------------- */
+
+struct vk_catalog {
+    char path[512];
+    int n;            /* images */
+    int n_classes;    /* the model's */
+    int *labels;      /* [n] */
+    int channels, side; /* the model's input */
+    uint8_t *idx;     /* IDX: the decompressed image file, header included */
+    int ih, iw;       /* IDX: image size in the file */
+    char **files;     /* folder: [n] paths */
+    uint8_t hash[32];
+};
+
+void vk_catalog_close(vk_catalog *s)
 {
-    char **cls = NULL, path[2048], sub[1024];
-    int n_cls = list_dir(dir, 1, &cls), matched = 0;
-    vk_dataset r;
-    vk_status rc = VK_OK;
-    size_t img_sz = (size_t)m->hp.n_channels * m->hp.image_size * m->hp.image_size;
-    int cap = 0;
-    memset(&r, 0, sizeof r);
-    if (n_cls < 0)
-        return vk_fail(err, VK_E_IO, "%s: cannot read the folder", dir);
-    if (n_cls == 0) {
-        free(cls);
-        return vk_fail(err, VK_E_FORMAT, "%s: no class sub-folders", dir);
+    if (!s)
+        return;
+    if (s->files)
+        for (int i = 0; i < s->n; i++)
+            free(s->files[i]);
+    free(s->files);
+    free(s->idx);
+    free(s->labels);
+    free(s);
+}
+
+static vk_catalog *source_new(const char *path, const vk_model *m)
+{
+    vk_catalog *s = calloc(1, sizeof *s);
+    if (!s)
+        return NULL;
+    snprintf(s->path, sizeof s->path, "%s", path);
+    s->n_classes = m->hp.n_classes;
+    s->channels = m->hp.n_channels;
+    s->side = m->hp.image_size;
+    return s;
+}
+
+static void hash_labels(vk_sha256_ctx *c, const char *kind, const vk_catalog *s)
+{
+    int32_t n = s->n;
+    vk_sha256_update(c, kind, strlen(kind) + 1);
+    vk_sha256_update(c, &n, 4);
+    for (int i = 0; i < s->n; i++) {
+        int32_t l = s->labels[i];
+        vk_sha256_update(c, &l, 4);
     }
-    int *idx = malloc((size_t)n_cls * sizeof(int));
-    if (!idx) {
-        free_list(cls, n_cls);
-        return vk_fail(err, VK_E_NOMEM, "out of memory");
+}
+
+vk_status vk_catalog_open_idx(const char *images, const char *labels, const vk_model *m,
+                             vk_catalog **out, vk_err *err)
+{
+    uint8_t *ib = NULL, *lb = NULL;
+    size_t il, ll;
+    vk_catalog *s = NULL;
+    vk_status rc;
+    if ((rc = read_all(images, &ib, &il, err)) != VK_OK)
+        return rc;
+    if ((rc = read_all(labels, &lb, &ll, err)) != VK_OK)
+        goto out;
+    rc = VK_E_FORMAT;
+    if (il < 16 || be32(ib) != 0x00000803) {
+        vk_fail(err, rc, "%s: not an IDX image file (magic 0x00000803 expected)", images);
+        goto out;
     }
+    if (ll < 8 || be32(lb) != 0x00000801) {
+        vk_fail(err, rc, "%s: not an IDX label file (magic 0x00000801 expected)", labels);
+        goto out;
+    }
+    uint32_t n = be32(ib + 4), h = be32(ib + 8), w = be32(ib + 12);
+    if (n > VK_DATA_MAX_IMAGES || h < 1 || w < 1 || h > 4096 || w > 4096) {
+        vk_fail(err, rc, "%s: implausible header (%u images of %ux%u)", images, n, h, w);
+        goto out;
+    }
+    if (il != 16 + (size_t)n * h * w) {
+        vk_fail(err, rc, "%s: %zu bytes, but the header (%u images of %ux%u) needs %zu", images, il,
+                n, h, w, 16 + (size_t)n * h * w);
+        goto out;
+    }
+    if (be32(lb + 4) != n || ll != 8 + (size_t)n) {
+        vk_fail(err, rc, "%s: %u labels in %zu bytes, but %s holds %u images", labels, be32(lb + 4),
+                ll, images, n);
+        goto out;
+    }
+    if (n == 0) {
+        vk_fail(err, rc, "%s: holds no images", images);
+        goto out;
+    }
+    for (uint32_t i = 0; i < n; i++)
+        if (lb[8 + i] >= m->hp.n_classes) {
+            vk_fail(err, rc, "%s: label %u of image %u is not below the model's %d classes", labels,
+                    lb[8 + i], i, m->hp.n_classes);
+            goto out;
+        }
+    if (!(s = source_new(images, m)) || !(s->labels = malloc((size_t)n * sizeof(int)))) {
+        rc = vk_fail(err, VK_E_NOMEM, "%s: out of memory", images);
+        goto out;
+    }
+    s->n = (int)n;
+    s->ih = (int)h;
+    s->iw = (int)w;
+    for (uint32_t i = 0; i < n; i++)
+        s->labels[i] = lb[8 + i];
+    {
+        vk_sha256_ctx c;
+        vk_sha256_init(&c);
+        hash_labels(&c, "idx", s);
+        vk_sha256_update(&c, ib + 4, il - 4);
+        vk_sha256_final(&c, s->hash);
+    }
+    s->idx = ib;
+    ib = NULL;
+    *out = s;
+    s = NULL;
+    rc = VK_OK;
+out:
+    vk_catalog_close(s);
+    free(ib);
+    free(lb);
+    return rc;
+}
+
+/* Class index of each sub-folder name (see vk_catalog_open). */
+static vk_status folder_classes(const char *dir, char **cls, int n_cls, const vk_model *m,
+                                int *idx, vk_err *err)
+{
+    int matched = 0;
     for (int i = 0; i < n_cls; i++) {
         idx[i] = -1;
         for (int k = 0; k < m->hp.n_classes; k++)
@@ -394,27 +426,43 @@ static vk_status load_folder(const char *dir, const vk_model *m, int limit, vk_d
     }
     if (matched && matched != n_cls) {
         for (int i = 0; i < n_cls; i++)
-            if (idx[i] < 0) {
-                rc = vk_fail(err, VK_E_FORMAT,
-                             "%s: sub-folder \"%s\" names none of the model's labels, while "
-                             "others do",
-                             dir, cls[i]);
-                break;
-            }
-        goto out;
+            if (idx[i] < 0)
+                return vk_fail(err, VK_E_FORMAT,
+                               "%s: sub-folder \"%s\" names none of the model's labels, while "
+                               "others do",
+                               dir, cls[i]);
     }
     if (!matched) {
-        if (n_cls > m->hp.n_classes) {
-            rc = vk_fail(err, VK_E_FORMAT, "%s: %d class folders, the model has %d classes", dir,
-                         n_cls, m->hp.n_classes);
-            goto out;
-        }
+        if (n_cls > m->hp.n_classes)
+            return vk_fail(err, VK_E_FORMAT, "%s: %d class folders, the model has %d classes", dir,
+                           n_cls, m->hp.n_classes);
         for (int i = 0; i < n_cls; i++)
             idx[i] = i;
     }
-    r.channels = m->hp.n_channels;
-    r.height = r.width = m->hp.image_size;
-    for (int i = 0; i < n_cls && (limit <= 0 || r.n < limit); i++) {
+    return VK_OK;
+}
+
+static vk_status open_folder(const char *dir, const vk_model *m, vk_catalog **out, vk_err *err)
+{
+    char **cls = NULL, sub[1536], path[2048];
+    int n_cls = list_dir(dir, 1, &cls), cap = 0, *idx = NULL;
+    vk_catalog *s = NULL;
+    vk_sha256_ctx c;
+    vk_status rc = VK_OK;
+    if (n_cls < 0)
+        return vk_fail(err, VK_E_IO, "%s: cannot read the folder", dir);
+    if (n_cls == 0) {
+        free(cls);
+        return vk_fail(err, VK_E_FORMAT, "%s: no class sub-folders", dir);
+    }
+    if (!(idx = malloc((size_t)n_cls * sizeof(int))) || !(s = source_new(dir, m))) {
+        rc = vk_fail(err, VK_E_NOMEM, "out of memory");
+        goto out;
+    }
+    if ((rc = folder_classes(dir, cls, n_cls, m, idx, err)) != VK_OK)
+        goto out;
+    vk_sha256_init(&c);
+    for (int i = 0; i < n_cls; i++) {
         char **files = NULL;
         snprintf(sub, sizeof sub, "%s/%s", dir, cls[i]);
         int nf = list_dir(sub, 0, &files);
@@ -424,72 +472,282 @@ static vk_status load_folder(const char *dir, const vk_model *m, int limit, vk_d
                         : vk_fail(err, VK_E_FORMAT, "%s: no PNG or JPEG images", sub);
             goto out;
         }
-        for (int j = 0; j < nf && (limit <= 0 || r.n < limit); j++) {
-            uint8_t *px = NULL;
-            int h, w, c;
+        for (int j = 0; j < nf; j++) {
+            struct stat st;
+            int64_t size;
             snprintf(path, sizeof path, "%s/%s", sub, files[j]);
-            rc = has_ext(files[j], ".png") ? decode_png(path, &px, &h, &w, &c, err)
-                                           : decode_jpeg(path, &px, &h, &w, &c, err);
-            if (rc != VK_OK) {
-                free_list(files, nf);
-                goto out;
-            }
-            if (r.n == cap) {
+            if (s->n == cap) {
                 cap = cap ? cap * 2 : 256;
-                uint8_t *np = realloc(r.pixels, (size_t)cap * img_sz);
-                int *nl = np ? realloc(r.labels, (size_t)cap * sizeof(int)) : NULL;
-                if (np)
-                    r.pixels = np;
+                char **nf2 = realloc(s->files, (size_t)cap * sizeof *nf2);
+                int *nl = nf2 ? realloc(s->labels, (size_t)cap * sizeof *nl) : NULL;
+                if (nf2)
+                    s->files = nf2;
                 if (nl)
-                    r.labels = nl;
-                if (!np || !nl) {
-                    free(px);
+                    s->labels = nl;
+                if (!nf2 || !nl) {
                     free_list(files, nf);
                     rc = vk_fail(err, VK_E_NOMEM, "%s: out of memory", dir);
                     goto out;
                 }
             }
-            rc = convert(px, h, w, c, m, r.pixels + (size_t)r.n * img_sz);
-            free(px);
-            if (rc != VK_OK) {
+            if (!(s->files[s->n] = strdup(path))) {
                 free_list(files, nf);
-                vk_fail(err, rc, "%s: out of memory", path);
+                rc = vk_fail(err, VK_E_NOMEM, "%s: out of memory", dir);
                 goto out;
             }
-            r.labels[r.n++] = idx[i];
+            s->labels[s->n++] = idx[i];
+            size = stat(path, &st) == 0 ? (int64_t)st.st_size : -1;
+            vk_sha256_update(&c, cls[i], strlen(cls[i]) + 1);
+            vk_sha256_update(&c, files[j], strlen(files[j]) + 1);
+            vk_sha256_update(&c, &size, sizeof size);
         }
         free_list(files, nf);
     }
-    snprintf(r.source, sizeof r.source, "%s", dir);
+    {
+        uint8_t names[32];
+        vk_sha256_final(&c, names);
+        vk_sha256_init(&c);
+        hash_labels(&c, "folder", s);
+        vk_sha256_update(&c, names, 32);
+        vk_sha256_final(&c, s->hash);
+    }
+    *out = s;
+    s = NULL;
+out:
+    vk_catalog_close(s);
+    free(idx);
+    free_list(cls, n_cls);
+    return rc;
+}
+
+/* "...images-idx3..." -> "...labels-idx1..." into out; 0 if not such a name. */
+static int idx_labels_name(const char *path, char *out, size_t n)
+{
+    const char *hit = strstr(path, "images-idx3");
+    if (!hit || strlen(path) >= n)
+        return 0;
+    snprintf(out, n, "%.*slabels-idx1%s", (int)(hit - path), path, hit + strlen("images-idx3"));
+    return 1;
+}
+
+vk_status vk_catalog_open(const char *path, const vk_model *m, vk_catalog **out, vk_err *err)
+{
+    struct stat st;
+    char labels[1024];
+    if (stat(path, &st))
+        return vk_fail(err, VK_E_IO, "%s: no such file or folder (%m)", path);
+    if (S_ISDIR(st.st_mode))
+        return open_folder(path, m, out, err);
+    if (!idx_labels_name(path, labels, sizeof labels))
+        return vk_fail(err, VK_E_ARG,
+                       "%s: expected an IDX image file named *images-idx3* (its labels in "
+                       "*labels-idx1*) or a folder of class sub-folders",
+                       path);
+    return vk_catalog_open_idx(path, labels, m, out, err);
+}
+
+int vk_catalog_count(const vk_catalog *s)
+{
+    return s->n;
+}
+
+const char *vk_catalog_path(const vk_catalog *s)
+{
+    return s->path;
+}
+
+const int *vk_catalog_labels(const vk_catalog *s)
+{
+    return s->labels;
+}
+
+const uint8_t *vk_catalog_hash(const vk_catalog *s)
+{
+    return s->hash;
+}
+
+/* An image's place in its class's seeded permutation. */
+typedef struct {
+    int cls, idx;
+    uint64_t key; /* first 8 bytes of SHA-256(seed, idx) */
+} perm_key;
+
+static int cmp_perm(const void *a, const void *b)
+{
+    const perm_key *x = a, *y = b;
+    if (x->cls != y->cls)
+        return x->cls < y->cls ? -1 : 1;
+    if (x->key != y->key)
+        return x->key < y->key ? -1 : 1;
+    return x->idx < y->idx ? -1 : x->idx > y->idx;
+}
+
+vk_status vk_catalog_order(const vk_catalog *s, uint64_t seed, int *order, vk_err *err)
+{
+    int kn = s->n_classes;
+    perm_key *k = malloc((size_t)s->n * sizeof *k);
+    int64_t *count = calloc((size_t)kn, sizeof *count), *taken = calloc((size_t)kn, sizeof *taken);
+    int *start = calloc((size_t)kn + 1, sizeof *start);
+    if (!k || !count || !taken || !start) {
+        free(k);
+        free(count);
+        free(taken);
+        free(start);
+        return vk_fail(err, VK_E_NOMEM, "%s: out of memory", s->path);
+    }
+    for (int i = 0; i < s->n; i++) {
+        uint8_t msg[12], d[32];
+        uint64_t key = 0;
+        for (int b = 0; b < 8; b++)
+            msg[b] = (uint8_t)(seed >> (8 * b));
+        for (int b = 0; b < 4; b++)
+            msg[8 + b] = (uint8_t)((uint32_t)i >> (8 * b));
+        vk_sha256(msg, sizeof msg, d);
+        for (int b = 0; b < 8; b++)
+            key = key << 8 | d[b];
+        k[i] = (perm_key){.cls = s->labels[i], .idx = i, .key = key};
+        count[s->labels[i]]++;
+    }
+    /* each class in its seeded permutation, classes one after another */
+    qsort(k, (size_t)s->n, sizeof *k, cmp_perm);
+    for (int c = 0; c < kn; c++)
+        start[c + 1] = start[c] + (int)count[c];
+    /* position p takes the next image of the class furthest below its share
+       (p + 1) * count / n, the lowest class on ties: every prefix then holds
+       each class within one image of its share */
+    for (int64_t p = 1; p <= s->n; p++) {
+        int best = -1;
+        int64_t best_def = 0;
+        for (int c = 0; c < kn; c++) {
+            int64_t def = p * count[c] - taken[c] * s->n; /* share - taken, times n */
+            if (taken[c] < count[c] && (best < 0 || def > best_def)) {
+                best = c;
+                best_def = def;
+            }
+        }
+        order[p - 1] = k[start[best] + taken[best]].idx;
+        taken[best]++;
+    }
+    free(k);
+    free(count);
+    free(taken);
+    free(start);
+    return VK_OK;
+}
+
+static int cmp_int(const void *a, const void *b)
+{
+    int x = *(const int *)a, y = *(const int *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Decodes source image i into dst (the model's channels and size). */
+static vk_status take_one(const vk_catalog *s, int i, uint8_t *dst, vk_err *err)
+{
+    uint8_t *px = NULL;
+    int h, w, c;
+    vk_status rc;
+    if (s->idx) {
+        rc = convert(s->idx + 16 + (size_t)i * s->ih * s->iw, s->ih, s->iw, 1, s->channels,
+                     s->side, dst);
+        return rc == VK_OK ? VK_OK : vk_fail(err, rc, "%s: out of memory", s->path);
+    }
+    rc = has_ext(s->files[i], ".png") ? decode_png(s->files[i], &px, &h, &w, &c, err)
+                                      : decode_jpeg(s->files[i], &px, &h, &w, &c, err);
+    if (rc != VK_OK)
+        return rc;
+    rc = convert(px, h, w, c, s->channels, s->side, dst);
+    free(px);
+    return rc == VK_OK ? VK_OK : vk_fail(err, rc, "%s: out of memory", s->files[i]);
+}
+
+vk_status vk_catalog_take(const vk_catalog *s, const vk_sample *smp, vk_dataset *ds, vk_err *err)
+{
+    vk_dataset r;
+    int n = smp->n, *order = NULL, bad = INT_MAX;
+    size_t img_sz = (size_t)s->channels * s->side * s->side;
+    vk_status rc = VK_OK;
+    vk_err first = {{0}};
+    if (smp->offset < 0 || n < 0 || smp->offset > s->n || (n && n > s->n - smp->offset))
+        return vk_fail(err, VK_E_ARG, "%s: images [%d, %d) of the sample order are outside its %d",
+                       s->path, smp->offset, smp->offset + n, s->n);
+    if (!n)
+        n = s->n - smp->offset;
+    if (!n)
+        return vk_fail(err, VK_E_ARG, "%s: the sample is empty (offset %d of %d images)", s->path,
+                       smp->offset, s->n);
+    memset(&r, 0, sizeof r);
+    r.n = n;
+    r.channels = s->channels;
+    r.height = r.width = s->side;
+    order = malloc((size_t)s->n * sizeof *order);
+    r.pixels = malloc((size_t)n * img_sz);
+    r.labels = malloc((size_t)n * sizeof(int));
+    if (!order || !r.pixels || !r.labels) {
+        rc = vk_fail(err, VK_E_NOMEM, "%s: out of memory for %d images", s->path, n);
+        goto out;
+    }
+    if ((rc = vk_catalog_order(s, smp->seed, order, err)) != VK_OK)
+        goto out;
+    qsort(order + smp->offset, (size_t)n, sizeof *order, cmp_int);
+#pragma omp parallel for schedule(dynamic, 16)
+    for (int j = 0; j < n; j++) {
+        int i = order[smp->offset + j];
+        vk_err e = {{0}};
+        r.labels[j] = s->labels[i];
+        if (take_one(s, i, r.pixels + (size_t)j * img_sz, &e) != VK_OK) {
+#pragma omp critical(vk_data_take)
+            if (j < bad) { /* report the first failing image, whatever the threads did */
+                bad = j;
+                first = e;
+            }
+        }
+    }
+    if (bad != INT_MAX) {
+        rc = VK_E_FORMAT;
+        if (err)
+            *err = first;
+        goto out;
+    }
+    snprintf(r.source, sizeof r.source, "%s", s->path);
+    r.sample = *smp;
+    memcpy(r.sample.source_hash, s->hash, 32);
+    r.sample.n = n;
+    r.sample.n_source = s->n;
     *ds = r;
     memset(&r, 0, sizeof r);
 out:
+    free(order);
     free(r.pixels);
     free(r.labels);
-    free(idx);
-    free_list(cls, n_cls);
+    return rc;
+}
+
+/* ---- datasets --------------------------------------------------------------- */
+
+static vk_status take_limit(vk_catalog *s, int limit, vk_dataset *ds, vk_err *err)
+{
+    vk_sample smp = {.seed = VK_SAMPLE_SEED, .offset = 0,
+                     .n = limit > 0 && limit < s->n ? limit : 0};
+    vk_status rc = vk_catalog_take(s, &smp, ds, err);
+    vk_catalog_close(s);
     return rc;
 }
 
 vk_status vk_dataset_load(const char *path, const vk_model *m, int limit, vk_dataset *ds,
                           vk_err *err)
 {
-    struct stat st;
-    char labels[1024];
-    const char *hit;
-    if (stat(path, &st))
-        return vk_fail(err, VK_E_IO, "%s: cannot open: %m", path);
-    if (S_ISDIR(st.st_mode))
-        return load_folder(path, m, limit, ds, err);
-    hit = strstr(path, "images-idx3");
-    if (!hit || strlen(path) >= sizeof labels)
-        return vk_fail(err, VK_E_ARG,
-                       "%s: expected an IDX image file named *images-idx3* (its labels in "
-                       "*labels-idx1*) or a folder of class sub-folders",
-                       path);
-    snprintf(labels, sizeof labels, "%.*slabels-idx1%s", (int)(hit - path), path,
-             hit + strlen("images-idx3"));
-    return vk_dataset_load_idx(path, labels, m, limit, ds, err);
+    vk_catalog *s;
+    vk_status rc = vk_catalog_open(path, m, &s, err);
+    return rc != VK_OK ? rc : take_limit(s, limit, ds, err);
+}
+
+vk_status vk_dataset_load_idx(const char *images, const char *labels, const vk_model *m, int limit,
+                              vk_dataset *ds, vk_err *err)
+{
+    vk_catalog *s;
+    vk_status rc = vk_catalog_open_idx(images, labels, m, &s, err);
+    return rc != VK_OK ? rc : take_limit(s, limit, ds, err);
 }
 
 void vk_dataset_free(vk_dataset *ds)
@@ -522,4 +780,155 @@ void vk_dataset_hash(const vk_dataset *ds, uint8_t out[32])
         vk_sha256_update(&c, &l, 4);
     }
     vk_sha256_final(&c, out);
+}
+
+/* ---- splits ------------------------------------------------------------------ */
+
+const char *vk_split_role_str(vk_split_role r)
+{
+    switch (r) {
+    case VK_SPLIT_TEST: return "test";
+    case VK_SPLIT_VAL: return "validation";
+    case VK_SPLIT_CALIB: return "calibration";
+    case VK_SPLIT_N: break;
+    }
+    return "?";
+}
+
+/* For ".../t10k-images-idx3-ubyte[.gz]" the sibling training file, if it
+ * exists. */
+static int train_sibling(const char *data, char *out, size_t n)
+{
+    struct stat st;
+    const char *hit = strstr(data, "t10k-images");
+    if (!hit || strlen(data) + 8 >= n)
+        return 0;
+    snprintf(out, n, "%.*strain-images%s", (int)(hit - data), data, hit + strlen("t10k-images"));
+    return stat(out, &st) == 0;
+}
+
+void vk_splits_free(vk_splits *sp)
+{
+    if (!sp)
+        return;
+    for (int r = 0; r < VK_SPLIT_N; r++) {
+        int shared = 0;
+        for (int q = 0; q < r; q++)
+            shared |= sp->src[q] == sp->src[r];
+        if (!shared)
+            vk_catalog_close(sp->src[r]);
+    }
+    memset(sp, 0, sizeof *sp);
+}
+
+static int cap_n(int want, int dflt, int part)
+{
+    int n = want > 0 ? want : dflt > 0 ? dflt : part;
+    return n < part ? n : part;
+}
+
+vk_status vk_splits_resolve(const vk_split_opts *o, const vk_model *m, vk_splits *sp,
+                            vk_err *err)
+{
+    vk_splits r;
+    char sib[1024];
+    const char *path[VK_SPLIT_N];
+    uint64_t seed = o->seed ? o->seed : VK_SAMPLE_SEED;
+    int pct = o->test_percent ? o->test_percent : 50;
+    vk_status rc = VK_OK;
+    memset(&r, 0, sizeof r);
+    if (pct < 1 || pct > 99)
+        return vk_fail(err, VK_E_ARG, "test share %d%%: expected 1..99", pct);
+    path[VK_SPLIT_TEST] = o->test ? o->test : o->data;
+    path[VK_SPLIT_VAL] = o->val ? o->val
+                         : o->data && train_sibling(o->data, sib, sizeof sib) ? sib
+                                                                             : o->data;
+    path[VK_SPLIT_CALIB] = o->calib ? o->calib : path[VK_SPLIT_VAL];
+    for (int q = 0; q < VK_SPLIT_N; q++)
+        if (!path[q])
+            return vk_fail(err, VK_E_ARG, "no %s images: a dataset is required",
+                           vk_split_role_str((vk_split_role)q));
+    for (int q = 0; q < VK_SPLIT_N; q++) {
+        for (int p = 0; p < q && !r.src[q]; p++)
+            if (!strcmp(path[p], path[q]))
+                r.src[q] = r.src[p];
+        if (r.src[q])
+            continue;
+        if ((rc = vk_catalog_open(path[q], m, &r.src[q], err)) != VK_OK) {
+            vk_err_prefix(err, "%s images", vk_split_role_str((vk_split_role)q));
+            goto fail;
+        }
+        for (int p = 0; p < q; p++)
+            if (!memcmp(vk_catalog_hash(r.src[p]), vk_catalog_hash(r.src[q]), 32)) {
+                vk_catalog_close(r.src[q]);
+                r.src[q] = r.src[p];
+                break;
+            }
+    }
+    {
+        vk_catalog *ts = r.src[VK_SPLIT_TEST];
+        int s_n = vk_catalog_count(ts), t_end = s_n;
+        int shared = r.src[VK_SPLIT_VAL] == ts || r.src[VK_SPLIT_CALIB] == ts;
+        if (shared) {
+            t_end = (int)((int64_t)s_n * pct / 100);
+            if (t_end < 1 || t_end >= s_n) {
+                rc = vk_fail(err, VK_E_ARG,
+                             "%s: %d images cannot be split into test and selection parts "
+                             "(%d%% test); give separate --test and --val data",
+                             vk_catalog_path(ts), s_n, pct);
+                goto fail;
+            }
+        }
+        for (int q = 0; q < VK_SPLIT_N; q++) {
+            r.sample[q].seed = seed;
+            r.sample[q].n_source = vk_catalog_count(r.src[q]);
+            memcpy(r.sample[q].source_hash, vk_catalog_hash(r.src[q]), 32);
+        }
+        r.sample[VK_SPLIT_TEST].offset = 0;
+        r.sample[VK_SPLIT_TEST].n = cap_n(o->n_test, 0, t_end);
+        /* the selection part of a source: after the test part when shared */
+        int lo[VK_SPLIT_N], hi[VK_SPLIT_N];
+        for (int q = VK_SPLIT_VAL; q < VK_SPLIT_N; q++) {
+            lo[q] = r.src[q] == ts ? t_end : 0;
+            hi[q] = vk_catalog_count(r.src[q]);
+        }
+        int n_val = cap_n(o->n_val, VK_SPLIT_VAL_N, hi[VK_SPLIT_VAL] - lo[VK_SPLIT_VAL]);
+        r.sample[VK_SPLIT_VAL].offset = lo[VK_SPLIT_VAL];
+        r.sample[VK_SPLIT_VAL].n = n_val;
+        int n_cal = cap_n(o->n_calib, VK_SPLIT_CALIB_N, hi[VK_SPLIT_CALIB] - lo[VK_SPLIT_CALIB]);
+        int c_off = lo[VK_SPLIT_CALIB];
+        if (r.src[VK_SPLIT_CALIB] == r.src[VK_SPLIT_VAL]) {
+            if (c_off + n_val + n_cal <= hi[VK_SPLIT_CALIB]) {
+                c_off += n_val;
+            } else {
+                c_off = hi[VK_SPLIT_CALIB] - n_cal;
+                snprintf(r.note, sizeof r.note,
+                         "the %d calibration images overlap the %d validation images (%.120s has "
+                         "only %d images outside the test part)",
+                         n_cal, n_val, vk_catalog_path(r.src[VK_SPLIT_VAL]),
+                         hi[VK_SPLIT_VAL] - lo[VK_SPLIT_VAL]);
+            }
+        }
+        r.sample[VK_SPLIT_CALIB].offset = c_off;
+        r.sample[VK_SPLIT_CALIB].n = n_cal;
+        for (int q = 0; q < VK_SPLIT_N; q++)
+            if (r.sample[q].n < 1) {
+                rc = vk_fail(err, VK_E_ARG, "%s: no images left for the %s split",
+                             vk_catalog_path(r.src[q]), vk_split_role_str((vk_split_role)q));
+                goto fail;
+            }
+    }
+    *sp = r;
+    return VK_OK;
+fail:
+    vk_splits_free(&r);
+    return rc;
+}
+
+vk_status vk_splits_take(const vk_splits *sp, vk_split_role r, vk_dataset *ds, vk_err *err)
+{
+    vk_status rc = vk_catalog_take(sp->src[r], &sp->sample[r], ds, err);
+    if (rc != VK_OK)
+        vk_err_prefix(err, "%s images", vk_split_role_str(r));
+    return rc;
 }

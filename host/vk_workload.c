@@ -15,22 +15,6 @@ static int is_dir(const char *p)
     return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
-static int exists(const char *p)
-{
-    struct stat st;
-    return stat(p, &st) == 0;
-}
-
-/* For ".../t10k-images-idx3-ubyte[.gz]" the sibling training file. */
-static int train_sibling(const char *data, char *out, size_t n)
-{
-    const char *hit = strstr(data, "t10k-images");
-    if (!hit || strlen(data) + 8 >= n)
-        return 0;
-    snprintf(out, n, "%.*strain-images%s", (int)(hit - data), data, hit + strlen("t10k-images"));
-    return exists(out);
-}
-
 static vk_status load_model(const vk_workload_opts *o, vk_model *m, vk_err *err)
 {
     if (is_dir(o->model))
@@ -59,10 +43,9 @@ vk_status vk_workload_open(const vk_workload_opts *o, vk_workload *w, vk_err *er
 {
     vk_workload r;
     vk_dataset calib;
-    const vk_dataset *cal = NULL;
-    char sib[1024];
-    const char *calib_path = o->calib;
-    int calib_n = o->calib_n > 0 ? o->calib_n : 512, own_calib = 0;
+    vk_splits sp;
+    vk_split_opts so = {.data = o->data, .calib = o->calib, .n_test = o->limit,
+                        .n_calib = o->calib_n};
     float *f = NULL;
     size_t img_n;
     uint8_t h[32];
@@ -70,37 +53,24 @@ vk_status vk_workload_open(const vk_workload_opts *o, vk_workload *w, vk_err *er
 
     memset(&r, 0, sizeof r);
     memset(&calib, 0, sizeof calib);
+    memset(&sp, 0, sizeof sp);
     if (!o->model || !o->data)
         return vk_fail(err, VK_E_ARG, "a model and a dataset are required");
     rc = load_model(o, &r.model, err);
     if (rc != VK_OK)
         return rc;
-    rc = vk_dataset_load(o->data, &r.model, o->limit, &r.data, err);
-    if (rc != VK_OK)
+    if ((rc = vk_splits_resolve(&so, &r.model, &sp, err)) != VK_OK ||
+        (rc = vk_splits_take(&sp, VK_SPLIT_TEST, &r.data, err)) != VK_OK ||
+        (rc = vk_splits_take(&sp, VK_SPLIT_CALIB, &calib, err)) != VK_OK)
         goto err;
-    if (!calib_path && train_sibling(o->data, sib, sizeof sib))
-        calib_path = sib;
-    if (calib_path) {
-        rc = vk_dataset_load(calib_path, &r.model, calib_n, &calib, err);
-        if (rc != VK_OK) {
-            vk_err_prefix(err, "calibration set");
-            goto err;
-        }
-        own_calib = 1;
-        cal = &calib;
-    } else {
-        if (!o->quiet)
-            fprintf(stderr, "note: calibrating on the evaluation images (no --calib given)\n");
-        cal = &r.data;
-    }
-    if (calib_n > cal->n)
-        calib_n = cal->n;
-    f = normalize_all(cal, &r.model, calib_n);
+    if (sp.note[0] && !o->quiet)
+        fprintf(stderr, "note: %s\n", sp.note);
+    f = normalize_all(&calib, &r.model, calib.n);
     if (!f) {
         rc = vk_fail(err, VK_E_NOMEM, "calibration: out of memory");
         goto err;
     }
-    rc = vk_quant_calibrate(&r.model, f, calib_n, &r.q, err);
+    rc = vk_quant_calibrate(&r.model, f, calib.n, &r.q, err);
     free(f);
     f = NULL;
     if (rc != VK_OK)
@@ -122,14 +92,14 @@ vk_status vk_workload_open(const vk_workload_opts *o, vk_workload *w, vk_err *er
     vk_sha256_hex(r.q.hash, r.model_hash);
     vk_dataset_hash(&r.data, h);
     vk_sha256_hex(h, r.data_hash);
-    if (own_calib)
-        vk_dataset_free(&calib);
+    vk_dataset_free(&calib);
+    vk_splits_free(&sp);
     *w = r;
     return VK_OK;
 err:
     free(f);
-    if (own_calib)
-        vk_dataset_free(&calib);
+    vk_dataset_free(&calib);
+    vk_splits_free(&sp);
     free(r.imgs);
     vk_qmodel_free(&r.q);
     vk_dataset_free(&r.data);

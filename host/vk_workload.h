@@ -8,10 +8,12 @@
  *     vk_board_load(b, &w.q, &err); vk_board_load_data(b, w.imgs, w.n, &err);
  *     vk_workload_free(&w);
  *
- * Calibration images: opts.calib if given; otherwise, for an IDX test file
- * named *t10k-images*, the sibling *train-images* file when it exists;
- * otherwise the evaluation images themselves (a note is printed). The first
- * calib_n (default 512) are used. Not thread-safe while opening. */
+ * The images come from vk_splits_resolve (vk_data.h): the evaluation
+ * images are the test split (a seeded stratified sample of `limit`), the
+ * calibration images the calibration split (opts.calib, or the validation
+ * source: the sibling *train-images* file of an IDX *t10k-images* file,
+ * else the selection part of the data), calib_n of them (default 512),
+ * never an evaluation image. Not thread-safe while opening. */
 #ifndef VK_WORKLOAD_H
 #define VK_WORKLOAD_H
 
@@ -23,7 +25,7 @@ typedef struct {
     const vk_hparams *timm_hp; /* required for a timm file */
     const char *data;     /* IDX file or image folder */
     const char *calib;    /* optional calibration set */
-    int limit;            /* evaluation images (0 = all) */
+    int limit;            /* evaluation images (0 = all of the test split) */
     int calib_n;          /* 0 = 512 */
     int quiet;            /* no notes on stderr */
 } vk_workload_opts;

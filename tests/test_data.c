@@ -209,6 +209,9 @@ static void test_idx(void)
     write_file("g-images-idx3-ubyte.gz", ib, in, 1);
     CHECK_EQ_INT(vk_dataset_load(gz, &m, 0, &ds, &err), VK_E_IO);
     CHECK_STR_CONTAINS(err.msg, "g-labels-idx1-ubyte.gz");
+    /* a missing path says so */
+    CHECK_EQ_INT(vk_dataset_load("/nonexistent/data", &m, 0, &ds, &err), VK_E_IO);
+    CHECK_STR_CONTAINS(err.msg, "/nonexistent/data: no such file or folder");
     CHECK_EQ_INT(vk_dataset_load("/etc/hostname", &m, 0, &ds, &err), VK_E_ARG);
     vk_model_free(&m);
 }
@@ -388,7 +391,7 @@ static void test_folder(void)
     vk_dataset_free(&ds);
 
     /* RGB to grey by PIL's luma: (10i, 255-10i, 7) */
-    CHECK_EQ_INT(vk_dataset_load(root, &grey, 1, &ds, &err), VK_OK);
+    CHECK_EQ_INT(vk_dataset_load(root, &grey, 0, &ds, &err), VK_OK);
     CHECK_EQ_INT(ds.channels, 1);
     CHECK_EQ_INT(ds.pixels[5], (50 * 19595 + 205 * 38470 + 7 * 7471 + 0x8000) >> 16);
     vk_dataset_free(&ds);
@@ -456,6 +459,356 @@ static void test_folder(void)
     vk_model_free(&grey);
 }
 
+/* ---- samples and splits --------------------------------------------------- */
+
+/* An IDX pair dir/<stem>-images-idx3-ubyte (+ labels) of 2x2 images, class
+ * by class (counts[c] images of class c, so "the first N" would be one
+ * class); image i has pixel 0 = i % 256 and pixel 1 = i / 256. */
+static void idx_by_class(const char *stem, const int *counts, int k, char *img)
+{
+    int n = 0;
+    for (int c = 0; c < k; c++)
+        n += counts[c];
+    uint8_t *ib = malloc(16 + (size_t)n * 4), *lb = malloc(8 + (size_t)n);
+    put_be32(ib, 0x803);
+    put_be32(ib + 4, (uint32_t)n);
+    put_be32(ib + 8, 2);
+    put_be32(ib + 12, 2);
+    put_be32(lb, 0x801);
+    put_be32(lb + 4, (uint32_t)n);
+    for (int c = 0, i = 0; c < k; c++)
+        for (int j = 0; j < counts[c]; j++, i++) {
+            ib[16 + 4 * i] = (uint8_t)(i % 256);
+            ib[16 + 4 * i + 1] = (uint8_t)(i / 256);
+            ib[16 + 4 * i + 2] = ib[16 + 4 * i + 3] = 0;
+            lb[8 + i] = (uint8_t)c;
+        }
+    char name[128];
+    snprintf(name, sizeof name, "%s-images-idx3-ubyte", stem);
+    write_file(name, ib, 16 + (size_t)n * 4, 0);
+    path_of(img, name);
+    snprintf(name, sizeof name, "%s-labels-idx1-ubyte", stem);
+    write_file(name, lb, 8 + (size_t)n, 0);
+    free(ib);
+    free(lb);
+}
+
+/* The source index of image j of ds (see idx_by_class). */
+static int image_id(const vk_dataset *ds, int j)
+{
+    const uint8_t *p = ds->pixels + (size_t)j * ds->channels * ds->height * ds->width;
+    return p[0] + 256 * p[1];
+}
+
+/* Largest |count_c - len * share_c| over classes, for order[a..b). */
+static double stratum_error(const int *order, int a, int b, const int *labels, const int *counts,
+                            int k, int n)
+{
+    int got[16] = {0};
+    double worst = 0;
+    for (int p = a; p < b; p++)
+        got[labels[order[p]]]++;
+    for (int c = 0; c < k; c++) {
+        double e = got[c] - (double)(b - a) * counts[c] / n;
+        if (e < 0)
+            e = -e;
+        if (e > worst)
+            worst = e;
+    }
+    return worst;
+}
+
+static void test_sample_order(void)
+{
+    static const int counts[4] = {150, 90, 40, 20};
+    int n = 300, order[300], again[300], other[300], seen[300] = {0};
+    char img[256];
+    vk_model m;
+    vk_catalog *s;
+    vk_dataset ds, ds2;
+    vk_err err = {{0}};
+    model(&m, 1, 2, 4, NULL);
+    idx_by_class("strat", counts, 4, img);
+    CHECK_EQ_INT(vk_catalog_open(img, &m, &s, &err), VK_OK);
+    if (err.msg[0]) {
+        fprintf(stderr, "%s\n", err.msg);
+        return;
+    }
+    CHECK_EQ_INT(vk_catalog_count(s), n);
+    CHECK_EQ_INT(vk_catalog_order(s, 1, order, &err), VK_OK);
+    CHECK_EQ_INT(vk_catalog_order(s, 1, again, &err), VK_OK);
+    CHECK_EQ_INT(vk_catalog_order(s, 2, other, &err), VK_OK);
+    CHECK(memcmp(order, again, sizeof order) == 0);  /* same seed, same order */
+    CHECK(memcmp(order, other, sizeof order) != 0);  /* another seed, another */
+    int perm = 1;
+    for (int p = 0; p < n; p++)
+        perm &= order[p] >= 0 && order[p] < n && !seen[order[p]]++;
+    CHECK(perm);
+    /* every prefix within one image of each class's share, every range
+       within two (with seed 2 as well) */
+    double pre = 0, rng = 0;
+    for (int b = 1; b <= n; b++) {
+        double e = stratum_error(order, 0, b, vk_catalog_labels(s), counts, 4, n);
+        if (e > pre)
+            pre = e;
+        for (int a = 1; a < b; a += 7) {
+            e = stratum_error(order, a, b, vk_catalog_labels(s), counts, 4, n);
+            if (e > rng)
+                rng = e;
+            e = stratum_error(other, a, b, vk_catalog_labels(s), counts, 4, n);
+            if (e > rng)
+                rng = e;
+        }
+    }
+    printf("stratified order of 300 images (150/90/40/20): largest class deviation %.3f "
+           "images over prefixes, %.3f over ranges\n",
+           pre, rng);
+    CHECK(pre < 1.0);
+    CHECK(rng < 2.0);
+
+    /* a sample is exactly its range of the order, in source order */
+    vk_sample smp = {.seed = 1, .offset = 30, .n = 30};
+    CHECK_EQ_INT(vk_catalog_take(s, &smp, &ds, &err), VK_OK);
+    CHECK_EQ_INT(ds.n, 30);
+    int hist[4] = {0}, in_range = 1, sorted = 1;
+    for (int j = 0; j < ds.n; j++) {
+        int id = image_id(&ds, j), found = 0;
+        for (int p = 30; p < 60; p++)
+            found |= order[p] == id;
+        in_range &= found && ds.labels[j] == vk_catalog_labels(s)[id];
+        sorted &= j == 0 || id > image_id(&ds, j - 1);
+        hist[ds.labels[j]]++;
+    }
+    CHECK(in_range);
+    CHECK(sorted);
+    CHECK_EQ_INT(hist[0], 15); /* 30 of 300: exactly a tenth of each class */
+    CHECK_EQ_INT(hist[1], 9);
+    CHECK_EQ_INT(hist[2], 4);
+    CHECK_EQ_INT(hist[3], 2);
+    CHECK_EQ_INT(ds.sample.offset, 30);
+    CHECK_EQ_INT(ds.sample.n_source, 300);
+    CHECK(memcmp(ds.sample.source_hash, vk_catalog_hash(s), 32) == 0);
+    /* the same four numbers, the same images */
+    CHECK_EQ_INT(vk_catalog_take(s, &smp, &ds2, &err), VK_OK);
+    CHECK(ds2.n == ds.n && memcmp(ds.pixels, ds2.pixels, (size_t)ds.n * 4) == 0);
+    vk_dataset_free(&ds2);
+    vk_dataset_free(&ds);
+    /* outside the source: an error, *ds untouched */
+    memset(&ds, 0x33, sizeof ds);
+    memcpy(&ds2, &ds, sizeof ds);
+    smp.offset = 290;
+    smp.n = 11;
+    CHECK_EQ_INT(vk_catalog_take(s, &smp, &ds, &err), VK_E_ARG);
+    CHECK_STR_CONTAINS(err.msg, "[290, 301)");
+    CHECK(memcmp(&ds, &ds2, sizeof ds) == 0);
+    smp.offset = 300;
+    smp.n = 0;
+    CHECK_EQ_INT(vk_catalog_take(s, &smp, &ds, &err), VK_E_ARG);
+    CHECK_STR_CONTAINS(err.msg, "empty");
+    vk_catalog_close(s);
+    vk_catalog_close(NULL);
+    vk_model_free(&m);
+}
+
+/* Source image ids of a role's images, as a membership table over 0..n-1. */
+static void ids_of(const vk_splits *sp, vk_split_role r, char *member, int n, int *count)
+{
+    vk_dataset ds;
+    vk_err err = {{0}};
+    memset(member, 0, (size_t)n);
+    *count = 0;
+    CHECK_EQ_INT(vk_splits_take(sp, r, &ds, &err), VK_OK);
+    for (int j = 0; j < ds.n; j++) {
+        int id = image_id(&ds, j);
+        if (id < n)
+            member[id] = 1;
+    }
+    *count = ds.n;
+    vk_dataset_free(&ds);
+}
+
+static int overlap(const char *a, const char *b, int n)
+{
+    int k = 0;
+    for (int i = 0; i < n; i++)
+        k += a[i] && b[i];
+    return k;
+}
+
+/* Split hash of a role: SHA-256 of its images. */
+static void split_hash(const vk_splits *sp, vk_split_role r, uint8_t h[32])
+{
+    vk_dataset ds;
+    vk_err err = {{0}};
+    memset(h, 0, 32);
+    if (vk_splits_take(sp, r, &ds, &err) == VK_OK)
+        vk_dataset_hash(&ds, h);
+    vk_dataset_free(&ds);
+}
+
+static void test_splits_shared_source(void)
+{
+    static const int counts[3] = {40, 24, 16}; /* 80 images */
+    char img[256], te[80], va[80], ca[80];
+    int nt, nv, nc;
+    vk_model m;
+    vk_splits sp, sp2;
+    vk_err err = {{0}};
+    uint8_t h1[32], h2[32];
+    model(&m, 1, 2, 3, NULL);
+    idx_by_class("one", counts, 3, img);
+    /* one source: half test, half selection; the small selection part
+       makes calibration overlap validation, never test */
+    vk_split_opts o = {.data = img};
+    CHECK_EQ_INT(vk_splits_resolve(&o, &m, &sp, &err), VK_OK);
+    if (err.msg[0]) {
+        fprintf(stderr, "%s\n", err.msg);
+        return;
+    }
+    CHECK(sp.src[VK_SPLIT_TEST] == sp.src[VK_SPLIT_VAL]);
+    ids_of(&sp, VK_SPLIT_TEST, te, 80, &nt);
+    ids_of(&sp, VK_SPLIT_VAL, va, 80, &nv);
+    ids_of(&sp, VK_SPLIT_CALIB, ca, 80, &nc);
+    CHECK_EQ_INT(nt, 40);
+    CHECK_EQ_INT(nv, 40);
+    CHECK_EQ_INT(nc, 40);
+    CHECK_EQ_INT(overlap(te, va, 80), 0);
+    CHECK_EQ_INT(overlap(te, ca, 80), 0);
+    CHECK_STR_CONTAINS(sp.note, "overlap");
+    vk_dataset ds;
+    CHECK_EQ_INT(vk_splits_take(&sp, VK_SPLIT_TEST, &ds, &err), VK_OK);
+    int hist[3] = {0};
+    for (int j = 0; j < ds.n; j++)
+        hist[ds.labels[j]]++;
+    CHECK(hist[0] == 20 && hist[1] == 12 && hist[2] == 8); /* stratified */
+    CHECK_EQ_INT(ds.sample.seed, VK_SAMPLE_SEED);
+    vk_dataset_free(&ds);
+    split_hash(&sp, VK_SPLIT_TEST, h1);
+    vk_splits_free(&sp);
+
+    /* sizes given: calibration after validation, all three disjoint; the
+       test split does not move when the others change size, and the same
+       options give the same images (a resumed run) */
+    o.n_val = 10;
+    o.n_calib = 8;
+    o.n_test = 30;
+    CHECK_EQ_INT(vk_splits_resolve(&o, &m, &sp, &err), VK_OK);
+    CHECK_EQ_INT(sp.note[0], 0);
+    ids_of(&sp, VK_SPLIT_TEST, te, 80, &nt);
+    ids_of(&sp, VK_SPLIT_VAL, va, 80, &nv);
+    ids_of(&sp, VK_SPLIT_CALIB, ca, 80, &nc);
+    CHECK(nt == 30 && nv == 10 && nc == 8);
+    CHECK(overlap(te, va, 80) == 0 && overlap(te, ca, 80) == 0 && overlap(va, ca, 80) == 0);
+    o.n_test = 0;
+    o.n_val = 20;
+    CHECK_EQ_INT(vk_splits_resolve(&o, &m, &sp2, &err), VK_OK);
+    split_hash(&sp2, VK_SPLIT_TEST, h2);
+    CHECK(memcmp(h1, h2, 32) == 0);
+    CHECK_EQ_INT(sp2.sample[VK_SPLIT_VAL].offset, sp.sample[VK_SPLIT_VAL].offset);
+    vk_splits_free(&sp2);
+    o.n_val = 10;
+    o.n_test = 30;
+    CHECK_EQ_INT(vk_splits_resolve(&o, &m, &sp2, &err), VK_OK);
+    for (int r = 0; r < VK_SPLIT_N; r++) {
+        uint8_t a[32], b[32];
+        split_hash(&sp, (vk_split_role)r, a);
+        split_hash(&sp2, (vk_split_role)r, b);
+        CHECK(memcmp(a, b, 32) == 0);
+        CHECK(memcmp(&sp.sample[r], &sp2.sample[r], sizeof sp.sample[r]) == 0);
+    }
+    vk_splits_free(&sp2);
+    vk_splits_free(&sp);
+    /* another seed, other test images; another test share */
+    o.seed = 7;
+    o.n_test = 0;
+    CHECK_EQ_INT(vk_splits_resolve(&o, &m, &sp, &err), VK_OK);
+    split_hash(&sp, VK_SPLIT_TEST, h2);
+    CHECK(memcmp(h1, h2, 32) != 0);
+    vk_splits_free(&sp);
+    o.seed = 0;
+    o.test_percent = 25;
+    CHECK_EQ_INT(vk_splits_resolve(&o, &m, &sp, &err), VK_OK);
+    CHECK_EQ_INT(sp.sample[VK_SPLIT_TEST].n, 20);
+    CHECK_EQ_INT(sp.sample[VK_SPLIT_VAL].offset, 20);
+    vk_splits_free(&sp);
+    /* the same file named as --val: still one source, still disjoint */
+    o.test_percent = 0;
+    o.val = img;
+    CHECK_EQ_INT(vk_splits_resolve(&o, &m, &sp, &err), VK_OK);
+    ids_of(&sp, VK_SPLIT_TEST, te, 80, &nt);
+    ids_of(&sp, VK_SPLIT_VAL, va, 80, &nv);
+    CHECK_EQ_INT(overlap(te, va, 80), 0);
+    vk_splits_free(&sp);
+    /* bad input */
+    memset(&sp, 0x44, sizeof sp);
+    memcpy(&sp2, &sp, sizeof sp);
+    o.test_percent = 100;
+    CHECK_EQ_INT(vk_splits_resolve(&o, &m, &sp, &err), VK_E_ARG);
+    CHECK_STR_CONTAINS(err.msg, "1..99");
+    o.test_percent = 0;
+    o.val = "/nonexistent/val";
+    CHECK_EQ_INT(vk_splits_resolve(&o, &m, &sp, &err), VK_E_IO);
+    CHECK_STR_CONTAINS(err.msg, "validation images: /nonexistent/val: no such file");
+    CHECK(memcmp(&sp, &sp2, sizeof sp) == 0);
+    vk_split_opts none = {0};
+    CHECK_EQ_INT(vk_splits_resolve(&none, &m, &sp, &err), VK_E_ARG);
+    static const int tiny[1] = {1};
+    idx_by_class("tiny", tiny, 1, img);
+    vk_split_opts t = {.data = img};
+    CHECK_EQ_INT(vk_splits_resolve(&t, &m, &sp, &err), VK_E_ARG);
+    CHECK_STR_CONTAINS(err.msg, "cannot be split");
+    vk_splits_free(NULL);
+    vk_model_free(&m);
+}
+
+static void test_splits_idx_default(void)
+{
+    static const int test_counts[2] = {30, 30}, train_counts[2] = {100, 60};
+    char t10k[256], train[256];
+    vk_model m;
+    vk_splits sp;
+    vk_err err = {{0}};
+    model(&m, 1, 2, 2, NULL);
+    idx_by_class("x-t10k", test_counts, 2, t10k);
+    /* no training file yet: the test file is split */
+    vk_split_opts o = {.data = t10k, .n_calib = 50};
+    CHECK_EQ_INT(vk_splits_resolve(&o, &m, &sp, &err), VK_OK);
+    CHECK(sp.src[VK_SPLIT_VAL] == sp.src[VK_SPLIT_TEST]);
+    CHECK_EQ_INT(sp.sample[VK_SPLIT_TEST].n, 30);
+    vk_splits_free(&sp);
+    /* with its training sibling: validation and calibration come from it,
+       disjoint, and the whole test file is the test split */
+    idx_by_class("x-train", train_counts, 2, train);
+    CHECK_EQ_INT(vk_splits_resolve(&o, &m, &sp, &err), VK_OK);
+    CHECK(!strcmp(vk_catalog_path(sp.src[VK_SPLIT_VAL]), train));
+    CHECK(sp.src[VK_SPLIT_CALIB] == sp.src[VK_SPLIT_VAL]);
+    CHECK_EQ_INT(sp.sample[VK_SPLIT_TEST].offset, 0);
+    CHECK_EQ_INT(sp.sample[VK_SPLIT_TEST].n, 60);
+    CHECK_EQ_INT(sp.sample[VK_SPLIT_VAL].offset, 0);
+    CHECK_EQ_INT(sp.sample[VK_SPLIT_VAL].n, 160); /* the default 1000, capped */
+    CHECK_STR_CONTAINS(sp.note, "overlap");
+    vk_splits_free(&sp);
+    o.n_val = 100;
+    CHECK_EQ_INT(vk_splits_resolve(&o, &m, &sp, &err), VK_OK);
+    CHECK_EQ_INT(sp.sample[VK_SPLIT_CALIB].offset, 100);
+    CHECK_EQ_INT(sp.sample[VK_SPLIT_CALIB].n, 50);
+    char va[160], ca[160];
+    int nv, nc;
+    ids_of(&sp, VK_SPLIT_VAL, va, 160, &nv);
+    ids_of(&sp, VK_SPLIT_CALIB, ca, 160, &nc);
+    CHECK_EQ_INT(overlap(va, ca, 160), 0);
+    vk_splits_free(&sp);
+    /* an explicit --calib elsewhere: its own source from the start */
+    o.calib = t10k;
+    CHECK_EQ_INT(vk_splits_resolve(&o, &m, &sp, &err), VK_OK);
+    CHECK(sp.src[VK_SPLIT_CALIB] == sp.src[VK_SPLIT_TEST]);
+    /* ... but it is the test file: calibration from its selection part */
+    CHECK_EQ_INT(sp.sample[VK_SPLIT_TEST].n, 30);
+    CHECK_EQ_INT(sp.sample[VK_SPLIT_CALIB].offset, 30);
+    vk_splits_free(&sp);
+    vk_model_free(&m);
+}
+
 static void test_fashion_mnist(void)
 {
     vk_model m;
@@ -480,9 +833,38 @@ static void test_fashion_mnist(void)
     for (int k = 0; k < 10; k++)
         CHECK_EQ_INT(hist[k], 1000);
     vk_dataset_free(&ds);
+    /* --limit 100: ten of each class, not the first hundred of the file */
     CHECK_EQ_INT(vk_dataset_load(FMNIST, &m, 100, &ds, &err), VK_OK);
     CHECK_EQ_INT(ds.n, 100);
+    memset(hist, 0, sizeof hist);
+    for (int i = 0; i < ds.n; i++)
+        hist[ds.labels[i]]++;
+    for (int k = 0; k < 10; k++)
+        CHECK_EQ_INT(hist[k], 10);
+    CHECK_EQ_INT(ds.sample.n_source, 10000);
+    CHECK_EQ_INT(ds.sample.seed, VK_SAMPLE_SEED);
     vk_dataset_free(&ds);
+    /* the defaults: validation and calibration from the training file,
+       disjoint and stratified; test from the test file */
+    vk_splits sp;
+    vk_split_opts o = {.data = FMNIST, .n_test = 500};
+    CHECK_EQ_INT(vk_splits_resolve(&o, &m, &sp, &err), VK_OK);
+    CHECK_STR_CONTAINS(vk_catalog_path(sp.src[VK_SPLIT_VAL]), "train-images");
+    CHECK_EQ_INT(vk_catalog_count(sp.src[VK_SPLIT_VAL]), 60000);
+    CHECK_EQ_INT(sp.note[0], 0);
+    const int want[VK_SPLIT_N] = {500, 1000, 512};
+    for (int r = 0; r < VK_SPLIT_N; r++) {
+        CHECK_EQ_INT(vk_splits_take(&sp, (vk_split_role)r, &ds, &err), VK_OK);
+        CHECK_EQ_INT(ds.n, want[r]);
+        memset(hist, 0, sizeof hist);
+        for (int i = 0; i < ds.n; i++)
+            hist[ds.labels[i]]++;
+        for (int k = 0; k < 10; k++)
+            CHECK(hist[k] >= want[r] / 10 && hist[k] <= want[r] / 10 + 1);
+        vk_dataset_free(&ds);
+    }
+    CHECK_EQ_INT(sp.sample[VK_SPLIT_CALIB].offset, 1000);
+    vk_splits_free(&sp);
     vk_model_free(&m);
 }
 
@@ -496,6 +878,9 @@ int main(void)
     RUN(test_idx);
     RUN(test_idx_resize_and_hash);
     RUN(test_folder);
+    RUN(test_sample_order);
+    RUN(test_splits_shared_source);
+    RUN(test_splits_idx_default);
     RUN(test_fashion_mnist);
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
