@@ -1,6 +1,9 @@
 # vitskip build. `make` builds the CLI; `make test` runs every test;
 # `make test SAN=1` runs them under AddressSanitizer/UBSan; `make demo` runs a
-# co-search on the bundled model. BUILD=dir keeps separate build trees.
+# co-search on the bundled model (both install tools/packages.txt first when
+# run as root); `make install PREFIX=dir` installs the CLI and its data files;
+# `make fresh-check` runs demo and test on a fresh Debian 12 root.
+# BUILD=dir keeps separate build trees.
 CC ?= cc
 SAN ?= 0
 ifeq ($(SAN),1)
@@ -25,7 +28,8 @@ TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 TB_BIN := $(BUILD)/kernels/tb/vk_tb
 SCRIPT_TESTS := $(wildcard tests/test_*.sh)
 
-.PHONY: all test demo bench bench-search bench-farm clean deps golden agent-aarch64 fuzz-agent
+.PHONY: all test test-run demo demo-run bench bench-search bench-farm clean deps golden \
+        agent-aarch64 fuzz-agent install fresh-check
 all: $(BUILD)/vitskip
 
 $(BUILD)/%.o: %.c
@@ -46,7 +50,12 @@ $(BUILD)/tests/%: $(BUILD)/tests/%.o $(LIB_OBJ)
 $(TB_BIN): $(BUILD)/kernels/tb/vk_tb.o $(BUILD)/kernels/vk_kernel.o
 	$(CC) $(LDFLAGS) -o $@ $^ -lm
 
-test: $(BUILD)/vitskip $(TEST_BIN) $(TB_BIN)
+# the packages first (installed as root, else the apt-get line to run), then
+# the build: a second make, so that -j never compiles before they are there
+test: deps
+	@$(MAKE) --no-print-directory test-run
+
+test-run: $(BUILD)/vitskip $(TEST_BIN) $(TB_BIN)
 	@BUILD=$(BUILD) VITSKIP=$(BUILD)/vitskip sh tests/run.sh $(TB_BIN) $(TEST_BIN) $(SCRIPT_TESTS)
 
 # Regenerates the kernel testbench's golden vectors (inputs from a seeded
@@ -82,8 +91,15 @@ bench-search: $(BUILD)/vitskip
 bench-farm: $(BUILD)/vitskip
 	sh tools/farm_bench.sh $(BUILD)/vitskip
 
-demo: deps $(BUILD)/vitskip
+demo: deps
+	@$(MAKE) --no-print-directory demo-run
+
+demo-run: $(BUILD)/vitskip
 	sh tools/demo.sh $(BUILD)/vitskip
+
+# the README's quickstart in a minimal Debian 12 root (debootstrap; root only)
+fresh-check:
+	BUILD=$(BUILD) sh tools/fresh_check.sh
 
 clean:
 	rm -rf build build-*

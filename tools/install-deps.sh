@@ -1,23 +1,35 @@
 #!/bin/sh
-# Installs what vitskip needs on Debian 12 (run as root). Idempotent: does
-# nothing when every package is already there. `make deps` runs it.
-#   VK_DEPS_EXTRA="bench"  also installs the benchmark's PyTorch peer
+# Installs the Debian 12 packages of tools/packages.txt (group `base`, plus
+# the groups named in VK_DEPS_EXTRA, e.g. VK_DEPS_EXTRA="bench"), without
+# recommends. Does nothing when every package is there. As root it installs
+# what is missing; otherwise it prints the exact apt-get line and exits 1.
+# `make deps` runs it; so do `make demo` and `make test`.
+#
+#   sh tools/install-deps.sh            install what is missing (root)
+#   sh tools/install-deps.sh --print    print the apt-get line for the whole list
 set -e
-pkgs="gcc make python3 pkg-config libsqlite3-dev libcurl4-openssl-dev libmicrohttpd-dev \
-libcjson-dev libpng-dev libjpeg-dev zlib1g-dev libxrt-dev dataset-fashion-mnist \
-gcc-aarch64-linux-gnu qemu-user dpkg-dev xz-utils clang libclang-rt-14-dev sqlite3"
-case " $VK_DEPS_EXTRA " in *" bench "*) pkgs="$pkgs python3-torch libopenblas0" ;; esac
+list="$(dirname "$0")/packages.txt"
+groups="base $VK_DEPS_EXTRA"
+pkgs=$(sed 's/#.*//' "$list" | awk -v g=" $groups " 'NF >= 2 && index(g, " " $2 " ") { print $1 }')
+[ -n "$pkgs" ] || { echo "install-deps: no packages read from $list" >&2; exit 1; }
+line() { echo "apt-get install -y --no-install-recommends" $*; }
+if [ "$1" = "--print" ]; then
+    line $pkgs
+    exit 0
+fi
 missing=""
 for p in $pkgs; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
+    dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null | grep -qx installed ||
         missing="$missing $p"
 done
 [ -z "$missing" ] && exit 0
 if [ "$(id -u)" != 0 ]; then
-    echo "install-deps: missing packages:$missing (run as root, or install them)" >&2
+    echo "install-deps: missing Debian packages:$missing; as root, run:" >&2
+    echo "    apt-get update && $(line $missing)" >&2
     exit 1
 fi
 echo "install-deps: installing$missing" >&2
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
+# shellcheck disable=SC2086
 apt-get install -y -qq --no-install-recommends $missing >/dev/null
