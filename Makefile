@@ -97,6 +97,18 @@ demo: deps
 demo-run: $(BUILD)/vitskip
 	sh tools/demo.sh $(BUILD)/vitskip
 
+# the CLI and the data files it looks up next to itself (host/vk_datafile.h):
+# PREFIX/bin/vitskip, PREFIX/share/vitskip/{boards,models/demo}; relocatable
+PREFIX ?= /usr/local
+DEMO_FILES := $(wildcard models/demo/*)
+install: $(BUILD)/vitskip
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/vitskip/boards \
+	    $(DESTDIR)$(PREFIX)/share/vitskip/models/demo $(DESTDIR)$(PREFIX)/share/doc/vitskip
+	install -m 755 $(BUILD)/vitskip $(DESTDIR)$(PREFIX)/bin/vitskip
+	install -m 644 boards/zcu102.json $(DESTDIR)$(PREFIX)/share/vitskip/boards/
+	install -m 644 $(DEMO_FILES) $(DESTDIR)$(PREFIX)/share/vitskip/models/demo/
+	install -m 644 README.md $(DESTDIR)$(PREFIX)/share/doc/vitskip/
+
 # the README's quickstart in a minimal Debian 12 root (debootstrap; root only)
 fresh-check:
 	BUILD=$(BUILD) sh tools/fresh_check.sh
@@ -104,4 +116,5 @@ fresh-check:
 clean:
 	rm -rf build build-*
 
--include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+# (not in make fresh-check's Debian root, whose /etc has *.d folders)
+-include $(shell find $(BUILD) -path $(BUILD)/fresh -prune -o -name '*.d' -type f -print 2>/dev/null)

@@ -1,15 +1,14 @@
 /* vk_cycles: cycle and energy model of the kernel on the ZCU102 (see vk_cycles.h). */
 #include "boards/vk_cycles.h"
+#include "host/vk_datafile.h"
 
 #include <cJSON.h>
 #include <errno.h>
-#include <limits.h>
 #include <math.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 /* Loop trip counts fixed by the integer operators' code (kernels/vk_int.h). */
 #define VK_CY_ISQRT_ITERS 32 /* vk_isqrt64: isqrt_bits */
@@ -184,28 +183,7 @@ vk_status vk_cycles_hw_load(const char *path, vk_cycles_hw *hw, vk_err *err)
 
 vk_status vk_cycles_hw_find_default(char *path, size_t len, vk_err *err)
 {
-    static const char *rel[] = {"/../boards/zcu102.json", "/../../boards/zcu102.json"};
-    char exe[PATH_MAX], *slash;
-    ssize_t n;
-    if (access("boards/zcu102.json", R_OK) == 0) {
-        snprintf(path, len, "boards/zcu102.json");
-        return VK_OK;
-    }
-    n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    if (n > 0) {
-        exe[n] = 0;
-        if ((slash = strrchr(exe, '/')) != NULL) {
-            *slash = 0;
-            for (size_t i = 0; i < sizeof rel / sizeof rel[0]; i++) {
-                int w = snprintf(path, len, "%s%s", exe, rel[i]);
-                if (w > 0 && (size_t)w < len && access(path, R_OK) == 0)
-                    return VK_OK;
-            }
-        }
-    }
-    return vk_fail(err, VK_E_NOTFOUND,
-                   "boards/zcu102.json not found in ./boards nor next to the executable "
-                   "(../boards, ../../boards); give a board file explicitly");
+    return vk_datafile_find("boards/zcu102.json", path, len, err);
 }
 
 vk_status vk_cycles_hw_check_kernel(const vk_cycles_hw *hw, const char *what, vk_err *err)

@@ -116,9 +116,10 @@ typedef struct {
 vk_status vk_cycles_hw_parse(const char *text, const char *what, vk_cycles_hw *hw, vk_err *err);
 vk_status vk_cycles_hw_load(const char *path, vk_cycles_hw *hw, vk_err *err);
 
-/* The default board file: boards/zcu102.json in the working directory,
- * else at <exe dir>/../boards or <exe dir>/../../boards. Fills path (len
- * bytes) or fails with VK_E_NOTFOUND. */
+/* The default board file, boards/zcu102.json, found by vk_datafile_find
+ * (host/vk_datafile.h: next to the binary, installed or in a build tree,
+ * else in the working directory). Fills path (len bytes) or fails with
+ * VK_E_NOTFOUND. */
 vk_status vk_cycles_hw_find_default(char *path, size_t len, vk_err *err);
 
 /* Checks that hw describes the compiled kernel: mac_pe, mac_lanes and
