@@ -1,6 +1,7 @@
 /* vk_store: SQLite storage (see vk_store.h). */
 #include "vk_store.h"
 
+#include <errno.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -198,6 +199,37 @@ vk_status vk_store_open(const char *path, vk_store **out, vk_err *err)
     if ((rc = migrate(s, err)) != VK_OK) {
         vk_store_close(s);
         return rc;
+    }
+    *out = s;
+    return VK_OK;
+}
+
+vk_status vk_store_open_readonly(const char *path, vk_store **out, vk_err *err)
+{
+    struct stat sb;
+    vk_store *s;
+    vk_status rc;
+    int fresh, ver;
+    if (stat(path, &sb) != 0)
+        return vk_fail(err, VK_E_NOTFOUND, "%s: no such database (%s)", path, strerror(errno));
+    if ((rc = check_existing(path, &fresh, err)) != VK_OK)
+        return rc;
+    if (fresh)
+        return vk_fail(err, VK_E_FORMAT, "%s: an empty file, not a vitskip database", path);
+    if (!(s = calloc(1, sizeof *s)))
+        return vk_fail(err, VK_E_NOMEM, "%s: out of memory", path);
+    snprintf(s->path, sizeof s->path, "%s", path);
+    if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
+        rc = dberr(s, err, "cannot open");
+        vk_store_close(s);
+        return rc;
+    }
+    sqlite3_busy_timeout(s->db, 5000);
+    if ((ver = user_version(s)) < VK_STORE_SCHEMA) {
+        /* an older schema is brought up to date like any open does */
+        vk_store_close(s);
+        return ver < 1 ? vk_fail(err, VK_E_FORMAT, "%s: schema version %d is unknown", path, ver)
+                       : vk_store_open(path, out, err);
     }
     *out = s;
     return VK_OK;
@@ -790,6 +822,53 @@ vk_status vk_store_replay_insert(vk_store *s, const char *config, const char *bo
         sqlite3_bind_text(st, 10, ts, -1, SQLITE_STATIC);
     }
     return write1(s, st, err, "cannot store the replay");
+}
+
+vk_status vk_store_replay_list(vk_store *s, vk_replay_rec **out, int *n, vk_err *err)
+{
+    sqlite3_stmt *st = prep(s, "SELECT id,config,board,model_hash,top1,latency_ms,latency_src,"
+                               "energy_mj,energy_src,note,created FROM replays ORDER BY id");
+    int cap = 16, k = 0, r;
+    vk_replay_rec *v = malloc((size_t)cap * sizeof *v);
+    if (!st || !v) {
+        free(v);
+        sqlite3_finalize(st);
+        return !st ? dberr(s, err, "prepare") : vk_fail(err, VK_E_NOMEM, "out of memory");
+    }
+    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+        if (k == cap) {
+            vk_replay_rec *nv = realloc(v, (size_t)(cap *= 2) * sizeof *v);
+            if (!nv) {
+                free(v);
+                sqlite3_finalize(st);
+                return vk_fail(err, VK_E_NOMEM, "out of memory");
+            }
+            v = nv;
+        }
+        vk_replay_rec *p = &v[k++];
+        char t[16];
+        p->id = sqlite3_column_int64(st, 0);
+        copy_text(p->config, sizeof p->config, st, 1);
+        copy_text(p->board, sizeof p->board, st, 2);
+        copy_text(p->model_hash, sizeof p->model_hash, st, 3);
+        p->top1 = sqlite3_column_double(st, 4);
+        p->latency_ms = sqlite3_column_double(st, 5);
+        copy_text(t, sizeof t, st, 6);
+        p->latency_src = src_parse(t);
+        p->energy_mj = sqlite3_column_double(st, 7);
+        copy_text(t, sizeof t, st, 8);
+        p->energy_src = src_parse(t);
+        copy_text(p->note, sizeof p->note, st, 9);
+        copy_text(p->created, sizeof p->created, st, 10);
+    }
+    sqlite3_finalize(st);
+    if (r != SQLITE_DONE) {
+        free(v);
+        return dberr(s, err, "cannot read the replays");
+    }
+    *out = v;
+    *n = k;
+    return VK_OK;
 }
 
 void vk_store_rec_free(vk_path_rec *rec)

@@ -13,7 +13,18 @@
  *
  * Per-image results blob: 6 bytes per image, little-endian int16 class then
  * int32 entropy (Q16 nats). Arrays of doubles are stored as little-endian
- * IEEE-754 blobs.
+ * IEEE-754 blobs. The other blobs of a path (vk_measure's fields):
+ *   stage_cycles  VK_STAGE_N (9) little-endian uint64: cycles per image of
+ *                 each vk_stage, in the enum's order (patch embedding,
+ *                 LayerNorms, QKV, QK^T, softmax, AV, projection, MLP, head;
+ *                 boards/vk_board.h); all zero from a board that does not
+ *                 model stages (a measured one). Their sum is the path's
+ *                 modeled cycles (latency = cycles / clock), so each
+ *                 stage's share of the latency is its share of the cycles.
+ *   suffix_ms, suffix_mj  VK_MAX_LAYERS + 1 doubles: [k] = the path's
+ *                 latency (energy) per image when resuming after k encoders,
+ *                 [0] = the whole path; [k] - [k + 1] is encoder k + 1's cost
+ *                 (with the patch embedding in encoder 1's).
  *
  *     vk_store *db;
  *     if (vk_store_open("run.db", &db, &err) != VK_OK) die(err.msg);
@@ -61,6 +72,12 @@ typedef struct {
 } vk_path_rec;
 
 vk_status vk_store_open(const char *path, vk_store **out, vk_err *err);
+/* Opens an existing database to read it (show, export, replay, report):
+ * never creates a file; VK_E_NOTFOUND when path does not exist, the same
+ * refusals as vk_store_open for an empty, foreign or newer file. An older
+ * schema is migrated first (the one write it makes). Writing through the
+ * handle fails with VK_E_DB. */
+vk_status vk_store_open_readonly(const char *path, vk_store **out, vk_err *err);
 void vk_store_close(vk_store *s);
 
 vk_status vk_store_run_create(vk_store *s, vk_run_info *r, vk_err *err); /* fills id */
@@ -120,6 +137,22 @@ vk_status vk_store_cascade_list(vk_store *s, int64_t run_id, vk_cascade_rec **ou
 vk_status vk_store_replay_insert(vk_store *s, const char *config, const char *board,
                                  const char *model_hash, double top1, const vk_measure *m,
                                  vk_err *err);
+
+/* One board replay of a stored configuration (`vitskip replay`). */
+typedef struct {
+    int64_t id;
+    char config[24];               /* "P12" (a path) or "C3" (a cascade) */
+    char board[256];
+    char model_hash[65];
+    double top1;
+    double latency_ms, energy_mj;
+    vk_source latency_src, energy_src;
+    char note[192];
+    char created[32];
+} vk_replay_rec;
+
+/* Every stored replay, oldest first; *out owned by caller (free). */
+vk_status vk_store_replay_list(vk_store *s, vk_replay_rec **out, int *n, vk_err *err);
 
 /* PRAGMA integrity_check, plus every measurement row whole (its per-image
  * blob matches its image count) and no genome twice per model/data/board. */

@@ -1,6 +1,8 @@
 /* test_store: the SQLite store — dedup across runs, refusal of newer,
  * foreign and non-SQLite files (left byte-identical), migration from
- * schema version 1, the online backup, and crash safety: a
+ * schema version 1, the online backup, the read-only open (refuses a
+ * missing file without creating it, reads, cannot write) and the replay
+ * list, and crash safety: a
  * child inserting measurements is killed with SIGKILL at random moments;
  * after every kill the database passes integrity_check, every row is whole
  * and no path is duplicated, and inserting resumes where it stopped. */
@@ -253,6 +255,67 @@ static void test_kill_loop(void)
     CHECK(prev > 0);
 }
 
+/* The read-only open: a missing file is refused and not created, an empty
+ * one is refused; an existing database reads (runs, replays in order) and
+ * refuses writes, leaving the file as it was. */
+static void test_readonly_replays(void)
+{
+    char path[256], before[65536], after[65536];
+    vk_store *db = NULL, *ro = NULL;
+    vk_err err = {{0}};
+    vk_run_info r = {0};
+    vk_measure m = {0};
+    vk_replay_rec *rep = NULL;
+    int n = -1;
+    snprintf(path, sizeof path, "%s/ro-missing.db", dir);
+    CHECK_EQ_INT(vk_store_open_readonly(path, &ro, &err), VK_E_NOTFOUND);
+    CHECK_STR_CONTAINS(err.msg, "no such database");
+    CHECK(ro == NULL && access(path, F_OK) != 0);
+    snprintf(path, sizeof path, "%s/ro-empty.db", dir);
+    fclose(fopen(path, "w"));
+    CHECK_EQ_INT(vk_store_open_readonly(path, &ro, &err), VK_E_FORMAT);
+
+    snprintf(path, sizeof path, "%s/ro.db", dir);
+    CHECK_EQ_INT(vk_store_open(path, &db, &err), VK_OK);
+    strcpy(r.model_hash, "m1");
+    strcpy(r.data_hash, "d1");
+    CHECK_EQ_INT(vk_store_run_create(db, &r, &err), VK_OK);
+    m.latency_ms = 2.5;
+    m.latency_src = VK_SRC_MEASURED;
+    m.energy_src = VK_SRC_NONE;
+    snprintf(m.note, sizeof m.note, "host clock");
+    CHECK_EQ_INT(vk_store_replay_insert(db, "P7", "cpu", "m1", 81.5, &m, &err), VK_OK);
+    m.latency_src = VK_SRC_MODELED;
+    m.energy_mj = 3;
+    m.energy_src = VK_SRC_MODELED;
+    CHECK_EQ_INT(vk_store_replay_insert(db, "C2", "sim", "m1", 82, &m, &err), VK_OK);
+    vk_store_close(db);
+
+    size_t nb = file_bytes(path, before, sizeof before);
+    CHECK_EQ_INT(vk_store_open_readonly(path, &ro, &err), VK_OK);
+    int64_t *ids = NULL;
+    int n_ids = 0;
+    CHECK_EQ_INT(vk_store_run_list(ro, &ids, &n_ids, &err), VK_OK);
+    CHECK(n_ids == 1 && ids[0] == r.id);
+    free(ids);
+    CHECK_EQ_INT(vk_store_replay_list(ro, &rep, &n, &err), VK_OK);
+    CHECK_EQ_INT(n, 2);
+    if (n == 2) {
+        CHECK(!strcmp(rep[0].config, "P7") && !strcmp(rep[0].board, "cpu") &&
+              rep[0].top1 == 81.5 && rep[0].latency_ms == 2.5);
+        CHECK(rep[0].latency_src == VK_SRC_MEASURED && rep[0].energy_src == VK_SRC_NONE);
+        CHECK(!strcmp(rep[1].config, "C2") && rep[1].energy_src == VK_SRC_MODELED &&
+              rep[1].energy_mj == 3 && !strcmp(rep[1].note, "host clock"));
+        CHECK(!strcmp(rep[1].model_hash, "m1"));
+    }
+    free(rep);
+    vk_run_info r2 = r;
+    CHECK(vk_store_run_create(ro, &r2, &err) != VK_OK);
+    CHECK(vk_store_run_set_status(ro, r.id, "done", &err) != VK_OK);
+    vk_store_close(ro);
+    CHECK(nb == file_bytes(path, after, sizeof after) && !memcmp(before, after, nb));
+}
+
 int main(void)
 {
     if (!mkdtemp(dir))
@@ -260,6 +323,7 @@ int main(void)
     RUN(test_dedup_roundtrip);
     RUN(test_refusals);
     RUN(test_migration_backup);
+    RUN(test_readonly_replays);
     RUN(test_kill_loop);
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
