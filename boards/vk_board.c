@@ -52,8 +52,8 @@ const char *vk_source_str(vk_source s)
 
 const char *vk_stage_str(vk_stage s)
 {
-    static const char *names[VK_STAGE_N] = {"embed", "layernorm", "qkv", "qk",  "softmax",
-                                            "av",    "proj",      "mlp", "head"};
+    static const char *names[VK_STAGE_N] = {"embed", "layernorm", "qkv",  "qk",   "softmax",
+                                            "av",    "proj",      "mlp",  "head", "prune"};
     return (unsigned)s < VK_STAGE_N ? names[s] : "?";
 }
 
@@ -167,7 +167,8 @@ vk_status vk_board_load(vk_board *b, const vk_qmodel *q, vk_err *err)
     if ((rc = vk_cycles_dims_check(&d, "model", err)) != VK_OK)
         return rc;
     vk_layout_compute(&lay, (uint32_t)d.channels, (uint32_t)d.patch, (uint32_t)d.dim,
-                      (uint32_t)d.layers, (uint32_t)d.mlp, (uint32_t)d.classes, (uint32_t)d.tokens);
+                      (uint32_t)d.layers, (uint32_t)d.mlp, (uint32_t)d.classes, (uint32_t)d.tokens,
+                      (uint32_t)d.heads, (uint32_t)d.prefix);
     if (q->par_n < lay.par_n || q->wt_n < lay.wt_n)
         return vk_fail(err, VK_E_FORMAT,
                        "board '%s': model blob too short (par %zu of %u words, wt %zu of %u "

@@ -48,6 +48,7 @@ typedef enum {
     VK_STAGE_PROJ,
     VK_STAGE_MLP,       /* FC1, activation, FC2 */
     VK_STAGE_HEAD,      /* final LayerNorm, classifier, entropy */
+    VK_STAGE_PRUNE,     /* token pruning: ranking and compaction */
     VK_STAGE_N
 } vk_stage;
 

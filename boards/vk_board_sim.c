@@ -5,9 +5,8 @@
  * executable: <exe dir>/../boards, <exe dir>/../../boards) or "sim:FILE.json".
  * The board file must describe the compiled kernel (vk_cycles_hw_check_kernel).
  *
- * measure runs vk_kernel_top once per image (twice for an escalated cascade
- * image) on VK_SIM_THREADS worker threads (default 2), each with an 8 MiB
- * stack (the kernel keeps about 1.1 MiB of local arrays at DeiT-S maxima).
+ * measure runs the kernel once per image (twice for an escalated cascade
+ * image) on VK_SIM_THREADS worker threads (default 2).
  * Images are handed out one at a time under a mutex; progress is reported
  * from the calling thread. A kernel status other than OK on any image fails
  * the whole request (VK_E_UNSUPPORTED for a mode this kernel does not
@@ -65,7 +64,9 @@ static const char *kstat_str(int32_t st)
     case VK_KSTAT_BAD_CFG:
         return "cfg magic, start or save out of range";
     case VK_KSTAT_BAD_MODE:
-        return "a mode this kernel build does not implement";
+        return "a mode word the kernel cannot run (see the README's per-encoder modes)";
+    case VK_KSTAT_NOMEM:
+        return "no memory for the C simulation's on-chip buffers";
     default:
         return "unknown kernel status";
     }
@@ -183,7 +184,7 @@ static void *sim_worker(void *arg)
         pthread_mutex_unlock(&j->mu);
 
         const int8_t *img = &s->imgs[(size_t)i * s->img_n];
-        vk_kernel_top(s->wt, s->par, cfg_lo, img, act, out);
+        vk_kernel_run(s->wt, s->par, cfg_lo, img, act, out);
         if (out[VK_OUT_STATUS] != VK_KSTAT_OK) {
             job_fail(j, i, out[VK_OUT_STATUS], cascade ? "low path" : "path");
             break;
@@ -191,7 +192,7 @@ static void *sim_worker(void *arg)
         r.cls = out[VK_OUT_CLASS];
         r.entropy_q16 = out[VK_OUT_ENTROPY];
         if (cascade && r.entropy_q16 > req->threshold_q16) {
-            vk_kernel_top(s->wt, s->par, cfg_hi, img, act, out);
+            vk_kernel_run(s->wt, s->par, cfg_hi, img, act, out);
             if (out[VK_OUT_STATUS] != VK_KSTAT_OK) {
                 job_fail(j, i, out[VK_OUT_STATUS], "high path");
                 break;

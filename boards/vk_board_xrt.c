@@ -42,11 +42,12 @@
  * open: library -> xclbin file exists -> xrtDeviceOpen(N) ->
  * xrtXclbinAllocFilename (UUID, platform name) -> xrtDeviceLoadXclbinHandle
  * -> xrtPLKernelOpen(vk_kernel_top) -> the argument group of each of
- * vk_kernel_top(wt, par, cfg, img, act, out) -> the INA226 sampler
+ * vk_kernel_top(w0, w1, w2, w3, par, cfg, img, act, out, ps) -> the INA226 sampler
  * (vk_hwmon on /sys; absent sensors mean no energy figure, not an error).
- * load: one buffer object per argument in its group (three cfg buffers:
- * low path, high path, suffix runs), wt and par written and synced once;
- * one run handle per cfg buffer.
+ * load: one buffer object per argument in its group (the pre-tiled
+ * weights once, passed to all four weight ports; three cfg buffers: low
+ * path, high path, suffix runs; the probability spill area), wt and par
+ * written and synced once; one run handle per cfg buffer.
  * measure: cfg buffers written once per request; one untimed warm-up run;
  * then per image, timed on the host clock (CLOCK_MONOTONIC): write img and
  * sync it to the device, start the low-path run, wait (timeout), sync out
@@ -98,7 +99,7 @@ enum { XRT_SYNC_TO_DEVICE = 0, XRT_SYNC_FROM_DEVICE = 1 };
 enum { XRT_STATE_COMPLETED = 4, XRT_STATE_TIMEOUT = 8 };
 
 /* Kernel arguments in vk_kernel_top's order. */
-enum { ARG_WT, ARG_PAR, ARG_CFG, ARG_IMG, ARG_ACT, ARG_OUT, ARG_N };
+enum { ARG_W0, ARG_W1, ARG_W2, ARG_W3, ARG_PAR, ARG_CFG, ARG_IMG, ARG_ACT, ARG_OUT, ARG_PS, ARG_N };
 /* cfg buffers and run handles. */
 enum { RUN_LO, RUN_HI, RUN_X, RUN_N };
 
@@ -171,7 +172,7 @@ typedef struct {
     vk_hwmon *hw; /* NULL: no INA226 rails */
     char hw_why[VK_ERR_MAX];
     /* model (load) */
-    void *bo_wt, *bo_par, *bo_img, *bo_act, *bo_out, *bo_cfg[RUN_N];
+    void *bo_wt[4], *bo_par, *bo_img, *bo_act, *bo_out, *bo_ps, *bo_cfg[RUN_N];
     void *run[RUN_N];
     int n_layers;
     size_t img_n, act_n, out_n; /* bytes of img, act, the out words used */
@@ -336,8 +337,10 @@ static vk_status parse_spec(vk_xrt *s, const char *spec, vk_err *err)
 
 static void free_model(vk_xrt *s)
 {
-    void **bos[] = {&s->bo_wt,  &s->bo_par,         &s->bo_img,         &s->bo_act,
-                    &s->bo_out, &s->bo_cfg[RUN_LO], &s->bo_cfg[RUN_HI], &s->bo_cfg[RUN_X]};
+    void **bos[] = {&s->bo_wt[0],       &s->bo_wt[1],       &s->bo_wt[2],  &s->bo_wt[3],
+                    &s->bo_par,         &s->bo_img,         &s->bo_act,    &s->bo_out,
+                    &s->bo_ps,          &s->bo_cfg[RUN_LO], &s->bo_cfg[RUN_HI],
+                    &s->bo_cfg[RUN_X]};
     for (int r = 0; r < RUN_N; r++)
         if (s->run[r]) {
             xrt.run_close(s->run[r]);
@@ -492,6 +495,20 @@ static vk_status bo_put(void *bo, const void *src, size_t bytes, const char *wha
     return VK_OK;
 }
 
+/* The weight buffer of each weight port's group on run r: 0 or -1. */
+static int wt_args(const vk_xrt *s, void *run)
+{
+    for (int p = 0; p < 4; p++) {
+        void *bo = s->bo_wt[p];
+        for (int o = 0; !bo && o < p; o++)
+            if (s->group[ARG_W0 + o] == s->group[ARG_W0 + p])
+                bo = s->bo_wt[o];
+        if (!bo || xrt.run_set_arg(run, ARG_W0 + p, bo) != 0)
+            return -1;
+    }
+    return 0;
+}
+
 static vk_status xrt_load(void *state, const vk_qmodel *q, vk_err *err)
 {
     vk_xrt *s = state;
@@ -502,23 +519,35 @@ static vk_status xrt_load(void *state, const vk_qmodel *q, vk_err *err)
     s->img_n = vk_qmodel_img_n(q);
     s->act_n = vk_qmodel_act_n(q) * sizeof(int32_t);
     s->out_n = (size_t)(VK_OUT_LOGITS + q->par[VK_HDR_CLASSES]) * sizeof(int32_t);
-    if ((rc = bo_new(s, ARG_WT, q->wt_n, &s->bo_wt, err)) != VK_OK ||
-        (rc = bo_new(s, ARG_PAR, q->par_n * sizeof(int32_t), &s->bo_par, err)) != VK_OK ||
+    /* the weights once per memory group of the four weight ports (the
+       platform may map HP0..HP3 to one group or to four) */
+    for (int p = 0; p < 4; p++) {
+        int same = -1;
+        for (int o = 0; o < p; o++)
+            if (s->group[ARG_W0 + o] == s->group[ARG_W0 + p])
+                same = o;
+        if (same >= 0)
+            continue;
+        if ((rc = bo_new(s, ARG_W0 + p, q->wt_n, &s->bo_wt[p], err)) != VK_OK ||
+            (rc = bo_put(s->bo_wt[p], q->wt, q->wt_n, "the weights", err)) != VK_OK)
+            goto fail;
+    }
+    if ((rc = bo_new(s, ARG_PAR, q->par_n * sizeof(int32_t), &s->bo_par, err)) != VK_OK ||
         (rc = bo_new(s, ARG_IMG, s->img_n, &s->bo_img, err)) != VK_OK ||
         (rc = bo_new(s, ARG_ACT, s->act_n, &s->bo_act, err)) != VK_OK ||
-        (rc = bo_new(s, ARG_OUT, VK_OUT_WORDS * sizeof(int32_t), &s->bo_out, err)) != VK_OK)
+        (rc = bo_new(s, ARG_OUT, VK_OUT_WORDS * sizeof(int32_t), &s->bo_out, err)) != VK_OK ||
+        (rc = bo_new(s, ARG_PS, VK_PSPILL_BYTES, &s->bo_ps, err)) != VK_OK)
         goto fail;
     for (int r = 0; r < RUN_N; r++)
         if ((rc = bo_new(s, ARG_CFG, VK_CFG_WORDS * sizeof(uint32_t), &s->bo_cfg[r], err)) != VK_OK)
             goto fail;
-    if ((rc = bo_put(s->bo_wt, q->wt, q->wt_n, "the weights", err)) != VK_OK ||
-        (rc = bo_put(s->bo_par, q->par, q->par_n * sizeof(int32_t), "the parameters", err)) !=
-            VK_OK)
+    if ((rc = bo_put(s->bo_par, q->par, q->par_n * sizeof(int32_t), "the parameters", err)) !=
+        VK_OK)
         goto fail;
     for (int r = 0; r < RUN_N; r++) {
         errno = 0;
-        if (!(s->run[r] = xrt.run_open(s->kern)) ||
-            xrt.run_set_arg(s->run[r], ARG_WT, s->bo_wt) != 0 ||
+        if (!(s->run[r] = xrt.run_open(s->kern)) || wt_args(s, s->run[r]) != 0 ||
+            xrt.run_set_arg(s->run[r], ARG_PS, s->bo_ps) != 0 ||
             xrt.run_set_arg(s->run[r], ARG_PAR, s->bo_par) != 0 ||
             xrt.run_set_arg(s->run[r], ARG_CFG, s->bo_cfg[r]) != 0 ||
             xrt.run_set_arg(s->run[r], ARG_IMG, s->bo_img) != 0 ||

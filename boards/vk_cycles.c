@@ -10,13 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Loop trip counts fixed by the integer operators' code (kernels/vk_int.h). */
-#define VK_CY_ISQRT_ITERS 32 /* vk_isqrt64: isqrt_bits */
-#define VK_CY_LOG2_ITERS 63  /* vk_log2_q16: log2_msb, worst case */
-
 /* ---- board file --------------------------------------------------------- */
 
-typedef enum { F_DOUBLE, F_INT, F_BOOL } field_kind;
+typedef enum { F_DOUBLE, F_INT } field_kind;
 
 typedef struct {
     const char *name;
@@ -29,22 +25,27 @@ typedef struct {
 #define FD(n, k, lo, hi) {#n, k, offsetof(vk_cycles_hw, n), lo, hi}
 static const field_def fields[] = {
     FD(clock_mhz, F_DOUBLE, 1, 2000),
-    FD(mac_pe, F_INT, 1, 4096),
-    FD(mac_lanes, F_INT, 1, 4096),
+    FD(engine_pe, F_INT, 1, 4096),
+    FD(engine_lanes, F_INT, 1, 4096),
     FD(int8_macs_per_dsp, F_INT, 1, 4),
-    FD(dsp_total, F_INT, 1, 100000),
-    FD(softmax_lanes, F_INT, 1, 4096),
-    FD(softmax_max_lanes, F_INT, 1, 4096),
-    FD(ln_lanes, F_INT, 1, 4096),
-    FD(act_lanes, F_INT, 1, 4096),
-    FD(io_lanes, F_INT, 1, 4096),
-    FD(head_lanes, F_INT, 1, 4096),
-    FD(wt_load_bytes_per_cycle, F_DOUBLE, 0.001, 4096),
+    FD(weight_ports, F_INT, 1, 64),
     FD(axi_port_bits, F_INT, 8, 4096),
+    FD(epilogue_lanes, F_INT, 1, 4096),
+    FD(ln_lanes, F_INT, 1, 4096),
+    FD(softmax_lanes, F_INT, 1, 4096),
     FD(ddr_bandwidth_gbs, F_DOUBLE, 0.001, 10000),
-    FD(double_buffered, F_BOOL, 0, 1),
+    FD(axi_latency, F_INT, 0, 100000),
+    FD(engine_depth, F_INT, 0, 1000),
     FD(pipeline_depth, F_INT, 0, 1000),
     FD(div_cycles, F_INT, 0, 10000),
+    FD(step_overhead, F_INT, 0, 10000),
+    FD(dsp_total, F_INT, 1, 100000),
+    FD(bram36_total, F_INT, 1, 100000),
+    FD(lut_total, F_INT, 1, 100000000),
+    FD(ff_total, F_INT, 1, 100000000),
+    FD(dsp_budget, F_DOUBLE, 0.01, 1),
+    FD(bram_budget, F_DOUBLE, 0.01, 1),
+    FD(lut_budget, F_DOUBLE, 0.01, 1),
     FD(static_power_w, F_DOUBLE, 0, 1000),
     FD(pj_per_mac, F_DOUBLE, 0, 1e6),
     FD(pj_per_ddr_byte, F_DOUBLE, 0, 1e6),
@@ -88,13 +89,6 @@ static vk_status parse_field(const cJSON *root, const field_def *f, const char *
                        "%s: field '%s.source': expected a non-empty string saying where the "
                        "value comes from",
                        what, f->name);
-    if (f->kind == F_BOOL) {
-        if (!cJSON_IsBool(val))
-            return vk_fail(err, VK_E_FORMAT, "%s: field '%s.value': expected true or false", what,
-                           f->name);
-        *(int *)p = cJSON_IsTrue(val) ? 1 : 0;
-        return VK_OK;
-    }
     if (!cJSON_IsNumber(val))
         return vk_fail(err, VK_E_FORMAT, "%s: field '%s.value': expected a number", what, f->name);
     v = val->valuedouble;
@@ -188,28 +182,32 @@ vk_status vk_cycles_hw_find_default(char *path, size_t len, vk_err *err)
 
 vk_status vk_cycles_hw_check_kernel(const vk_cycles_hw *hw, const char *what, vk_err *err)
 {
-    long dsps;
-    if (hw->mac_pe != VK_HLS_PE)
-        return vk_fail(err, VK_E_MISMATCH,
-                       "%s: field 'mac_pe' is %d but the compiled kernel has VK_HLS_PE = %d "
-                       "(kernels/vk_config.h)",
-                       what, hw->mac_pe, VK_HLS_PE);
-    if (hw->mac_lanes != VK_HLS_LANES)
-        return vk_fail(err, VK_E_MISMATCH,
-                       "%s: field 'mac_lanes' is %d but the compiled kernel has VK_HLS_LANES = "
-                       "%d (kernels/vk_config.h)",
-                       what, hw->mac_lanes, VK_HLS_LANES);
-    if (hw->softmax_lanes != VK_HLS_SM_LANES)
-        return vk_fail(err, VK_E_MISMATCH,
-                       "%s: field 'softmax_lanes' is %d but the compiled kernel has "
-                       "VK_HLS_SM_LANES = %d (kernels/vk_config.h)",
-                       what, hw->softmax_lanes, VK_HLS_SM_LANES);
-    dsps = ((long)hw->mac_pe * hw->mac_lanes + hw->int8_macs_per_dsp - 1) / hw->int8_macs_per_dsp;
-    if (dsps > hw->dsp_total)
-        return vk_fail(err, VK_E_FORMAT,
-                       "%s: field 'dsp_total': the %dx%d MAC array needs %ld DSPs at %d int8 "
-                       "MACs each, more than the %d available",
-                       what, hw->mac_pe, hw->mac_lanes, dsps, hw->int8_macs_per_dsp, hw->dsp_total);
+    static const struct {
+        const char *name;
+        size_t off;
+        int want;
+        const char *macro;
+    } geo[] = {
+        {"engine_pe", offsetof(vk_cycles_hw, engine_pe), VK_PE, "VK_PE"},
+        {"engine_lanes", offsetof(vk_cycles_hw, engine_lanes), VK_LANES, "VK_LANES"},
+        {"weight_ports", offsetof(vk_cycles_hw, weight_ports), VK_WPORTS, "VK_WPORTS"},
+        {"axi_port_bits", offsetof(vk_cycles_hw, axi_port_bits), 8 * VK_AXI_BYTES,
+         "8 * VK_AXI_BYTES"},
+        {"epilogue_lanes", offsetof(vk_cycles_hw, epilogue_lanes), VK_EPI_LANES,
+         "VK_EPI_LANES"},
+        {"ln_lanes", offsetof(vk_cycles_hw, ln_lanes), VK_LN_LANES, "VK_LN_LANES"},
+        {"softmax_lanes", offsetof(vk_cycles_hw, softmax_lanes), VK_SM_LANES, "VK_SM_LANES"},
+        {"int8_macs_per_dsp", offsetof(vk_cycles_hw, int8_macs_per_dsp), 2,
+         "two per DSP48E2 (vk_k_mac2)"},
+    };
+    for (size_t i = 0; i < sizeof geo / sizeof geo[0]; i++) {
+        int v = *(const int *)(const void *)((const char *)hw + geo[i].off);
+        if (v != geo[i].want)
+            return vk_fail(err, VK_E_MISMATCH,
+                           "%s: field '%s' is %d but the compiled kernel has %s = %d "
+                           "(kernels/vk_config.h)",
+                           what, geo[i].name, v, geo[i].macro, geo[i].want);
+    }
     return VK_OK;
 }
 
@@ -226,6 +224,7 @@ void vk_cycles_dims_from_par(const int32_t *par, vk_cycles_dims *d)
     d->mlp = par[VK_HDR_MLP];
     d->classes = par[VK_HDR_CLASSES];
     d->tokens = par[VK_HDR_TOKENS];
+    d->prefix = par[VK_HDR_PREFIX];
 }
 
 vk_status vk_cycles_dims_check(const vk_cycles_dims *d, const char *what, vk_err *err)
@@ -245,9 +244,12 @@ vk_status vk_cycles_dims_check(const vk_cycles_dims *d, const char *what, vk_err
                        "heads <= %d dividing it, head dim <= %d)",
                        what, d->dim, d->heads, VK_MAX_DIM, VK_MAX_HEADS, VK_MAX_HEAD_DIM);
     g = d->image / d->patch;
-    if (d->tokens != g * g + 1 || d->tokens > VK_MAX_TOKENS)
-        return vk_fail(err, VK_E_UNSUPPORTED, "%s: %d tokens (expected %d, at most %d)", what,
-                       d->tokens, g * g + 1, VK_MAX_TOKENS);
+    if (d->prefix < 1 || d->prefix > VK_MAX_PREFIX || d->tokens != g * g + d->prefix ||
+        d->tokens > VK_MAX_TOKENS)
+        return vk_fail(err, VK_E_UNSUPPORTED,
+                       "%s: %d tokens with %d prefix tokens (expected %d patches plus 1 or 2, "
+                       "at most %d)",
+                       what, d->tokens, d->prefix, g * g, VK_MAX_TOKENS);
     if (d->layers < 1 || d->layers > VK_MAX_LAYERS || d->mlp < 1 || d->mlp > VK_MAX_MLP ||
         d->classes < 2 || d->classes > VK_MAX_CLASSES)
         return vk_fail(err, VK_E_UNSUPPORTED,
@@ -258,138 +260,373 @@ vk_status vk_cycles_dims_check(const vk_cycles_dims *d, const char *what, vk_err
     return VK_OK;
 }
 
-/* ---- counting ----------------------------------------------------------- */
+/* ---- counting: kernels/vk_kernel.c, loop by loop ------------------------- */
 
 static uint64_t ceil_div(uint64_t a, uint64_t b)
 {
     return (a + b - 1) / b;
 }
 
-/* A pipelined loop of trip iterations doing lanes elements per cycle. */
-static uint64_t loop_c(const vk_cycles_hw *hw, uint64_t trip, uint64_t lanes)
+/* The model's walk through one kernel call. */
+typedef struct {
+    const vk_cycles_hw *hw;
+    const vk_cycles_dims *d;
+    vk_cycles_count *c;
+    int32_t dh, dp;
+} vk_cy;
+
+/* A pipelined loop: n iterations at interval ii, then depth; 0 if n = 0. */
+static uint64_t pl(uint64_t n, uint64_t ii, uint64_t depth)
 {
-    return trip ? ceil_div(trip, lanes) + (uint64_t)hw->pipeline_depth : 0;
+    return n ? n * ii + depth : 0;
 }
 
-/* A pipelined loop moving trip bytes at rate bytes per cycle. */
-static uint64_t loop_r(const vk_cycles_hw *hw, uint64_t trip, double rate)
+/* A loop of n iterations labelled id, run alone in stage st. */
+static void alone(vk_cy *m, vk_loop id, uint64_t n, uint64_t ii, uint64_t depth, vk_stage st)
 {
-    return trip ? (uint64_t)ceil((double)trip / rate) + (uint64_t)hw->pipeline_depth : 0;
+    uint64_t cy = pl(n, ii, depth);
+    m->c->trips[id] += n;
+    m->c->cycles += cy;
+    m->c->stage_cycles[st] += cy;
 }
 
-static double ddr_bytes_per_cycle(const vk_cycles_hw *hw)
+/* Cycles of an unlabelled loop or a fixed cost, in stage st. */
+static void extra(vk_cy *m, uint64_t cycles, vk_stage st)
 {
-    return hw->ddr_bandwidth_gbs * 1e3 / hw->clock_mhz;
+    m->c->cycles += cycles;
+    m->c->stage_cycles[st] += cycles;
 }
 
-/* Bytes per cycle a loop reading DDR through the weight port can get. */
-static double axi_rate(const vk_cycles_hw *hw)
+/* A DDR read or write loop of n 16-byte beats (latency paid once). */
+static void ddr_loop(vk_cy *m, vk_loop id, uint64_t n, uint64_t bytes, vk_stage st)
 {
-    double port = hw->axi_port_bits / 8.0, ddr = ddr_bytes_per_cycle(hw);
-    return port < ddr ? port : ddr;
+    alone(m, id, n, 1, n ? (uint64_t)m->hw->pipeline_depth + (uint64_t)m->hw->axi_latency : 0,
+          st);
+    m->c->ddr_bytes += bytes;
 }
 
-static double load_rate(const vk_cycles_hw *hw)
+static void par_load(vk_cy *m, uint64_t words, vk_stage st)
 {
-    double a = axi_rate(hw);
-    return hw->wt_load_bytes_per_cycle < a ? hw->wt_load_bytes_per_cycle : a;
+    ddr_loop(m, VK_L_PAR_LOAD, ceil_div(words, 4), 4 * words, st);
 }
 
-/* vk_k_linear: cycles, and its MACs and weight bytes added to c. */
-static uint64_t linear_c(const vk_cycles_hw *hw, uint64_t n_tok, uint64_t n_in, uint64_t n_out,
-                         vk_cycles_count *c)
+/* Softmax of rows x cols: exp, one divider pass, norm; its cycles. */
+static uint64_t softmax_c(vk_cy *m, uint64_t rows, uint64_t cols)
 {
-    uint64_t pe = (uint64_t)hw->mac_pe, total = 0, prev_comp = 0, o0;
-    double rate = load_rate(hw);
-    for (o0 = 0; o0 < n_out; o0 += pe) {
-        uint64_t p = n_out - o0 < pe ? n_out - o0 : pe;
-        uint64_t load = loop_r(hw, p * n_in, rate);
-        uint64_t comp = n_tok * (loop_c(hw, p, (uint64_t)hw->io_lanes) +
-                                 loop_c(hw, n_in, (uint64_t)hw->mac_lanes) +
-                                 loop_c(hw, p, (uint64_t)hw->io_lanes));
-        if (!hw->double_buffered) {
-            total += load + comp;
-            c->load_cycles += load;
-        } else if (o0 == 0) {
-            total += load; /* the first tile's load has nothing to hide under */
-            c->load_cycles += load;
-        } else {
-            total += load > prev_comp ? load : prev_comp;
-            c->load_cycles += load > prev_comp ? load - prev_comp : 0;
+    uint64_t n_ch = ceil_div(cols, VK_SM_LANES), dp = (uint64_t)m->hw->pipeline_depth;
+    if (!rows)
+        return 0;
+    m->c->trips[VK_L_SM_EXP] += rows * n_ch;
+    m->c->trips[VK_L_SM_DIV] += rows;
+    m->c->trips[VK_L_SM_NORM] += rows * n_ch;
+    m->c->sram_bytes += rows * cols * (4 + 4 + 4 + 1); /* score in, e out, e in, p out */
+    return pl(rows * n_ch, 1, dp) + pl(rows, 1, (uint64_t)m->hw->div_cycles) +
+           pl(rows * n_ch, 1, dp);
+}
+
+/* What a GEMM op is: the kernel's vk_k_op fields the model needs. */
+typedef struct {
+    vk_stage st;
+    int64_t rows, n_lo, n_hi, n_in;
+    int ddr, scores;              /* weights from DDR; raw-score epilogue */
+    int64_t sm_rows, sm_cols;     /* a softmax beside it */
+    int xp;                       /* a probability set moving beside it: 1 out, 2 in */
+    int64_t xp_rows;
+} vk_cy_op;
+
+/* vk_k_gemm's steps: load || engine || epilogue || softmax, each step as
+ * long as its longest process. */
+static void gemm(vk_cy *m, const vk_cy_op *op)
+{
+    const vk_cycles_hw *hw = m->hw;
+    uint64_t n_t = VK_TILES(op->n_hi) - (uint64_t)op->n_lo / VK_PE, n_kc = VK_TILES(op->n_in);
+    uint64_t gpt = op->ddr ? ceil_div(n_kc, VK_WPORTS) : 1, n_g = n_t * gpt;
+    uint64_t lag = op->ddr ? 2 : 0, n_steps = n_g + lag + 1, s;
+    uint64_t tt = op->rows > VK_PE ? (uint64_t)op->rows : VK_PE, rows = (uint64_t)op->rows;
+    uint64_t lanes = op->scores ? VK_PE : VK_EPI_LANES, groups = VK_PE / lanes;
+    uint64_t sm_step = ceil_div((uint64_t)op->sm_rows, n_steps), epi_step = ceil_div(rows, gpt);
+    uint64_t xp_step = ceil_div((uint64_t)op->xp_rows, n_steps);
+    uint64_t dp = (uint64_t)hw->pipeline_depth, de = (uint64_t)hw->engine_depth;
+    double ddr_bpc = hw->ddr_bandwidth_gbs * 1e3 / hw->clock_mhz; /* bytes per cycle */
+    vk_cycles_count *c = m->c;
+
+    c->trips[VK_L_GEMM_STEP] += n_steps;
+    c->trips[VK_L_ENG_PROLOGUE] += n_t ? VK_PE : 0;
+    for (s = 0; s < n_steps; s++) {
+        uint64_t ld = 0, eng = 0, epi = 0, sm = 0, xp = 0, rest;
+        int64_t ge = (int64_t)s - (int64_t)lag;
+        if (op->ddr && s < n_g) {
+            uint64_t nb = n_kc - (s % gpt) * VK_WPORTS < VK_WPORTS ? n_kc - (s % gpt) * VK_WPORTS
+                                                                   : VK_WPORTS;
+            uint64_t by_bw = (uint64_t)ceil((double)(nb * VK_BLOCK_BYTES) / ddr_bpc);
+            ld = (VK_BLOCK_BEATS > by_bw ? VK_BLOCK_BEATS : by_bw) + (uint64_t)hw->axi_latency;
+            c->trips[VK_L_WL_BEAT] += VK_BLOCK_BEATS;
+            c->ddr_bytes += nb * VK_BLOCK_BYTES;
+            c->wt_bytes += nb * VK_BLOCK_BYTES;
+            c->sram_bytes += nb * VK_BLOCK_BYTES;
         }
-        prev_comp = comp;
+        if (s == (op->ddr ? 1u : 0u) && n_t)
+            eng = pl(VK_PE, 1, dp);
+        if (ge >= 0 && (uint64_t)ge < n_g) {
+            uint64_t nb = op->ddr ? (n_kc - ((uint64_t)ge % gpt) * VK_WPORTS < VK_WPORTS
+                                         ? n_kc - ((uint64_t)ge % gpt) * VK_WPORTS
+                                         : VK_WPORTS)
+                                  : n_kc;
+            eng += pl(nb * tt, 1, de);
+            c->trips[VK_L_ENG_MAC] += nb * tt;
+            c->macs_issued += nb * rows * VK_PE * VK_LANES;
+            /* x operand and accumulators per token, the next block's rows */
+            c->sram_bytes += nb * (rows * (VK_LANES + 2 * 4 * VK_PE) + VK_PE * VK_LANES);
+        }
+        if (ge >= (int64_t)gpt) {
+            uint64_t i = (uint64_t)ge % gpt, a = i * epi_step, e = a + epi_step, r;
+            if ((uint64_t)ge >= n_g) {
+                a = 0;
+                e = rows;
+            }
+            a = a < rows ? a : rows;
+            e = e < rows ? e : rows;
+            r = e - a;
+            epi = pl(r * groups, 1, dp);
+            c->trips[VK_L_EPI_OUT] += r * groups;
+            c->sram_bytes += r * VK_PE * (4 + 8);
+        }
+        if (op->sm_rows > 0) {
+            uint64_t a = s * sm_step, e = a + sm_step, n = (uint64_t)op->sm_rows;
+            a = a < n ? a : n;
+            e = e < n ? e : n;
+            sm = softmax_c(m, e - a, (uint64_t)op->sm_cols);
+        }
+        if (op->xp) {
+            uint64_t a = s * xp_step, e = a + xp_step, n = (uint64_t)op->xp_rows, beats;
+            a = a < n ? a : n;
+            e = e < n ? e : n;
+            beats = (e - a) * ceil_div(n, 16);
+            c->trips[op->xp == 1 ? VK_L_P_SPILL : VK_L_P_FILL] += beats;
+            c->ddr_bytes += 16 * beats;
+            xp = pl(beats, 1, dp + (uint64_t)hw->axi_latency);
+        }
+        rest = eng > epi ? eng : epi;
+        rest = rest > xp ? rest : xp; /* a spill or fill that outlasts the op: the op's */
+        if (ld > rest && ld >= sm)
+            c->load_stall += ld - (rest > sm ? rest : sm);
+        rest = rest > ld ? rest : ld;
+        c->cycles += (rest > sm ? rest : sm) + (uint64_t)hw->step_overhead;
+        c->stage_cycles[op->st] += rest + (uint64_t)hw->step_overhead;
+        if (sm > rest)
+            c->stage_cycles[VK_STAGE_SOFTMAX] += sm - rest;
     }
-    if (hw->double_buffered)
-        total += prev_comp; /* the last tile's compute */
-    c->macs += n_tok * n_in * n_out;
-    c->ddr_bytes += n_in * n_out;
-    return total;
 }
 
-static uint64_t ln_row_c(const vk_cycles_hw *hw, uint64_t d)
+static vk_cy_op op_new(vk_stage st, int64_t rows, int64_t n_lo, int64_t n_hi, int64_t n_in,
+                       int ddr)
 {
-    return 3 * loop_c(hw, d, (uint64_t)hw->ln_lanes) + 3 * (uint64_t)hw->div_cycles +
-           loop_c(hw, VK_CY_ISQRT_ITERS, 1);
+    vk_cy_op o = {st, rows, n_lo, n_hi, n_in, ddr, 0, 0, 0, 0, 0};
+    return o;
 }
 
-void vk_cycles_run(const vk_cycles_hw *hw, const vk_cycles_dims *d, const uint32_t *modes,
-                   int start, int save, vk_cycles_count *c)
+static void layernorm(vk_cy *m, uint64_t rows)
 {
-    const uint64_t T = (uint64_t)d->tokens, D = (uint64_t)d->dim, H = (uint64_t)d->heads;
-    const uint64_t M = (uint64_t)d->mlp, K = (uint64_t)d->classes, dh = D / H;
-    const uint64_t G = (uint64_t)(d->image / d->patch);
-    const uint64_t PD = (uint64_t)(d->channels * d->patch * d->patch);
-    const uint64_t io = (uint64_t)hw->io_lanes, pe = (uint64_t)hw->mac_pe;
-    uint64_t *st = c->stage_cycles;
-    double head_rate = axi_rate(hw) < hw->head_lanes ? axi_rate(hw) : hw->head_lanes;
+    uint64_t dp = (uint64_t)m->hw->pipeline_depth;
+    alone(m, VK_L_LN_PREP, rows, 1, 32 + (uint64_t)m->hw->div_cycles, VK_STAGE_LN);
+    alone(m, VK_L_LN_OUT, rows * ceil_div((uint64_t)m->d->dim, VK_LN_LANES), 1, dp, VK_STAGE_LN);
+    m->c->sram_bytes += rows * (uint64_t)m->d->dim * (4 + 1);
+}
+
+/* Useful MACs of a product. */
+static void macs(vk_cy *m, uint64_t rows, uint64_t n, uint64_t k)
+{
+    m->c->macs += rows * n * k;
+}
+
+static void attention(vk_cy *m, uint32_t attn, uint64_t t, int32_t n_sets, int spill)
+{
+    const vk_cycles_dims *d = m->d;
+    uint64_t dd = (uint64_t)d->dim, dh = (uint64_t)m->dh, nh = (uint64_t)d->heads, hd;
+    uint64_t half = t / 2;
+    vk_cy_op op;
+    if (attn == VK_ATTN_FULL) {
+        op = op_new(VK_STAGE_QKV, (int64_t)t, 0, 3 * (int64_t)dd, (int64_t)dd, 1);
+        gemm(m, &op);
+        macs(m, t, 3 * dd, dd);
+        for (hd = 0; hd <= nh; hd++) {
+            if (hd < nh) {
+                op = op_new(VK_STAGE_QK, (int64_t)t, 0, (int64_t)t, (int64_t)dh, 0);
+                op.scores = 1;
+                op.sm_cols = (int64_t)t;
+                op.sm_rows = hd == 1 ? (int64_t)t : hd > 1 ? (int64_t)(t - half) : 0;
+                gemm(m, &op);
+                macs(m, t, t, dh);
+            }
+            if (hd == 0 && nh == 1) { /* an op of no tiles, the softmax beside it */
+                op = op_new(VK_STAGE_SOFTMAX, (int64_t)t, 0, 0, 0, 0);
+                op.sm_rows = op.sm_cols = (int64_t)t;
+                gemm(m, &op);
+            }
+            if (hd >= 1) {
+                op = op_new(VK_STAGE_AV, (int64_t)t, 0, (int64_t)dh, (int64_t)t, 0);
+                op.sm_cols = (int64_t)t;
+                op.sm_rows = hd < nh ? (int64_t)(hd < nh - 1 ? half : t) : 0;
+                if (spill) {
+                    op.xp = 1;
+                    op.xp_rows = (int64_t)t;
+                }
+                gemm(m, &op);
+                macs(m, t, dh, t);
+            }
+        }
+        return;
+    }
+    if (attn == VK_ATTN_SHARED) {
+        op = op_new(VK_STAGE_QKV, (int64_t)t, 0, 2 * (int64_t)dh, (int64_t)dd, 1);
+        gemm(m, &op);
+        macs(m, t, 2 * dh, dd);
+        op = op_new(VK_STAGE_QK, (int64_t)t, 0, (int64_t)t, (int64_t)dh, 0);
+        op.scores = 1;
+        gemm(m, &op);
+        macs(m, t, t, dh);
+    }
+    op = op_new(VK_STAGE_QKV, (int64_t)t, 2 * (int64_t)dd, 3 * (int64_t)dd, (int64_t)dd, 1);
+    if (attn == VK_ATTN_SHARED) {
+        op.sm_rows = (int64_t)t;
+        op.sm_cols = (int64_t)t;
+    } else { /* reuse: the first set comes in beside V */
+        op.xp = 2;
+        op.xp_rows = (int64_t)t;
+    }
+    gemm(m, &op);
+    macs(m, t, dd, dd);
+    for (hd = 0; hd < nh; hd++) {
+        op = op_new(VK_STAGE_AV, (int64_t)t, 0, (int64_t)dh, (int64_t)t, 0);
+        if (attn == VK_ATTN_REUSE && n_sets > 1 && hd + 1 < nh)
+            op.xp = 2;
+        if (attn == VK_ATTN_SHARED && spill && hd == 0)
+            op.xp = 1;
+        op.xp_rows = (int64_t)t;
+        gemm(m, &op);
+        macs(m, t, dh, t);
+    }
+}
+
+/* vk_k_prune: returns the tokens kept. */
+static uint64_t prune(vk_cy *m, uint64_t t, uint32_t keep)
+{
+    uint64_t n = t - (uint64_t)m->d->prefix, dp = (uint64_t)m->hw->pipeline_depth;
+    alone(m, VK_L_PRUNE_SCORE, n, 1, dp, VK_STAGE_PRUNE);
+    alone(m, VK_L_PRUNE_RANK, n * VK_TILES(n), 1, dp, VK_STAGE_PRUNE);
+    alone(m, VK_L_PRUNE_MOVE, n * ceil_div((uint64_t)m->d->dim, 16), 1, dp, VK_STAGE_PRUNE);
+    return (uint64_t)m->d->prefix + (uint64_t)vk_keep_count((int32_t)n, (int32_t)keep);
+}
+
+/* Which encoders' probabilities a later reuse reads (vk_k_check_modes). */
+static void spills(const uint32_t *modes, int start, int n_layers, int *spill)
+{
+    int src = -1;
+    for (int l = 0; l < VK_MAX_LAYERS; l++)
+        spill[l] = 0;
+    for (int l = start; l < n_layers; l++) {
+        uint32_t a = VK_MODE_ATTN(modes[l]);
+        if (a == VK_ATTN_REUSE && src >= 0)
+            spill[src] = 1;
+        if (a == VK_ATTN_FULL || a == VK_ATTN_SHARED)
+            src = l;
+        if (VK_MODE_PRUNES(modes[l]))
+            src = -1;
+    }
+}
+
+int32_t vk_cycles_tokens_after(const vk_cycles_dims *d, const uint32_t *modes, int from,
+                               int upto, int32_t tokens)
+{
+    for (int l = from; l < upto && l < d->layers; l++) {
+        if (VK_MODE_ATTN(modes[l]) != VK_ATTN_SKIP && VK_MODE_PRUNES(modes[l]))
+            tokens = d->prefix + vk_keep_count(tokens - d->prefix, (int32_t)VK_MODE_KEEP(modes[l]));
+    }
+    return tokens;
+}
+
+int32_t vk_cycles_run(const vk_cycles_hw *hw, const vk_cycles_dims *d, const uint32_t *modes,
+                      int start, int save, int32_t tokens_in, vk_cycles_count *c)
+{
+    vk_cy m = {hw, d, c, d->dim / d->heads, (int32_t)VK_PAD64(d->dim)};
     vk_layout lay;
-    int l;
+    uint64_t t, dd = (uint64_t)d->dim, k = (uint64_t)d->classes;
+    uint64_t g = (uint64_t)(d->image / d->patch), dp = (uint64_t)hw->pipeline_depth;
+    int spill[VK_MAX_LAYERS], l;
+    int32_t n_sets = 0;
+    vk_cy_op op;
 
     memset(c, 0, sizeof *c);
-    vk_layout_compute(&lay, (uint32_t)d->channels, (uint32_t)d->patch, (uint32_t)D,
-                      (uint32_t)d->layers, (uint32_t)M, (uint32_t)K, (uint32_t)T);
-    c->ddr_bytes += 4 * (VK_HDR_WORDS + 2 * D + 3 * K); /* header, final LN, head consts */
+    vk_layout_compute(&lay, (uint32_t)d->channels, (uint32_t)d->patch, (uint32_t)d->dim,
+                      (uint32_t)d->layers, (uint32_t)d->mlp, (uint32_t)d->classes,
+                      (uint32_t)d->tokens, (uint32_t)d->heads, (uint32_t)d->prefix);
+    ddr_loop(&m, VK_L_HDR_LOAD, VK_HDR_WORDS / 4, 4 * VK_HDR_WORDS, VK_STAGE_EMBED);
+    extra(&m, VK_MAX_LAYERS + dp, VK_STAGE_EMBED); /* mode_check: every slot */
+    c->trips[VK_L_MODE_CHECK] += (uint64_t)(d->layers - start);
+    spills(modes, start, d->layers, spill);
     if (start == 0) {
-        st[VK_STAGE_EMBED] += loop_c(hw, D, io); /* embed_cls */
-        for (uint64_t p = 0; p < G * G; p++)
-            st[VK_STAGE_EMBED] += loop_c(hw, D, io) + loop_c(hw, PD, io) +
-                                  linear_c(hw, 1, PD, D, c); /* embed_pos, gather, linear */
-        c->ddr_bytes += (uint64_t)d->channels * d->image * d->image + 4 * (3 * D + T * D);
+        uint64_t pd = (uint64_t)(d->channels * d->patch * d->patch), side = (uint64_t)d->image;
+        uint64_t ii = d->patch >= 16 ? 1 : ceil_div(16, (uint64_t)d->patch);
+        t = (uint64_t)d->tokens;
+        ddr_loop(&m, VK_L_TOK_INIT, ceil_div(t * dd, 4), 4 * t * dd, VK_STAGE_EMBED);
+        extra(&m, side + dp, VK_STAGE_EMBED); /* img_index */
+        ddr_loop(&m, VK_L_IMG_GATHER, (uint64_t)d->channels * side * ceil_div(side, 16),
+                 (uint64_t)d->channels * side * side, VK_STAGE_EMBED);
+        extra(&m, (ii - 1) * c->trips[VK_L_IMG_GATHER], VK_STAGE_EMBED); /* bank conflicts */
+        par_load(&m, lay.tok0 - lay.patch_b, VK_STAGE_EMBED);
+        op = op_new(VK_STAGE_EMBED, (int64_t)(g * g), 0, (int64_t)dd, (int64_t)pd, 1);
+        gemm(&m, &op);
+        macs(&m, g * g, dd, pd);
     } else {
-        st[VK_STAGE_EMBED] += loop_c(hw, T * D, io); /* act_load */
-        c->ddr_bytes += 4 * T * D;
-    }
-    if (save > 0 && save >= start && save <= d->layers) {
-        st[VK_STAGE_EMBED] += loop_c(hw, T * D, io); /* act_save */
-        c->ddr_bytes += 4 * T * D;
+        t = (uint64_t)(tokens_in > 0 ? tokens_in : d->tokens);
+        ddr_loop(&m, VK_L_ACT_LOAD, ceil_div(t * dd, 4), 4 * (t * dd + 1), VK_STAGE_EMBED);
     }
     for (l = start; l < d->layers; l++) {
-        c->ddr_bytes += 4 * (uint64_t)lay.layer_p_n;
-        if (VK_MODE_ATTN(modes[l]) != VK_ATTN_SKIP) {
-            uint64_t per_q_sm = loop_c(hw, T - 1, (uint64_t)hw->softmax_max_lanes) +
-                                2 * loop_c(hw, T, (uint64_t)hw->softmax_lanes) +
-                                (uint64_t)hw->div_cycles;
-            st[VK_STAGE_LN] += T * ln_row_c(hw, D);
-            st[VK_STAGE_QKV] += linear_c(hw, T, D, 3 * D, c);
-            st[VK_STAGE_QK] += H * T * loop_c(hw, T, pe);
-            st[VK_STAGE_SOFTMAX] += H * T * per_q_sm;
-            st[VK_STAGE_AV] += H * T * (2 * loop_c(hw, dh, io) + loop_c(hw, T, pe));
-            c->macs += 2 * H * T * T * dh;
-            st[VK_STAGE_PROJ] += linear_c(hw, T, D, D, c);
+        uint32_t w = modes[l], attn = VK_MODE_ATTN(w);
+        uint64_t m_keep = (uint64_t)vk_ffn_keep(d->mlp, (int32_t)VK_MODE_FFN(w));
+        if (l == save && save > 0)
+            ddr_loop(&m, VK_L_ACT_SAVE, ceil_div(t * dd, 4), 4 * (t * dd + 1), VK_STAGE_EMBED);
+        par_load(&m, lay.layer_p_n, VK_STAGE_LN);
+        if (attn != VK_ATTN_SKIP) {
+            layernorm(&m, t);
+            attention(&m, attn, t, n_sets, spill[l]);
+            if (attn == VK_ATTN_FULL)
+                n_sets = d->heads;
+            else if (attn == VK_ATTN_SHARED)
+                n_sets = 1;
+            op = op_new(VK_STAGE_PROJ, (int64_t)t, 0, (int64_t)dd, (int64_t)dd, 1);
+            gemm(&m, &op);
+            macs(&m, t, dd, dd);
+            if (VK_MODE_PRUNES(w))
+                t = prune(&m, t, VK_MODE_KEEP(w));
         }
-        st[VK_STAGE_LN] += T * ln_row_c(hw, D);
-        st[VK_STAGE_MLP] += linear_c(hw, T, D, M, c) + loop_c(hw, T * M, (uint64_t)hw->act_lanes) +
-                            linear_c(hw, T, M, D, c);
+        layernorm(&m, t);
+        op = op_new(VK_STAGE_MLP, (int64_t)t, 0, (int64_t)m_keep, (int64_t)dd, 1);
+        gemm(&m, &op);
+        op = op_new(VK_STAGE_MLP, (int64_t)t, 0, (int64_t)dd, (int64_t)m_keep, 1);
+        gemm(&m, &op);
+        macs(&m, t, 2 * m_keep, dd);
     }
-    /* head: final LayerNorm, classifier (wt read directly), argmax, entropy, logits */
-    st[VK_STAGE_HEAD] += ln_row_c(hw, D) + K * loop_r(hw, D, head_rate) + 2 * loop_c(hw, K - 1, 1) +
-                         loop_c(hw, K, 1) + loop_c(hw, VK_CY_LOG2_ITERS, 1) +
-                         (uint64_t)hw->div_cycles + loop_c(hw, K, io);
-    c->macs += D * K;
-    c->ddr_bytes += D * K + 4 * (VK_OUT_LOGITS + K);
-    for (int s = 0; s < VK_STAGE_N; s++)
-        c->cycles += st[s];
-    c->sram_bytes = 2 * c->macs;
+    if (save == d->layers && save > 0)
+        ddr_loop(&m, VK_L_ACT_SAVE, ceil_div(t * dd, 4), 4 * (t * dd + 1), VK_STAGE_EMBED);
+    par_load(&m, lay.par_n - lay.lnf_g, VK_STAGE_HEAD);
+    m.c->trips[VK_L_LN_PREP] += (uint64_t)d->prefix;
+    m.c->trips[VK_L_LN_OUT] += (uint64_t)d->prefix * ceil_div(dd, VK_LN_LANES);
+    extra(&m,
+          pl((uint64_t)d->prefix, 1, 32 + (uint64_t)hw->div_cycles) +
+              pl((uint64_t)d->prefix * ceil_div(dd, VK_LN_LANES), 1, dp),
+          VK_STAGE_HEAD);
+    for (int hd = 0; hd < d->prefix; hd++) {
+        op = op_new(VK_STAGE_HEAD, 1, 0, (int64_t)k, (int64_t)dd, 1);
+        gemm(&m, &op);
+        macs(&m, 1, k, dd);
+    }
+    alone(&m, VK_L_ARGMAX, k - 1, 1, dp, VK_STAGE_HEAD);
+    alone(&m, VK_L_ENT_MAX, k - 1, 1, dp, VK_STAGE_HEAD);
+    alone(&m, VK_L_ENT_SUM, k, 1, dp, VK_STAGE_HEAD);
+    alone(&m, VK_L_LOG2_MSB, 63, 1, 0, VK_STAGE_HEAD);
+    ddr_loop(&m, VK_L_OUT_LOGITS, k, 4 * (k + VK_OUT_LOGITS), VK_STAGE_HEAD);
+    return (int32_t)t;
 }
 
 double vk_cycles_ms(const vk_cycles_hw *hw, double cycles)
@@ -399,23 +636,28 @@ double vk_cycles_ms(const vk_cycles_hw *hw, double cycles)
 
 double vk_cycles_mj(const vk_cycles_hw *hw, const vk_cycles_count *c)
 {
-    double dyn_pj = hw->pj_per_mac * (double)c->macs + hw->pj_per_ddr_byte * (double)c->ddr_bytes +
+    double dyn_pj = hw->pj_per_mac * (double)c->macs_issued +
+                    hw->pj_per_ddr_byte * (double)c->ddr_bytes +
                     hw->pj_per_sram_byte * (double)c->sram_bytes;
     return hw->static_power_w * vk_cycles_ms(hw, (double)c->cycles) + dyn_pj * 1e-9;
 }
 
-double vk_cycles_roofline_ms(const vk_cycles_hw *hw, uint64_t macs)
+double vk_cycles_roofline_ms(const vk_cycles_hw *hw, const vk_cycles_count *c)
 {
-    return vk_cycles_ms(hw, (double)macs / ((double)hw->mac_pe * hw->mac_lanes));
+    double ddr_bpc = hw->ddr_bandwidth_gbs * 1e3 / hw->clock_mhz;
+    double port_bpc = (double)hw->weight_ports * hw->axi_port_bits / 8.0;
+    double compute = (double)c->macs / ((double)hw->engine_pe * hw->engine_lanes);
+    double weights = (double)c->wt_bytes / (ddr_bpc < port_bpc ? ddr_bpc : port_bpc);
+    return vk_cycles_ms(hw, compute > weights ? compute : weights);
 }
 
 void vk_cycles_note(const vk_cycles_hw *hw, char *buf, size_t len)
 {
     snprintf(buf, len,
-             "modeled: %s design @ %g MHz, %dx%d int8 MAC array, DDR %g GB/s sustained "
-             "(derated), weight tiles at %g B/cycle",
-             hw->board, hw->clock_mhz, hw->mac_pe, hw->mac_lanes, hw->ddr_bandwidth_gbs,
-             load_rate(hw));
+             "modeled: %.40s @ %g MHz, one %dx%d int8 GEMM engine, %dx%d-bit weight ports, "
+             "DDR %g GB/s (derated)",
+             hw->board, hw->clock_mhz, hw->engine_pe, hw->engine_lanes, hw->weight_ports,
+             hw->axi_port_bits, hw->ddr_bandwidth_gbs);
 }
 
 void vk_cycles_measure(const vk_cycles_hw *hw, const vk_cycles_dims *d, const vk_path_req *req,
@@ -428,10 +670,11 @@ void vk_cycles_measure(const vk_cycles_hw *hw, const vk_cycles_dims *d, const vk
     int cascade = req->modes_high != NULL, k;
 
     memset(out, 0, sizeof *out);
-    vk_cycles_run(hw, d, req->modes, 0, cascade ? req->resume : 0, &low);
+    vk_cycles_run(hw, d, req->modes, 0, cascade ? req->resume : 0, 0, &low);
     memset(&hi, 0, sizeof hi);
     if (cascade) {
-        vk_cycles_run(hw, d, req->modes_high, req->resume, 0, &hi);
+        int32_t t_in = vk_cycles_tokens_after(d, req->modes_high, 0, req->resume, d->tokens);
+        vk_cycles_run(hw, d, req->modes_high, req->resume, 0, t_in, &hi);
         frac = n > 0 ? (double)n_escalated / n : 0;
     }
     out->n_images = n;
@@ -452,12 +695,13 @@ void vk_cycles_measure(const vk_cycles_hw *hw, const vk_cycles_dims *d, const vk
             (uint64_t)llround((double)low.stage_cycles[s] + frac * (double)hi.stage_cycles[s]);
     for (k = 0; k < VK_MAX_LAYERS; k++)
         full[k] = VK_MODE(VK_ATTN_FULL);
-    vk_cycles_run(hw, d, full, 0, 0, &all);
+    vk_cycles_run(hw, d, full, 0, 0, 0, &all);
     out->macs_skipped =
         mean_macs < (double)all.macs ? (uint64_t)llround((double)all.macs - mean_macs) : 0;
     for (k = 0; k <= d->layers; k++) {
         vk_cycles_count s;
-        vk_cycles_run(hw, d, resumer, k, 0, &s);
+        vk_cycles_run(hw, d, resumer, k, 0,
+                      vk_cycles_tokens_after(d, resumer, 0, k, d->tokens), &s);
         out->suffix_ms[k] = vk_cycles_ms(hw, (double)s.cycles);
         out->suffix_mj[k] = vk_cycles_mj(hw, &s);
     }

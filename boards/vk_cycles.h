@@ -1,65 +1,45 @@
 /* vk_cycles: the cycle and energy model of the vitskip kernel on the ZCU102.
  *
- * Counts the clock cycles of kernels/vk_kernel.c AS WRITTEN (its loops, the
- * directives in kernels/hls/directives.tcl, and Vitis HLS's automatic
- * pipelining of the unannotated loops at II = 1, UG1399 "Automatic Loop
- * Pipelining"), stage by stage (vk_stage), for one image, a mode word per
- * encoder and a START/SAVE pair; then latency = cycles / clock and
- * energy = static power * latency + pJ/MAC * MACs + pJ/byte * DDR bytes
- * + pJ/byte * on-chip bytes. Every parameter comes from a board file
- * (boards/zcu102.json), each with a "source" string saying where it comes
- * from or that it is an assumption. Nothing here is measured: every figure
- * is "modeled".
+ * Counts what kernels/vk_kernel.c does, loop by loop, for one image, a mode
+ * word per encoder and a START/SAVE pair: every labelled loop's trip count
+ * (kernels/vk_loops.h; tests/test_cycles.c checks each one against a
+ * counting build of the kernel's C simulation, for every mode), then the
+ * cycles they take on the design:
+ *   - a pipelined loop of n iterations at initiation interval II costs
+ *     n * II + depth (depth: engine_depth for eng_mac, div_cycles for the
+ *     dividers' loops, 32 + div_cycles for ln_prep, pipeline_depth else),
+ *     plus axi_latency for a loop that reads DDR;
+ *   - a GEMM op is a sequence of steps whose processes run concurrently
+ *     (vk_k_gemm: weight load || engine || epilogue || softmax beside it):
+ *     a step costs its longest process plus step_overhead. A weight group
+ *     load is 256 beats on every port at once, or the group's bytes at the
+ *     DDR bandwidth if that is lower, plus axi_latency;
+ *   - every other loop runs alone, one after the other.
+ * Then latency = cycles / clock and
+ * energy = static power * latency + pJ/MAC * MACs issued by the engine
+ * (padding included) + pJ/byte * DDR bytes + pJ/byte * on-chip bytes.
+ * Every parameter comes from a board file (boards/zcu102.json) with a
+ * "source" string saying where it comes from or that it is an assumption.
+ * Nothing here is measured: every figure is "modeled".
  *
- * The count (P = mac_pe, N = mac_lanes, depth = pipeline_depth; a loop of
- * `trip` iterations doing `lanes` elements per cycle costs
- * loop(trip, lanes) = ceil(trip / lanes) + depth, and 0 when trip = 0):
- *   linear(n_tok, n_in, n_out)  (vk_k_linear), per tile of p <= P rows:
- *       load  = ceil(p * n_in / R) + depth      lin_load, R bytes/cycle =
- *               min(wt_load_bytes_per_cycle, axi_port_bits/8, DDR bytes/cycle)
- *       comp  = n_tok * (loop(p, io) + loop(n_in, N) + loop(p, io))
- *               lin_init, lin_itile (pipelined MAC array), lin_store
- *       serial: sum(load + comp); double_buffered: load_0 +
- *       sum_j max(comp_j, load_j+1) (the next tile's load under this compute)
- *   LayerNorm row (vk_layernorm_row): 3 * loop(D, ln_lanes) (ln_sum, ln_var,
- *       ln_out) + 3 * div_cycles (mean, variance, reciprocal) + loop(32, 1)
- *       (isqrt_bits); LN1 and LN2 run it for each of the T tokens
- *   attention, per head and query (vk_k_attention):
- *       QK^T    loop(T, P)                                   qk_ktile
- *       softmax loop(T - 1, softmax_max_lanes) + loop(T, softmax_lanes)
- *               + div_cycles + loop(T, softmax_lanes)  sm_max, sm_exp, 1/z, sm_norm
- *       AV      loop(dh, io) + loop(T, P) + loop(dh, io)  av_init, av_vtile, av_store
- *   encoder, attention computed: LN1 (T rows), QKV = linear(T, D, 3D), H*T
- *       times the attention above, proj = linear(T, D, D), LN2 (T rows),
- *       MLP = linear(T, D, M) + loop(T*M, act_lanes) (act_table)
- *       + linear(T, M, D); attention skipped: LN2 and MLP only.
- *   embed (start = 0): loop(D, io) (embed_cls) + G^2 patches of
- *       loop(D, io) + loop(PD, io) + linear(1, PD, D) (embed_pos,
- *       embed_gather, and one linear call PER PATCH, which re-reads the
- *       patch weights G^2 times); start > 0: loop(T*D, io) (act_load);
- *       act_save, when asked: loop(T*D, io). All counted in VK_STAGE_EMBED
- *       ("input and residual-stream I/O").
- *   head: one LayerNorm row + K * loop(D, min(head_lanes, R_axi)) (head_mac
- *       reads wt straight from DDR: R_axi = min(axi_port_bits/8, DDR bytes/
- *       cycle)) + loop(K-1, 1) (argmax) + loop(K-1, 1) + loop(K, 1) +
- *       loop(63, 1) + div_cycles (entropy: max, sum, log2 leading one,
- *       division) + loop(K, io) (out_logits).
- * Not counted: the parameter and mode checks (a few cycles), AXI-Lite
- * control, and par reads: the model assumes the design holds an encoder's
- * par constants on chip (the C reads them through m_axi).
- * MACs: int8 multiply-accumulates of embed, QKV, QK^T, AV, proj, FC1, FC2,
- * head. DDR bytes: weights as the loops stream them (patch weights once per
- * patch), par once per image (the words the run uses), the input image,
- * act load/save (int32) and the out words. On-chip bytes: two int8 operand
- * reads per MAC.
+ * Stages (vk_stage) get each op's steps: QKV (also q_s/k_s and V alone),
+ * QK^T, AV, proj, MLP, the patch embedding with the input I/O (EMBED), the
+ * classifier (HEAD), LayerNorms (LN), token pruning (PRUNE), softmax run
+ * alone plus the part of a step where a softmax beside an op outlasts the
+ * op (SOFTMAX); per-layer constant loads go to the stage that needs them
+ * first (LN for an encoder).
+ *
+ * The roofline of a path is max(compute bound, weight-bandwidth bound):
+ * useful MACs at VK_PE * VK_LANES per cycle, and the weight bytes the path
+ * streams at min(ports * 16 B, DDR bandwidth) per cycle.
  *
  * Thread-safety: pure functions on caller-owned structs.
  *
- *     vk_cycles_hw hw; vk_cycles_dims d; vk_measure m;
+ *     vk_cycles_hw hw; vk_cycles_dims d; vk_cycles_count c;
  *     if (vk_cycles_hw_load("boards/zcu102.json", &hw, &err) != VK_OK) die(err.msg);
  *     vk_cycles_dims_from_par(q.par, &d);
- *     vk_path_req req = {.modes = modes};
- *     vk_cycles_measure(&hw, &d, &req, 1, 0, &m);   // m.latency_ms: modeled
+ *     vk_cycles_run(&hw, &d, modes, 0, 0, &c);
+ *     printf("%.3f ms modeled\n", vk_cycles_ms(&hw, (double)c.cycles));
  */
 #ifndef VK_CYCLES_H
 #define VK_CYCLES_H
@@ -67,47 +47,55 @@
 #include <stdint.h>
 
 #include "boards/vk_board.h"
+#include "kernels/vk_loops.h"
 
 /* A board file's parameters (see boards/zcu102.json for each one's source). */
 typedef struct {
-    char board[96];                 /* "ZCU102 (XCZU9EG-FFVB1156-2)" */
-    double clock_mhz;               /* kernel clock */
-    int mac_pe;                     /* MAC array: output rows per cycle */
-    int mac_lanes;                  /* MAC array: inputs per row per cycle */
-    int int8_macs_per_dsp;          /* int8 MACs one DSP48E2 does per cycle */
-    int dsp_total;                  /* DSP48E2 slices on the device */
-    int softmax_lanes;              /* sm_exp / sm_norm elements per cycle */
-    int softmax_max_lanes;          /* sm_max elements per cycle */
-    int ln_lanes;                   /* LayerNorm passes, elements per cycle */
-    int act_lanes;                  /* act_table elements per cycle */
-    int io_lanes;                   /* copy/init/store loops, elements per cycle */
-    int head_lanes;                 /* head_mac unroll factor */
-    double wt_load_bytes_per_cycle; /* lin_load: weight bytes per cycle */
-    int axi_port_bits;              /* PL-PS port width of the weight bundle */
-    double ddr_bandwidth_gbs;       /* sustained DDR bandwidth, GB/s (1e9) */
-    int double_buffered;            /* weight tile load overlaps compute */
-    int pipeline_depth;             /* fill latency of a pipelined loop, cycles */
-    int div_cycles;                 /* one 64-bit integer division, cycles */
-    double static_power_w;          /* power independent of activity, W */
-    double pj_per_mac;              /* energy of one int8 MAC, pJ */
-    double pj_per_ddr_byte;         /* energy of one DDR byte moved, pJ */
-    double pj_per_sram_byte;        /* energy of one on-chip buffer byte, pJ */
+    char board[96];          /* "ZCU102 (XCZU9EG-FFVB1156-2)" */
+    double clock_mhz;        /* kernel clock */
+    int engine_pe;           /* GEMM engine: output channels (VK_PE) */
+    int engine_lanes;        /* GEMM engine: inputs per cycle (VK_LANES) */
+    int int8_macs_per_dsp;   /* int8 multiplies one DSP48E2 does per cycle */
+    int weight_ports;        /* 128-bit AXI ports streaming weights (VK_WPORTS) */
+    int axi_port_bits;       /* width of every AXI port */
+    int epilogue_lanes;      /* outputs retired per cycle (VK_EPI_LANES) */
+    int ln_lanes;            /* LayerNorm channels per cycle (VK_LN_LANES) */
+    int softmax_lanes;       /* softmax elements per cycle (VK_SM_LANES) */
+    double ddr_bandwidth_gbs; /* sustained DDR bandwidth, GB/s (1e9) */
+    int axi_latency;         /* cycles from a burst's request to its first beat */
+    int engine_depth;        /* eng_mac pipeline depth */
+    int pipeline_depth;      /* depth of the other pipelined loops */
+    int div_cycles;          /* latency of a pipelined 64-bit divider */
+    int step_overhead;       /* cycles to start and join a step's processes */
+    int dsp_total;           /* DSP48E2 slices on the device */
+    int bram36_total;        /* 36 Kb block RAMs */
+    int lut_total;
+    int ff_total;
+    double dsp_budget;       /* largest share of each the design may use */
+    double bram_budget;
+    double lut_budget;
+    double static_power_w;   /* power independent of activity, W */
+    double pj_per_mac;       /* energy of one int8 MAC, pJ */
+    double pj_per_ddr_byte;  /* energy of one DDR byte moved, pJ */
+    double pj_per_sram_byte; /* energy of one on-chip buffer byte, pJ */
 } vk_cycles_hw;
 
 /* A model's shape, as the kernel reads it from the par header. */
 typedef struct {
-    int32_t image, patch, channels, dim, layers, heads, mlp, classes, tokens;
+    int32_t image, patch, channels, dim, layers, heads, mlp, classes, tokens, prefix;
 } vk_cycles_dims;
 
-/* Counts for one image. */
+/* Counts for one kernel call. */
 typedef struct {
+    uint64_t trips[VK_L_N];   /* iterations of each labelled loop */
     uint64_t cycles;
     uint64_t stage_cycles[VK_STAGE_N];
-    uint64_t macs;
-    uint64_t ddr_bytes;
-    uint64_t sram_bytes;
-    uint64_t load_cycles; /* weight-tile loads not hidden under compute
-                             (included in the stages' cycles) */
+    uint64_t macs;            /* useful int8 MACs (the model's products) */
+    uint64_t macs_issued;     /* MACs the engine issues, padding included */
+    uint64_t ddr_bytes;       /* weights, constants, image, act, out, spills */
+    uint64_t wt_bytes;        /* weights streamed */
+    uint64_t sram_bytes;      /* on-chip buffer traffic */
+    uint64_t load_stall;      /* step cycles the weight load outlasted the rest */
 } vk_cycles_count;
 
 /* Reads and validates a board file (every field present, a number with a
@@ -122,9 +110,8 @@ vk_status vk_cycles_hw_load(const char *path, vk_cycles_hw *hw, vk_err *err);
  * VK_E_NOTFOUND. */
 vk_status vk_cycles_hw_find_default(char *path, size_t len, vk_err *err);
 
-/* Checks that hw describes the compiled kernel: mac_pe, mac_lanes and
- * softmax_lanes equal VK_HLS_PE, VK_HLS_LANES, VK_HLS_SM_LANES, and the MAC
- * array fits the DSPs (mac_pe * mac_lanes / int8_macs_per_dsp <= dsp_total). */
+/* Checks that hw describes the compiled kernel: engine geometry, ports and
+ * lanes equal kernels/vk_config.h's. */
 vk_status vk_cycles_hw_check_kernel(const vk_cycles_hw *hw, const char *what, vk_err *err);
 
 /* Dimensions from a par header (no validation), and their validation
@@ -132,21 +119,27 @@ vk_status vk_cycles_hw_check_kernel(const vk_cycles_hw *hw, const char *what, vk
 void vk_cycles_dims_from_par(const int32_t *par, vk_cycles_dims *d);
 vk_status vk_cycles_dims_check(const vk_cycles_dims *d, const char *what, vk_err *err);
 
-/* Counts one kernel call: encoders [start, d->layers) in modes[] (indexed by
- * encoder; VK_ATTN_SKIP skips the attention branch, anything else counts as
- * computed), act saved after `save` encoders when save > 0. */
-void vk_cycles_run(const vk_cycles_hw *hw, const vk_cycles_dims *d, const uint32_t *modes,
-                   int start, int save, vk_cycles_count *c);
+/* Counts one kernel call: encoders [start, d->layers) in modes[] (indexed
+ * by encoder; any word the kernel accepts), the residual stream of
+ * `tokens_in` tokens loaded when start > 0 (0: the model's count), saved
+ * after `save` encoders when save > 0. Returns the token count at the end. */
+int32_t vk_cycles_run(const vk_cycles_hw *hw, const vk_cycles_dims *d, const uint32_t *modes,
+                      int start, int save, int32_t tokens_in, vk_cycles_count *c);
 
 double vk_cycles_ms(const vk_cycles_hw *hw, double cycles);
 double vk_cycles_mj(const vk_cycles_hw *hw, const vk_cycles_count *c);
 
-/* MACs per cycle of the MAC array times the clock: the roofline bound of
- * `macs` in ms. */
-double vk_cycles_roofline_ms(const vk_cycles_hw *hw, uint64_t macs);
+/* The roofline of a counted call in ms: max(c->macs at the engine's peak,
+ * c->wt_bytes at the weight ports' bandwidth). */
+double vk_cycles_roofline_ms(const vk_cycles_hw *hw, const vk_cycles_count *c);
 
 /* One line on the model, for vk_measure.note ("modeled: ZCU102 ... @ 200 MHz, ..."). */
 void vk_cycles_note(const vk_cycles_hw *hw, char *buf, size_t len);
+
+/* Tokens in the stream after encoder `upto` (exclusive) from encoder
+ * `from` with `tokens` tokens: the pruning that the mode words ask for. */
+int32_t vk_cycles_tokens_after(const vk_cycles_dims *d, const uint32_t *modes, int from,
+                               int upto, int32_t tokens);
 
 /* Fills out's modeled fields for req over n images of which n_escalated ran
  * the high path: a single path costs vk_cycles_run(modes, 0, 0); a cascade

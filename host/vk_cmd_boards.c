@@ -9,6 +9,7 @@
 
 #include "boards/vk_board.h"
 #include "boards/vk_cycles.h"
+#include "boards/vk_resource.h"
 #include "host/vk_cli.h"
 
 static const char boards_help[] =
@@ -25,13 +26,16 @@ static const char boards_help[] =
 static const char figures_help[] =
     "usage: vitskip model-figures [--board-json FILE]\n"
     "\n"
-    "Prints the cycle/energy model's figures (MODELED, not measured) for a\n"
-    "DeiT-S-shaped model (224 px, patch 16, dim 384, 12 layers, 6 heads, MLP 1536,\n"
-    "1000 classes) and the demo model's shape (28 px, patch 7, dim 64, 8 layers,\n"
-    "4 heads, MLP 256, 10 classes), each with every attention computed and with\n"
-    "the attentions of encoders 1, 3, 5, ... skipped: latency, energy, EDP, MACs,\n"
-    "the MAC array's roofline bound and the share of cycles per stage. Counts\n"
-    "only: no weights, no C simulation.\n"
+    "Prints the ZCU102 design's modeled figures (MODELED, not measured): for\n"
+    "DeiT-S (224 px, patch 16, dim 384, 12 layers, 6 heads, MLP 1536, 1000 classes),\n"
+    "ViT-B/16 (dim 768, 12 heads, MLP 3072), the 197-token Fashion-MNIST model\n"
+    "(28 px, patch 2, dim 192, 12 layers, 3 heads, MLP 768) and the demo model\n"
+    "(28 px, patch 7, dim 64, 8 layers, 4 heads, MLP 256), each with every\n"
+    "attention computed and with the attentions of encoders 1, 3, 5, ... skipped:\n"
+    "latency, energy, EDP, MACs, the roofline (the engine's peak or the weight\n"
+    "ports' bandwidth, whichever binds), the share of cycles per stage, and the\n"
+    "resource estimate against the device. Counts only: no weights, no C\n"
+    "simulation.\n"
     "\n"
     "  --board-json FILE  board description (default: boards/zcu102.json)\n"
     "  -h, --help         this help\n";
@@ -63,8 +67,8 @@ static void fig_row(const vk_cycles_hw *hw, const char *model, const char *path,
                     const vk_cycles_count *c)
 {
     double ms = vk_cycles_ms(hw, (double)c->cycles), mj = vk_cycles_mj(hw, c);
-    double roof = vk_cycles_roofline_ms(hw, c->macs);
-    printf("%-8s %-14s %10.3f %10.3f %11.5g %8.3f %10.3f %7.2fx\n", model, path, ms, mj, mj * ms,
+    double roof = vk_cycles_roofline_ms(hw, c);
+    printf("%-9s %-13s %9.3f %9.3f %11.5g %7.3f %9.3f %6.2fx\n", model, path, ms, mj, mj * ms,
            (double)c->macs / 1e9, roof, ms / roof);
 }
 
@@ -72,10 +76,30 @@ static void share_row(const char *model, const char *path, const vk_cycles_count
 {
     const uint64_t *s = c->stage_cycles;
     double t = (double)c->cycles / 100.0;
-    printf("%-8s %-14s %5.1f %5.1f %7.1f %5.1f %5.1f %5.1f %5.1f %5.1f   %5.1f\n", model, path,
-           s[VK_STAGE_QKV] / t, s[VK_STAGE_QK] / t, s[VK_STAGE_SOFTMAX] / t, s[VK_STAGE_AV] / t,
-           s[VK_STAGE_PROJ] / t, s[VK_STAGE_MLP] / t, s[VK_STAGE_LN] / t,
-           (s[VK_STAGE_EMBED] + s[VK_STAGE_HEAD]) / t, c->load_cycles / t);
+    printf("%-9s %-13s %5.1f %5.1f %7.1f %5.1f %5.1f %5.1f %5.1f %5.1f %5.1f %5.1f  %7.1f\n",
+           model, path, s[VK_STAGE_QKV] / t, s[VK_STAGE_QK] / t, s[VK_STAGE_SOFTMAX] / t,
+           s[VK_STAGE_AV] / t, s[VK_STAGE_PROJ] / t, s[VK_STAGE_MLP] / t, s[VK_STAGE_LN] / t,
+           s[VK_STAGE_EMBED] / t, s[VK_STAGE_HEAD] / t, s[VK_STAGE_PRUNE] / t,
+           (double)c->load_stall / t);
+}
+
+static void resource_table(const vk_cycles_hw *hw)
+{
+    vk_res r;
+    vk_err err = {{0}};
+    vk_resource_estimate(&r);
+    printf("\nresources, modeled (estimates from kernels/vk_config.h, no synthesis run)\n"
+           "%-36s %7s %7s %8s %8s\n", "component", "DSP", "BRAM36", "LUT", "FF");
+    for (int i = 0; i < r.n; i++)
+        printf("%-36s %7.0f %7.1f %8.0f %8.0f\n", r.part[i].name, r.part[i].dsp,
+               r.part[i].bram36, r.part[i].lut, r.part[i].ff);
+    printf("%-36s %7.0f %7.1f %8.0f %8.0f\n", "total", r.dsp, r.bram36, r.lut, r.ff);
+    printf("%-36s %6.1f%% %6.1f%% %7.1f%% %7.1f%%   (budget %.0f%% / %.0f%% / %.0f%%)\n",
+           hw->board, 100 * r.dsp / hw->dsp_total, 100 * r.bram36 / hw->bram36_total,
+           100 * r.lut / hw->lut_total, 100 * r.ff / hw->ff_total, 100 * hw->dsp_budget,
+           100 * hw->bram_budget, 100 * hw->lut_budget);
+    if (vk_resource_check(&r, hw, &err) != VK_OK)
+        printf("OVER BUDGET: %s\n", err.msg);
 }
 
 int vk_cmd_model_figures(int argc, char **argv)
@@ -83,13 +107,16 @@ int vk_cmd_model_figures(int argc, char **argv)
     static const struct option opts[] = {
         {"board-json", required_argument, 0, 'j'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
     static const fig_model models[] = {
-        {"DeiT-S", {224, 16, 3, 384, 12, 6, 1536, 1000, 197}},
-        {"demo", {28, 7, 1, 64, 8, 4, 256, 10, 17}},
+        {"DeiT-S", {224, 16, 3, 384, 12, 6, 1536, 1000, 197, 1}},
+        {"ViT-B/16", {224, 16, 3, 768, 12, 12, 3072, 1000, 197, 1}},
+        {"fm197", {28, 2, 1, 192, 12, 3, 768, 10, 197, 1}},
+        {"demo", {28, 7, 1, 64, 8, 4, 256, 10, 17, 1}},
     };
+    enum { N_MODELS = sizeof models / sizeof models[0] };
     const char *json = NULL;
-    char path[PATH_MAX], note[192];
+    char path[PATH_MAX], note[256];
     vk_cycles_hw hw;
-    vk_cycles_count cnt[2][2];
+    vk_cycles_count cnt[N_MODELS][2];
     vk_err err = {{0}};
     int c;
 
@@ -125,7 +152,7 @@ int vk_cmd_model_figures(int argc, char **argv)
     if (vk_cycles_hw_check_kernel(&hw, json, &err) != VK_OK)
         printf("note: this board file does not describe the compiled kernel: %s\n", err.msg);
 
-    for (int m = 0; m < 2; m++) {
+    for (int m = 0; m < N_MODELS; m++) {
         uint32_t modes[VK_MAX_LAYERS];
         if (vk_cycles_dims_check(&models[m].d, models[m].name, &err) != VK_OK) {
             fprintf(stderr, "vitskip model-figures: %s\n", err.msg);
@@ -133,31 +160,33 @@ int vk_cmd_model_figures(int argc, char **argv)
         }
         for (int l = 0; l < VK_MAX_LAYERS; l++)
             modes[l] = VK_MODE(VK_ATTN_FULL);
-        vk_cycles_run(&hw, &models[m].d, modes, 0, 0, &cnt[m][0]);
+        vk_cycles_run(&hw, &models[m].d, modes, 0, 0, 0, &cnt[m][0]);
         for (int l = 1; l < VK_MAX_LAYERS; l += 2)
             modes[l] = VK_MODE(VK_ATTN_SKIP);
-        vk_cycles_run(&hw, &models[m].d, modes, 0, 0, &cnt[m][1]);
+        vk_cycles_run(&hw, &models[m].d, modes, 0, 0, 0, &cnt[m][1]);
     }
 
-    printf(
-        "\nper image, modeled          latency     energy         EDP    GMACs   roofline  "
-        "latency/\n"
-        "model    path                    ms         mJ       mJ*ms               ms  roofline\n");
-    for (int m = 0; m < 2; m++) {
+    printf("\nper image, modeled         latency    energy         EDP   GMACs  roofline "
+           "latency/\n"
+           "model     path                 ms        mJ       mJ*ms             ms  roofline\n");
+    for (int m = 0; m < N_MODELS; m++) {
         fig_row(&hw, models[m].name, "full", &cnt[m][0]);
         fig_row(&hw, models[m].name, "skip 1,3,5,..", &cnt[m][1]);
     }
-    printf("\nshare of modeled cycles, %%                                              "
-           "   wt-tile\n"
-           "model    path             QKV  QK^T softmax    AV  proj   MLP    LN other"
-           "     loads\n");
-    for (int m = 0; m < 2; m++) {
+    printf("\nshare of modeled cycles, %%                                                  "
+           "weight\n"
+           "model     path            QKV  QK^T softmax    AV  proj   MLP    LN embed  head "
+           "prune  stalls\n");
+    for (int m = 0; m < N_MODELS; m++) {
         share_row(models[m].name, "full", &cnt[m][0]);
         share_row(models[m].name, "skip 1,3,5,..", &cnt[m][1]);
     }
-    printf("(other = patch embedding + head; wt-tile loads = weight-tile load cycles not "
-           "hidden under compute, already inside the stages)\n");
-    printf("roofline = MACs / (%d x %d MACs/cycle x %g MHz)\n", hw.mac_pe, hw.mac_lanes,
-           hw.clock_mhz);
+    printf("(embed includes the input and residual-stream I/O; weight stalls = step cycles in "
+           "which the weight load outlasted the engine, already inside the stages)\n");
+    printf("roofline = max(MACs / (%d x %d per cycle), weight bytes / min(%d ports x %d B, %g "
+           "GB/s)) at %g MHz\n",
+           hw.engine_pe, hw.engine_lanes, hw.weight_ports, hw.axi_port_bits / 8,
+           hw.ddr_bandwidth_gbs, hw.clock_mhz);
+    resource_table(&hw);
     return VK_EXIT_OK;
 }

@@ -11,7 +11,7 @@
  * applies the kernel's operators to the int32 sums, column panel by column
  * panel:
  *   OUT8   y = sat8(requant(sum + bias)), optionally through the GELU table;
- *   RESID  h = sat30(h + requant(sum + bias))  (residual stream);
+ *   RESID  h = sat_resid(h + requant(sum + bias))  (residual stream, +-2^25);
  *   SET32  y = sat30(requant(sum + bias))       (logits).
  *
  * Operators. The portable path calls kernels/vk_int.h for every operator.
@@ -126,7 +126,7 @@ struct vk_fast_ctx {
     int nr, kq, asz, bsz;  /* panel width, k step, A and B element bytes */
     int32_t *par;          /* copy of the blob's par */
     vk_layout lay;
-    int img, p, ch, d, n_layers, heads, dh, mlp, k, t, g, pd;
+    int img, p, ch, d, n_layers, heads, dh, mlp, k, t, g, pd, prefix;
     fmat patch, head;
     int16_t gelu16[VK_MAX_LAYERS][256]; /* (int8_t) of the activation tables */
     fmat qkv[VK_MAX_LAYERS], proj[VK_MAX_LAYERS], fc1[VK_MAX_LAYERS], fc2[VK_MAX_LAYERS];
@@ -237,6 +237,17 @@ static void pack_b(const vk_fast_ctx *f, const int8_t *src, long sn, long sk, fm
         }
 }
 
+/* A tiled matrix of the blob (vk_wt_at; mt->n outputs of k_in inputs at
+ * wt + off) packed through the row-major scratch tmp. */
+static void pack_tiled(const vk_fast_ctx *f, const int8_t *wt, uint32_t off, int k_in,
+                       int8_t *tmp, fmat *mt)
+{
+    for (int n = 0; n < mt->n; n++)
+        for (int k = 0; k < k_in; k++)
+            tmp[(size_t)n * k_in + k] = wt[vk_wt_at(off, (uint32_t)k_in, (uint32_t)n, (uint32_t)k)];
+    pack_b(f, tmp, k_in, 1, mt);
+}
+
 /* ---- generic bodies, compiled once per ISA ------------------------------
  * Each is instantiated in a plain function (scalar) and in functions with a
  * target attribute (and O3, so that gcc vectorizes the vk_int.h loops for
@@ -307,7 +318,7 @@ VK_INL void epi_one(const fepi *e, int32_t c, int r, int o)
         e->y[(size_t)r * e->ys + o] = e->table ? (int8_t)e->table[q + 128] : q;
     } else if (e->kind == EPI_RESID) {
         int32_t *hp = &e->h[(size_t)r * e->ys + o];
-        *hp = vk_sat30((int64_t)*hp + v);
+        *hp = vk_sat_resid((int64_t)*hp + v);
     } else {
         e->h[(size_t)r * e->ys + o] = vk_sat30(v);
     }
@@ -467,8 +478,8 @@ __attribute__((target("avx2"))) static void epilogue_avx2(const fepi *e, const i
                                                           int ldc, int m, int j0, int j1)
 {
     const __m256i one = _mm256_set1_epi64x(1);
-    const __m256i lim_hi = _mm256_set1_epi64x((int64_t)1 << 30);
-    const __m256i lim_lo = _mm256_set1_epi64x(-((int64_t)1 << 30));
+    const int64_t lim = e->kind == EPI_RESID ? VK_RESID_LIM : (int64_t)1 << 30;
+    const __m256i lim_hi = _mm256_set1_epi64x(lim), lim_lo = _mm256_set1_epi64x(-lim);
     const __m256i b_hi = _mm256_set1_epi64x(127), b_lo = _mm256_set1_epi64x(-128);
     int r, o;
     for (o = j0; o + 8 <= j1; o += 8) {
@@ -578,7 +589,7 @@ __attribute__((target(VK_T512))) static void ln_rows_512(const int32_t *h, int t
                 _mm512_cvtepi32_epi64(_mm256_maskz_loadu_epi32(k, hr + i)), vm);
             acc = _mm512_mask_add_epi64(acc, k, acc, _mm512_mullo_epi64(c, c));
         }
-        var = _mm512_reduce_add_epi64(acc) / d + eps;
+        var = _mm512_reduce_add_epi64(acc) / d + (eps > 0 ? eps : 0);
         sd = isqrt_exact(var);
         if (sd < 1)
             sd = 1;
@@ -756,8 +767,8 @@ __attribute__((target(VK_T512))) static void epilogue_512(const fepi *e, const i
                                                           int ldc, int m, int j0, int j1)
 {
     const __m512i one = _mm512_set1_epi64(1), zero = _mm512_setzero_si512();
-    const __m512i lim_hi = _mm512_set1_epi64((int64_t)1 << 30);
-    const __m512i lim_lo = _mm512_set1_epi64(-((int64_t)1 << 30));
+    const int64_t lim = e->kind == EPI_RESID ? VK_RESID_LIM : (int64_t)1 << 30;
+    const __m512i lim_hi = _mm512_set1_epi64(lim), lim_lo = _mm512_set1_epi64(-lim);
     int r, o;
     for (o = j0; o + 8 <= j1; o += 8) {
         __m256i mu = e->mult ? _mm256_loadu_si256((const __m256i *)(e->mult + o))
@@ -875,7 +886,8 @@ static void encoder(vk_fast_ctx *f, fworker *w, int l, uint32_t mode, int32_t *h
 static void embed(vk_fast_ctx *f, fworker *w, const int8_t *img, int32_t *h, int nt)
 {
     int g = f->g, p = f->p, s = f->img, py, px, ch, ky, kx;
-    memcpy(h, f->par + f->lay.tok0, (size_t)f->t * f->d * sizeof *h);
+    for (size_t i = 0; i < (size_t)f->t * f->d; i++)
+        h[i] = vk_sat_resid(f->par[f->lay.tok0 + i]);
     for (py = 0; py < g; py++)
         for (px = 0; px < g; px++) {
             int8_t *pt = w->patch + (size_t)(py * g + px) * f->pd;
@@ -916,35 +928,50 @@ static int32_t check_cfg(const vk_fast_ctx *f, const uint32_t *cfg)
 {
     int32_t start = (int32_t)cfg[VK_CFG_START], save = (int32_t)cfg[VK_CFG_SAVE];
     if (cfg[VK_CFG_MAGIC_W] != VK_CFG_MAGIC || start < 0 || start > f->n_layers || save < 0 ||
-        save > f->n_layers)
+        save > f->n_layers || (save > 0 && save < start))
         return VK_KSTAT_BAD_CFG;
     if (!vk_fast_modes_ok(f, cfg + VK_CFG_MODES, start))
         return VK_KSTAT_BAD_MODE;
     return VK_KSTAT_OK;
 }
 
+/* The residual stream into an act buffer (VK_ACT_* layout). */
+static void act_save(const vk_fast_ctx *f, const int32_t *h, int32_t *act)
+{
+    act[VK_ACT_TOKENS] = f->t;
+    memcpy(act + VK_ACT_HDR, h, (size_t)f->t * f->d * sizeof *h);
+}
+
 static void run_one(vk_fast_ctx *f, fworker *w, const uint32_t *cfg, const int8_t *img,
                     int32_t *act, int32_t *out, int nt)
 {
     int32_t st = check_cfg(f, cfg), start, save, l;
-    size_t an = (size_t)f->t * f->d * sizeof(int32_t);
+    size_t n = (size_t)f->t * f->d;
     if (st != VK_KSTAT_OK) {
         out[VK_OUT_STATUS] = st;
         return;
     }
     start = (int32_t)cfg[VK_CFG_START];
     save = (int32_t)cfg[VK_CFG_SAVE];
-    if (start == 0)
+    if (start == 0) {
         embed(f, w, img, w->h, nt);
-    else
-        memcpy(w->h, act, an);
+    } else {
+        if (act[VK_ACT_TOKENS] != f->t) { /* the kernel's check: no pruning here yet */
+            out[VK_OUT_STATUS] = act[VK_ACT_TOKENS] <= f->prefix || act[VK_ACT_TOKENS] > f->t
+                                     ? VK_KSTAT_BAD_CFG
+                                     : VK_KSTAT_BAD_MODE;
+            return;
+        }
+        for (size_t i = 0; i < n; i++)
+            w->h[i] = vk_sat_resid(act[VK_ACT_HDR + i]);
+    }
     for (l = start; l < f->n_layers; l++) {
         if (l == save && save > 0)
-            memcpy(act, w->h, an);
+            act_save(f, w->h, act);
         encoder(f, w, l, cfg[VK_CFG_MODES + l], w->h, nt);
     }
-    if (save == f->n_layers)
-        memcpy(act, w->h, an);
+    if (save == f->n_layers && save > 0)
+        act_save(f, w->h, act);
     head(f, w, w->h, out, nt);
 }
 
@@ -956,7 +983,7 @@ int vk_fast_modes_ok(const vk_fast_ctx *f, const uint32_t *modes, int from)
     for (l = from; l < f->n_layers; l++) {
         uint32_t m = modes[l];
         if ((VK_MODE_ATTN(m) != VK_ATTN_FULL && VK_MODE_ATTN(m) != VK_ATTN_SKIP) ||
-            VK_MODE_KEEP(m) != VK_KEEP_ALL || VK_MODE_FFN(m) != 0)
+            VK_MODE_PRUNES(m) || VK_MODE_FFN(m) != 0 || VK_MODE_KEEP(m) > VK_KEEP_ALL)
             return 0;
     }
     return 1;
@@ -1044,7 +1071,7 @@ size_t vk_fast_out_n(const vk_fast_ctx *f)
 
 size_t vk_fast_act_n(const vk_fast_ctx *f)
 {
-    return (size_t)f->t * f->d;
+    return VK_ACT_WORDS(f->t, f->d);
 }
 
 size_t vk_fast_img_n(const vk_fast_ctx *f)
@@ -1122,7 +1149,7 @@ long vk_fast_selfcheck(vk_fast_isa isa, int n_rows, uint64_t seed)
                 s[i] = i % t ? (int32_t)-nx++ : 0;
         } else {
             m = (int32_t)(sc_range(&st, 0, 3) ? sc_range(&st, 0, INT32_MAX) : sc_range(&st, 0, 65536));
-            sf = (int32_t)sc_range(&st, 0, 63);
+            sf = (int32_t)sc_range(&st, 0, 62); /* larger: the scalar softmax runs */
             for (i = 0; i < t * t; i++)
                 s[i] = (int32_t)sc_range(&st, -(1 << 20), 1 << 20);
         }
@@ -1162,7 +1189,7 @@ long vk_fast_selfcheck(vk_fast_isa isa, int n_rows, uint64_t seed)
         for (j = 0; j < NC; j++) {
             int64_t pick = sc_range(&st, 0, 3);
             mu[j] = (int32_t)(pick == 0 ? INT32_MAX : (pick == 1 ? 0 : sc_range(&st, 0, INT32_MAX)));
-            sh[j] = (int32_t)sc_range(&st, 0, 63);
+            sh[j] = (int32_t)sc_range(&st, 0, 62); /* the range the SIMD requant runs in */
             bias[j] = (int32_t)sc_range(&st, -(1 << 24), 1 << 24);
         }
         for (i = 0; i < 4 * NC; i++) {
@@ -1310,7 +1337,7 @@ static int pairs_ok(const int32_t *par, uint32_t m, uint32_t s, int n)
 {
     int j;
     for (j = 0; j < n; j++)
-        if (par[m + j] < 0 || par[s + j] < 0 || par[s + j] > 63)
+        if (par[m + j] < 0 || par[s + j] < 0 || par[s + j] > 62)
             return 0;
     return 1;
 }
@@ -1332,6 +1359,18 @@ static int requant_in_range(const vk_fast_ctx *f)
     return ok;
 }
 
+/* 1 if every softmax shift is one the vector softmax computes as vk_int.h
+ * does (vk_rshift_round treats shifts above 62 as 62). */
+static int softmax_in_range(const vk_fast_ctx *f)
+{
+    for (int l = 0; l < f->n_layers; l++) {
+        const int32_t *lp = f->par + f->lay.layer_p + (size_t)l * f->lay.layer_p_n;
+        if (lp[f->lay.sm_s] < 0 || lp[f->lay.sm_s] > 62)
+            return 0;
+    }
+    return 1;
+}
+
 /* The kernel's header checks (vk_kernel.c vk_k_check_par), with a reason. */
 static const char *bad_par(const int32_t *par, size_t par_n)
 {
@@ -1348,6 +1387,8 @@ static const char *bad_par(const int32_t *par, size_t par_n)
         nh > VK_MAX_HEADS || d % nh || d / nh > VK_MAX_HEAD_DIM)
         return "patch dimension, dim or heads out of range";
     g = img / p;
+    if (par[VK_HDR_PREFIX] != 1)
+        return "a distillation token (the fast path runs class-token models only)";
     if (par[VK_HDR_TOKENS] != g * g + 1 || par[VK_HDR_TOKENS] > VK_MAX_TOKENS)
         return "token count";
     if (par[VK_HDR_LAYERS] < 1 || par[VK_HDR_LAYERS] > VK_MAX_LAYERS || par[VK_HDR_MLP] < 1 ||
@@ -1414,8 +1455,10 @@ vk_status vk_fast_ctx_new(const vk_qmodel *q, vk_fast_isa isa, vk_fast_ctx **ctx
     f->t = q->par[VK_HDR_TOKENS];
     f->g = f->img / f->p;
     f->pd = f->ch * f->p * f->p;
+    f->prefix = q->par[VK_HDR_PREFIX];
     vk_layout_compute(&f->lay, (uint32_t)f->ch, (uint32_t)f->p, (uint32_t)f->d,
-                      (uint32_t)f->n_layers, (uint32_t)f->mlp, (uint32_t)f->k, (uint32_t)f->t);
+                      (uint32_t)f->n_layers, (uint32_t)f->mlp, (uint32_t)f->k, (uint32_t)f->t,
+                      (uint32_t)f->heads, (uint32_t)f->prefix);
     if (q->par_n < f->lay.par_n || q->wt_n < f->lay.wt_n) {
         rc = vk_fail(err, VK_E_FORMAT,
                      "vk_fast: model blob has %zu par words and %zu weights, its header "
@@ -1445,14 +1488,23 @@ vk_status vk_fast_ctx_new(const vk_qmodel *q, vk_fast_isa isa, vk_fast_ctx **ctx
         for (int i = 0; i < 256; i++)
             f->gelu16[l][i] = (int8_t)f->par[f->lay.layer_p + (size_t)l * f->lay.layer_p_n +
                                              f->lay.gelu + i];
-    pack_b(f, q->wt + f->lay.patch_w, f->pd, 1, &f->patch);
-    pack_b(f, q->wt + f->lay.head_w, f->d, 1, &f->head);
-    for (l = 0; l < f->n_layers; l++) {
-        const int8_t *lw = q->wt + f->lay.layer_w + (size_t)l * f->lay.layer_w_n;
-        pack_b(f, lw + f->lay.qkv_w, f->d, 1, &f->qkv[l]);
-        pack_b(f, lw + f->lay.proj_w, f->d, 1, &f->proj[l]);
-        pack_b(f, lw + f->lay.fc1_w, f->d, 1, &f->fc1[l]);
-        pack_b(f, lw + f->lay.fc2_w, f->mlp, 1, &f->fc2[l]);
+    {
+        int8_t *tmp = malloc((size_t)3 * f->d * (f->mlp > f->d ? f->mlp : f->d) +
+                             (size_t)f->d * f->pd + (size_t)f->k * f->d);
+        if (!tmp) {
+            vk_fast_ctx_free(f);
+            return vk_fail(err, VK_E_NOMEM, "vk_fast: out of memory for the packed weights");
+        }
+        pack_tiled(f, q->wt, f->lay.patch_w, f->pd, tmp, &f->patch);
+        pack_tiled(f, q->wt, f->lay.head_w, f->d, tmp, &f->head);
+        for (l = 0; l < f->n_layers; l++) {
+            uint32_t lw = f->lay.layer_w + (uint32_t)l * f->lay.layer_w_n;
+            pack_tiled(f, q->wt, lw + f->lay.qkv_w, f->d, tmp, &f->qkv[l]);
+            pack_tiled(f, q->wt, lw + f->lay.proj_w, f->d, tmp, &f->proj[l]);
+            pack_tiled(f, q->wt, lw + f->lay.fc1_w, f->d, tmp, &f->fc1[l]);
+            pack_tiled(f, q->wt, lw + f->lay.fc2_w, f->mlp, tmp, &f->fc2[l]);
+        }
+        free(tmp);
     }
 #ifdef VK_FAST_X86
     if (isa == VK_FAST_ISA_AVX2)
@@ -1464,6 +1516,8 @@ vk_status vk_fast_ctx_new(const vk_qmodel *q, vk_fast_isa isa, vk_fast_ctx **ctx
         f->ops = ops_scalar;
     if (!requant_in_range(f))
         f->ops.epilogue = epilogue_scalar;
+    if (!softmax_in_range(f))
+        f->ops.sm_rows = ops_scalar.sm_rows;
     if ((rc = vk_fast_reserve_workers(f, 1, err)) != VK_OK) {
         vk_fast_ctx_free(f);
         return rc;

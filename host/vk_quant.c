@@ -18,10 +18,11 @@
 #define THREAD_ID() 0
 #endif
 
-#define VK_QM_MAGIC "VKQM0001"
+#define VK_QM_MAGIC "VKQM0002"
 
 vk_status vk_quant_mult(double m, int32_t *mult, int32_t *shift)
 {
+    const double one = (double)(1 << VK_MULT_BITS); /* mult in [2^16, 2^17) */
     int e;
     double f;
     long long mi;
@@ -31,20 +32,20 @@ vk_status vk_quant_mult(double m, int32_t *mult, int32_t *shift)
         return m == 0 ? VK_OK : VK_E_ARG;
     }
     f = frexp(m, &e); /* m = f * 2^e, f in [0.5, 1) */
-    mi = llround(f * 2147483648.0);
-    if (mi == 2147483648LL) {
+    mi = llround(f * one);
+    if (mi == (long long)one) {
         mi /= 2;
         e++;
     }
-    if (31 - e < 0)
-        return VK_E_UNSUPPORTED; /* multiplier >= 2^31 */
-    if (31 - e > 62) {
+    if (VK_MULT_BITS - e < 0)
+        return VK_E_UNSUPPORTED; /* multiplier >= 2^17 */
+    if (VK_MULT_BITS - e > 62) { /* tiny: fewer significant bits, shift 62 */
         *mult = (int32_t)llround(m * 4611686018427387904.0); /* 2^62 */
         *shift = 62;
         return VK_OK;
     }
     *mult = (int32_t)mi;
-    *shift = 31 - e;
+    *shift = VK_MULT_BITS - e;
     return VK_OK;
 }
 
@@ -77,30 +78,60 @@ static float safe_scale(float mx, float levels)
     return mx > 0 && isfinite(mx) ? mx / levels : 1.0f / levels;
 }
 
-/* Quantizes rows of w [n_out][n_in] into wt, writes per-row scales. */
-static void quant_rows(const float *w, int n_out, int n_in, int8_t *wt, float *sw)
+/* Quantizes rows of w [n_out][n_in] into the tiled matrix at wt[off]
+ * (vk_wt_at), writes per-row scales. Row r of the stored matrix is row
+ * perm[r] of w (perm NULL: identity); cperm likewise permutes the inputs. */
+static void quant_rows(const float *w, int n_out, int n_in, const int *perm, const int *cperm,
+                       int8_t *wt, uint32_t off, float *sw)
 {
     for (int o = 0; o < n_out; o++) {
-        const float *r = &w[(size_t)o * n_in];
+        const float *r = &w[(size_t)(perm ? perm[o] : o) * n_in];
         float mx = 0;
         for (int i = 0; i < n_in; i++)
             if (fabsf(r[i]) > mx)
                 mx = fabsf(r[i]);
         sw[o] = safe_scale(mx, 127.0f);
         for (int i = 0; i < n_in; i++) {
-            long v = lroundf(r[i] / sw[o]);
-            wt[(size_t)o * n_in + i] = (int8_t)(v > 127 ? 127 : (v < -127 ? -127 : v));
+            long v = lroundf(r[cperm ? cperm[i] : i] / sw[o]);
+            wt[vk_wt_at(off, (uint32_t)n_in, (uint32_t)o, (uint32_t)i)] =
+                (int8_t)(v > 127 ? 127 : (v < -127 ? -127 : v));
         }
     }
 }
 
+/* The FFN hidden neurons in descending order of importance
+ * I_j = ||W1[j,:]||_2 * ||W2[:,j]||_2 (ties: lower index first), so that
+ * FFN sparsity drops the least important whole blocks. */
+static int cmp_imp(const void *a, const void *b, void *ctx)
+{
+    const double *imp = ctx;
+    int i = *(const int *)a, j = *(const int *)b;
+    if (imp[i] != imp[j])
+        return imp[i] > imp[j] ? -1 : 1;
+    return i < j ? -1 : (i > j);
+}
+
+static void ffn_order(const vk_layer *L, int d, int mlp, double *imp, int *perm)
+{
+    for (int j = 0; j < mlp; j++) {
+        double a = 0, b = 0;
+        for (int i = 0; i < d; i++) {
+            a += (double)L->fc1_w[(size_t)j * d + i] * L->fc1_w[(size_t)j * d + i];
+            b += (double)L->fc2_w[(size_t)i * mlp + j] * L->fc2_w[(size_t)i * mlp + j];
+        }
+        imp[j] = sqrt(a) * sqrt(b);
+        perm[j] = j;
+    }
+    qsort_r(perm, (size_t)mlp, sizeof *perm, cmp_imp, imp);
+}
+
 /* Bias and (mult, shift) for an output with acc scale s_x * sw[o]. */
-static vk_status quant_out(const float *b, const float *sw, int n, float s_x, float s_out,
-                           int32_t *pb, int32_t *pm, int32_t *ps)
+static vk_status quant_out(const float *b, const int *perm, const float *sw, int n, float s_x,
+                           float s_out, int32_t *pb, int32_t *pm, int32_t *ps)
 {
     for (int o = 0; o < n; o++) {
         double acc_scale = (double)s_x * sw[o];
-        pb[o] = clamp_i32(b[o] / acc_scale);
+        pb[o] = clamp_i32(b[perm ? perm[o] : o] / acc_scale);
         if (vk_quant_mult(acc_scale / s_out, &pm[o], &ps[o]) != VK_OK)
             return VK_E_UNSUPPORTED;
     }
@@ -119,27 +150,35 @@ static void quant_ln(const float *g, const float *b, int d, float s_out, int32_t
 vk_status vk_quant_build(const vk_model *m, const vk_ref_stats *st, vk_qmodel *q, vk_err *err)
 {
     const vk_hparams *hp = &m->hp;
-    int d = hp->dim, mlp = hp->mlp_dim, k = hp->n_classes, t = m->n_tokens;
-    int pd = hp->n_channels * hp->patch_size * hp->patch_size, dh = d / hp->n_heads;
+    int d = hp->dim, mlp = hp->mlp_dim, k = hp->n_classes, t = m->n_tokens, nh = hp->n_heads;
+    int pd = hp->n_channels * hp->patch_size * hp->patch_size, dh = d / nh;
     vk_qmodel r = {0};
-    float *sw = NULL;
+    float *sw = NULL, *wqk = NULL, *bqk = NULL;
+    double *imp = NULL;
+    int *perm = NULL;
+    size_t n_sw = (size_t)(mlp > 3 * d ? mlp : 3 * d) + (size_t)k + (size_t)pd;
     vk_status rc = vk_hparams_check(hp, "model", err);
     if (rc != VK_OK)
         return rc;
     vk_layout_compute(&r.lay, (uint32_t)hp->n_channels, (uint32_t)hp->patch_size, (uint32_t)d,
-                      (uint32_t)hp->n_layers, (uint32_t)mlp, (uint32_t)k, (uint32_t)t);
+                      (uint32_t)hp->n_layers, (uint32_t)mlp, (uint32_t)k, (uint32_t)t,
+                      (uint32_t)nh, 1);
     r.par_n = r.lay.par_n;
     r.wt_n = r.lay.wt_n;
     r.par = calloc(r.par_n, sizeof(int32_t));
     r.wt = calloc(r.wt_n, 1);
-    sw = malloc((size_t)(mlp > 3 * d ? mlp : 3 * d) * sizeof(float) + (size_t)(k + pd) * 4);
-    if (!r.par || !r.wt || !sw) {
+    sw = malloc(n_sw * sizeof(float));
+    wqk = malloc((size_t)2 * dh * d * sizeof(float));
+    bqk = malloc((size_t)2 * dh * sizeof(float));
+    imp = malloc((size_t)mlp * sizeof(double));
+    perm = malloc((size_t)mlp * sizeof(int));
+    if (!r.par || !r.wt || !sw || !wqk || !bqk || !imp || !perm) {
         rc = vk_fail(err, VK_E_NOMEM, "quantize: out of memory");
         goto err;
     }
 
     float s_in = safe_scale(st->in, 127.0f);
-    float s_h = safe_scale(st->h, 1048576.0f); /* 2^20 */
+    float s_h = safe_scale(st->h, 1048576.0f); /* 2^20; saturation at 2^25 */
     float s_logit = safe_scale(st->logits, 16384.0f);
     int32_t *P = r.par;
     P[VK_HDR_MAGIC] = VK_PAR_MAGIC;
@@ -149,10 +188,11 @@ vk_status vk_quant_build(const vk_model *m, const vk_ref_stats *st, vk_qmodel *q
     P[VK_HDR_CHANNELS] = hp->n_channels;
     P[VK_HDR_DIM] = d;
     P[VK_HDR_LAYERS] = hp->n_layers;
-    P[VK_HDR_HEADS] = hp->n_heads;
+    P[VK_HDR_HEADS] = nh;
     P[VK_HDR_MLP] = mlp;
     P[VK_HDR_CLASSES] = k;
     P[VK_HDR_TOKENS] = t;
+    P[VK_HDR_PREFIX] = 1;
     P[VK_HDR_LN_EPS] = clamp_i32((double)hp->ln_eps / ((double)s_h * s_h));
     P[VK_HDR_S_IN] = f2bits(s_in);
     P[VK_HDR_S_H] = f2bits(s_h);
@@ -162,8 +202,8 @@ vk_status vk_quant_build(const vk_model *m, const vk_ref_stats *st, vk_qmodel *q
         goto range;
 
     /* patch embedding, class token and positions */
-    quant_rows(m->patch_w, d, pd, &r.wt[r.lay.patch_w], sw);
-    if (quant_out(m->patch_b, sw, d, s_in, s_h, &P[r.lay.patch_b], &P[r.lay.patch_m],
+    quant_rows(m->patch_w, d, pd, NULL, NULL, r.wt, r.lay.patch_w, sw);
+    if (quant_out(m->patch_b, NULL, sw, d, s_in, s_h, &P[r.lay.patch_b], &P[r.lay.patch_m],
                   &P[r.lay.patch_s]) != VK_OK)
         goto range;
     for (int o = 0; o < d; o++)
@@ -174,34 +214,59 @@ vk_status vk_quant_build(const vk_model *m, const vk_ref_stats *st, vk_qmodel *q
 
     for (int l = 0; l < hp->n_layers; l++) {
         const vk_layer *L = &m->layers[l];
-        int8_t *W = &r.wt[r.lay.layer_w + (size_t)l * r.lay.layer_w_n];
+        uint32_t W = r.lay.layer_w + (uint32_t)l * r.lay.layer_w_n;
         int32_t *lp = &P[r.lay.layer_p + (size_t)l * r.lay.layer_p_n];
         float s_ln1 = safe_scale(st->ln1[l], 127.0f), s_ln2 = safe_scale(st->ln2[l], 127.0f);
         float s_q = safe_scale(st->q[l], 127.0f), s_k = safe_scale(st->k[l], 127.0f);
+        float s_qs = safe_scale(st->qs[l], 127.0f), s_ks = safe_scale(st->ks[l], 127.0f);
         float s_v = safe_scale(st->v[l], 127.0f), s_ctx = safe_scale(st->ctx[l], 127.0f);
         float s_fc1 = safe_scale(st->fc1[l], 127.0f), amax = 0, s_act;
 
         quant_ln(L->ln1_w, L->ln1_b, d, s_ln1, &lp[r.lay.ln1_g], &lp[r.lay.ln1_b]);
-        quant_rows(L->qkv_w, 3 * d, d, &W[r.lay.qkv_w], sw);
+        quant_rows(L->qkv_w, 3 * d, d, NULL, NULL, r.wt, W + r.lay.qkv_w, sw);
         for (int part = 0; part < 3; part++) {
             float s_o = part == 0 ? s_q : (part == 1 ? s_k : s_v);
-            if (quant_out(&L->qkv_b[part * d], &sw[part * d], d, s_ln1, s_o,
+            if (quant_out(&L->qkv_b[part * d], NULL, &sw[part * d], d, s_ln1, s_o,
                           &lp[r.lay.qkv_b + part * d], &lp[r.lay.qkv_m + part * d],
                           &lp[r.lay.qkv_s + part * d]) != VK_OK)
                 goto range;
         }
+        /* shared heads: the head-mean query and key projections */
+        for (int part = 0; part < 2; part++)
+            for (int c = 0; c < dh; c++) {
+                double bs = 0;
+                for (int hd = 0; hd < nh; hd++)
+                    bs += L->qkv_b[part * d + hd * dh + c];
+                bqk[part * dh + c] = (float)(bs / nh);
+                for (int i = 0; i < d; i++) {
+                    double ws = 0;
+                    for (int hd = 0; hd < nh; hd++)
+                        ws += L->qkv_w[(size_t)(part * d + hd * dh + c) * d + i];
+                    wqk[(size_t)(part * dh + c) * d + i] = (float)(ws / nh);
+                }
+            }
+        quant_rows(wqk, 2 * dh, d, NULL, NULL, r.wt, W + r.lay.qks_w, sw);
+        if (quant_out(bqk, NULL, sw, dh, s_ln1, s_qs, &lp[r.lay.qks_b], &lp[r.lay.qks_m],
+                      &lp[r.lay.qks_s]) != VK_OK ||
+            quant_out(&bqk[dh], NULL, &sw[dh], dh, s_ln1, s_ks, &lp[r.lay.qks_b + dh],
+                      &lp[r.lay.qks_m + dh], &lp[r.lay.qks_s + dh]) != VK_OK)
+            goto range;
         if (vk_quant_mult((double)s_q * s_k / sqrt((double)dh) * M_LOG2E * 65536.0,
                           &lp[r.lay.sm_m], &lp[r.lay.sm_s]) != VK_OK ||
+            vk_quant_mult((double)s_qs * s_ks / sqrt((double)dh) * M_LOG2E * 65536.0,
+                          &lp[r.lay.smh_m], &lp[r.lay.smh_s]) != VK_OK ||
             vk_quant_mult((double)s_v / 256.0 / s_ctx, &lp[r.lay.av_m], &lp[r.lay.av_s]) != VK_OK)
             goto range;
-        quant_rows(L->proj_w, d, d, &W[r.lay.proj_w], sw);
-        if (quant_out(L->proj_b, sw, d, s_ctx, s_h, &lp[r.lay.proj_b], &lp[r.lay.proj_m],
+        quant_rows(L->proj_w, d, d, NULL, NULL, r.wt, W + r.lay.proj_w, sw);
+        if (quant_out(L->proj_b, NULL, sw, d, s_ctx, s_h, &lp[r.lay.proj_b], &lp[r.lay.proj_m],
                       &lp[r.lay.proj_s]) != VK_OK)
             goto range;
         quant_ln(L->ln2_w, L->ln2_b, d, s_ln2, &lp[r.lay.ln2_g], &lp[r.lay.ln2_b]);
-        quant_rows(L->fc1_w, mlp, d, &W[r.lay.fc1_w], sw);
-        if (quant_out(L->fc1_b, sw, mlp, s_ln2, s_fc1, &lp[r.lay.fc1_b], &lp[r.lay.fc1_m],
-                      &lp[r.lay.fc1_s]) != VK_OK)
+        /* the hidden neurons stored most important first (FFN sparsity) */
+        ffn_order(L, d, mlp, imp, perm);
+        quant_rows(L->fc1_w, mlp, d, perm, NULL, r.wt, W + r.lay.fc1_w, sw);
+        if (quant_out(L->fc1_b, perm, sw, mlp, s_ln2, s_fc1, &lp[r.lay.fc1_b],
+                      &lp[r.lay.fc1_m], &lp[r.lay.fc1_s]) != VK_OK)
             goto range;
         /* activation table: its output scale covers its whole input range */
         for (int v = -128; v < 128; v++) {
@@ -213,15 +278,15 @@ vk_status vk_quant_build(const vk_model *m, const vk_ref_stats *st, vk_qmodel *q
         for (int v = -128; v < 128; v++)
             lp[r.lay.gelu + v + 128] =
                 vk_sat8(llroundf(vk_ref_act(hp->act, (float)v * s_fc1) / s_act));
-        quant_rows(L->fc2_w, d, mlp, &W[r.lay.fc2_w], sw);
-        if (quant_out(L->fc2_b, sw, d, s_act, s_h, &lp[r.lay.fc2_b], &lp[r.lay.fc2_m],
+        quant_rows(L->fc2_w, d, mlp, NULL, perm, r.wt, W + r.lay.fc2_w, sw);
+        if (quant_out(L->fc2_b, NULL, sw, d, s_act, s_h, &lp[r.lay.fc2_b], &lp[r.lay.fc2_m],
                       &lp[r.lay.fc2_s]) != VK_OK)
             goto range;
     }
     float s_lnf = safe_scale(st->lnf, 127.0f);
     quant_ln(m->lnf_w, m->lnf_b, d, s_lnf, &P[r.lay.lnf_g], &P[r.lay.lnf_b]);
-    quant_rows(m->head_w, k, d, &r.wt[r.lay.head_w], sw);
-    if (quant_out(m->head_b, sw, k, s_lnf, s_logit, &P[r.lay.head_b], &P[r.lay.head_m],
+    quant_rows(m->head_w, k, d, NULL, NULL, r.wt, r.lay.head_w, sw);
+    if (quant_out(m->head_b, NULL, sw, k, s_lnf, s_logit, &P[r.lay.head_b], &P[r.lay.head_m],
                   &P[r.lay.head_s]) != VK_OK)
         goto range;
 
@@ -235,14 +300,22 @@ vk_status vk_quant_build(const vk_model *m, const vk_ref_stats *st, vk_qmodel *q
         free(buf);
     }
     free(sw);
+    free(wqk);
+    free(bqk);
+    free(imp);
+    free(perm);
     *q = r;
     return VK_OK;
 range:
     rc = vk_fail(err, VK_E_UNSUPPORTED,
-                 "quantize: a rescale factor is outside the kernel's range (scale >= 2^31); "
+                 "quantize: a rescale factor is outside the kernel's range (scale >= 2^17); "
                  "check the calibration images and the model's weights");
 err:
     free(sw);
+    free(wqk);
+    free(bqk);
+    free(imp);
+    free(perm);
     free(r.par);
     free(r.wt);
     return rc;
@@ -301,7 +374,7 @@ size_t vk_qmodel_img_n(const vk_qmodel *q)
 
 size_t vk_qmodel_act_n(const vk_qmodel *q)
 {
-    return (size_t)q->par[VK_HDR_TOKENS] * (size_t)q->par[VK_HDR_DIM];
+    return VK_ACT_WORDS(q->par[VK_HDR_TOKENS], q->par[VK_HDR_DIM]);
 }
 
 void vk_quant_input(const vk_qmodel *q, const float *img, int8_t *out)
@@ -390,11 +463,16 @@ vk_status vk_qmodel_from_bytes(const uint8_t *buf, size_t len, const char *what,
     if (rc != VK_OK)
         goto err;
     {
-        int g = hp.image_size / hp.patch_size;
+        int g = hp.image_size / hp.patch_size, pre = r.par[VK_HDR_PREFIX];
+        if (pre < 1 || pre > VK_MAX_PREFIX || g * g + pre > VK_MAX_TOKENS) {
+            rc = vk_fail(err, VK_E_FORMAT, "%s: %d prefix tokens (1 or 2 expected)", what, pre);
+            goto err;
+        }
         vk_layout_compute(&r.lay, (uint32_t)hp.n_channels, (uint32_t)hp.patch_size,
                           (uint32_t)hp.dim, (uint32_t)hp.n_layers, (uint32_t)hp.mlp_dim,
-                          (uint32_t)hp.n_classes, (uint32_t)(g * g + 1));
-        if (r.par[VK_HDR_TOKENS] != g * g + 1 || r.lay.par_n != par_n || r.lay.wt_n != wt_n) {
+                          (uint32_t)hp.n_classes, (uint32_t)(g * g + pre), (uint32_t)hp.n_heads,
+                          (uint32_t)pre);
+        if (r.par[VK_HDR_TOKENS] != g * g + pre || r.lay.par_n != par_n || r.lay.wt_n != wt_n) {
             rc = vk_fail(err, VK_E_FORMAT,
                          "%s: blob sizes do not match its dimensions (%u parameter words and "
                          "%u weight bytes expected)",

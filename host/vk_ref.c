@@ -176,9 +176,19 @@ void vk_ref_forward(const vk_model *m, vk_ref_ws *ws, const float *img,
             if (st) {
                 upd(&st->ln1[l], ws->xn, td);
                 for (int t = 0; t < t_n; t++) {
-                    upd(&st->q[l], &ws->qkv[(size_t)t * 3 * d], (size_t)d);
-                    upd(&st->k[l], &ws->qkv[(size_t)t * 3 * d + d], (size_t)d);
-                    upd(&st->v[l], &ws->qkv[(size_t)t * 3 * d + 2 * d], (size_t)d);
+                    const float *r = &ws->qkv[(size_t)t * 3 * d];
+                    int nh = hp->n_heads, dh = d / nh;
+                    upd(&st->q[l], r, (size_t)d);
+                    upd(&st->k[l], r + d, (size_t)d);
+                    upd(&st->v[l], r + 2 * d, (size_t)d);
+                    for (int part = 0; part < 2; part++) /* the shared-heads q_s, k_s */
+                        for (int cc = 0; cc < dh; cc++) {
+                            double s = 0;
+                            for (int hd = 0; hd < nh; hd++)
+                                s += r[part * d + hd * dh + cc];
+                            float v = (float)(s / nh);
+                            upd(part ? &st->ks[l] : &st->qs[l], &v, 1);
+                        }
                 }
                 upd(&st->ctx[l], ws->ctx, td);
             }

@@ -23,6 +23,7 @@ typedef struct {
     float h;                      /* residual stream, all encoders */
     float ln1[VK_MAX_LAYERS];     /* LayerNorm outputs */
     float q[VK_MAX_LAYERS], k[VK_MAX_LAYERS], v[VK_MAX_LAYERS];
+    float qs[VK_MAX_LAYERS], ks[VK_MAX_LAYERS]; /* head-mean q and k (shared heads) */
     float ctx[VK_MAX_LAYERS];     /* attention output before projection */
     float ln2[VK_MAX_LAYERS];
     float fc1[VK_MAX_LAYERS];     /* MLP pre-activation */

@@ -3,9 +3,11 @@
  *
  * Fixed-point scheme (all integer, no floating point):
  *   - Requantization: y = round_half_away(acc * mult / 2^shift), mult a
- *     positive int32 (normally in [2^30, 2^31)), shift in [0, 62]; the only
- *     right shift of a possibly negative value in the kernel is
- *     vk_rshift_round().
+ *     positive int32 (the quantizer writes [2^16, 2^17): one DSP48E2 per
+ *     product), shift in [0, 62] (larger shifts act as 62); the only right
+ *     shift of a possibly negative value in the kernel is vk_rshift_round().
+ *   - The residual stream saturates to +-VK_RESID_LIM (2^25), so a
+ *     LayerNorm's sums of squares over 768 channels stay inside int64.
  *   - exp2 of a non-positive Q16 number (log2 units): integer part by shift,
  *     fraction by a 33-entry table of 2^(-k/32) with linear interpolation
  *     (max relative error about 1e-4); result in Q15 (1.0 = 32768).
@@ -31,6 +33,7 @@
 #include <stdint.h>
 
 #include "vk_config.h"
+#include "vk_loops.h"
 
 static const int32_t vk_exp2_tbl[33] = {
     65536, 64132, 62757, 61413, 60097, 58809, 57549, 56316, 55109, 53928, 52773,
@@ -50,6 +53,8 @@ static inline int64_t vk_rshift_round(int64_t x, int32_t s)
     int64_t half;
     if (s <= 0)
         return x;
+    if (s > 62) /* only a malformed blob asks for more; the result is 0 */
+        s = 62;
     half = (int64_t)1 << (s - 1);
     if (x >= 0)
         return (x + half) >> s;
@@ -69,10 +74,17 @@ static inline int8_t vk_sat8(int64_t x)
     return (int8_t)(x > 127 ? 127 : (x < -128 ? -128 : x));
 }
 
-/* Saturates to +-2^30 so that sums of two stay inside int32. */
+/* Saturates to +-2^30 so that sums of two stay inside int32 (logits). */
 static inline int32_t vk_sat30(int64_t x)
 {
     const int64_t lim = (int64_t)1 << 30;
+    return (int32_t)(x > lim ? lim : (x < -lim ? -lim : x));
+}
+
+/* Saturates to the residual stream's range, +-VK_RESID_LIM. */
+static inline int32_t vk_sat_resid(int64_t x)
+{
+    const int64_t lim = VK_RESID_LIM;
     return (int32_t)(x > lim ? lim : (x < -lim ? -lim : x));
 }
 
@@ -81,10 +93,11 @@ static inline int64_t vk_requant(int64_t acc, int32_t mult, int32_t shift)
     return vk_rshift_round(acc * (int64_t)mult, shift);
 }
 
-/* 2^x for x <= 0 in Q16 log2 units; returns Q15 (32768 = 1.0). */
+/* 2^x for x <= 0 in Q16 log2 units (x > 0 acts as 0); returns Q15
+ * (32768 = 1.0). */
 static inline int32_t vk_exp2_neg_q16(int64_t x)
 {
-    int64_t nx = -x;
+    int64_t nx = x > 0 ? 0 : -x;
     int64_t n = nx >> 16; /* nx >= 0 */
     int32_t f, idx, r, a, b, v;
     if (n >= 16)
@@ -98,17 +111,18 @@ static inline int32_t vk_exp2_neg_q16(int64_t x)
     return (int32_t)((v + (1 << n)) >> (n + 1));
 }
 
-/* log2(z) in Q16 for z >= 1. */
+/* log2(z) in Q16 for z >= 1 (z < 1 acts as 1). */
 static inline int64_t vk_log2_q16(int64_t z)
 {
     int32_t m = 0, i, frac, idx, r, a, b;
     int64_t t;
-log2_msb:
-    for (i = 62; i >= 0; i--) {
-        if ((z >> i) & 1) {
+    if (z < 1)
+        z = 1;
+log2_msb: /* a priority encoder: the highest set bit, constant trip count */
+    for (i = 0; i < 63; i++) {
+        VK_TRIP(LOG2_MSB);
+        if ((z >> i) & 1)
             m = i;
-            break;
-        }
     }
     t = m >= 30 ? (z >> (m - 30)) : (z << (30 - m)); /* [2^30, 2^31) */
     frac = (int32_t)((t - ((int64_t)1 << 30)) >> 14); /* Q16 in [0, 65536) */
@@ -137,7 +151,33 @@ isqrt_bits:
     return (int64_t)res;
 }
 
-/* LayerNorm of one token of the residual stream h[0..d) into int8 y.
+/* LayerNorm statistics of one token from its sum and sum of squares over
+ * d channels (|h| <= VK_RESID_LIM): the rounded mean and the Q40 inverse
+ * standard deviation inv = 2^40 / max(1, isqrt(floor(sum (h - mean)^2 / d)
+ * + eps)), eps < 0 acting as 0. sum (h - mean)^2 is computed as
+ * sumsq - 2 mean sum + d mean^2, the same integer as the two-pass form. */
+static inline void vk_ln_stats(int64_t sum, int64_t sumsq, int32_t d, int32_t eps,
+                               int64_t *mean, int64_t *inv)
+{
+    int64_t m = vk_div_round(sum, d), var, sd;
+    var = (sumsq - 2 * m * sum + (int64_t)d * m * m) / d + (eps > 0 ? eps : 0);
+    sd = vk_isqrt64(var);
+    if (sd < 1)
+        sd = 1;
+    *mean = m;
+    *inv = ((int64_t)1 << 40) / sd;
+}
+
+/* One normalized channel: x = h - mean in Q16 then gamma/beta (g, b folded
+ * with the output scale, VK_LN_GS fraction bits) into int8. */
+static inline int8_t vk_ln_apply(int32_t h, int64_t mean, int64_t inv, int32_t g, int32_t b)
+{
+    int64_t q = vk_rshift_round((h - mean) * inv, 24); /* Q16 */
+    return vk_sat8(vk_rshift_round(q * g + (int64_t)b * 65536, 16 + VK_LN_GS));
+}
+
+/* LayerNorm of one token of the residual stream h[0..d) into int8 y, in
+ * two passes (the host's form; the kernel keeps the sums as it writes h).
  * g, b: gamma and beta folded with the output scale (VK_LN_GS bits). */
 static inline void vk_layernorm_row(const int32_t *h, int32_t d, const int32_t *g,
                                     const int32_t *b, int32_t eps, int8_t *y)
@@ -153,16 +193,14 @@ ln_var:
         int64_t c = h[i] - mean;
         var += c * c;
     }
-    var = var / d + eps;
+    var = var / d + (eps > 0 ? eps : 0);
     sd = vk_isqrt64(var);
     if (sd < 1)
         sd = 1;
     inv = ((int64_t)1 << 40) / sd;
 ln_out:
-    for (i = 0; i < d; i++) {
-        int64_t q = vk_rshift_round((h[i] - mean) * inv, 24); /* Q16 */
-        y[i] = vk_sat8(vk_rshift_round(q * g[i] + (int64_t)b[i] * 65536, 16 + VK_LN_GS));
-    }
+    for (i = 0; i < d; i++)
+        y[i] = vk_ln_apply(h[i], mean, inv, g[i], b[i]);
 }
 
 /* Entropy (Q16 nats) of softmax(logits * scale) where the logit differences
@@ -173,11 +211,14 @@ static inline int32_t vk_entropy_q16(const int32_t *logit, int32_t k, int32_t mu
     int32_t mx = logit[0], i;
     int64_t z = 0, s = 0, hb, hn;
 ent_max:
-    for (i = 1; i < k; i++)
+    for (i = 1; i < k; i++) {
+        VK_TRIP(ENT_MAX);
         if (logit[i] > mx)
             mx = logit[i];
+    }
 ent_sum:
     for (i = 0; i < k; i++) {
+        VK_TRIP(ENT_SUM);
         int64_t x = vk_rshift_round((int64_t)(logit[i] - mx) * mult, shift);
         int32_t e = vk_exp2_neg_q16(x);
         z += e;
@@ -218,9 +259,11 @@ static inline int32_t vk_argmax(const int32_t *logit, int32_t k)
 {
     int32_t best = 0, i;
 argmax:
-    for (i = 1; i < k; i++)
+    for (i = 1; i < k; i++) {
+        VK_TRIP(ARGMAX);
         if (logit[i] > logit[best])
             best = i;
+    }
     return best;
 }
 

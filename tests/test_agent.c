@@ -538,7 +538,7 @@ static void *measure_loop(void *arg)
     char body[512];
     int *n_ok = arg;
     snprintf(body, sizeof body,
-             "{\"model\":\"%s\",\"dataset\":\"%s\",\"n\":%d,\"modes\":[65280,65280,65280,65280]}",
+             "{\"model\":\"%s\",\"dataset\":\"%s\",\"n\":%d,\"modes\":[25600,25600,25600,25600]}",
              mid, did, N_IMG);
     for (int i = 0; i < 50 && !stop_measuring; i++)
         *n_ok += measure(body, out, sizeof out) == 200;
@@ -552,7 +552,7 @@ static void test_busy(void)
     pthread_t t;
     int n_ok = 0, n_busy = 0;
     snprintf(body, sizeof body,
-             "{\"model\":\"%s\",\"dataset\":\"%s\",\"n\":1,\"modes\":[65280,65280,65280,65280]}",
+             "{\"model\":\"%s\",\"dataset\":\"%s\",\"n\":1,\"modes\":[25600,25600,25600,25600]}",
              mid, did);
     stop_measuring = 0;
     pthread_create(&t, NULL, measure_loop, &n_ok);

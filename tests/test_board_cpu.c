@@ -82,7 +82,7 @@ static void direct(const uint32_t *modes, int i, vk_img_result *r)
     int32_t out[VK_OUT_WORDS], act[17 * 32];
     for (int l = 0; l < N_LAYERS; l++)
         cfg[VK_CFG_MODES + l] = modes[l];
-    vk_kernel_top(qm.wt, qm.par, cfg, &imgs[i * IMG_N], act, out);
+    vk_kernel_run(qm.wt, qm.par, cfg, &imgs[i * IMG_N], act, out);
     CHECK_EQ_INT(out[VK_OUT_STATUS], VK_KSTAT_OK);
     memset(r, 0, sizeof *r);
     r->cls = out[VK_OUT_CLASS];

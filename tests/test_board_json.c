@@ -1,8 +1,8 @@
 /* test_board_json: board files — the shipped boards/zcu102.json loads and
  * matches the compiled kernel; malformed files (not JSON, a missing field,
- * a wrong type, a negative clock, a fractional integer, a missing source,
- * an unknown field, a MAC array that does not match the kernel or does not
- * fit the DSPs) are errors naming the file and the field, through the
+ * a wrong type, a negative clock, a fractional integer, a budget above
+ * 1, a missing source, an unknown field, an engine or lanes that do not
+ * match the kernel) are errors naming the file and the field, through the
  * parser and through `vk_board_open("sim:FILE")`. */
 #include <cJSON.h>
 #include <stdio.h>
@@ -71,13 +71,13 @@ static void ed_fraction(cJSON *r)
 {
     set_value(r, "ln_lanes", cJSON_CreateNumber(8.5));
 }
-static void ed_bool(cJSON *r)
+static void ed_budget(cJSON *r)
 {
-    set_value(r, "double_buffered", cJSON_CreateNumber(1));
+    set_value(r, "dsp_budget", cJSON_CreateNumber(1.5));
 }
 static void ed_bare(cJSON *r)
 {
-    cJSON_ReplaceItemInObjectCaseSensitive(r, "mac_pe", cJSON_CreateNumber(64));
+    cJSON_ReplaceItemInObjectCaseSensitive(r, "engine_pe", cJSON_CreateNumber(64));
 }
 static void ed_nosource(cJSON *r)
 {
@@ -90,15 +90,15 @@ static void ed_unknown(cJSON *r)
 }
 static void ed_pe(cJSON *r)
 {
-    set_value(r, "mac_pe", cJSON_CreateNumber(32));
+    set_value(r, "engine_pe", cJSON_CreateNumber(32));
 }
 static void ed_sm(cJSON *r)
 {
     set_value(r, "softmax_lanes", cJSON_CreateNumber(8));
 }
-static void ed_dsp(cJSON *r)
+static void ed_ports(cJSON *r)
 {
-    set_value(r, "dsp_total", cJSON_CreateNumber(1000));
+    set_value(r, "weight_ports", cJSON_CreateNumber(2));
 }
 
 typedef struct {
@@ -113,13 +113,13 @@ static const bad_case cases[] = {
     {ed_string, VK_E_FORMAT, VK_OK, "ddr_bandwidth_gbs.value"},
     {ed_negclock, VK_E_FORMAT, VK_OK, "clock_mhz.value"},
     {ed_fraction, VK_E_FORMAT, VK_OK, "ln_lanes.value"},
-    {ed_bool, VK_E_FORMAT, VK_OK, "double_buffered.value"},
-    {ed_bare, VK_E_FORMAT, VK_OK, "mac_pe"},
+    {ed_budget, VK_E_FORMAT, VK_OK, "dsp_budget.value"},
+    {ed_bare, VK_E_FORMAT, VK_OK, "engine_pe"},
     {ed_nosource, VK_E_FORMAT, VK_OK, "static_power_w.source"},
     {ed_unknown, VK_E_FORMAT, VK_OK, "clok_mhz"},
-    {ed_pe, VK_OK, VK_E_MISMATCH, "mac_pe"},
+    {ed_pe, VK_OK, VK_E_MISMATCH, "engine_pe"},
     {ed_sm, VK_OK, VK_E_MISMATCH, "softmax_lanes"},
-    {ed_dsp, VK_OK, VK_E_FORMAT, "dsp_total"},
+    {ed_ports, VK_OK, VK_E_MISMATCH, "weight_ports"},
 };
 
 static void test_shipped(void)
@@ -129,10 +129,12 @@ static void test_shipped(void)
     CHECK_EQ_INT(vk_cycles_hw_load(ZCU, &hw, &err), VK_OK);
     CHECK_EQ_INT(vk_cycles_hw_check_kernel(&hw, ZCU, &err), VK_OK);
     CHECK(hw.clock_mhz == 200);
-    CHECK_EQ_INT(hw.mac_pe, VK_HLS_PE);
-    CHECK_EQ_INT(hw.mac_lanes, VK_HLS_LANES);
-    CHECK_EQ_INT(hw.softmax_lanes, VK_HLS_SM_LANES);
+    CHECK_EQ_INT(hw.engine_pe, VK_PE);
+    CHECK_EQ_INT(hw.engine_lanes, VK_LANES);
+    CHECK_EQ_INT(hw.softmax_lanes, VK_SM_LANES);
     CHECK_EQ_INT(hw.dsp_total, 2520);
+    CHECK_EQ_INT(hw.bram36_total, 912);
+    CHECK_EQ_INT(hw.lut_total, 274080);
     CHECK(hw.ddr_bandwidth_gbs > 0 && hw.ddr_bandwidth_gbs < 21.3); /* derated */
     CHECK_STR_CONTAINS(hw.board, "ZCU102");
 }
@@ -199,8 +201,8 @@ static void test_sim_open(void)
     snprintf(spec, sizeof spec, "sim:%s", path);
     CHECK_EQ_INT(vk_board_open(spec, &b, &err), VK_E_MISMATCH);
     CHECK_STR_CONTAINS(err.msg, path);
-    CHECK_STR_CONTAINS(err.msg, "mac_pe");
-    CHECK_STR_CONTAINS(err.msg, "VK_HLS_PE");
+    CHECK_STR_CONTAINS(err.msg, "engine_pe");
+    CHECK_STR_CONTAINS(err.msg, "VK_PE");
     free(text);
     text = variant(ed_negclock);
     f = fopen(path, "w");

@@ -75,7 +75,7 @@ static void direct(const uint32_t *modes, int i, vk_img_result *r)
     int32_t out[VK_OUT_WORDS], act[17 * 32];
     for (int l = 0; l < N_LAYERS; l++)
         cfg[VK_CFG_MODES + l] = modes[l];
-    vk_kernel_top(qm.wt, qm.par, cfg, &imgs[i * 256], act, out);
+    vk_kernel_run(qm.wt, qm.par, cfg, &imgs[i * 256], act, out);
     CHECK_EQ_INT(out[VK_OUT_STATUS], VK_KSTAT_OK);
     memset(r, 0, sizeof *r);
     r->cls = out[VK_OUT_CLASS];
@@ -142,7 +142,7 @@ static void test_equals_kernel(void)
     /* the counts are the model's for this path */
     CHECK_EQ_INT(vk_cycles_hw_load("boards/zcu102.json", &hw, &err), VK_OK);
     vk_cycles_dims_from_par(qm.par, &d);
-    vk_cycles_run(&hw, &d, FULL, 0, 0, &c);
+    vk_cycles_run(&hw, &d, FULL, 0, 0, 0, &c);
     CHECK_EQ_INT(m.cycles, c.cycles);
     CHECK_EQ_INT(m.macs, c.macs);
     CHECK_EQ_INT(m.ddr_bytes, c.ddr_bytes);
@@ -252,8 +252,8 @@ static void test_resume_exact(void)
         CHECK(same_results(res, full, N_IMG));
         CHECK_EQ_INT(m.n_escalated, N_IMG);
         /* cost: low path with act save + high suffix from k with act load */
-        vk_cycles_run(&hw, &d, lowm, 0, k, &lo);
-        vk_cycles_run(&hw, &d, FULL, k, 0, &hi);
+        vk_cycles_run(&hw, &d, lowm, 0, k, 0, &lo);
+        vk_cycles_run(&hw, &d, FULL, k, 0, 0, &hi);
         CHECK_EQ_INT(m.cycles, lo.cycles + hi.cycles);
         CHECK(m.suffix_ms[k] == vk_cycles_ms(&hw, (double)hi.cycles));
     }
@@ -322,13 +322,14 @@ static void test_bad_requests(void)
     CHECK_EQ_INT(vk_board_measure(b, &nomodes, 1, res, &m, &err), VK_E_ARG);
     CHECK_STR_CONTAINS(err.msg, "mode");
 
-    /* a well-formed mode the kernel does not implement: the kernel says so */
+    /* a well-formed mode word the kernel cannot run (reuse with no earlier
+       attention to reuse): the kernel says so */
     memcpy(reuse, FULL, sizeof reuse);
-    reuse[2] = VK_MODE(VK_ATTN_REUSE);
+    reuse[0] = VK_MODE(VK_ATTN_REUSE);
     vk_path_req rr = {.modes = reuse};
     CHECK_EQ_INT(vk_board_measure(b, &rr, N_IMG, res, &m, &err), VK_E_UNSUPPORTED);
     CHECK_STR_CONTAINS(err.msg, "kernel status 3");
-    CHECK_STR_CONTAINS(err.msg, "not implement");
+    CHECK_STR_CONTAINS(err.msg, "cannot run");
     /* ... also in a cascade's high path only */
     vk_path_req rh = {.modes = FULL, .modes_high = reuse, .threshold_q16 = -1};
     CHECK_EQ_INT(vk_board_measure(b, &rh, N_IMG, res, &m, &err), VK_E_UNSUPPORTED);
@@ -437,7 +438,7 @@ static void test_demo(void)
         for (int l = 0; l < w.model.hp.n_layers; l++)
             cfg[VK_CFG_MODES + l] = full[l];
         for (int i = 0; i < 20 && out && act; i++) {
-            vk_kernel_top(w.q.wt, w.q.par, cfg, &w.imgs[(size_t)i * img_n], act, out);
+            vk_kernel_run(w.q.wt, w.q.par, cfg, &w.imgs[(size_t)i * img_n], act, out);
             CHECK_EQ_INT(out[VK_OUT_CLASS], res[i].cls);
             CHECK_EQ_INT(out[VK_OUT_ENTROPY], res[i].entropy_q16);
         }

@@ -49,9 +49,11 @@
 
 #include "kernels/vk_kernel.h"
 
-/* Memory groups of vk_kernel_top's arguments: its AXI bundles (gmem0: wt;
- * gmem1: par, cfg; gmem2: img, act, out). */
-static const uint32_t fake_group[6] = {0, 1, 1, 2, 2, 2};
+/* Memory groups of vk_kernel_top's arguments: its AXI bundles (gmem_w0..3:
+ * the weights, one group each, as a platform that maps them to HP0..HP3
+ * separately shows them; gmem_p: par, cfg; gmem_io: img, act, out, ps). */
+#define FAKE_ARGS 10
+static const uint32_t fake_group[FAKE_ARGS] = {0, 1, 2, 3, 4, 4, 5, 5, 5, 5};
 
 /* Run behaviour, from the xclbin's text: "FAKE XCLBIN [NOKERNEL|HANG|ERROR]". */
 enum { FAKE_OK, FAKE_NOKERNEL, FAKE_HANG, FAKE_ERROR };
@@ -72,7 +74,7 @@ typedef struct {
 } fake_bo;
 typedef struct {
     fake_kernel *k;
-    fake_bo *arg[6];
+    fake_bo *arg[FAKE_ARGS];
     int state;
 } fake_run;
 
@@ -196,7 +198,7 @@ int xrtKernelClose(void *k)
 int xrtKernelArgGroupId(void *k, int argno)
 {
     (void)k;
-    if (argno < 0 || argno > 5) {
+    if (argno < 0 || argno >= FAKE_ARGS) {
         errno = EINVAL;
         return -1;
     }
@@ -293,7 +295,7 @@ int xrtRunSetArg(void *run, int index, ...)
     va_start(ap, index);
     b = va_arg(ap, void *);
     va_end(ap);
-    if (index < 0 || index > 5 || !b || b->grp != fake_group[index]) {
+    if (index < 0 || index >= FAKE_ARGS || !b || b->grp != fake_group[index]) {
         errno = EINVAL;
         return -1;
     }
@@ -304,7 +306,7 @@ int xrtRunSetArg(void *run, int index, ...)
 int xrtRunStart(void *run)
 {
     fake_run *r = run;
-    for (int a = 0; a < 6; a++)
+    for (int a = 0; a < FAKE_ARGS; a++)
         if (!r->arg[a]) {
             errno = EINVAL;
             return -1;
@@ -317,9 +319,13 @@ int xrtRunStart(void *run)
         r->state = 5; /* ERROR */
         return 0;
     default:
-        vk_kernel_top((const int8_t *)r->arg[0]->dev, (const int32_t *)r->arg[1]->dev,
-                      (const uint32_t *)r->arg[2]->dev, (const int8_t *)r->arg[3]->dev,
-                      (int32_t *)r->arg[4]->dev, (int32_t *)r->arg[5]->dev);
+        vk_kernel_top((const vk_wword *)(void *)r->arg[0]->dev,
+                      (const vk_wword *)(void *)r->arg[1]->dev,
+                      (const vk_wword *)(void *)r->arg[2]->dev,
+                      (const vk_wword *)(void *)r->arg[3]->dev,
+                      (const vk_pword *)(void *)r->arg[4]->dev, (const uint32_t *)r->arg[5]->dev,
+                      (const int8_t *)r->arg[6]->dev, (int32_t *)r->arg[7]->dev,
+                      (int32_t *)r->arg[8]->dev, (uint8_t *)r->arg[9]->dev);
         r->state = 4; /* COMPLETED */
         return 0;
     }

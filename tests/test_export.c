@@ -79,7 +79,7 @@ static void test_malformed(void)
     char *cut = strdup(h);
     strstr(cut, "vk_skip_modes_high")[0] = 0; /* truncated: no high table */
     bad(cut, "vk_skip_modes_high");
-    char *p = strstr(h, "0x0000ff01u,");
+    char *p = strstr(h, "0x00006401u,");
     memcpy(p, "zzzzzzzzzzz,", 12);
     bad(h, "vk_skip_modes[1]");
     free(cut);

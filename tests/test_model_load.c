@@ -327,10 +327,10 @@ static void test_hf_bad_config(void)
     CHECK_STR_CONTAINS(hf_fails(VK_E_FORMAT), "id2label key \"7\"");
     config_with("num_labels", "4");
     CHECK_STR_CONTAINS(hf_fails(VK_E_FORMAT), "num_labels 4 disagrees");
-    config_with("hidden_size", "512");
+    config_with("hidden_size", "1024");
     msg = hf_fails(VK_E_UNSUPPORTED);
-    CHECK_STR_CONTAINS(msg, "hidden_size = 512");
-    CHECK_STR_CONTAINS(msg, "384");
+    CHECK_STR_CONTAINS(msg, "hidden_size = 1024");
+    CHECK_STR_CONTAINS(msg, "768");
     config_with("num_hidden_layers", "13");
     CHECK_STR_CONTAINS(hf_fails(VK_E_UNSUPPORTED), "num_hidden_layers = 13");
     config_with("image_size", "10");

@@ -29,8 +29,8 @@ mkdir -p "$OUT/corpus" "$OUT/seeds" "$OUT/obj"
 # tests/agent_fuzz.c); \001 and \002 stand for the held model and dataset.
 seed() { printf "$2" > "$OUT/seeds/$1"; }
 seed status       '\000\000\000\001\000'
-seed measure      '\003\001\002\001\003{"model":"\001","dataset":"\002","n":2,"modes":[65280,65281]}'
-seed cascade      '\003\001\002\001\003{"model":"\001","dataset":"\002","n":6,"modes":[65280,65281],"modes_high":[65280,65280],"threshold_q16":1000,"resume":1}'
+seed measure      '\003\001\002\001\003{"model":"\001","dataset":"\002","n":2,"modes":[25600,25601]}'
+seed cascade      '\003\001\002\001\003{"model":"\001","dataset":"\002","n":6,"modes":[25600,25601],"modes_high":[25600,25600],"threshold_q16":1000,"resume":1}'
 seed badjson      '\003\001\002\001\003{"model":"\001","n":[1,{"x":null}],"modes":"'
 seed model        '\002\002\001\001\001\000\010\001\000\041\377'
 seed dataset      '\002\003\001\001\002\000\011\377'

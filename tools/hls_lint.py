@@ -46,25 +46,33 @@ def strip_comments_strings(src):
 
 
 def drop_host_only(src):
-    """Removes #ifndef __SYNTHESIS__ ... #else/#endif regions (nesting aware)."""
-    lines, out, depth_stack = src.split("\n"), [], []
+    """Blanks the host-only regions: #ifndef __SYNTHESIS__ ... (#else) and the
+    #else branch of #ifdef __SYNTHESIS__ (nesting aware)."""
+    lines, out, stack = src.split("\n"), [], []  # per level: [kind, in_else]
     for line in lines:
         s = line.strip()
         if re.match(r"#\s*if", s):
-            host = bool(re.match(r"#\s*ifndef\s+__SYNTHESIS__\b", s) or
-                        re.match(r"#\s*if\s+!\s*defined\s*\(?\s*__SYNTHESIS__", s))
-            depth_stack.append(host)
+            if (re.match(r"#\s*ifndef\s+__SYNTHESIS__\b", s) or
+                    re.match(r"#\s*if\s+!\s*defined\s*\(?\s*__SYNTHESIS__", s)):
+                kind = "host"
+            elif (re.match(r"#\s*ifdef\s+__SYNTHESIS__\b", s) or
+                  re.match(r"#\s*if\s+defined\s*\(?\s*__SYNTHESIS__", s)):
+                kind = "synth"
+            else:
+                kind = "other"
+            stack.append([kind, False])
             out.append("")
             continue
-        if re.match(r"#\s*else", s) and depth_stack:
-            depth_stack[-1] = False if depth_stack[-1] else depth_stack[-1]
+        if re.match(r"#\s*(else|elif)", s) and stack:
+            stack[-1][1] = True
             out.append("")
             continue
-        if re.match(r"#\s*endif", s) and depth_stack:
-            depth_stack.pop()
+        if re.match(r"#\s*endif", s) and stack:
+            stack.pop()
             out.append("")
             continue
-        out.append("" if any(depth_stack) else line)
+        host = any((k == "host" and not e) or (k == "synth" and e) for k, e in stack)
+        out.append("" if host else line)
     return "\n".join(out)
 
 

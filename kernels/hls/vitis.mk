@@ -12,7 +12,8 @@ VPP ?= v++
 xclbin: $(OUTDIR)/vitskip.xclbin
 xo: $(OUTDIR)/vk_kernel.xo
 
-$(OUTDIR)/vk_kernel.xo: kernels/vk_kernel.c kernels/vk_int.h kernels/vk_config.h kernels/hls/directives.tcl
+$(OUTDIR)/vk_kernel.xo: kernels/vk_kernel.c kernels/vk_kernel.h kernels/vk_int.h kernels/vk_config.h \
+                       kernels/vk_loops.h kernels/hls/directives.tcl
 	mkdir -p $(OUTDIR)
 	$(VPP) -c -t $(TARGET) --platform $(PLATFORM) -k vk_kernel_top -I kernels \
 	    --hls.pre_tcl kernels/hls/directives.tcl --kernel_frequency 200 \

@@ -1,11 +1,12 @@
 /* vk_tb: C-simulation testbench of the vitskip kernel.
  *
- * Runs vk_kernel_top on every stored golden case and compares the out words
- * and the act buffer with the expected bytes, which tools/golden_ref.py (an
- * independent Python implementation of the integer scheme) computed.
- * The exit code is the verdict: 0 all equal, 1 a mismatch, 2 bad files.
+ * Runs vk_kernel_top on every stored golden case of each set and compares
+ * the out words and the act buffer with the expected bytes, which
+ * tools/golden_ref.py (an independent Python implementation of the integer
+ * scheme) computed. The exit code is the verdict: 0 all equal, 1 a
+ * mismatch, 2 bad files.
  *
- * usage: vk_tb [DIR]   (default kernels/tb/golden)
+ * usage: vk_tb [DIR...]   (default kernels/tb/golden/tiny kernels/tb/golden/tiles)
  * Files: see tools/golden_ref.py. Vitis HLS runs the same file as its csim
  * and cosim testbench (kernels/hls/run_hls.tcl). */
 #include <stdint.h>
@@ -47,60 +48,65 @@ static uint32_t rd32(const uint8_t *p)
     return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
 
-int main(int argc, char **argv)
+/* One golden set; returns mismatching cases, or -1 for bad files. */
+static int run_set(const char *dir)
 {
-    const char *dir = argc > 1 ? argv[1] : "kernels/tb/golden";
     size_t ml, cl, el, par_n, wt_n, off, eoff;
     uint8_t *mb = slurp(dir, "model.bin", &ml), *cb = slurp(dir, "cases.bin", &cl);
-    uint8_t *eb = slurp(dir, "expected.bin", &el);
+    uint8_t *eb = slurp(dir, "expected.bin", &el), *ps;
     int32_t *par, *act, *out;
     int8_t *wt;
     uint32_t n, img_n, act_n, cfg[VK_CFG_WORDS];
     int fails = 0;
 
-    if (!mb || !cb || !eb)
-        return 2;
-    if (ml < 16 || memcmp(mb, "VKQM0001", 8) || cl < 16 || memcmp(cb, "VKGC0001", 8) ||
-        el < 20 || memcmp(eb, "VKGE0001", 8)) {
-        fprintf(stderr, "vk_tb: %s: bad magic in model.bin, cases.bin or expected.bin\n", dir);
-        return 2;
+    if (!mb || !cb || !eb || ml < 16 || memcmp(mb, "VKQM0002", 8) || cl < 20 ||
+        memcmp(cb, "VKGC0002", 8) || el < 20 || memcmp(eb, "VKGE0002", 8)) {
+        fprintf(stderr, "vk_tb: %s: missing files or bad magic in model.bin, cases.bin or "
+                        "expected.bin\n", dir);
+        free(mb);
+        free(cb);
+        free(eb);
+        return -1;
     }
     par_n = rd32(mb + 8);
     wt_n = rd32(mb + 12);
-    if (16 + 4 * par_n + wt_n != ml) {
-        fprintf(stderr, "vk_tb: %s/model.bin: sizes disagree with length\n", dir);
-        return 2;
+    n = rd32(cb + 8);
+    img_n = rd32(cb + 12);
+    act_n = rd32(cb + 16);
+    if (16 + 4 * par_n + wt_n != ml || rd32(eb + 8) != n || rd32(eb + 12) != VK_OUT_WORDS ||
+        rd32(eb + 16) != act_n ||
+        cl != 20 + (size_t)n * (4 * VK_CFG_WORDS + img_n + 4 * act_n) ||
+        el != 20 + (size_t)n * 4 * (VK_OUT_WORDS + act_n)) {
+        fprintf(stderr, "vk_tb: %s: model, case and expected files disagree in size\n", dir);
+        free(mb);
+        free(cb);
+        free(eb);
+        return -1;
     }
     par = malloc(4 * par_n);
     wt = malloc(wt_n);
+    act = malloc(4 * act_n);
+    out = malloc(4 * VK_OUT_WORDS);
+    ps = malloc(VK_PSPILL_BYTES);
     for (size_t i = 0; i < par_n; i++)
         par[i] = (int32_t)rd32(mb + 16 + 4 * i);
     memcpy(wt, mb + 16 + 4 * par_n, wt_n);
-    n = rd32(cb + 8);
-    img_n = rd32(cb + 12);
-    act_n = rd32(eb + 16);
-    if (rd32(eb + 8) != n || rd32(eb + 12) != VK_OUT_WORDS ||
-        cl != 16 + (size_t)n * (4 * VK_CFG_WORDS + img_n + 4 * act_n) ||
-        el != 20 + (size_t)n * 4 * (VK_OUT_WORDS + act_n)) {
-        fprintf(stderr, "vk_tb: %s: case and expected files disagree in size\n", dir);
-        return 2;
-    }
-    act = malloc(4 * act_n);
-    out = malloc(4 * VK_OUT_WORDS);
-    off = 16;
+    off = 20;
     eoff = 20;
     for (uint32_t c = 0; c < n; c++) {
-        int8_t *img = (int8_t *)(cb + off + 4 * VK_CFG_WORDS);
+        const int8_t *img = (const int8_t *)(cb + off + 4 * VK_CFG_WORDS);
+        const vk_wword *w = (const vk_wword *)(const void *)wt;
         for (int i = 0; i < VK_CFG_WORDS; i++)
             cfg[i] = rd32(cb + off + 4 * i);
         for (uint32_t i = 0; i < act_n; i++)
             act[i] = (int32_t)rd32(cb + off + 4 * VK_CFG_WORDS + img_n + 4 * i);
         memset(out, 0, 4 * VK_OUT_WORDS);
-        vk_kernel_top(wt, par, cfg, img, act, out);
+        vk_kernel_top(w, w, w, w, (const vk_pword *)(const void *)par, cfg, img, act, out, ps);
         for (int i = 0; i < VK_OUT_WORDS; i++) {
             int32_t want = (int32_t)rd32(eb + eoff + 4 * i);
             if (out[i] != want) {
-                fprintf(stderr, "vk_tb: case %u: out[%d] = %d, expected %d\n", c, i, out[i], want);
+                fprintf(stderr, "vk_tb: %s case %u: out[%d] = %d, expected %d\n", dir, c, i,
+                        out[i], want);
                 fails++;
                 break;
             }
@@ -108,7 +114,8 @@ int main(int argc, char **argv)
         for (uint32_t i = 0; i < act_n; i++) {
             int32_t want = (int32_t)rd32(eb + eoff + 4 * VK_OUT_WORDS + 4 * i);
             if (act[i] != want) {
-                fprintf(stderr, "vk_tb: case %u: act[%u] = %d, expected %d\n", c, i, act[i], want);
+                fprintf(stderr, "vk_tb: %s case %u: act[%u] = %d, expected %d\n", dir, c, i,
+                        act[i], want);
                 fails++;
                 break;
             }
@@ -116,7 +123,7 @@ int main(int argc, char **argv)
         off += 4 * VK_CFG_WORDS + img_n + 4 * act_n;
         eoff += 4 * (VK_OUT_WORDS + act_n);
     }
-    printf("vk_tb: %u cases, %d mismatching\n", n, fails);
+    printf("vk_tb: %s: %u cases, %d mismatching\n", dir, n, fails);
     free(mb);
     free(cb);
     free(eb);
@@ -124,5 +131,20 @@ int main(int argc, char **argv)
     free(wt);
     free(act);
     free(out);
-    return fails ? 1 : 0;
+    free(ps);
+    return fails;
+}
+
+int main(int argc, char **argv)
+{
+    static const char *def[] = {"kernels/tb/golden/tiny", "kernels/tb/golden/tiles"};
+    int n = argc > 1 ? argc - 1 : 2, bad = 0, files = 0;
+    for (int i = 0; i < n; i++) {
+        int r = run_set(argc > 1 ? argv[i + 1] : def[i]);
+        if (r < 0)
+            files = 1;
+        else
+            bad += r;
+    }
+    return files ? 2 : bad ? 1 : 0;
 }
