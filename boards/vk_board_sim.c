@@ -1,9 +1,17 @@
-/* vk_board_sim: the `sim` board — the HLS kernel's C simulation for the
+/* vk_board_sim: the `sim` board — the HLS kernel's integers for the
  * results, the ZCU102 cycle/energy model (vk_cycles) for latency and energy.
  *
  * Spec: "sim" (boards/zcu102.json, looked up in ./boards, then next to the
  * executable: <exe dir>/../boards, <exe dir>/../../boards) or "sim:FILE.json".
  * The board file must describe the compiled kernel (vk_cycles_hw_check_kernel).
+ *
+ * Results: the fast native path (host/vk_fast.c, byte-equal to the
+ * kernel's C simulation) through a prefix cache computes every image; then
+ * the kernel's C simulation itself runs VITSKIP_SIM_VERIFY images of the
+ * request (default 8, spread over it; 0: none) and each must give the same
+ * class, entropy and routing, else the request fails with VK_E_BOARD. Paths
+ * the fast path cannot run (its modes, or a model it refuses) go through
+ * the C simulation for every image, as follows.
  *
  * measure runs the kernel once per image (twice for an escalated cascade
  * image) on VK_SIM_THREADS worker threads (default 2).
@@ -21,11 +29,14 @@
 
 #include "boards/vk_board.h"
 #include "boards/vk_cycles.h"
+#include "host/vk_fast.h"
+#include "host/vk_prefix.h"
 #include "kernels/vk_kernel.h"
 
 #define VK_SIM_DEFAULT_THREADS 2
 #define VK_SIM_MAX_THREADS 256
 #define VK_SIM_STACK (8u << 20)
+#define VK_SIM_VERIFY_DEFAULT 8
 
 typedef struct {
     char spec[PATH_MAX + 8];
@@ -39,6 +50,9 @@ typedef struct {
     int8_t *imgs; /* owned, n_imgs * img_n */
     size_t img_n;
     int n_imgs;
+    vk_fast_ctx *f; /* NULL: the model is one the fast path refuses */
+    vk_prefix *pc;
+    int n_verify;   /* images per request checked on the C simulation */
 } vk_sim;
 
 /* One measure call shared by its workers. */
@@ -46,6 +60,7 @@ typedef struct {
     const vk_sim *s;
     const vk_path_req *req;
     int n;
+    const int *idx; /* which loaded image each of the n is (NULL: the first n) */
     vk_img_result *res;
     pthread_mutex_t mu;
     pthread_cond_t cv;
@@ -86,20 +101,36 @@ static vk_status sim_open(const char *spec, void **state, vk_err *err)
                            VK_SIM_MAX_THREADS);
         threads = (int)v;
     }
+    env = getenv("VITSKIP_SIM_VERIFY");
+    long verify = VK_SIM_VERIFY_DEFAULT;
+    if (env && *env) {
+        char *end;
+        verify = strtol(env, &end, 10);
+        if (*end || verify < 0 || verify > 1000000)
+            return vk_fail(err, VK_E_ARG,
+                           "VITSKIP_SIM_VERIFY='%s': expected an integer in 0..1000000", env);
+    }
     s = calloc(1, sizeof *s);
     if (!s)
         return vk_fail(err, VK_E_NOMEM, "board '%s': out of memory", spec);
     snprintf(s->spec, sizeof s->spec, "%s", spec);
     s->n_threads = threads;
+    s->n_verify = (int)verify;
+    if ((rc = vk_prefix_new(0, &s->pc, err)) != VK_OK) {
+        free(s);
+        return rc;
+    }
     if (spec[3] == ':') {
         snprintf(s->json, sizeof s->json, "%s", spec + 4);
     } else if ((rc = vk_cycles_hw_find_default(s->json, sizeof s->json, err)) != VK_OK) {
+        vk_prefix_free(s->pc);
         free(s);
         vk_err_prefix(err, "board 'sim' (or sim:FILE.json)");
         return rc;
     }
     if ((rc = vk_cycles_hw_load(s->json, &s->hw, err)) != VK_OK ||
         (rc = vk_cycles_hw_check_kernel(&s->hw, s->json, err)) != VK_OK) {
+        vk_prefix_free(s->pc);
         free(s);
         return rc;
     }
@@ -119,6 +150,23 @@ static vk_status sim_load(void *state, const vk_qmodel *q, vk_err *err)
     }
     memcpy(par, q->par, q->par_n * sizeof *par);
     memcpy(wt, q->wt, q->wt_n);
+    vk_fast_ctx_free(s->f);
+    s->f = NULL;
+    { /* a model the fast path refuses runs on the C simulation alone */
+        vk_err ferr = {{0}};
+        if (vk_fast_ctx_new(q, VK_FAST_ISA_AUTO, &s->f, &ferr) != VK_OK)
+            s->f = NULL;
+    }
+    {
+        vk_prefix *pc;
+        if (vk_prefix_new(0, &pc, err) != VK_OK) {
+            free(par);
+            free(wt);
+            return VK_E_NOMEM;
+        }
+        vk_prefix_free(s->pc);
+        s->pc = pc;
+    }
     free(s->par);
     free(s->wt);
     free(s->imgs);
@@ -143,6 +191,41 @@ static vk_status sim_load_data(void *state, const int8_t *imgs, int n, vk_err *e
     s->imgs = c;
     s->n_imgs = n;
     return VK_OK;
+}
+
+/* Every image through the fast path and the prefix cache, as the cpu board
+ * computes them: both paths on all images, routed by the low path's
+ * entropy (the high path resuming from the low path's stream gives the
+ * same integers as the high path run whole). */
+static vk_status fast_results(vk_sim *s, const vk_path_req *req, int n, vk_img_result *res,
+                              vk_err *err)
+{
+    size_t on = vk_fast_out_n(s->f);
+    int32_t *lo = malloc((size_t)n * on * sizeof *lo), *hi = NULL;
+    vk_status rc;
+    if (req->modes_high)
+        hi = malloc((size_t)n * on * sizeof *hi);
+    if (!lo || (req->modes_high && !hi)) {
+        free(lo);
+        free(hi);
+        return vk_fail(err, VK_E_NOMEM, "board '%s': out of memory for %d results", s->spec, n);
+    }
+    rc = vk_prefix_run(s->pc, s->f, req->modes, s->imgs, n, lo, err);
+    if (rc == VK_OK && hi)
+        rc = vk_prefix_run(s->pc, s->f, req->modes_high, s->imgs, n, hi, err);
+    for (int i = 0; rc == VK_OK && i < n; i++) {
+        const int32_t *o = &lo[(size_t)i * on];
+        res[i].escalated = hi && o[VK_OUT_ENTROPY] > req->threshold_q16;
+        if (res[i].escalated)
+            o = &hi[(size_t)i * on];
+        res[i].cls = o[VK_OUT_CLASS];
+        res[i].entropy_q16 = o[VK_OUT_ENTROPY];
+    }
+    free(lo);
+    free(hi);
+    if (rc != VK_OK)
+        vk_err_prefix(err, "board 'sim'");
+    return rc;
 }
 
 static void job_fail(sim_job *j, int img, int32_t kstat, const char *path)
@@ -183,7 +266,7 @@ static void *sim_worker(void *arg)
         i = j->next++;
         pthread_mutex_unlock(&j->mu);
 
-        const int8_t *img = &s->imgs[(size_t)i * s->img_n];
+        const int8_t *img = &s->imgs[(size_t)(j->idx ? j->idx[i] : i) * s->img_n];
         vk_kernel_run(s->wt, s->par, cfg_lo, img, act, out);
         if (out[VK_OUT_STATUS] != VK_KSTAT_OK) {
             job_fail(j, i, out[VK_OUT_STATUS], cascade ? "low path" : "path");
@@ -216,20 +299,63 @@ static void *sim_worker(void *arg)
     return NULL;
 }
 
+/* The C simulation's results for images idx[0..n) (all images: idx NULL). */
+static vk_status sim_results(vk_sim *s, const vk_path_req *req, int n, const int *idx,
+                             vk_img_result *res, vk_err *err);
+
 static vk_status sim_measure(void *state, const vk_path_req *req, int n, vk_img_result *res,
                              vk_measure *out, vk_err *err)
 {
     vk_sim *s = state;
+    vk_status rc;
+    int n_esc = 0;
+    if (s->f && vk_fast_modes_ok(s->f, req->modes, 0) &&
+        (!req->modes_high || vk_fast_modes_ok(s->f, req->modes_high, 0))) {
+        int nv = s->n_verify < n ? s->n_verify : n, idx[64];
+        vk_img_result chk[64];
+        if ((rc = fast_results(s, req, n, res, err)) != VK_OK)
+            return rc;
+        for (int done = 0; done < nv; done += 64) { /* spread over the request */
+            int m = nv - done < 64 ? nv - done : 64;
+            for (int k = 0; k < m; k++)
+                idx[k] = (int)((long)(done + k) * n / nv);
+            if ((rc = sim_results(s, req, m, idx, chk, err)) != VK_OK)
+                return rc;
+            for (int k = 0; k < m; k++) {
+                const vk_img_result *a = &res[idx[k]], *b = &chk[k];
+                if (a->cls != b->cls || a->entropy_q16 != b->entropy_q16 ||
+                    a->escalated != b->escalated)
+                    return vk_fail(err, VK_E_BOARD,
+                                   "board '%s': image %d: the kernel's C simulation gives class "
+                                   "%d, entropy %d%s but the fast path class %d, entropy %d%s",
+                                   s->spec, idx[k], b->cls, b->entropy_q16,
+                                   b->escalated ? " (escalated)" : "", a->cls, a->entropy_q16,
+                                   a->escalated ? " (escalated)" : "");
+            }
+        }
+    } else if ((rc = sim_results(s, req, n, NULL, res, err)) != VK_OK) {
+        return rc;
+    }
+    for (int i = 0; i < n; i++)
+        n_esc += res[i].escalated;
+    vk_cycles_measure(&s->hw, &s->dims, req, n, n_esc, out);
+    return VK_OK;
+}
+
+static vk_status sim_results(vk_sim *s, const vk_path_req *req, int n, const int *idx,
+                             vk_img_result *res, vk_err *err)
+{
     sim_job j;
     pthread_t tid[VK_SIM_MAX_THREADS];
     pthread_attr_t attr;
-    int n_threads = s->n_threads < n ? s->n_threads : n, started = 0, last = 0, n_esc = 0;
+    int n_threads = s->n_threads < n ? s->n_threads : n, started = 0, last = 0;
     vk_status rc = VK_OK;
 
     memset(&j, 0, sizeof j);
     j.s = s;
     j.req = req;
     j.n = n;
+    j.idx = idx;
     j.res = malloc((size_t)n * sizeof *j.res);
     if (!j.res)
         return vk_fail(err, VK_E_NOMEM, "board '%s': out of memory for %d results", s->spec, n);
@@ -254,7 +380,7 @@ static vk_status sim_measure(void *state, const vk_path_req *req, int n, vk_img_
         if (last != j.done && !j.failed) {
             int d = j.done;
             pthread_mutex_unlock(&j.mu);
-            if (req->progress)
+            if (req->progress && !idx)
                 req->progress(req->progress_ctx, d, n);
             pthread_mutex_lock(&j.mu);
             last = d;
@@ -284,19 +410,18 @@ static vk_status sim_measure(void *state, const vk_path_req *req, int n, vk_img_
         free(j.res);
         return rc;
     }
-    for (int i = 0; i < n; i++)
-        n_esc += j.res[i].escalated;
     memcpy(res, j.res, (size_t)n * sizeof *res);
     free(j.res);
-    vk_cycles_measure(&s->hw, &s->dims, req, n, n_esc, out);
     return VK_OK;
 }
 
 static void sim_describe(void *state, char *buf, size_t len)
 {
     const vk_sim *s = state;
-    snprintf(buf, len, "kernel C simulation (%d threads) + modeled %s @ %g MHz (%s)", s->n_threads,
-             s->hw.board, s->hw.clock_mhz, s->json);
+    snprintf(buf, len,
+             "kernel integers (fast path, %d images a request checked on the C simulation, %d "
+             "threads) + modeled %s @ %g MHz (%s)",
+             s->n_verify, s->n_threads, s->hw.board, s->hw.clock_mhz, s->json);
 }
 
 static void sim_close(void *state)
@@ -307,6 +432,8 @@ static void sim_close(void *state)
     free(s->par);
     free(s->wt);
     free(s->imgs);
+    vk_fast_ctx_free(s->f);
+    vk_prefix_free(s->pc);
     free(s);
 }
 

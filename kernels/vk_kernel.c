@@ -228,7 +228,7 @@ eng_prologue:
 /* Blocks [b0, b0 + nb) of the op: every token streams through each
  * stationary block, one token per cycle (II = 1); while block b computes,
  * the registers of block b + 1 load one row per cycle, so a block costs
- * max(rows, VK_PE) cycles. Each tile accumulates in acc[tile & 1]. */
+ * max(rows, VK_PE) cycles. Each tile accumulates in acc[tile & 1]. (hls-lint: single instance) */
 static void vk_k_engine(const vk_k_op *op, vk_k_mem *m, int32_t b0, int32_t nb, int32_t nb_all)
 {
     int32_t tt = op->rows > VK_PE ? op->rows : VK_PE, i, t = 0, b = b0, n, c;
@@ -242,7 +242,6 @@ eng_mac:
         if (t < op->rows) {
             int32_t x[VK_LANES];
             int32_t(*acc)[VK_PE] = m->acc[k.nt & 1];
-            const int8_t(*w)[VK_LANES] = m->reg[b & 1];
 #pragma HLS ARRAY_PARTITION variable = x complete
         eng_x:
             for (c = 0; c < VK_LANES; c++) {
@@ -258,7 +257,7 @@ eng_mac:
             eng_lane:
                 for (c = 0; c < VK_LANES; c++) {
                     int32_t p0, p1;
-                    vk_k_mac2(x[c], w[n][c], w[n + 1][c], &p0, &p1);
+                    vk_k_mac2(x[c], m->reg[b & 1][n][c], m->reg[b & 1][n + 1][c], &p0, &p1);
                     s0 += p0;
                     s1 += p1;
                 }
@@ -276,7 +275,7 @@ eng_mac:
 }
 
 /* Weight group g of a DDR op into wbuf[g % VK_WGROUPS]: its blocks come
- * over ports 0..3 side by side, each block one 256-beat burst. */
+ * over ports 0..3 side by side, each block one 256-beat burst. (hls-lint: ddr) */
 static void vk_k_wload(const vk_k_op *op, const vk_wword *w0, const vk_wword *w1,
                        const vk_wword *w2, const vk_wword *w3, vk_k_mem *m, int32_t g)
 {
@@ -435,7 +434,7 @@ sm_norm:
 /* Rows [r0, r1) of probability set `set` between pbuf[slot] and the DDR
  * spill area ps ([set][token][VK_TP] bytes), 16 bytes per beat over the
  * io port: out for an encoder whose attention a later one reuses, in when
- * reusing it. */
+ * reusing it. (hls-lint: ddr) */
 static void vk_k_p_spill(uint8_t *ps, int32_t set, int32_t slot, int32_t r0, int32_t r1,
                          int32_t n_tok, const vk_k_mem *m)
 {
@@ -456,6 +455,7 @@ p_spill:
     }
 }
 
+/* (hls-lint: ddr) */
 static void vk_k_p_fill(const uint8_t *ps, int32_t set, int32_t slot, int32_t r0, int32_t r1,
                         int32_t n_tok, vk_k_mem *m)
 {
@@ -485,7 +485,7 @@ p_fill:
  *   steps; one step at the end drains the last tile.
  *   On-chip weights (QK^T, AV): step s computes tile s, retires tile s - 1.
  * A softmax or a probability transfer beside the op has its rows shared out
- * over all steps; an op with no tiles runs just that. */
+ * over all steps; an op with no tiles runs just that. (hls-lint: single instance) */
 static void vk_k_gemm(const vk_k_op *op, const vk_wword *w0, const vk_wword *w1,
                       const vk_wword *w2, const vk_wword *w3, uint8_t *ps, vk_k_mem *m,
                       const vk_k_dims *dm)
@@ -648,7 +648,7 @@ prune_move:
 
 /* ---- DDR transfers ------------------------------------------------------ */
 
-/* n words of par from word `at` (a multiple of 4) into lp: 128-bit beats. */
+/* n words of par from word `at` (a multiple of 4) into lp: 128-bit beats. (hls-lint: ddr) */
 static void vk_k_par_load(const vk_pword *par, uint32_t at, uint32_t n, vk_k_mem *m)
 {
     uint32_t i;
@@ -666,7 +666,7 @@ par_load:
 }
 
 /* The prefix and position tokens into h (saturated to the residual range),
- * with each row's LayerNorm sums: 4 words per beat. */
+ * with each row's LayerNorm sums: 4 words per beat. (hls-lint: ddr) */
 static void vk_k_tok_init(const vk_pword *par, uint32_t at, int32_t n_tok, const vk_k_dims *dm,
                           vk_k_mem *m)
 {
@@ -695,7 +695,7 @@ tok_init:
 /* The image [C][S][S] into the patch rows of region A ([patch][PDp], the
  * patch's pixels in (channel, row, column) order): one image row at a time,
  * 16 bytes per cycle, the patch column of every pixel from a small index
- * table built first. */
+ * table built first. (hls-lint: ddr) */
 static void vk_k_img_gather(const int8_t *img, int32_t side, int32_t p, int32_t ch_n,
                             int32_t pdp, vk_k_mem *m)
 {
@@ -743,7 +743,7 @@ img_gather:
 
 /* Resume: the residual stream saved by an earlier call (VK_ACT_* layout),
  * saturated to the residual range, with its LayerNorm sums. Returns the
- * token count, or 0 when the saved count is out of range. */
+ * token count, or 0 when the saved count is out of range. (hls-lint: ddr) */
 static int32_t vk_k_act_load(const int32_t *act, int32_t n_max, const vk_k_dims *dm,
                              vk_k_mem *m)
 {
@@ -772,6 +772,7 @@ act_load:
     return n_tok;
 }
 
+/* The residual stream out for a later resume. (hls-lint: ddr) */
 static void vk_k_act_save(int32_t *act, int32_t n_tok, const vk_k_dims *dm, const vk_k_mem *m)
 {
     int32_t i, e, t = 0, c = 0, n = n_tok * dm->d;
@@ -1040,6 +1041,34 @@ op_loop:
     }
 }
 
+/* The par header, two 128-bit beats at a time. (hls-lint: ddr) */
+static void vk_k_hdr_load(const vk_pword *par, int32_t hdr[VK_HDR_WORDS])
+{
+    int32_t i, e;
+#pragma HLS ARRAY_PARTITION variable = hdr complete
+hdr_load:
+    for (i = 0; i < VK_HDR_WORDS / 4; i++) {
+#pragma HLS PIPELINE II = 1
+        VK_TRIP(HDR_LOAD);
+        vk_pword v = par[i];
+    hdr_word:
+        for (e = 0; e < 4; e++)
+            hdr[4 * i + e] = v.w[e];
+    }
+}
+
+/* The logits out, a word a cycle. (hls-lint: ddr) */
+static void vk_k_out_logits(int32_t *out, int32_t k, const vk_k_mem *m)
+{
+    int32_t i;
+out_logits:
+    for (i = 0; i < k; i++) {
+#pragma HLS PIPELINE II = 1
+        VK_TRIP(OUT_LOGITS);
+        out[VK_OUT_LOGITS + i] = m->logit[i];
+    }
+}
+
 /* The header checks: every dimension inside the compile-time maxima. */
 static int32_t vk_k_check_par(const int32_t *hdr)
 {
@@ -1066,7 +1095,7 @@ static int32_t vk_k_check_par(const int32_t *hdr)
 /* The mode words of encoders [start, n_layers): known attention, keep and
  * ffn in range, pruning only after computed attention, reuse only with a
  * source (an encoder since start that computed attention, no pruning
- * since). Marks in spill[] the sources a later reuse reads. */
+ * since). Marks in spill[] the sources a later reuse reads. (hls-lint: ddr) */
 static int32_t vk_k_check_modes(const uint32_t *cfg, int32_t start, int32_t n_layers,
                                 int32_t spill[VK_MAX_LAYERS])
 {
@@ -1103,16 +1132,8 @@ static void vk_k_run(const vk_wword *w0, const vk_wword *w1, const vk_wword *w2,
     vk_layout lay;
     vk_k_dims dm;
     vk_k_plan plan;
-    int32_t i, e, l, s, n_layers, t, start, save, n_tok, n_sets = 0, g, pd;
-hdr_load:
-    for (i = 0; i < VK_HDR_WORDS / 4; i++) {
-#pragma HLS PIPELINE II = 1
-        VK_TRIP(HDR_LOAD);
-        vk_pword v = par[i];
-    hdr_word:
-        for (e = 0; e < 4; e++)
-            hdr[4 * i + e] = v.w[e];
-    }
+    int32_t l, s, n_layers, t, start, save, n_tok, n_sets = 0, g, pd;
+    vk_k_hdr_load(par, hdr);
     if (!vk_k_check_par(hdr)) {
         out[VK_OUT_STATUS] = VK_KSTAT_BAD_PAR;
         return;
@@ -1196,12 +1217,7 @@ stage:
     out[VK_OUT_ENTROPY] = vk_entropy_q16(m->logit, dm.classes, hdr[VK_HDR_ENT_MULT],
                                          hdr[VK_HDR_ENT_SHIFT]);
     out[VK_OUT_NCLASS] = dm.classes;
-out_logits:
-    for (i = 0; i < dm.classes; i++) {
-#pragma HLS PIPELINE II = 1
-        VK_TRIP(OUT_LOGITS);
-        out[VK_OUT_LOGITS + i] = m->logit[i];
-    }
+    vk_k_out_logits(out, dm.classes, m);
 }
 
 void vk_kernel_top(const vk_wword *w0, const vk_wword *w1, const vk_wword *w2,

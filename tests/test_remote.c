@@ -214,7 +214,7 @@ static void test_equals_local(void)
     CHECK(same_measure(&rm, &lm));
     CHECK(lm.n_escalated > 0 && lm.n_escalated < N_IMG);
     /* an error of the agent's board comes back as that error */
-    uint32_t bad[N_LAYERS] = {FULL, FULL, FULL, 0};
+    uint32_t bad[N_LAYERS] = {VK_MODE(VK_ATTN_REUSE), FULL, FULL, FULL}; /* nothing to reuse */
     CHECK_EQ_INT(run(rb, bad, NULL, 0, 0, 4, rr, &rm, &err), VK_E_UNSUPPORTED);
     CHECK_STR_CONTAINS(err.msg, "kernel status");
     CHECK_STR_CONTAINS(err.msg, spec);
