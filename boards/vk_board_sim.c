@@ -315,6 +315,8 @@ static vk_status sim_measure(void *state, const vk_path_req *req, int n, vk_img_
         vk_img_result chk[64];
         if ((rc = fast_results(s, req, n, res, err)) != VK_OK)
             return rc;
+        if (req->progress)
+            req->progress(req->progress_ctx, n, n);
         for (int done = 0; done < nv; done += 64) { /* spread over the request */
             int m = nv - done < 64 ? nv - done : 64;
             for (int k = 0; k < m; k++)
