@@ -324,49 +324,107 @@ static uint64_t softmax_c(vk_cy *m, uint64_t rows, uint64_t cols)
            pl(rows * n_ch, 1, dp);
 }
 
-/* What a GEMM op is: the kernel's vk_k_op fields the model needs. */
+/* An op of a stage's list: the kernel's vk_k_op fields the model needs. */
+enum { CY_GEMM, CY_LN, CY_PRUNE };
+
 typedef struct {
+    int kind;                     /* CY_* (VK_OP_* in the kernel) */
     vk_stage st;
     int64_t rows, n_lo, n_hi, n_in;
     int ddr, scores;              /* weights from DDR; raw-score epilogue */
     int64_t sm_rows, sm_cols;     /* a softmax beside it */
     int xp;                       /* a probability set moving beside it: 1 out, 2 in */
     int64_t xp_rows;
+    uint32_t keep;                /* CY_PRUNE */
+    uint64_t macs;                /* useful MACs of the product */
 } vk_cy_op;
 
-/* vk_k_gemm's steps: load || engine || epilogue || softmax, each step as
- * long as its longest process. */
-static void gemm(vk_cy *m, const vk_cy_op *op)
+#define CY_OPS_MAX 40
+
+typedef struct {
+    vk_cy_op op[CY_OPS_MAX];
+    int n;
+} vk_cy_list;
+
+static vk_cy_op *push(vk_cy_list *l, int kind, vk_stage st, int64_t rows, int64_t n_lo,
+                      int64_t n_hi, int64_t n_in, int ddr)
+{
+    vk_cy_op *o = &l->op[l->n++], z = {0};
+    *o = z;
+    o->kind = kind;
+    o->st = st;
+    o->rows = rows;
+    o->n_lo = n_lo;
+    o->n_hi = n_hi;
+    o->n_in = n_in;
+    o->ddr = ddr;
+    return o;
+}
+
+static uint64_t tiles_of(const vk_cy_op *op)
+{
+    return VK_TILES(op->n_hi) - (uint64_t)op->n_lo / VK_PE;
+}
+
+static int prefetchable(const vk_cy_op *op)
+{
+    return op->kind == CY_GEMM && op->ddr && op->n_hi > op->n_lo;
+}
+
+/* One weight group's load: 256 beats on every port at once, or its bytes
+ * at the DDR bandwidth, plus the latency; counts its beats and bytes. */
+static uint64_t group_load(vk_cy *m, const vk_cy_op *op, uint64_t g)
 {
     const vk_cycles_hw *hw = m->hw;
-    uint64_t n_t = VK_TILES(op->n_hi) - (uint64_t)op->n_lo / VK_PE, n_kc = VK_TILES(op->n_in);
+    uint64_t n_kc = VK_TILES(op->n_in), gpt = ceil_div(n_kc, VK_WPORTS), i = g % gpt;
+    uint64_t nb = n_kc - i * VK_WPORTS < VK_WPORTS ? n_kc - i * VK_WPORTS : VK_WPORTS;
+    double ddr_bpc = hw->ddr_bandwidth_gbs * 1e3 / hw->clock_mhz; /* bytes per cycle */
+    uint64_t by_bw = (uint64_t)ceil((double)(nb * VK_BLOCK_BYTES) / ddr_bpc);
+    m->c->trips[VK_L_WL_BEAT] += VK_BLOCK_BEATS;
+    m->c->ddr_bytes += nb * VK_BLOCK_BYTES;
+    m->c->wt_bytes += nb * VK_BLOCK_BYTES;
+    m->c->sram_bytes += nb * VK_BLOCK_BYTES;
+    return (VK_BLOCK_BEATS > by_bw ? VK_BLOCK_BEATS : by_bw) + (uint64_t)hw->axi_latency;
+}
+
+/* vk_k_pre: a DDR op's groups 0 and 1 and its first registers, fetched
+ * while the op before it ends; their cycles. */
+static uint64_t pre_c(vk_cy *m, const vk_cy_op *op)
+{
+    uint64_t n_g = tiles_of(op) * ceil_div(VK_TILES(op->n_in), VK_WPORTS);
+    uint64_t a = group_load(m, op, 0), b = n_g > 1 ? group_load(m, op, 1) : 0;
+    m->c->trips[VK_L_ENG_PROLOGUE] += VK_PE;
+    return a + b + pl(VK_PE, 1, (uint64_t)m->hw->pipeline_depth);
+}
+
+/* vk_k_gemm's steps: load || engine || epilogue || softmax || transfer,
+ * each step as long as its longest process; pre: steps 0 and 1 were done
+ * by the op before; nx: fetch that op's first steps in the last one. */
+static void gemm(vk_cy *m, const vk_cy_op *op, int pre, const vk_cy_op *nx)
+{
+    const vk_cycles_hw *hw = m->hw;
+    uint64_t n_t = tiles_of(op), n_kc = VK_TILES(op->n_in);
     uint64_t gpt = op->ddr ? ceil_div(n_kc, VK_WPORTS) : 1, n_g = n_t * gpt;
-    uint64_t lag = op->ddr ? 2 : 0, n_steps = n_g + lag + 1, s;
+    uint64_t lag = op->ddr ? 2 : 0, n_steps = n_g + lag + 1, s, s0 = pre ? lag : 0;
     uint64_t tt = op->rows > VK_PE ? (uint64_t)op->rows : VK_PE, rows = (uint64_t)op->rows;
     uint64_t lanes = op->scores ? VK_PE : VK_EPI_LANES, groups = VK_PE / lanes;
-    uint64_t sm_step = ceil_div((uint64_t)op->sm_rows, n_steps), epi_step = ceil_div(rows, gpt);
-    uint64_t xp_step = ceil_div((uint64_t)op->xp_rows, n_steps);
+    uint64_t n_run = n_steps - s0, epi_step = ceil_div(rows, gpt);
+    uint64_t sm_step = ceil_div((uint64_t)op->sm_rows, n_run);
+    uint64_t xp_step = ceil_div((uint64_t)op->xp_rows, n_run);
     uint64_t dp = (uint64_t)hw->pipeline_depth, de = (uint64_t)hw->engine_depth;
-    double ddr_bpc = hw->ddr_bandwidth_gbs * 1e3 / hw->clock_mhz; /* bytes per cycle */
     vk_cycles_count *c = m->c;
 
-    c->trips[VK_L_GEMM_STEP] += n_steps;
-    c->trips[VK_L_ENG_PROLOGUE] += n_t ? VK_PE : 0;
-    for (s = 0; s < n_steps; s++) {
+    m->c->macs += op->macs;
+    c->trips[VK_L_GEMM_STEP] += n_run;
+    for (s = s0; s < n_steps; s++) {
         uint64_t ld = 0, eng = 0, epi = 0, sm = 0, xp = 0, rest;
         int64_t ge = (int64_t)s - (int64_t)lag;
-        if (op->ddr && s < n_g) {
-            uint64_t nb = n_kc - (s % gpt) * VK_WPORTS < VK_WPORTS ? n_kc - (s % gpt) * VK_WPORTS
-                                                                   : VK_WPORTS;
-            uint64_t by_bw = (uint64_t)ceil((double)(nb * VK_BLOCK_BYTES) / ddr_bpc);
-            ld = (VK_BLOCK_BEATS > by_bw ? VK_BLOCK_BEATS : by_bw) + (uint64_t)hw->axi_latency;
-            c->trips[VK_L_WL_BEAT] += VK_BLOCK_BEATS;
-            c->ddr_bytes += nb * VK_BLOCK_BYTES;
-            c->wt_bytes += nb * VK_BLOCK_BYTES;
-            c->sram_bytes += nb * VK_BLOCK_BYTES;
-        }
-        if (s == (op->ddr ? 1u : 0u) && n_t)
+        if (op->ddr && s < n_g)
+            ld = group_load(m, op, s);
+        if (s == (op->ddr ? 1u : 0u) && n_t) {
             eng = pl(VK_PE, 1, dp);
+            c->trips[VK_L_ENG_PROLOGUE] += VK_PE;
+        }
         if (ge >= 0 && (uint64_t)ge < n_g) {
             uint64_t nb = op->ddr ? (n_kc - ((uint64_t)ge % gpt) * VK_WPORTS < VK_WPORTS
                                          ? n_kc - ((uint64_t)ge % gpt) * VK_WPORTS
@@ -392,13 +450,13 @@ static void gemm(vk_cy *m, const vk_cy_op *op)
             c->sram_bytes += r * VK_PE * (4 + 8);
         }
         if (op->sm_rows > 0) {
-            uint64_t a = s * sm_step, e = a + sm_step, n = (uint64_t)op->sm_rows;
+            uint64_t a = (s - s0) * sm_step, e = a + sm_step, n = (uint64_t)op->sm_rows;
             a = a < n ? a : n;
             e = e < n ? e : n;
             sm = softmax_c(m, e - a, (uint64_t)op->sm_cols);
         }
         if (op->xp) {
-            uint64_t a = s * xp_step, e = a + xp_step, n = (uint64_t)op->xp_rows, beats;
+            uint64_t a = (s - s0) * xp_step, e = a + xp_step, n = (uint64_t)op->xp_rows, beats;
             a = a < n ? a : n;
             e = e < n ? e : n;
             beats = (e - a) * ceil_div(n, 16);
@@ -406,6 +464,8 @@ static void gemm(vk_cy *m, const vk_cy_op *op)
             c->ddr_bytes += 16 * beats;
             xp = pl(beats, 1, dp + (uint64_t)hw->axi_latency);
         }
+        if (nx && s == n_steps - 1) /* the next op's weights, beside the drain */
+            ld = ld > 0 ? ld : pre_c(m, nx);
         rest = eng > epi ? eng : epi;
         rest = rest > xp ? rest : xp; /* a spill or fill that outlasts the op: the op's */
         if (ld > rest && ld >= sm)
@@ -418,104 +478,111 @@ static void gemm(vk_cy *m, const vk_cy_op *op)
     }
 }
 
-static vk_cy_op op_new(vk_stage st, int64_t rows, int64_t n_lo, int64_t n_hi, int64_t n_in,
-                       int ddr)
+/* vk_k_layernorm's cycles (rows tokens). */
+static uint64_t layernorm_c(vk_cy *m, uint64_t rows)
 {
-    vk_cy_op o = {st, rows, n_lo, n_hi, n_in, ddr, 0, 0, 0, 0, 0};
-    return o;
-}
-
-static void layernorm(vk_cy *m, uint64_t rows)
-{
-    uint64_t dp = (uint64_t)m->hw->pipeline_depth;
-    alone(m, VK_L_LN_PREP, rows, 1, 32 + (uint64_t)m->hw->div_cycles, VK_STAGE_LN);
-    alone(m, VK_L_LN_OUT, rows * ceil_div((uint64_t)m->d->dim, VK_LN_LANES), 1, dp, VK_STAGE_LN);
+    uint64_t dp = (uint64_t)m->hw->pipeline_depth, n_out = rows * ceil_div((uint64_t)m->d->dim,
+                                                                            VK_LN_LANES);
+    m->c->trips[VK_L_LN_PREP] += rows;
+    m->c->trips[VK_L_LN_OUT] += n_out;
     m->c->sram_bytes += rows * (uint64_t)m->d->dim * (4 + 1);
+    return pl(rows, 1, 32 + (uint64_t)m->hw->div_cycles) + pl(n_out, 1, dp);
 }
 
-/* Useful MACs of a product. */
-static void macs(vk_cy *m, uint64_t rows, uint64_t n, uint64_t k)
+/* vk_k_prune's cycles (t tokens in). */
+static uint64_t prune_c(vk_cy *m, uint64_t t)
 {
-    m->c->macs += rows * n * k;
+    uint64_t n = t - (uint64_t)m->d->prefix, dp = (uint64_t)m->hw->pipeline_depth;
+    uint64_t rank = n * VK_TILES(n), move = n * ceil_div((uint64_t)m->d->dim, 16);
+    m->c->trips[VK_L_PRUNE_SCORE] += n;
+    m->c->trips[VK_L_PRUNE_RANK] += rank;
+    m->c->trips[VK_L_PRUNE_MOVE] += move;
+    return pl(n, 1, dp) + pl(rank, 1, dp) + pl(move, 1, dp);
 }
 
-static void attention(vk_cy *m, uint32_t attn, uint64_t t, int32_t n_sets, int spill)
+/* vk_k_run_ops: each DDR op's first steps beside the op before it. */
+static void run_list(vk_cy *m, const vk_cy_list *l)
+{
+    for (int i = 0; i < l->n; i++) {
+        const vk_cy_op *op = &l->op[i];
+        const vk_cy_op *nx = i + 1 < l->n && prefetchable(&l->op[i + 1]) ? &l->op[i + 1] : NULL;
+        int pre = i > 0 && prefetchable(op);
+        if (op->kind == CY_GEMM) {
+            gemm(m, op, pre, nx);
+        } else {
+            uint64_t own = op->kind == CY_LN ? layernorm_c(m, (uint64_t)op->rows)
+                                             : prune_c(m, (uint64_t)op->rows);
+            uint64_t side = nx ? pre_c(m, nx) : 0;
+            extra(m, own, op->st);
+            if (side > own) {
+                extra(m, side - own, nx->st);
+                m->c->load_stall += side - own;
+            }
+        }
+    }
+}
+
+static void attention(vk_cy *m, vk_cy_list *L, uint32_t attn, uint64_t t, int32_t n_sets,
+                      int spill)
 {
     const vk_cycles_dims *d = m->d;
     uint64_t dd = (uint64_t)d->dim, dh = (uint64_t)m->dh, nh = (uint64_t)d->heads, hd;
-    uint64_t half = t / 2;
-    vk_cy_op op;
+    uint64_t part = t * 5 / 8;
+    vk_cy_op *op;
     if (attn == VK_ATTN_FULL) {
-        op = op_new(VK_STAGE_QKV, (int64_t)t, 0, 3 * (int64_t)dd, (int64_t)dd, 1);
-        gemm(m, &op);
-        macs(m, t, 3 * dd, dd);
+        op = push(L, CY_GEMM, VK_STAGE_QKV, (int64_t)t, 0, 3 * (int64_t)dd, (int64_t)dd, 1);
+        op->macs = t * 3 * dd * dd;
         for (hd = 0; hd <= nh; hd++) {
             if (hd < nh) {
-                op = op_new(VK_STAGE_QK, (int64_t)t, 0, (int64_t)t, (int64_t)dh, 0);
-                op.scores = 1;
-                op.sm_cols = (int64_t)t;
-                op.sm_rows = hd == 1 ? (int64_t)t : hd > 1 ? (int64_t)(t - half) : 0;
-                gemm(m, &op);
-                macs(m, t, t, dh);
+                op = push(L, CY_GEMM, VK_STAGE_QK, (int64_t)t, 0, (int64_t)t, (int64_t)dh, 0);
+                op->scores = 1;
+                op->sm_cols = (int64_t)t;
+                op->sm_rows = hd == 1 ? (int64_t)t : hd > 1 ? (int64_t)(t - part) : 0;
+                op->macs = t * t * dh;
             }
             if (hd == 0 && nh == 1) { /* an op of no tiles, the softmax beside it */
-                op = op_new(VK_STAGE_SOFTMAX, (int64_t)t, 0, 0, 0, 0);
-                op.sm_rows = op.sm_cols = (int64_t)t;
-                gemm(m, &op);
+                op = push(L, CY_GEMM, VK_STAGE_SOFTMAX, (int64_t)t, 0, 0, 0, 0);
+                op->sm_rows = op->sm_cols = (int64_t)t;
             }
             if (hd >= 1) {
-                op = op_new(VK_STAGE_AV, (int64_t)t, 0, (int64_t)dh, (int64_t)t, 0);
-                op.sm_cols = (int64_t)t;
-                op.sm_rows = hd < nh ? (int64_t)(hd < nh - 1 ? half : t) : 0;
+                op = push(L, CY_GEMM, VK_STAGE_AV, (int64_t)t, 0, (int64_t)dh, (int64_t)t, 0);
+                op->sm_cols = (int64_t)t;
+                op->sm_rows = hd < nh ? (int64_t)(hd < nh - 1 ? part : t) : 0;
                 if (spill) {
-                    op.xp = 1;
-                    op.xp_rows = (int64_t)t;
+                    op->xp = 1;
+                    op->xp_rows = (int64_t)t;
                 }
-                gemm(m, &op);
-                macs(m, t, dh, t);
+                op->macs = t * dh * t;
             }
         }
         return;
     }
     if (attn == VK_ATTN_SHARED) {
-        op = op_new(VK_STAGE_QKV, (int64_t)t, 0, 2 * (int64_t)dh, (int64_t)dd, 1);
-        gemm(m, &op);
-        macs(m, t, 2 * dh, dd);
-        op = op_new(VK_STAGE_QK, (int64_t)t, 0, (int64_t)t, (int64_t)dh, 0);
-        op.scores = 1;
-        gemm(m, &op);
-        macs(m, t, t, dh);
+        op = push(L, CY_GEMM, VK_STAGE_QKV, (int64_t)t, 0, 2 * (int64_t)dh, (int64_t)dd, 1);
+        op->macs = t * 2 * dh * dd;
+        op = push(L, CY_GEMM, VK_STAGE_QK, (int64_t)t, 0, (int64_t)t, (int64_t)dh, 0);
+        op->scores = 1;
+        op->macs = t * t * dh;
     }
-    op = op_new(VK_STAGE_QKV, (int64_t)t, 2 * (int64_t)dd, 3 * (int64_t)dd, (int64_t)dd, 1);
+    op = push(L, CY_GEMM, VK_STAGE_QKV, (int64_t)t, 2 * (int64_t)dd, 3 * (int64_t)dd,
+              (int64_t)dd, 1);
+    op->macs = t * dd * dd;
     if (attn == VK_ATTN_SHARED) {
-        op.sm_rows = (int64_t)t;
-        op.sm_cols = (int64_t)t;
+        op->sm_rows = (int64_t)t;
+        op->sm_cols = (int64_t)t;
     } else { /* reuse: the first set comes in beside V */
-        op.xp = 2;
-        op.xp_rows = (int64_t)t;
+        op->xp = 2;
+        op->xp_rows = (int64_t)t;
     }
-    gemm(m, &op);
-    macs(m, t, dd, dd);
     for (hd = 0; hd < nh; hd++) {
-        op = op_new(VK_STAGE_AV, (int64_t)t, 0, (int64_t)dh, (int64_t)t, 0);
+        op = push(L, CY_GEMM, VK_STAGE_AV, (int64_t)t, 0, (int64_t)dh, (int64_t)t, 0);
         if (attn == VK_ATTN_REUSE && n_sets > 1 && hd + 1 < nh)
-            op.xp = 2;
+            op->xp = 2;
         if (attn == VK_ATTN_SHARED && spill && hd == 0)
-            op.xp = 1;
-        op.xp_rows = (int64_t)t;
-        gemm(m, &op);
-        macs(m, t, dh, t);
+            op->xp = 1;
+        op->xp_rows = (int64_t)t;
+        op->macs = t * dh * t;
     }
-}
-
-/* vk_k_prune: returns the tokens kept. */
-static uint64_t prune(vk_cy *m, uint64_t t, uint32_t keep)
-{
-    uint64_t n = t - (uint64_t)m->d->prefix, dp = (uint64_t)m->hw->pipeline_depth;
-    alone(m, VK_L_PRUNE_SCORE, n, 1, dp, VK_STAGE_PRUNE);
-    alone(m, VK_L_PRUNE_RANK, n * VK_TILES(n), 1, dp, VK_STAGE_PRUNE);
-    alone(m, VK_L_PRUNE_MOVE, n * ceil_div((uint64_t)m->d->dim, 16), 1, dp, VK_STAGE_PRUNE);
-    return (uint64_t)m->d->prefix + (uint64_t)vk_keep_count((int32_t)n, (int32_t)keep);
 }
 
 /* Which encoders' probabilities a later reuse reads (vk_k_check_modes). */
@@ -550,11 +617,12 @@ int32_t vk_cycles_run(const vk_cycles_hw *hw, const vk_cycles_dims *d, const uin
 {
     vk_cy m = {hw, d, c, d->dim / d->heads, (int32_t)VK_PAD64(d->dim)};
     vk_layout lay;
+    vk_cy_list L;
     uint64_t t, dd = (uint64_t)d->dim, k = (uint64_t)d->classes;
     uint64_t g = (uint64_t)(d->image / d->patch), dp = (uint64_t)hw->pipeline_depth;
     int spill[VK_MAX_LAYERS], l;
     int32_t n_sets = 0;
-    vk_cy_op op;
+    vk_cy_op *op;
 
     memset(c, 0, sizeof *c);
     vk_layout_compute(&lay, (uint32_t)d->channels, (uint32_t)d->patch, (uint32_t)d->dim,
@@ -565,18 +633,24 @@ int32_t vk_cycles_run(const vk_cycles_hw *hw, const vk_cycles_dims *d, const uin
     c->trips[VK_L_MODE_CHECK] += (uint64_t)(d->layers - start);
     spills(modes, start, d->layers, spill);
     if (start == 0) {
+        /* the tokens into h and the image into the patch rows: independent
+           memories and ports, side by side */
         uint64_t pd = (uint64_t)(d->channels * d->patch * d->patch), side = (uint64_t)d->image;
         uint64_t ii = d->patch >= 16 ? 1 : ceil_div(16, (uint64_t)d->patch);
+        uint64_t n_tok = ceil_div((uint64_t)d->tokens * dd, 4);
+        uint64_t n_img = (uint64_t)d->channels * side * ceil_div(side, 16);
+        uint64_t lat = dp + (uint64_t)hw->axi_latency, a = pl(n_tok, 1, lat);
+        uint64_t b = side + dp + pl(n_img, ii, lat);
         t = (uint64_t)d->tokens;
-        ddr_loop(&m, VK_L_TOK_INIT, ceil_div(t * dd, 4), 4 * t * dd, VK_STAGE_EMBED);
-        extra(&m, side + dp, VK_STAGE_EMBED); /* img_index */
-        ddr_loop(&m, VK_L_IMG_GATHER, (uint64_t)d->channels * side * ceil_div(side, 16),
-                 (uint64_t)d->channels * side * side, VK_STAGE_EMBED);
-        extra(&m, (ii - 1) * c->trips[VK_L_IMG_GATHER], VK_STAGE_EMBED); /* bank conflicts */
+        c->trips[VK_L_TOK_INIT] += n_tok;
+        c->trips[VK_L_IMG_GATHER] += n_img;
+        c->ddr_bytes += 4 * t * dd + (uint64_t)d->channels * side * side;
+        extra(&m, a > b ? a : b, VK_STAGE_EMBED);
         par_load(&m, lay.tok0 - lay.patch_b, VK_STAGE_EMBED);
-        op = op_new(VK_STAGE_EMBED, (int64_t)(g * g), 0, (int64_t)dd, (int64_t)pd, 1);
-        gemm(&m, &op);
-        macs(&m, g * g, dd, pd);
+        L.n = 0;
+        op = push(&L, CY_GEMM, VK_STAGE_EMBED, (int64_t)(g * g), 0, (int64_t)dd, (int64_t)pd, 1);
+        op->macs = g * g * dd * pd;
+        run_list(&m, &L);
     } else {
         t = (uint64_t)(tokens_in > 0 ? tokens_in : d->tokens);
         ddr_loop(&m, VK_L_ACT_LOAD, ceil_div(t * dd, 4), 4 * (t * dd + 1), VK_STAGE_EMBED);
@@ -587,40 +661,40 @@ int32_t vk_cycles_run(const vk_cycles_hw *hw, const vk_cycles_dims *d, const uin
         if (l == save && save > 0)
             ddr_loop(&m, VK_L_ACT_SAVE, ceil_div(t * dd, 4), 4 * (t * dd + 1), VK_STAGE_EMBED);
         par_load(&m, lay.layer_p_n, VK_STAGE_LN);
+        L.n = 0;
         if (attn != VK_ATTN_SKIP) {
-            layernorm(&m, t);
-            attention(&m, attn, t, n_sets, spill[l]);
+            push(&L, CY_LN, VK_STAGE_LN, (int64_t)t, 0, 0, 0, 0);
+            attention(&m, &L, attn, t, n_sets, spill[l]);
             if (attn == VK_ATTN_FULL)
                 n_sets = d->heads;
             else if (attn == VK_ATTN_SHARED)
                 n_sets = 1;
-            op = op_new(VK_STAGE_PROJ, (int64_t)t, 0, (int64_t)dd, (int64_t)dd, 1);
-            gemm(&m, &op);
-            macs(&m, t, dd, dd);
-            if (VK_MODE_PRUNES(w))
-                t = prune(&m, t, VK_MODE_KEEP(w));
+            op = push(&L, CY_GEMM, VK_STAGE_PROJ, (int64_t)t, 0, (int64_t)dd, (int64_t)dd, 1);
+            op->macs = t * dd * dd;
+            if (VK_MODE_PRUNES(w)) {
+                op = push(&L, CY_PRUNE, VK_STAGE_PRUNE, (int64_t)t, 0, 0, 0, 0);
+                op->keep = VK_MODE_KEEP(w);
+                t = (uint64_t)d->prefix +
+                    (uint64_t)vk_keep_count((int32_t)(t - (uint64_t)d->prefix), (int32_t)op->keep);
+            }
         }
-        layernorm(&m, t);
-        op = op_new(VK_STAGE_MLP, (int64_t)t, 0, (int64_t)m_keep, (int64_t)dd, 1);
-        gemm(&m, &op);
-        op = op_new(VK_STAGE_MLP, (int64_t)t, 0, (int64_t)dd, (int64_t)m_keep, 1);
-        gemm(&m, &op);
-        macs(&m, t, 2 * m_keep, dd);
+        push(&L, CY_LN, VK_STAGE_LN, (int64_t)t, 0, 0, 0, 0);
+        op = push(&L, CY_GEMM, VK_STAGE_MLP, (int64_t)t, 0, (int64_t)m_keep, (int64_t)dd, 1);
+        op->macs = t * m_keep * dd;
+        op = push(&L, CY_GEMM, VK_STAGE_MLP, (int64_t)t, 0, (int64_t)dd, (int64_t)m_keep, 1);
+        op->macs = t * dd * m_keep;
+        run_list(&m, &L);
     }
     if (save == d->layers && save > 0)
         ddr_loop(&m, VK_L_ACT_SAVE, ceil_div(t * dd, 4), 4 * (t * dd + 1), VK_STAGE_EMBED);
     par_load(&m, lay.par_n - lay.lnf_g, VK_STAGE_HEAD);
-    m.c->trips[VK_L_LN_PREP] += (uint64_t)d->prefix;
-    m.c->trips[VK_L_LN_OUT] += (uint64_t)d->prefix * ceil_div(dd, VK_LN_LANES);
-    extra(&m,
-          pl((uint64_t)d->prefix, 1, 32 + (uint64_t)hw->div_cycles) +
-              pl((uint64_t)d->prefix * ceil_div(dd, VK_LN_LANES), 1, dp),
-          VK_STAGE_HEAD);
+    L.n = 0;
+    push(&L, CY_LN, VK_STAGE_HEAD, d->prefix, 0, 0, 0, 0);
     for (int hd = 0; hd < d->prefix; hd++) {
-        op = op_new(VK_STAGE_HEAD, 1, 0, (int64_t)k, (int64_t)dd, 1);
-        gemm(&m, &op);
-        macs(&m, 1, k, dd);
+        op = push(&L, CY_GEMM, VK_STAGE_HEAD, 1, 0, (int64_t)k, (int64_t)dd, 1);
+        op->macs = k * dd;
     }
+    run_list(&m, &L);
     alone(&m, VK_L_ARGMAX, k - 1, 1, dp, VK_STAGE_HEAD);
     alone(&m, VK_L_ENT_MAX, k - 1, 1, dp, VK_STAGE_HEAD);
     alone(&m, VK_L_ENT_SUM, k, 1, dp, VK_STAGE_HEAD);

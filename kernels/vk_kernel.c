@@ -476,6 +476,25 @@ p_fill:
     }
 }
 
+/* 1 if op streams DDR weights (its first groups can be fetched ahead). */
+static int32_t vk_k_prefetchable(const vk_k_op *op)
+{
+    return op->kind == VK_OP_GEMM && op->w_src == VK_W_DDR && op->n_hi > op->n_lo;
+}
+
+/* A DDR op's first two steps, run ahead while the op before it finishes:
+ * weight group 0, then group 1 beside the first block's registers. */
+static void vk_k_pre(const vk_k_op *op, const vk_wword *w0, const vk_wword *w1,
+                     const vk_wword *w2, const vk_wword *w3, vk_k_mem *m)
+{
+    int32_t n_kc = (int32_t)VK_TILES(op->n_in), gpt = (n_kc + VK_WPORTS - 1) / VK_WPORTS;
+    int32_t n_g = ((int32_t)VK_TILES(op->n_hi) - op->n_lo / VK_PE) * gpt;
+    vk_k_wload(op, w0, w1, w2, w3, m, 0);
+    if (n_g > 1)
+        vk_k_wload(op, w0, w1, w2, w3, m, 1);
+    vk_k_prologue(op, m);
+}
+
 /* One GEMM op, as steps whose processes run concurrently (each step touches
  * different buffer halves, so a step costs its longest process):
  *   DDR weights: step s loads group s (4 blocks over 4 ports) while the
@@ -485,21 +504,24 @@ p_fill:
  *   steps; one step at the end drains the last tile.
  *   On-chip weights (QK^T, AV): step s computes tile s, retires tile s - 1.
  * A softmax or a probability transfer beside the op has its rows shared out
- * over all steps; an op with no tiles runs just that. (hls-lint: single instance) */
-static void vk_k_gemm(const vk_k_op *op, const vk_wword *w0, const vk_wword *w1,
-                      const vk_wword *w2, const vk_wword *w3, uint8_t *ps, vk_k_mem *m,
-                      const vk_k_dims *dm)
+ * over all steps; an op with no tiles runs just that. pre: the op before
+ * fetched this op's first two steps (vk_k_pre), so it starts at step 2; nx:
+ * a DDR op to fetch ahead in the last step (the drain). (hls-lint: single instance) */
+static void vk_k_gemm(const vk_k_op *op, const vk_k_op *nx, int32_t pre, const vk_wword *w0,
+                      const vk_wword *w1, const vk_wword *w2, const vk_wword *w3, uint8_t *ps,
+                      vk_k_mem *m, const vk_k_dims *dm)
 {
     int32_t n_t = (int32_t)VK_TILES(op->n_hi) - op->n_lo / VK_PE;
     int32_t n_kc = (int32_t)VK_TILES(op->n_in), ddr = op->w_src == VK_W_DDR;
     int32_t gpt = ddr ? (n_kc + VK_WPORTS - 1) / VK_WPORTS : 1; /* engine steps per tile */
     int32_t n_g = n_t * gpt, lag = ddr ? 2 : 0, n_steps = n_g + lag + 1, s;
+    int32_t s0 = pre ? lag : 0, n_run = n_steps - s0; /* the steps this call runs */
     int32_t sm_rows = op->sm_head >= 0 ? op->sm_r1 - op->sm_r0 : 0;
-    int32_t sm_step = (sm_rows + n_steps - 1) / n_steps;
-    int32_t xp_step = (op->xp_rows + n_steps - 1) / n_steps;
+    int32_t sm_step = (sm_rows + n_run - 1) / n_run;
+    int32_t xp_step = (op->xp_rows + n_run - 1) / n_run;
     int32_t epi_step = (op->rows + gpt - 1) / gpt;
 gemm_step:
-    for (s = 0; s < n_steps; s++) {
+    for (s = s0; s < n_steps; s++) {
 #pragma HLS LOOP_TRIPCOUNT min = 2 max = 580
 #pragma HLS DEPENDENCE variable = m->wbuf inter false
 #pragma HLS DEPENDENCE variable = m->acc inter false
@@ -527,12 +549,12 @@ gemm_step:
             vk_k_epilogue(op, m, dm, tp, a < op->rows ? a : op->rows, e < op->rows ? e : op->rows);
         }
         if (sm_rows > 0) {
-            int32_t a = op->sm_r0 + s * sm_step, e = a + sm_step;
+            int32_t a = op->sm_r0 + (s - s0) * sm_step, e = a + sm_step;
             vk_k_softmax(m, op->sm_buf, op->sm_head, a < op->sm_r1 ? a : op->sm_r1,
                          e < op->sm_r1 ? e : op->sm_r1, op->sm_cols, op->sm_m, op->sm_s);
         }
         if (op->xp_rows > 0) {
-            int32_t a = s * xp_step, e = a + xp_step, n = op->xp_rows;
+            int32_t a = (s - s0) * xp_step, e = a + xp_step, n = op->xp_rows;
             a = a < n ? a : n;
             e = e < n ? e : n;
             if (op->sp_set >= 0)
@@ -540,6 +562,8 @@ gemm_step:
             if (op->fl_set >= 0)
                 vk_k_p_fill(ps, op->fl_set, op->fl_slot, a, e, n, m);
         }
+        if (nx && s == n_steps - 1) /* the engine is done: the next op's weights */
+            vk_k_pre(nx, w0, w1, w2, w3, m);
     }
 }
 
@@ -915,14 +939,17 @@ static void vk_k_push_ln(vk_k_plan *p, int32_t rows, uint32_t g, uint32_t b)
 
 /* Multi-head attention with every head computed: QKV, then per head QK^T,
  * softmax and AV, the heads pipelined so that the softmax of head g runs
- * beside the engine's next ops (AV of g-1 and QK^T of g+1, half its rows
- * each; an op of no tiles when there is one head); scores and
+ * beside the engine's next ops (AV of g-1 with 5/8 of its rows, QK^T of g+1
+ * with the rest; an op of no tiles when there is one head); scores and
  * probabilities ping-pong between two slots. spill: every head's
  * probabilities go out to ps beside its AV (a later encoder reuses them). */
 static void vk_k_plan_full(vk_k_plan *p, int32_t n_tok, const vk_k_dims *dm, uint32_t lw,
                            const vk_layout *lay, int32_t spill, const vk_k_mem *m)
 {
-    int32_t hd, nh = dm->heads, half = n_tok / 2, sm_m = m->lp[lay->sm_m], sm_s = m->lp[lay->sm_s];
+    /* rows of softmax g beside AV(g-1), the rest beside QK^T(g+1): about
+       their lengths (AV's one tile is the longer op) */
+    int32_t hd, nh = dm->heads, half = n_tok * 5 / 8, sm_m = m->lp[lay->sm_m],
+                sm_s = m->lp[lay->sm_s];
     vk_k_op *op = vk_k_push_ddr(p, VK_E_QKV, n_tok, 0, 3 * dm->d, dm->d, dm->d, VK_REG_A, dm->dp,
                                 lw + lay->qkv_w, lay->qkv_b, lay->qkv_m, lay->qkv_s);
     op->part_w = dm->d;
@@ -1022,7 +1049,9 @@ static int32_t vk_k_plan_encoder(vk_k_plan *p, int32_t l, uint32_t w, int32_t n_
 }
 
 /* Runs a stage's ops in order: the one place the engine, the LayerNorm and
- * the pruning are driven from. */
+ * the pruning are driven from. Each DDR op's first two steps (vk_k_pre) run
+ * beside the op before it: its drain step, its LayerNorm or its pruning,
+ * which touch neither the weight groups nor the registers. */
 static void vk_k_run_ops(const vk_k_plan *p, const vk_wword *w0, const vk_wword *w1,
                          const vk_wword *w2, const vk_wword *w3, uint8_t *ps, vk_k_mem *m,
                          const vk_k_dims *dm)
@@ -1032,12 +1061,17 @@ op_loop:
     for (i = 0; i < p->n; i++) {
 #pragma HLS LOOP_TRIPCOUNT min = 1 max = 31
         const vk_k_op *op = &p->op[i];
+        /* a DDR op's first weight groups come in while the op before it ends */
+        const vk_k_op *nx = i + 1 < p->n && vk_k_prefetchable(&p->op[i + 1]) ? &p->op[i + 1] : 0;
+        int32_t pre = i > 0 && vk_k_prefetchable(op);
         if (op->kind == VK_OP_GEMM)
-            vk_k_gemm(op, w0, w1, w2, w3, ps, m, dm);
+            vk_k_gemm(op, nx, pre, w0, w1, w2, w3, ps, m, dm);
         else if (op->kind == VK_OP_LN)
             vk_k_layernorm(m, dm, op->rows, op->ln_g, op->ln_b);
         else
             vk_k_prune(m, dm, op->rows, op->n_sets, op->keep);
+        if (nx && op->kind != VK_OP_GEMM) /* beside the LayerNorm or the pruning */
+            vk_k_pre(nx, w0, w1, w2, w3, m);
     }
 }
 
