@@ -558,9 +558,8 @@ static vk_status cpu_measure(void *state, const vk_path_req *req, int n, vk_img_
                        "board 'cpu': %s", req->modes ? "kernel status 3 (a mode this kernel "
                                                        "build does not implement)"
                                                      : "no mode words");
-    if (cascade && (req->resume < 0 || req->resume >= L))
-        return vk_fail(err, VK_E_ARG, "board 'cpu': resume %d (expected 0..%d)", req->resume,
-                       L - 1);
+    if (cascade && (req->resume < 0 || req->resume > L))
+        return vk_fail(err, VK_E_ARG, "board 'cpu': resume %d (expected 0..%d)", req->resume, L);
     memset(&j, 0, sizeof j);
     memset(&js, 0, sizeof js);
     j.s = js.s = s;

@@ -245,6 +245,19 @@ static void test_cascade(void)
     CHECK(n_esc > 0 && n_esc < N_IMG);
     CHECK_EQ_INT(m.n_escalated, n_esc);
     check_latency(&m);
+
+    /* a high path sharing every encoder resumes after the last one (only
+       the head runs again), as the board wrapper and the sim board allow */
+    vk_path_req last = {.modes = HALF, .modes_high = HALF, .threshold_q16 = thr,
+                        .resume = N_LAYERS};
+    CHECK_EQ_INT(vk_board_measure(c, &last, N_IMG, res, &m, &err), VK_OK);
+    CHECK_EQ_INT(vk_board_measure(s, &last, N_IMG, rsim, &ms, &err), VK_OK);
+    CHECK(same_results(res, rsim, N_IMG));
+    for (int i = 0; i < N_IMG; i++) {
+        CHECK_EQ_INT(res[i].escalated, half[i].entropy_q16 > thr);
+        CHECK_EQ_INT(res[i].entropy_q16, half[i].entropy_q16);
+    }
+    CHECK_EQ_INT(m.n_escalated, n_esc);
     vk_board_close(c);
     vk_board_close(s);
 }
