@@ -405,6 +405,16 @@ static const char *src_str(vk_source x)
     return vk_source_str(x);
 }
 
+/* An energy figure: NULL when the board gave none (read back as 0 with
+ * source none). */
+static void bind_energy(sqlite3_stmt *st, int col, double v, vk_source src)
+{
+    if (src == VK_SRC_NONE)
+        sqlite3_bind_null(st, col);
+    else
+        sqlite3_bind_double(st, col, v);
+}
+
 static vk_source src_parse(const char *t)
 {
     return !strcmp(t, "measured") ? VK_SRC_MEASURED
@@ -573,7 +583,7 @@ vk_status vk_store_path_insert(vk_store *s, int64_t run_id, const char *model_ha
     sqlite3_bind_double(st, 8, rec->m.latency_p10_ms);
     sqlite3_bind_double(st, 9, rec->m.latency_p90_ms);
     sqlite3_bind_text(st, 10, src_str(rec->m.latency_src), -1, SQLITE_STATIC);
-    sqlite3_bind_double(st, 11, rec->m.energy_mj);
+    bind_energy(st, 11, rec->m.energy_mj, rec->m.energy_src);
     sqlite3_bind_text(st, 12, src_str(rec->m.energy_src), -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 13, rec->m.note, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 14, (sqlite3_int64)rec->m.cycles);
@@ -816,7 +826,7 @@ vk_status vk_store_replay_insert(vk_store *s, const char *config, const char *bo
         sqlite3_bind_double(st, 4, top1);
         sqlite3_bind_double(st, 5, m->latency_ms);
         sqlite3_bind_text(st, 6, src_str(m->latency_src), -1, SQLITE_STATIC);
-        sqlite3_bind_double(st, 7, m->energy_mj);
+        bind_energy(st, 7, m->energy_mj, m->energy_src);
         sqlite3_bind_text(st, 8, src_str(m->energy_src), -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 9, m->note, -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 10, ts, -1, SQLITE_STATIC);

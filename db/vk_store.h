@@ -11,6 +11,7 @@
  * a newer database, or one without the vitskip marker in
  * `meta`, is refused untouched.
  *
+ * An energy the board did not give (source none) is stored as NULL.
  * Per-image results blob: 6 bytes per image, little-endian int16 class then
  * int32 entropy (Q16 nats). Arrays of doubles are stored as little-endian
  * IEEE-754 blobs. The other blobs of a path (vk_measure's fields):

@@ -309,6 +309,11 @@ static void test_readonly_replays(void)
         CHECK(!strcmp(rep[1].model_hash, "m1"));
     }
     free(rep);
+    /* an energy the board did not give is NULL, not 0 */
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "test \"$(sqlite3 %s \"select count(*) from replays where "
+             "energy_mj is null and energy_src = 'none'\")\" = 1", path);
+    CHECK_EQ_INT(system(cmd), 0);
     vk_run_info r2 = r;
     CHECK(vk_store_run_create(ro, &r2, &err) != VK_OK);
     CHECK(vk_store_run_set_status(ro, r.id, "done", &err) != VK_OK);
