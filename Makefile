@@ -23,6 +23,9 @@ LDFLAGS += $(SANFLAGS) -fopenmp -pthread
 
 LIB_SRC := kernels/vk_kernel.c $(wildcard host/vk_*.c boards/*.c search/*.c db/*.c)
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
+# the CLI: only the vitskip binary links it; tests link the library alone
+CLI_SRC := $(wildcard host/cli/*.c)
+CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/%.o)
 TEST_SRC := $(wildcard tests/test_*.c)
 TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 TB_BIN := $(BUILD)/kernels/tb/vk_tb
@@ -42,7 +45,7 @@ $(BUILD)/tests/test_cycles.o: CFLAGS += -Wno-unknown-pragmas
 
 # objects, not the archive: the board registry refers to back-ends weakly,
 # and a weak reference does not pull an object out of an archive
-$(BUILD)/vitskip: $(BUILD)/host/main.o $(LIB_OBJ)
+$(BUILD)/vitskip: $(CLI_OBJ) $(LIB_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/tests/%: $(BUILD)/tests/%.o $(LIB_OBJ)

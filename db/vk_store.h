@@ -39,7 +39,8 @@
 
 #include <stdint.h>
 
-#include "../boards/vk_board.h"
+#include "../boards/vk_measure.h"
+#include "../host/vk_status.h"
 
 #define VK_STORE_SCHEMA 2
 

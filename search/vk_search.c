@@ -10,7 +10,7 @@
 
 #include "../boards/vk_board.h"
 #include "../db/vk_store.h"
-#include "../host/vk_cli.h"
+#include "../host/vk_clock.h"
 #include "../host/vk_workload.h"
 #include "vk_evo.h"
 #include "vk_hv.h"
@@ -25,15 +25,9 @@ void vk_search_opts_default(vk_search_opts *o)
     o->max_retries = 3;
 }
 
-static const char *obj_name(vk_objective o)
-{
-    return o == VK_OBJ_ENERGY ? "energy" : o == VK_OBJ_EDP ? "edp" : "latency";
-}
-
 static double cost_of(vk_objective o, const vk_measure *m)
 {
-    return o == VK_OBJ_ENERGY ? m->energy_mj
-                              : o == VK_OBJ_EDP ? m->energy_mj * m->latency_ms : m->latency_ms;
+    return vk_objective_cost(o, m->latency_ms, m->energy_mj);
 }
 
 /* ---- parallel measurement of one batch ---------------------------------- */
@@ -60,8 +54,8 @@ typedef struct {
     int n_measured, n_failed;
     vk_err first_err; /* of the first path that ran out of retries */
     vk_err last_err;  /* of the last failed attempt */
-    vk_progress *prog; /* NULL: quiet */
-    int n_found;       /* jobs answered by the database */
+    const vk_search_events *ev; /* NULL: silent */
+    int n_found;                /* jobs answered by the database */
 } batch_ctx;
 
 typedef struct {
@@ -131,9 +125,9 @@ static void *worker(void *p)
             c->last_err = err;
             consecutive_fail++;
             pthread_cond_broadcast(&c->cv); /* the path is free for another board */
+            if (c->ev && c->ev->attempt_failed)
+                c->ev->attempt_failed(c->ev->ctx, jb->text, vk_board_spec(b), tries, err.msg);
             pthread_mutex_unlock(&c->mu);
-            fprintf(stderr, "search: %s failed on %s (attempt %d): %s\n", jb->text,
-                    vk_board_spec(b), tries, err.msg);
             if (consecutive_fail >= 3)
                 break; /* this board looks down; the others carry on */
             continue;
@@ -162,8 +156,8 @@ static void *worker(void *p)
                 memcpy(jb->rec.res, res, (size_t)c->w->n * sizeof *res);
             jb->done = 1;
             c->n_measured++;
-            if (c->prog)
-                vk_progress_update(c->prog, c->n_found + c->n_measured);
+            if (c->ev && c->ev->batch_progress)
+                c->ev->batch_progress(c->ev->ctx, c->n_found + c->n_measured);
         }
         pthread_cond_broadcast(&c->cv);
         pthread_mutex_unlock(&c->mu);
@@ -194,14 +188,18 @@ static double violation(const vk_search_opts *o, double full_top1, const vk_path
     return v;
 }
 
-static void print_front(const vk_search_opts *o, evaluated *ev, int n, int n_layers)
+/* The Pareto front of ev[0..n) (constrained domination), by cost, into
+ * res->front (records without per-image results). */
+static vk_status front_of(const evaluated *ev, int n, vk_search_result *res, vk_err *err)
 {
     double(*obj)[2] = malloc((size_t)n * sizeof *obj);
     double *viol = malloc((size_t)n * sizeof *viol);
     int *rank = malloc((size_t)n * sizeof *rank), *ord = malloc((size_t)n * sizeof *ord), m = 0;
-    (void)n_layers;
-    if (!obj || !viol || !rank || !ord)
+    vk_status rc = VK_OK;
+    if (!obj || !viol || !rank || !ord) {
+        rc = vk_fail(err, VK_E_NOMEM, "front: out of memory");
         goto out;
+    }
     for (int i = 0; i < n; i++) {
         obj[i][0] = ev[i].obj[0];
         obj[i][1] = ev[i].obj[1];
@@ -217,39 +215,40 @@ static void print_front(const vk_search_opts *o, evaluated *ev, int n, int n_lay
             ord[j] = ord[j - 1];
             ord[j - 1] = t;
         }
-    printf("\nPareto front of paths (objective: error vs %s%s)\n", obj_name(o->objective),
-           m && ev[ord[0]].viol > 0 ? "; no feasible path, least-violating shown" : "");
-    printf("%-6s %-14s %7s %12s %-9s %11s %-9s %12s\n", "config", "genome", "top-1", "latency ms",
-           "source", "energy mJ", "source", "EDP mJ*ms");
-    for (int k = 0; k < m; k++) {
-        const vk_path_rec *r = &ev[ord[k]].rec;
-        char id[24];
-        snprintf(id, sizeof id, "P%lld", (long long)r->id);
-        printf("%-6s %-14s %6.2f%% %12.4f %-9s %11.4f %-9s %12.5f\n", id, r->genome, r->top1,
-               r->m.latency_ms, vk_source_str(r->m.latency_src), r->m.energy_mj,
-               vk_source_str(r->m.energy_src), r->m.energy_mj * r->m.latency_ms);
+    if (m && !(res->front = malloc((size_t)m * sizeof *res->front))) {
+        rc = vk_fail(err, VK_E_NOMEM, "front: out of memory");
+        goto out;
     }
-    if (m)
-        printf("figures: %s\n", ev[ord[0]].rec.m.note);
+    for (int k = 0; k < m; k++) {
+        res->front[k] = ev[ord[k]].rec;
+        res->front[k].res = NULL;
+    }
+    res->n_front = m;
+    res->front_infeasible = m && ev[ord[0]].viol > 0;
+    res->has_front = 1;
 out:
     free(obj);
     free(viol);
     free(rank);
     free(ord);
+    return rc;
 }
 
-/* Cascades from pairs of front paths; stores their Pareto set, prints it and
- * the cheapest cascade within 0.5 points of the full path, both ways. */
+/* Cascades from pairs of measured paths; stores their Pareto set and returns
+ * it in res, with the cheapest cascade within 0.5 points of the full path,
+ * both ways. */
 static vk_status cascades(const vk_search_opts *o, vk_store *db, int64_t run, const vk_workload *w,
-                          evaluated *ev, int n, double full_top1, vk_err *err)
+                          evaluated *ev, int n, double full_top1, vk_search_result *res,
+                          vk_err *err)
 {
     int nl = w->model.hp.n_layers, n_img = w->n, cap = 4096, k = 0;
     vk_cascade_rec *all = malloc((size_t)cap * sizeof *all);
+    vk_cascade_rec *front = malloc((size_t)cap * sizeof *front);
     vk_sweep_pt *pts = malloc((size_t)(n_img + 1) * sizeof *pts);
     uint8_t *ok_lo = malloc((size_t)n_img), *ok_hi = malloc((size_t)n_img);
     int32_t *ent = malloc((size_t)n_img * sizeof *ent);
     vk_status rc = VK_OK;
-    if (!all || !pts || !ok_lo || !ok_hi || !ent) {
+    if (!all || !front || !pts || !ok_lo || !ok_hi || !ent) {
         rc = vk_fail(err, VK_E_NOMEM, "cascades: out of memory");
         goto out;
     }
@@ -258,21 +257,22 @@ static vk_status cascades(const vk_search_opts *o, vk_store *db, int64_t run, co
             const vk_path_rec *lo = &ev[a].rec, *hi = &ev[b].rec;
             if (a == b || lo->m.latency_ms >= hi->m.latency_ms || lo->top1 >= hi->top1)
                 continue;
-            int res = vk_genome_common_prefix(&ev[a].g, &ev[b].g, nl);
+            int shared = vk_genome_common_prefix(&ev[a].g, &ev[b].g, nl);
             for (int i = 0; i < n_img; i++) {
                 ok_lo[i] = lo->res[i].cls == w->data.labels[i];
                 ok_hi[i] = hi->res[i].cls == w->data.labels[i];
                 ent[i] = lo->res[i].entropy_q16;
             }
-            double hi_lat = hi->m.suffix_ms[res] > 0 ? hi->m.suffix_ms[res] : hi->m.latency_ms;
-            double hi_en = hi->m.suffix_mj[res] > 0 ? hi->m.suffix_mj[res] : hi->m.energy_mj;
+            double hi_lat =
+                hi->m.suffix_ms[shared] > 0 ? hi->m.suffix_ms[shared] : hi->m.latency_ms;
+            double hi_en = hi->m.suffix_mj[shared] > 0 ? hi->m.suffix_mj[shared] : hi->m.energy_mj;
             int np = vk_cascade_sweep(ent, ok_lo, ok_hi, n_img, lo->m.latency_ms, hi_lat, pts);
             for (int p = 1; p < np && k < cap; p++) { /* p = 0 is the low path alone */
                 double f = (double)pts[p].n_escalated / n_img;
                 if (pts[p].n_escalated == n_img)
                     continue; /* escalate-all is never cheaper than the high path */
                 vk_cascade_rec c = {.run_id = run, .low = lo->id, .high = hi->id,
-                                    .threshold_q16 = pts[p].threshold_q16, .resume = res,
+                                    .threshold_q16 = pts[p].threshold_q16, .resume = shared,
                                     .top1 = pts[p].top1, .escalated = f,
                                     .latency_ms = pts[p].cost,
                                     .energy_mj = lo->m.energy_mj + f * hi_en,
@@ -282,24 +282,13 @@ static vk_status cascades(const vk_search_opts *o, vk_store *db, int64_t run, co
             }
         }
     /* Pareto set on (error, expected cost of the objective) */
-    int show = o->quiet < 2;
-    if (show)
-        printf("\nPareto front of cascades (low path, entropy test, high path resuming after the "
-           "shared encoders)\n");
-    if (show)
-        printf("%-6s %-9s %-9s %9s %7s %10s %12s %12s\n", "config", "low", "high", "threshold",
-           "top-1", "escalated", "lat ms", "lat ms PIVOT");
     double best_resume = INFINITY, best_scratch = INFINITY;
     int n_front = 0;
     for (int i = 0; i < k; i++) {
-        double ci = o->objective == VK_OBJ_ENERGY ? all[i].energy_mj
-                    : o->objective == VK_OBJ_EDP  ? all[i].energy_mj * all[i].latency_ms
-                                                  : all[i].latency_ms;
+        double ci = vk_objective_cost(o->objective, all[i].latency_ms, all[i].energy_mj);
         int dominated = 0;
         for (int j = 0; j < k && !dominated; j++) {
-            double cj = o->objective == VK_OBJ_ENERGY ? all[j].energy_mj
-                        : o->objective == VK_OBJ_EDP  ? all[j].energy_mj * all[j].latency_ms
-                                                      : all[j].latency_ms;
+            double cj = vk_objective_cost(o->objective, all[j].latency_ms, all[j].energy_mj);
             dominated = j != i && all[j].top1 >= all[i].top1 && cj <= ci &&
                         (all[j].top1 > all[i].top1 || cj < ci || j < i);
         }
@@ -313,24 +302,16 @@ static vk_status cascades(const vk_search_opts *o, vk_store *db, int64_t run, co
             continue;
         if ((rc = vk_store_cascade_insert(db, &all[i], err)) != VK_OK)
             goto out;
-        if (show && n_front < 20) {
-            char lo_id[24], hi_id[24], id[24];
-            snprintf(id, sizeof id, "C%lld", (long long)all[i].id);
-            snprintf(lo_id, sizeof lo_id, "P%lld", (long long)all[i].low);
-            snprintf(hi_id, sizeof hi_id, "P%lld", (long long)all[i].high);
-            printf("%-6s %-9s %-9s %9.4f %6.2f%% %9.1f%% %12.4f %12.4f\n", id, lo_id, hi_id,
-                   all[i].threshold_q16 / 65536.0, all[i].top1, 100 * all[i].escalated,
-                   all[i].latency_ms, all[i].latency_scratch_ms);
-        }
-        n_front++;
+        front[n_front++] = all[i];
     }
-    if (show && n_front > 20)
-        printf("(%d more in the database)\n", n_front - 20);
-    if (show && isfinite(best_resume))
-        printf("cheapest cascade within 0.5 points of the full path (%.2f%%): %.4f ms per image "
-               "with resume, %.4f ms re-running the high path from scratch as PIVOT does\n",
-               full_top1, best_resume, best_scratch);
+    res->best_resume_ms = best_resume;
+    res->best_scratch_ms = best_scratch;
+    res->n_cascades = n_front;
+    res->cascades = front;
+    res->has_cascades = 1;
+    front = NULL;
 out:
+    free(front);
     free(all);
     free(pts);
     free(ok_lo);
@@ -385,7 +366,16 @@ static double peak_rss_mib(void)
     return getrusage(RUSAGE_SELF, &ru) == 0 ? ru.ru_maxrss / 1024.0 : -1;
 }
 
-vk_status vk_search_run(const vk_search_opts *o_in, int64_t *run_id, vk_err *err)
+void vk_search_result_free(vk_search_result *res)
+{
+    if (!res)
+        return;
+    free(res->front);
+    free(res->cascades);
+    memset(res, 0, sizeof *res);
+}
+
+vk_status vk_search_run(const vk_search_opts *o_in, vk_search_result *res, vk_err *err)
 {
     vk_search_opts o = *o_in;
     vk_workload own_w;
@@ -397,8 +387,13 @@ vk_status vk_search_run(const vk_search_opts *o_in, int64_t *run_id, vk_err *err
     vk_evo *evo = NULL;
     evaluated *ev = NULL;
     int n_ev = 0, cap_ev = 0, nl, n_boards = 0, stagnant = 0;
-    double full_top1 = -1, ref[3] = {100, 0, 0}, hv = 0, hv3 = -1, t0 = vk_now();
+    double full_top1 = -1, ref[3] = {100, 0, 0}, hv = 0, hv3 = -1, t0 = vk_clock_now();
+    const vk_search_events *evs = o_in->events;
     vk_status rc;
+
+    memset(res, 0, sizeof *res);
+    res->hv3 = -1;
+    res->best_resume_ms = res->best_scratch_ms = INFINITY;
 
     if ((rc = vk_store_open(o.db, &db, err)) != VK_OK)
         return rc;
@@ -419,9 +414,10 @@ vk_status vk_search_run(const vk_search_opts *o_in, int64_t *run_id, vk_err *err
         o.max_acc_drop = run.max_acc_drop;
         o.latency_budget_ms = run.latency_budget_ms;
         o.energy_budget_mj = run.energy_budget_mj;
-        o.objective = !strcmp(run.objective, "energy") ? VK_OBJ_ENERGY
-                      : !strcmp(run.objective, "edp")  ? VK_OBJ_EDP
-                                                       : VK_OBJ_LATENCY;
+        if ((rc = vk_objective_parse(run.objective, &o.objective, err)) != VK_OK) {
+            vk_err_prefix(err, "run %lld", (long long)run.id);
+            goto out;
+        }
     }
     if (!o.model || !o.data || o.n_boards < 1) {
         rc = vk_fail(err, VK_E_ARG, "a model, a dataset and at least one board are required");
@@ -458,7 +454,7 @@ vk_status vk_search_run(const vk_search_opts *o_in, int64_t *run_id, vk_err *err
             size_t l = strlen(run.boards);
             snprintf(run.boards + l, sizeof run.boards - l, "%s%s", i ? "," : "", o.boards[i]);
         }
-        snprintf(run.objective, sizeof run.objective, "%s", obj_name(o.objective));
+        snprintf(run.objective, sizeof run.objective, "%s", vk_objective_name(o.objective));
         run.max_acc_drop = o.max_acc_drop;
         run.latency_budget_ms = o.latency_budget_ms;
         run.energy_budget_mj = o.energy_budget_mj;
@@ -472,7 +468,7 @@ vk_status vk_search_run(const vk_search_opts *o_in, int64_t *run_id, vk_err *err
         if ((rc = vk_store_run_create(db, &run, err)) != VK_OK)
             goto out_w;
     }
-    *run_id = run.id;
+    res->run_id = run.id;
     for (int i = 0; i < o.n_boards; i++) {
         if ((rc = vk_board_open(o.boards[i], &boards[i], err)) != VK_OK ||
             (rc = vk_board_load(boards[i], &w->q, err)) != VK_OK ||
@@ -480,11 +476,12 @@ vk_status vk_search_run(const vk_search_opts *o_in, int64_t *run_id, vk_err *err
             goto out_w;
         n_boards++;
     }
-    if (!o.quiet)
-        fprintf(stderr, "search: run %lld, %s, %d images, %d encoders, %d board(s), objective "
-                        "error vs %s, %s, seed %llu\n",
-                (long long)run.id, o.model, w->n, nl, n_boards, obj_name(o.objective),
-                o.random ? "random search" : "NSGA-II", (unsigned long long)o.seed);
+    if (evs && evs->started) {
+        vk_search_start st = {.run_id = run.id, .model = o.model, .n_images = w->n,
+                              .n_layers = nl, .n_boards = n_boards, .objective = o.objective,
+                              .random = o.random, .seed = o.seed};
+        evs->started(evs->ctx, &st);
+    }
 
     /* a sweep's generation 0 holds the whole space */
     evo = o.exhaustive ? vk_evo_new(nl, 1 << nl, 1 << nl, o.seed)
@@ -552,18 +549,12 @@ vk_status vk_search_run(const vk_search_opts *o_in, int64_t *run_id, vk_err *err
         if (rc == VK_OK && found < nb) {
             batch_ctx c = {.jobs = jobs, .n_jobs = nb, .boards = boards, .n_boards = n_boards,
                            .db = db, .w = w, .run = run.id,
-                           .board_key = vk_board_kind(boards[0]), .max_retries = o.max_retries};
+                           .board_key = vk_board_kind(boards[0]), .max_retries = o.max_retries,
+                           .ev = evs, .n_found = found};
             pthread_t th[VK_SEARCH_MAX_BOARDS];
             worker_arg wa[VK_SEARCH_MAX_BOARDS];
-            vk_progress prog;
-            char label[48];
-            snprintf(label, sizeof label, "gen %d: measuring", gen);
-            if (!o.quiet && nb - found >= 4) { /* a bar for batches worth one */
-                vk_progress_begin(&prog, label, nb);
-                vk_progress_update(&prog, found);
-                c.prog = &prog;
-                c.n_found = found;
-            }
+            if (evs && evs->batch_begin)
+                evs->batch_begin(evs->ctx, gen, nb, found);
             pthread_mutex_init(&c.mu, NULL);
             pthread_cond_init(&c.cv, NULL);
             for (int b = 0; b < n_boards; b++) {
@@ -575,8 +566,8 @@ vk_status vk_search_run(const vk_search_opts *o_in, int64_t *run_id, vk_err *err
                 pthread_join(th[b], NULL);
             pthread_mutex_destroy(&c.mu);
             pthread_cond_destroy(&c.cv);
-            if (c.prog)
-                vk_progress_end(c.prog);
+            if (evs && evs->batch_end)
+                evs->batch_end(evs->ctx);
             for (int i = 0; i < nb; i++)
                 if (!jobs[i].done) {
                     rc = vk_fail(err, VK_E_BOARD, "path %s could not be measured on any board: %s",
@@ -620,21 +611,19 @@ vk_status vk_search_run(const vk_search_opts *o_in, int64_t *run_id, vk_err *err
         if (rc != VK_OK)
             goto out_w;
         vk_evo_next(evo);
-        if (!o.quiet) {
+        if (evs && evs->generation) {
             int best = 0;
             for (int j = 1; j < n_ev; j++)
                 if (ev[j].viol < ev[best].viol ||
                     (ev[j].viol == ev[best].viol && ev[j].obj[1] < ev[best].obj[1]))
                     best = j;
-            fprintf(stderr,
-                    "gen %d: %d evaluated (%d found in the database), hypervolume %.4g, "
-                    "cheapest %s: %s %.2f%% at %.4g %s, %.1fs\n",
-                    gen, n_ev, found, hv, ev[best].viol > 0 ? "(infeasible)" : "feasible",
-                    ev[best].rec.genome, ev[best].rec.top1, ev[best].obj[1],
-                    obj_name(o.objective), vk_now() - t0);
+            vk_search_gen g = {.gen = gen, .n_evaluated = n_ev, .n_found = found, .hv = hv,
+                               .best = &ev[best].rec, .best_feasible = !(ev[best].viol > 0),
+                               .best_cost = ev[best].obj[1], .seconds = vk_clock_now() - t0};
+            evs->generation(evs->ctx, &g);
         }
         if ((o.budget > 0 && n_ev >= o.budget) ||
-            (o.time_budget_s > 0 && vk_now() - t0 >= o.time_budget_s) ||
+            (o.time_budget_s > 0 && vk_clock_now() - t0 >= o.time_budget_s) ||
             (o.stagnation > 0 && stagnant >= o.stagnation))
             break;
     }
@@ -642,18 +631,18 @@ vk_status vk_search_run(const vk_search_opts *o_in, int64_t *run_id, vk_err *err
         rc = vk_fail(err, VK_E_ARG, "nothing was evaluated (budget 0?)");
         goto out_w;
     }
-    if (o.quiet < 2) {
-        printf("run %lld: %d paths evaluated in %.1f s (%s); full model top-1 %.2f%%; "
-               "hypervolume %.6g (error vs %s; reference 100%% error, 1.1 x the full path's "
-               "cost)",
-               (long long)run.id, n_ev, vk_now() - t0, o.random ? "random search" : "NSGA-II",
-               full_top1, hv, obj_name(o.objective));
-        if (hv3 >= 0)
-            printf(", %.6g (error, latency, energy)", hv3);
-        printf("; peak resident memory %.0f MiB\n", peak_rss_mib());
-        print_front(&o, ev, n_ev, nl);
-    }
-    if (!o.no_cascades && (rc = cascades(&o, db, run.id, w, ev, n_ev, full_top1, err)) != VK_OK)
+    res->objective = o.objective;
+    res->random = o.random;
+    res->n_evaluated = n_ev;
+    res->seconds = vk_clock_now() - t0;
+    res->full_top1 = full_top1;
+    res->hv = hv;
+    res->hv3 = hv3;
+    res->peak_rss_mib = peak_rss_mib();
+    if ((rc = front_of(ev, n_ev, res, err)) != VK_OK)
+        goto out_w;
+    if (!o.no_cascades &&
+        (rc = cascades(&o, db, run.id, w, ev, n_ev, full_top1, res, err)) != VK_OK)
         goto out_w;
     rc = vk_store_run_set_status(db, run.id, "done", err);
 out_w:

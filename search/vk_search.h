@@ -17,10 +17,17 @@
  * deterministic proposals are replayed from the database, so only missing
  * measurements reach a board.
  *
+ * The search prints nothing: it reports progress through the optional
+ * callbacks of vk_search_events and returns what there is to show (the
+ * summary, the Pareto front of paths, the cascades) in a vk_search_result.
+ *
  *     vk_search_opts o; vk_search_opts_default(&o);
  *     o.model = "models/demo"; o.data = path; o.db = "run.db";
  *     o.boards[o.n_boards++] = "sim";
- *     if (vk_search_run(&o, &run_id, &err) != VK_OK) die(err.msg);
+ *     vk_search_result r;
+ *     if (vk_search_run(&o, &r, &err) != VK_OK) die(err.msg);
+ *     printf("run %lld: %d paths\n", (long long)r.run_id, r.n_evaluated);
+ *     vk_search_result_free(&r);
  *
  * Not reentrant per database file (one writer). */
 #ifndef VK_SEARCH_H
@@ -28,12 +35,53 @@
 
 #include <stdint.h>
 
+#include "../db/vk_store.h"
 #include "../host/vk_status.h"
+#include "vk_objective.h"
 
 #define VK_SEARCH_MAX_BOARDS 16
 #define VK_SEARCH_MAX_SEEDS 16
 
-typedef enum { VK_OBJ_LATENCY = 0, VK_OBJ_ENERGY = 1, VK_OBJ_EDP = 2 } vk_objective;
+/* The run as it starts (for a line saying what runs). */
+typedef struct {
+    int64_t run_id;
+    const char *model;
+    int n_images, n_layers, n_boards;
+    vk_objective objective;
+    int random; /* random search, else NSGA-II */
+    uint64_t seed;
+} vk_search_start;
+
+/* The state after a generation was told. */
+typedef struct {
+    int gen;
+    int n_evaluated;          /* so far, found in the database included */
+    int n_found;              /* of this generation, found in the database */
+    double hv;                /* 2-objective hypervolume so far */
+    const vk_path_rec *best;  /* the cheapest feasible (else least violating)
+                                 path so far; borrowed for the call */
+    int best_feasible;
+    double best_cost;         /* of the objective */
+    double seconds;           /* since the run started */
+} vk_search_gen;
+
+/* Progress callbacks, each optional. started and generation are called on
+ * the thread that called vk_search_run; batch_progress and attempt_failed
+ * on the boards' worker threads, one call at a time (under the run's lock,
+ * so they must not call back into the search). */
+typedef struct {
+    void *ctx;
+    void (*started)(void *ctx, const vk_search_start *s);
+    /* a batch of n_paths proposals of which n_found were in the database
+       goes to the boards; batch_progress reports the paths done (found
+       included) as they finish, batch_end closes the batch */
+    void (*batch_begin)(void *ctx, int gen, int n_paths, int n_found);
+    void (*batch_progress)(void *ctx, int n_done);
+    void (*batch_end)(void *ctx);
+    void (*attempt_failed)(void *ctx, const char *genome, const char *board, int attempt,
+                           const char *msg);
+    void (*generation)(void *ctx, const vk_search_gen *g);
+} vk_search_events;
 
 typedef struct {
     const char *model, *data, *calib; /* as vk_workload_opts */
@@ -60,7 +108,8 @@ typedef struct {
     int n_seed_genomes;
     int64_t resume_run;       /* > 0: continue this run */
     int max_retries;          /* per path after board failures (default 3) */
-    int quiet;                /* 1: no progress on stderr; 2: nothing printed */
+    int quiet;                /* no workload notes on stderr */
+    const vk_search_events *events; /* NULL: no progress reported; borrowed */
     int exhaustive;           /* sweep: every path of the space, no NSGA-II */
     int random;               /* random search instead of NSGA-II (the baseline) */
     int no_cascades;          /* skip the cascade sweep at the end */
@@ -68,8 +117,35 @@ typedef struct {
 
 void vk_search_opts_default(vk_search_opts *o);
 
-/* Runs (or resumes) a search; *run_id gets the run's id as soon as it
- * exists. Prints progress on stderr and the Pareto table on stdout. */
-vk_status vk_search_run(const vk_search_opts *o, int64_t *run_id, vk_err *err);
+/* What a run found. Filled step by step: on error, run_id is set once the
+ * run exists, the front once every path was told (has_front), the
+ * cascades once they were stored (has_cascades). */
+typedef struct {
+    int64_t run_id;          /* 0 until the run exists */
+    vk_objective objective;  /* the run's (a resumed run keeps its own) */
+    int random;              /* random search, else NSGA-II */
+    int n_evaluated;
+    double seconds;          /* from start to the last evaluation */
+    double full_top1;        /* the full path's, % */
+    double hv, hv3;          /* hypervolumes; hv3 = -1 without energy */
+    double peak_rss_mib;     /* of this process after the last evaluation */
+    int has_front;
+    vk_path_rec *front;      /* Pareto front of paths by cost, ascending;
+                                per-image results not kept (res NULL) */
+    int n_front;
+    int front_infeasible;    /* no feasible path: the least violating shown */
+    int has_cascades;
+    vk_cascade_rec *cascades; /* the stored Pareto set of cascades */
+    int n_cascades;
+    double best_resume_ms;   /* cheapest cascade within 0.5 points of the
+                                full path, resuming; INFINITY if none */
+    double best_scratch_ms;  /* the same, the high path from scratch */
+} vk_search_result;
+
+/* Runs (or resumes) a search. *res is always initialized (free it with
+ * vk_search_result_free, also on error). */
+vk_status vk_search_run(const vk_search_opts *o, vk_search_result *res, vk_err *err);
+
+void vk_search_result_free(vk_search_result *res); /* NULL is a no-op */
 
 #endif

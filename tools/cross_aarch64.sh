@@ -1,6 +1,6 @@
 #!/bin/sh
 # Builds a static aarch64 `vitskip-agent`: the `vitskip agent` command alone
-# (host/vk_cmd_agent.c built with -DVK_AGENT_MAIN) with the sim and cpu
+# (host/cli/vk_cmd_agent.c built with -DVK_AGENT_MAIN) with the sim and cpu
 # boards, for the ZCU102's ARM Linux or any arm64 Linux. Static, so it runs
 # whatever libc the board has. Needs no libcurl, SQLite or image library.
 #
@@ -86,9 +86,9 @@ cp "$CJSON_SRC/cJSON.h" "$MHD_SRC/src/include/microhttpd.h" "$OUT/include/"
 CFLAGS="-O2 -g0 -std=c11 -D_GNU_SOURCE -I. -I$OUT/include -fopenmp -pthread
         -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wpointer-arith -Werror
         -Wno-unused-label"
-LIB_SRC="kernels/vk_kernel.c host/vk_cli.c host/vk_status.c host/vk_sha256.c host/vk_quant.c
-         host/vk_ref.c host/vk_model.c host/vk_safetensors.c host/vk_datafile.c boards/vk_agent.c
-         boards/vk_board.c
+LIB_SRC="kernels/vk_kernel.c host/cli/vk_cli.c host/vk_clock.c host/vk_status.c host/vk_sha256.c
+         host/vk_quant.c host/vk_ref.c host/vk_model.c host/vk_safetensors.c host/vk_datafile.c
+         boards/vk_agent.c boards/vk_board.c boards/vk_measure.c
          boards/vk_cycles.c boards/vk_board_sim.c"
 # the cpu board (and the fast path it runs) is left out, with a warning,
 # when it does not build for aarch64
@@ -112,7 +112,7 @@ compile() {
 objs=$(compile $LIB_SRC)
 cpu_objs=$(compile $CPU_SRC)
 # shellcheck disable=SC2086
-$CC_A $CFLAGS -DVK_AGENT_MAIN -c host/vk_cmd_agent.c -o "$OBJ/main.o"
+$CC_A $CFLAGS -DVK_AGENT_MAIN -c host/cli/vk_cmd_agent.c -o "$OBJ/main.o"
 wait
 for o in $objs "$OBJ/main.o"; do
     [ -f "$o" ] || { cat "$o.log" >&2; echo "cross_aarch64: compile failed" >&2; exit 1; }

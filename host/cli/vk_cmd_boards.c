@@ -10,7 +10,7 @@
 #include "boards/vk_board.h"
 #include "boards/vk_cycles.h"
 #include "boards/vk_resource.h"
-#include "host/vk_cli.h"
+#include "host/cli/vk_cli.h"
 
 static const char boards_help[] =
     "usage: vitskip boards\n"

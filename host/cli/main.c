@@ -3,7 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "host/vk_cli.h"
+#include "host/cli/vk_cli.h"
 
 typedef struct {
     const char *name;

@@ -1,9 +1,9 @@
-/* vk_cli: shared helpers of the subcommands (usage errors, progress, time). */
+/* vk_cli: shared helpers of the subcommands (usage errors, progress). */
 #include "vk_cli.h"
 
 #include <pthread.h>
 #include <stdarg.h>
-#include <time.h>
+#include <stdlib.h>
 #include <unistd.h>
 
 static pthread_mutex_t vk_progress_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -19,12 +19,16 @@ int vk_cli_usage(const char *cmd, const char *fmt, ...)
     return VK_EXIT_USAGE;
 }
 
-double vk_now(void)
+int vk_cli_parse_num(const char *cmd, const char *opt, const char *s, double lo, double *out)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+    char *end;
+    double v = strtod(s, &end);
+    if (*end || end == s || !(v >= lo))
+        return vk_cli_usage(cmd, "%s '%s': expected a number >= %g", opt, s, lo);
+    *out = v;
+    return 0;
 }
+
 
 void vk_progress_begin(vk_progress *p, const char *label, int total)
 {
@@ -32,7 +36,7 @@ void vk_progress_begin(vk_progress *p, const char *label, int total)
     p->total = total > 0 ? total : 1;
     p->last_pct = -1;
     p->tty = isatty(2);
-    p->t0 = vk_now();
+    p->t0 = vk_clock_now();
     vk_progress_update(p, 0);
 }
 
@@ -41,7 +45,7 @@ void vk_progress_update(vk_progress *p, int done)
     int pct = (int)(100.0 * done / p->total);
     pthread_mutex_lock(&vk_progress_lock);
     if (pct != p->last_pct && (p->tty || pct / 10 != p->last_pct / 10 || p->last_pct < 0)) {
-        double el = vk_now() - p->t0;
+        double el = vk_clock_now() - p->t0;
         double eta = done > 0 ? el * (p->total - done) / done : 0;
         if (p->tty) {
             char bar[31];
@@ -65,4 +69,10 @@ void vk_progress_end(vk_progress *p)
         vk_progress_update(p, p->total);
     if (p->tty)
         fputc('\n', stderr);
+}
+
+void vk_progress_board(void *ctx, int done, int total)
+{
+    (void)total;
+    vk_progress_update(ctx, done);
 }

@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "host/vk_cli.h"
+#include "host/cli/vk_cli.h"
 #include "host/vk_fast.h"
 #include "host/vk_workload.h"
 
@@ -100,9 +100,9 @@ static double latency_ms(vk_fast_ctx *f, const uint32_t *cfg, const int8_t *imgs
         return -1;
     vk_fast_run(f, cfg, imgs, NULL, out); /* warm caches */
     for (int i = 0; i < n; i++) {
-        double t0 = vk_now();
+        double t0 = vk_clock_now();
         vk_fast_run(f, cfg, imgs + (size_t)(i % n_imgs) * in, NULL, out);
-        t[i] = (vk_now() - t0) * 1e3;
+        t[i] = (vk_clock_now() - t0) * 1e3;
     }
     med = median(t, n);
     free(t);
@@ -123,24 +123,24 @@ static double latency_ms(vk_fast_ctx *f, const uint32_t *cfg, const int8_t *imgs
 
 static double probe_vnni(long iters)
 {
-    double n = (double)iters, t0 = vk_now();
+    double n = (double)iters, t0 = vk_clock_now();
     __asm__ volatile("1:\n\t" R12("vpdpbusd", "%%zmm") "dec %0\n\tjnz 1b\n\t"
                      : "+r"(iters)
                      :
                      : "cc", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9",
                        "xmm10", "xmm11", "xmm12", "xmm13");
-    return 12.0 * n / (vk_now() - t0);
+    return 12.0 * n / (vk_clock_now() - t0);
 }
 
 static double probe_avx2(long iters)
 {
-    double n = (double)iters, t0 = vk_now();
+    double n = (double)iters, t0 = vk_clock_now();
     __asm__ volatile("1:\n\t" R12("vpmaddwd", "%%ymm") "dec %0\n\tjnz 1b\n\tvzeroupper\n\t"
                      : "+r"(iters)
                      :
                      : "cc", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9",
                        "xmm10", "xmm11", "xmm12", "xmm13");
-    return 12.0 * n / (vk_now() - t0);
+    return 12.0 * n / (vk_clock_now() - t0);
 }
 #endif
 
@@ -245,14 +245,14 @@ static int bench_demo(const out_ctx *o, const vk_workload_opts *wo, vk_fast_isa 
         gop = 2.0 * (double)vk_fast_macs(f, cfg + VK_CFG_MODES) / 1e9;
         ms = latency_ms(f, cfg, w.imgs, w.n, lat_n, outs);
         row(o, "demo", path, "batch-1 latency", ms, "ms", gop / (ms / 1e3));
-        t0 = vk_now();
+        t0 = vk_clock_now();
         do {
             if (vk_fast_run_batch(f, cfg, w.imgs, w.n, NULL, outs, &err) != VK_OK) {
                 fprintf(stderr, "vitskip bench: %s\n", err.msg);
                 goto out;
             }
             reps++;
-        } while ((dt = vk_now() - t0) < 1.0);
+        } while ((dt = vk_clock_now() - t0) < 1.0);
         row(o, "demo", path, "throughput", reps * w.n / dt, "img/s", gop * reps * w.n / dt);
         for (int i = 0; i < w.n; i++)
             ok += outs[(size_t)i * vk_fast_out_n(f) + VK_OUT_CLASS] == w.data.labels[i];

@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "boards/vk_agent.h"
-#include "host/vk_cli.h"
+#include "host/cli/vk_cli.h"
 
 static const char agent_help[] =
     "usage: vitskip agent [options]\n"

@@ -11,6 +11,8 @@
 
 #include <stdio.h>
 
+#include "host/vk_clock.h"
+
 #define VK_EXIT_OK 0
 #define VK_EXIT_FAIL 1
 #define VK_EXIT_USAGE 2
@@ -32,6 +34,10 @@ int vk_cmd_bench(int argc, char **argv);
  * returns VK_EXIT_USAGE. */
 int vk_cli_usage(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* Parses opt's value s as a number >= lo into *out; returns 0, or prints a
+ * usage error for cmd and returns VK_EXIT_USAGE (*out untouched). */
+int vk_cli_parse_num(const char *cmd, const char *opt, const char *s, double lo, double *out);
+
 /* Progress on stderr: a redrawn bar on a terminal, else a line per 10%.
  * Thread-safe; label is borrowed for the bar's lifetime. */
 typedef struct {
@@ -45,8 +51,8 @@ typedef struct {
 void vk_progress_begin(vk_progress *p, const char *label, int total);
 void vk_progress_update(vk_progress *p, int done);
 void vk_progress_end(vk_progress *p);
-
-/* Monotonic seconds. */
-double vk_now(void);
+/* A board's progress callback (vk_path_req.progress) over a vk_progress
+ * passed as ctx. */
+void vk_progress_board(void *ctx, int done, int total);
 
 #endif

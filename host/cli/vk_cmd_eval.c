@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "boards/vk_board.h"
-#include "host/vk_cli.h"
+#include "host/cli/vk_cli.h"
 #include "host/vk_ref.h"
 #include "host/vk_workload.h"
 
@@ -43,12 +43,6 @@ static int parse_skip(const char *s, int n_layers, uint32_t *modes, char *bad, s
         p = *end ? end + 1 : end;
     }
     return 0;
-}
-
-static void on_progress(void *ctx, int done, int total)
-{
-    (void)total;
-    vk_progress_update(ctx, done);
 }
 
 static double float_top1(const vk_workload *w, const uint32_t *modes)
@@ -148,8 +142,8 @@ int vk_cmd_eval(int argc, char **argv)
     }
     {
         vk_progress pr;
-        vk_path_req req = {.modes = modes, .progress = on_progress, .progress_ctx = &pr};
-        double t0 = vk_now();
+        vk_path_req req = {.modes = modes, .progress = vk_progress_board, .progress_ctx = &pr};
+        double t0 = vk_clock_now();
         vk_progress_begin(&pr, "eval", w.n);
         vk_status rc = vk_board_measure(b, &req, w.n, res, &meas, &err);
         vk_progress_end(&pr);
@@ -186,7 +180,7 @@ int vk_cmd_eval(int argc, char **argv)
         else
             printf("energy    not available on this board\n");
         printf("          %s\n", meas.note);
-        printf("wall      %.2f s on this host\n", vk_now() - t0);
+        printf("wall      %.2f s on this host\n", vk_clock_now() - t0);
         free(cls);
         rcode = VK_EXIT_OK;
     }

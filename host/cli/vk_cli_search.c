@@ -1,0 +1,80 @@
+/* vk_cli_db: database helpers of the subcommands (see vk_cli_search.h). */
+#include "vk_cli_search.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "host/cli/vk_cli.h"
+
+int vk_cli_open_db(const char *cmd, const char *path, vk_store **db)
+{
+    vk_err err = {{0}};
+    if (!path)
+        return vk_cli_usage(cmd, "--db is required");
+    if (vk_store_open(path, db, &err) != VK_OK) {
+        fprintf(stderr, "vitskip %s: %s\n", cmd, err.msg);
+        return VK_EXIT_FAIL;
+    }
+    return 0;
+}
+
+
+int vk_cli_load_config(vk_store *db, const char *id, vk_skip_table *t, vk_err *err)
+{
+    char *end;
+    long long n = (id[0] == 'P' || id[0] == 'C') ? strtoll(id + 1, &end, 10) : 0;
+    vk_path_rec lo, hi;
+    if (n < 1 || *end) {
+        vk_fail(err, VK_E_ARG, "--config '%s': expected P<path id> or C<cascade id>", id);
+        return VK_EXIT_USAGE;
+    }
+    memset(t, 0, sizeof *t);
+    if (id[0] == 'P') {
+        if (vk_store_path_get(db, n, 0, &lo, err) != VK_OK)
+            return VK_EXIT_FAIL;
+        t->n_layers = (int)strlen(lo.genome);
+        if (vk_genome_parse(lo.genome, t->n_layers, &t->low, err) != VK_OK) {
+            vk_store_rec_free(&lo);
+            return VK_EXIT_FAIL;
+        }
+        snprintf(t->model_hash, sizeof t->model_hash, "%s", lo.model_hash);
+        snprintf(t->comment, sizeof t->comment,
+                 "path %s on board %s: top-1 %.2f%%, %.4f ms [%s], %.4f mJ [%s] per image", id,
+                 lo.board, lo.top1, lo.m.latency_ms, vk_source_str(lo.m.latency_src),
+                 lo.m.energy_mj, vk_source_str(lo.m.energy_src));
+        vk_store_rec_free(&lo);
+        return 0;
+    }
+    vk_cascade_rec c;
+    if (vk_store_cascade_get(db, n, &c, err) != VK_OK ||
+        vk_store_path_get(db, c.low, 0, &lo, err) != VK_OK)
+        return VK_EXIT_FAIL;
+    if (vk_store_path_get(db, c.high, 0, &hi, err) != VK_OK) {
+        vk_store_rec_free(&lo);
+        return VK_EXIT_FAIL;
+    }
+    t->kind_cascade = 1;
+    t->n_layers = (int)strlen(lo.genome);
+    vk_genome_parse(lo.genome, t->n_layers, &t->low, err);
+    vk_genome_parse(hi.genome, t->n_layers, &t->high, err);
+    t->threshold_q16 = c.threshold_q16;
+    t->resume = c.resume;
+    snprintf(t->model_hash, sizeof t->model_hash, "%s", lo.model_hash);
+    snprintf(t->comment, sizeof t->comment,
+             "cascade %s: %s -> %s, top-1 %.2f%%, expected %.4f ms per image with resume, "
+             "%.4f ms from scratch [%s]",
+             id, lo.genome, hi.genome, c.top1, c.latency_ms, c.latency_scratch_ms,
+             vk_source_str(lo.m.latency_src));
+    vk_store_rec_free(&lo);
+    vk_store_rec_free(&hi);
+    return 0;
+}
+
+
+void vk_cli_search_failed(void *ctx, const char *genome, const char *board, int attempt,
+                          const char *msg)
+{
+    (void)ctx;
+    fprintf(stderr, "search: %s failed on %s (attempt %d): %s\n", genome, board, attempt, msg);
+}

@@ -1,0 +1,66 @@
+/* vk_cmd_export: `vitskip export`, a stored path's or cascade's skip table. */
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "host/cli/vk_cli.h"
+#include "host/cli/vk_cli_search.h"
+
+int vk_cmd_export(int argc, char **argv)
+{
+    static const struct option opts[] = {{"db", 1, 0, 'D'},     {"config", 1, 0, 'c'},
+                                         {"format", 1, 0, 'f'}, {"output", 1, 0, 'o'},
+                                         {"help", 0, 0, 'h'},   {0, 0, 0, 0}};
+    const char *path = NULL, *cfg = NULL, *fmt = "header", *out = NULL;
+    vk_store *db;
+    vk_skip_table t;
+    vk_err err = {{0}};
+    int c, rcode;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'D': path = optarg; break;
+        case 'c': cfg = optarg; break;
+        case 'f': fmt = optarg; break;
+        case 'o': out = optarg; break;
+        case 'h':
+            printf("usage: vitskip export --db FILE --config P<id>|C<id> [--format header|json] "
+                   "[-o FILE]\n\nThe skip table of a stored path or cascade: a C header for "
+                   "firmware (mode words,\nthreshold in Q16 nats, model hash) or JSON for "
+                   "tools.\n");
+            return VK_EXIT_OK;
+        default: return vk_cli_usage("export", "unknown option");
+        }
+    }
+    if (!cfg)
+        return vk_cli_usage("export", "--config is required");
+    if (strcmp(fmt, "header") && strcmp(fmt, "json"))
+        return vk_cli_usage("export", "--format '%s': expected header or json", fmt);
+    if ((rcode = vk_cli_open_db("export", path, &db)))
+        return rcode;
+    rcode = vk_cli_load_config(db, cfg, &t, &err);
+    vk_store_close(db);
+    if (rcode) {
+        fprintf(stderr, "vitskip export: %s\n", err.msg);
+        return rcode;
+    }
+    char *text = !strcmp(fmt, "json") ? vk_export_json(&t) : vk_export_header(&t);
+    FILE *f = out ? fopen(out, "w") : stdout;
+    if (!text || !f) {
+        fprintf(stderr, "vitskip export: %s: %s\n", out ? out : "stdout",
+                text ? "cannot create" : "out of memory");
+        free(text);
+        return VK_EXIT_FAIL;
+    }
+    fputs(text, f);
+    if (text[0] && text[strlen(text) - 1] != '\n')
+        fputc('\n', f);
+    if (out && fclose(f) != 0) {
+        fprintf(stderr, "vitskip export: %s: write failed\n", out);
+        free(text);
+        return VK_EXIT_FAIL;
+    }
+    free(text);
+    return VK_EXIT_OK;
+}
+

@@ -1,0 +1,139 @@
+/* vk_cmd_replay: `vitskip replay`, a stored path or cascade re-measured end to
+ * end on a board. */
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "boards/vk_board.h"
+#include "host/cli/vk_cli.h"
+#include "host/cli/vk_cli_search.h"
+#include "host/vk_workload.h"
+
+int vk_cmd_replay(int argc, char **argv)
+{
+    static const struct option opts[] = {{"db", 1, 0, 'D'},    {"config", 1, 0, 'c'},
+                                         {"board", 1, 0, 'b'}, {"model", 1, 0, 'm'},
+                                         {"help", 0, 0, 'h'},  {0, 0, 0, 0}};
+    const char *path = NULL, *cfg = NULL, *board = NULL, *model = NULL;
+    vk_store *db;
+    vk_skip_table t;
+    vk_err err = {{0}};
+    vk_run_info run;
+    vk_cascade_rec cas;
+    vk_path_rec orig;
+    vk_workload w;
+    vk_workload_opts wo = {0};
+    vk_board *b = NULL;
+    vk_img_result *res = NULL;
+    int32_t *cls = NULL;
+    int64_t run_id = 0;
+    int c, rcode;
+    double orig_top1, orig_ms, orig_scratch = 0;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'D': path = optarg; break;
+        case 'c': cfg = optarg; break;
+        case 'b': board = optarg; break;
+        case 'm': model = optarg; break;
+        case 'h':
+            printf("usage: vitskip replay --db FILE --config P<id>|C<id> [--board B] "
+                   "[--model DIR]\n\nRe-measures a stored path or cascade end to end (a cascade "
+                   "routes each image\nby its entropy on the board), stores the replay and "
+                   "prints both.\n--model replays with other (e.g. fine-tuned) weights of the "
+                   "same shape.\n");
+            return VK_EXIT_OK;
+        default: return vk_cli_usage("replay", "unknown option");
+        }
+    }
+    if (!cfg)
+        return vk_cli_usage("replay", "--config is required");
+    if ((rcode = vk_cli_open_db("replay", path, &db)))
+        return rcode;
+    if ((rcode = vk_cli_load_config(db, cfg, &t, &err)))
+        goto out_db;
+    rcode = VK_EXIT_FAIL;
+    if (t.kind_cascade) {
+        if (vk_store_cascade_get(db, strtoll(cfg + 1, NULL, 10), &cas, &err) != VK_OK)
+            goto out_db;
+        run_id = cas.run_id;
+        orig_top1 = cas.top1;
+        orig_ms = cas.latency_ms;
+        orig_scratch = cas.latency_scratch_ms;
+    } else {
+        if (vk_store_path_get(db, strtoll(cfg + 1, NULL, 10), 0, &orig, &err) != VK_OK ||
+            vk_store_path_run(db, orig.id, &run_id, &err) != VK_OK)
+            goto out_db;
+        orig_top1 = orig.top1;
+        orig_ms = orig.m.latency_ms;
+        vk_store_rec_free(&orig);
+    }
+    if (vk_store_run_get(db, run_id, &run, &err) != VK_OK)
+        goto out_db;
+    wo.model = model ? model : run.model;
+    wo.data = run.data;
+    wo.calib = run.calib[0] ? run.calib : NULL;
+    wo.limit = run.n_images;
+    if (vk_workload_open(&wo, &w, &err) != VK_OK)
+        goto out_db;
+    if (!board) {
+        board = run.boards;
+        char *comma = strchr(run.boards, ',');
+        if (comma)
+            *comma = 0;
+    }
+    res = calloc((size_t)w.n, sizeof *res);
+    cls = calloc((size_t)w.n, sizeof *cls);
+    if (!res || !cls || vk_board_open(board, &b, &err) != VK_OK ||
+        vk_board_load(b, &w.q, &err) != VK_OK || vk_board_load_data(b, w.imgs, w.n, &err) != VK_OK) {
+        rcode = VK_EXIT_BOARD;
+        goto out_w;
+    }
+    {
+        vk_progress pr;
+        vk_measure m;
+        vk_path_req req = {.modes = t.low.modes, .progress = vk_progress_board, .progress_ctx = &pr};
+        if (t.kind_cascade) {
+            req.modes_high = t.high.modes;
+            req.threshold_q16 = t.threshold_q16;
+            req.resume = t.resume;
+        }
+        vk_progress_begin(&pr, "replay", w.n);
+        vk_status rc = vk_board_measure(b, &req, w.n, res, &m, &err);
+        vk_progress_end(&pr);
+        if (rc != VK_OK) {
+            rcode = VK_EXIT_BOARD;
+            goto out_w;
+        }
+        for (int i = 0; i < w.n; i++)
+            cls[i] = res[i].cls;
+        double top1 = vk_workload_top1(&w, cls, w.n);
+        if (vk_store_replay_insert(db, cfg, vk_board_spec(b), w.model_hash, top1, &m, &err) != VK_OK)
+            goto out_w;
+        printf("%s %s, %d images, model %.16s%s\n", t.kind_cascade ? "cascade" : "path", cfg,
+               w.n, w.model_hash, model ? " (replayed with --model)" : "");
+        printf("stored:  top-1 %6.2f%%  latency %.4f ms per image%s\n", orig_top1, orig_ms,
+               t.kind_cascade ? " (expected, from the two paths' per-image results)" : "");
+        if (t.kind_cascade)
+            printf("         from scratch as PIVOT does: %.4f ms\n", orig_scratch);
+        printf("replay:  top-1 %6.2f%%  latency %.4f ms per image [%s], energy %.4f mJ [%s] on "
+               "%s%s\n", top1, m.latency_ms, vk_source_str(m.latency_src), m.energy_mj,
+               vk_source_str(m.energy_src), vk_board_spec(b),
+               t.kind_cascade ? "" : "");
+        if (t.kind_cascade)
+            printf("         %d of %d images escalated on the board\n", m.n_escalated, w.n);
+        printf("         %s\n", m.note);
+        rcode = VK_EXIT_OK;
+    }
+out_w:
+    vk_board_close(b);
+    vk_workload_free(&w);
+out_db:
+    if (rcode != VK_EXIT_OK && err.msg[0])
+        fprintf(stderr, "vitskip replay: %s\n", err.msg);
+    free(res);
+    free(cls);
+    vk_store_close(db);
+    return rcode;
+}
+

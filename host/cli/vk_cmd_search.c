@@ -1,0 +1,275 @@
+/* vk_cmd_search: `vitskip search` and `vitskip sweep`, and the printing of
+ * what a search found (summary, front of paths, cascades). */
+#include <getopt.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "host/cli/vk_cli.h"
+#include "host/cli/vk_cli_search.h"
+#include "search/vk_search.h"
+
+static const char search_help[] =
+    "usage: vitskip search --model DIR --data PATH --board B [--board B2 ...] --db FILE\n"
+    "                      [options]\n"
+    "       vitskip search --db FILE --resume RUN [--board B ...]\n"
+    "\n"
+    "Co-search of per-encoder attention paths (NSGA-II) and entropy cascades,\n"
+    "measured on the boards; every result goes to the SQLite database as it\n"
+    "arrives, and no path is measured twice for a model, dataset and board.\n"
+    "\n"
+    "  --objective O        latency (default), energy or edp, against error\n"
+    "  --max-acc-drop P     constraint: at most P points below the full model\n"
+    "  --latency-budget MS  constraint: latency per image\n"
+    "  --energy-budget MJ   constraint: energy per image\n"
+    "  --budget N           stop after N evaluated paths (default 64)\n"
+    "  --time-budget S      stop after S seconds\n"
+    "  --stagnation N       stop after N evaluations without hypervolume gain\n"
+    "  --population N       NSGA-II population kept per generation (default 6)\n"
+    "  --offspring N        NSGA-II children per generation (default: one per board,\n"
+    "                       at most the population, so every board is busy and\n"
+    "                       selection happens as often as it can; with more boards\n"
+    "                       than 6, raise --population too)\n"
+    "  --strategy S         nsga2 (default) or random (the baseline: the full path,\n"
+    "                       then uniformly random distinct paths)\n"
+    "  --seed S             random seed (default 1), recorded with the run\n"
+    "  --seed-genome G      also evaluate genome G first (F/S per encoder)\n"
+    "  --limit N            evaluate on the first N images (default: all)\n"
+    "  --calib PATH         calibration images (see vitskip eval --help)\n"
+    "  --resume RUN         continue a killed run (its own settings are used)\n"
+    "  -q, --quiet          no progress on stderr\n";
+
+/* ---- progress on stderr ------------------------------------------------ */
+
+typedef struct {
+    vk_progress bar;
+    char label[48];
+    int bar_on;             /* this batch shows a bar */
+    vk_objective objective; /* the run's, from on_started */
+} search_view;
+
+static void on_started(void *ctx, const vk_search_start *s)
+{
+    ((search_view *)ctx)->objective = s->objective;
+    fprintf(stderr, "search: run %lld, %s, %d images, %d encoders, %d board(s), objective "
+                    "error vs %s, %s, seed %llu\n",
+            (long long)s->run_id, s->model, s->n_images, s->n_layers, s->n_boards,
+            vk_objective_name(s->objective), s->random ? "random search" : "NSGA-II",
+            (unsigned long long)s->seed);
+}
+
+static void on_batch_begin(void *ctx, int gen, int n_paths, int n_found)
+{
+    search_view *v = ctx;
+    v->bar_on = n_paths - n_found >= 4; /* a bar for batches worth one */
+    if (!v->bar_on)
+        return;
+    snprintf(v->label, sizeof v->label, "gen %d: measuring", gen);
+    vk_progress_begin(&v->bar, v->label, n_paths);
+    vk_progress_update(&v->bar, n_found);
+}
+
+static void on_batch_progress(void *ctx, int n_done)
+{
+    search_view *v = ctx;
+    if (v->bar_on)
+        vk_progress_update(&v->bar, n_done);
+}
+
+static void on_batch_end(void *ctx)
+{
+    search_view *v = ctx;
+    if (v->bar_on)
+        vk_progress_end(&v->bar);
+    v->bar_on = 0;
+}
+
+static void on_generation(void *ctx, const vk_search_gen *g)
+{
+    const search_view *v = ctx;
+    fprintf(stderr,
+            "gen %d: %d evaluated (%d found in the database), hypervolume %.4g, "
+            "cheapest %s: %s %.2f%% at %.4g %s, %.1fs\n",
+            g->gen, g->n_evaluated, g->n_found, g->hv,
+            g->best_feasible ? "feasible" : "(infeasible)", g->best->genome, g->best->top1,
+            g->best_cost, vk_objective_name(v->objective), g->seconds);
+}
+
+/* ---- what the search found, on stdout ----------------------------------- */
+
+static void print_front(const vk_search_result *r)
+{
+    printf("run %lld: %d paths evaluated in %.1f s (%s); full model top-1 %.2f%%; "
+           "hypervolume %.6g (error vs %s; reference 100%% error, 1.1 x the full path's "
+           "cost)",
+           (long long)r->run_id, r->n_evaluated, r->seconds,
+           r->random ? "random search" : "NSGA-II", r->full_top1, r->hv,
+           vk_objective_name(r->objective));
+    if (r->hv3 >= 0)
+        printf(", %.6g (error, latency, energy)", r->hv3);
+    printf("; peak resident memory %.0f MiB\n", r->peak_rss_mib);
+    printf("\nPareto front of paths (objective: error vs %s%s)\n",
+           vk_objective_name(r->objective),
+           r->front_infeasible ? "; no feasible path, least-violating shown" : "");
+    printf("%-6s %-14s %7s %12s %-9s %11s %-9s %12s\n", "config", "genome", "top-1", "latency ms",
+           "source", "energy mJ", "source", "EDP mJ*ms");
+    for (int k = 0; k < r->n_front; k++) {
+        const vk_path_rec *p = &r->front[k];
+        char id[24];
+        snprintf(id, sizeof id, "P%lld", (long long)p->id);
+        printf("%-6s %-14s %6.2f%% %12.4f %-9s %11.4f %-9s %12.5f\n", id, p->genome, p->top1,
+               p->m.latency_ms, vk_source_str(p->m.latency_src), p->m.energy_mj,
+               vk_source_str(p->m.energy_src), p->m.energy_mj * p->m.latency_ms);
+    }
+    if (r->n_front)
+        printf("figures: %s\n", r->front[0].m.note);
+}
+
+static void print_cascades(const vk_search_result *r)
+{
+    printf("\nPareto front of cascades (low path, entropy test, high path resuming after the "
+           "shared encoders)\n");
+    printf("%-6s %-9s %-9s %9s %7s %10s %12s %12s\n", "config", "low", "high", "threshold",
+           "top-1", "escalated", "lat ms", "lat ms PIVOT");
+    for (int i = 0; i < r->n_cascades && i < 20; i++) {
+        const vk_cascade_rec *c = &r->cascades[i];
+        char lo_id[24], hi_id[24], id[24];
+        snprintf(id, sizeof id, "C%lld", (long long)c->id);
+        snprintf(lo_id, sizeof lo_id, "P%lld", (long long)c->low);
+        snprintf(hi_id, sizeof hi_id, "P%lld", (long long)c->high);
+        printf("%-6s %-9s %-9s %9.4f %6.2f%% %9.1f%% %12.4f %12.4f\n", id, lo_id, hi_id,
+               c->threshold_q16 / 65536.0, c->top1, 100 * c->escalated, c->latency_ms,
+               c->latency_scratch_ms);
+    }
+    if (r->n_cascades > 20)
+        printf("(%d more in the database)\n", r->n_cascades - 20);
+    if (isfinite(r->best_resume_ms))
+        printf("cheapest cascade within 0.5 points of the full path (%.2f%%): %.4f ms per image "
+               "with resume, %.4f ms re-running the high path from scratch as PIVOT does\n",
+               r->full_top1, r->best_resume_ms, r->best_scratch_ms);
+}
+
+static int run_search(int argc, char **argv, int exhaustive)
+{
+    static const struct option opts[] = {
+        {"model", 1, 0, 'm'},        {"data", 1, 0, 'd'},        {"board", 1, 0, 'b'},
+        {"db", 1, 0, 'D'},           {"objective", 1, 0, 'o'},   {"max-acc-drop", 1, 0, 'a'},
+        {"latency-budget", 1, 0, 'l'}, {"energy-budget", 1, 0, 'e'}, {"budget", 1, 0, 'n'},
+        {"time-budget", 1, 0, 't'},  {"stagnation", 1, 0, 's'},  {"population", 1, 0, 'p'},
+        {"seed", 1, 0, 'S'},         {"seed-genome", 1, 0, 'g'}, {"limit", 1, 0, 'L'},
+        {"calib", 1, 0, 'c'},        {"resume", 1, 0, 'r'},      {"quiet", 0, 0, 'q'},
+        {"strategy", 1, 0, 'x'},     {"offspring", 1, 0, 'O'},   {"help", 0, 0, 'h'},
+        {0, 0, 0, 0}};
+    const char *cmd = exhaustive ? "sweep" : "search";
+    vk_search_opts o;
+    double v = 0;
+    int c;
+    vk_search_opts_default(&o);
+    o.budget = exhaustive ? 0 : 64;
+    o.exhaustive = exhaustive;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "qh", opts, NULL)) != -1) {
+        switch (c) {
+        case 'm': o.model = optarg; break;
+        case 'd': o.data = optarg; break;
+        case 'c': o.calib = optarg; break;
+        case 'D': o.db = optarg; break;
+        case 'b':
+            if (o.n_boards == VK_SEARCH_MAX_BOARDS)
+                return vk_cli_usage(cmd, "at most %d boards", VK_SEARCH_MAX_BOARDS);
+            o.boards[o.n_boards++] = optarg;
+            break;
+        case 'o':
+            if (vk_objective_parse(optarg, &o.objective, NULL) != VK_OK)
+                return vk_cli_usage(cmd, "--objective '%s': expected latency, energy or edp",
+                                    optarg);
+            break;
+        case 'g':
+            if (o.n_seed_genomes == VK_SEARCH_MAX_SEEDS)
+                return vk_cli_usage(cmd, "at most %d --seed-genome", VK_SEARCH_MAX_SEEDS);
+            o.seed_genomes[o.n_seed_genomes++] = optarg;
+            break;
+        case 'q': o.quiet = 1; break;
+        case 'x':
+            if (!strcmp(optarg, "nsga2") || !strcmp(optarg, "random"))
+                o.random = !strcmp(optarg, "random");
+            else
+                return vk_cli_usage(cmd, "--strategy '%s': expected nsga2 or random", optarg);
+            break;
+        case 'h': fputs(search_help, stdout); return VK_EXIT_OK;
+        case 'a': if (vk_cli_parse_num(cmd, "--max-acc-drop", optarg, 0, &o.max_acc_drop)) return 2; break;
+        case 'l': if (vk_cli_parse_num(cmd, "--latency-budget", optarg, 0, &o.latency_budget_ms)) return 2; break;
+        case 'e': if (vk_cli_parse_num(cmd, "--energy-budget", optarg, 0, &o.energy_budget_mj)) return 2; break;
+        case 't': if (vk_cli_parse_num(cmd, "--time-budget", optarg, 0, &o.time_budget_s)) return 2; break;
+        case 'n': if (vk_cli_parse_num(cmd, "--budget", optarg, 1, &v)) return 2; o.budget = (int)v; break;
+        case 's': if (vk_cli_parse_num(cmd, "--stagnation", optarg, 1, &v)) return 2; o.stagnation = (int)v; break;
+        case 'p': if (vk_cli_parse_num(cmd, "--population", optarg, 4, &v)) return 2; o.population = (int)v; break;
+        case 'O': if (vk_cli_parse_num(cmd, "--offspring", optarg, 1, &v)) return 2; o.offspring = (int)v; break;
+        case 'L': if (vk_cli_parse_num(cmd, "--limit", optarg, 1, &v)) return 2; o.limit = (int)v; break;
+        case 'S': if (vk_cli_parse_num(cmd, "--seed", optarg, 0, &v)) return 2; o.seed = (uint64_t)v; break;
+        case 'r': if (vk_cli_parse_num(cmd, "--resume", optarg, 1, &v)) return 2; o.resume_run = (int64_t)v; break;
+        default: return vk_cli_usage(cmd, "unknown option");
+        }
+    }
+    if (optind < argc)
+        return vk_cli_usage(cmd, "unexpected argument '%s'", argv[optind]);
+    if (!o.db)
+        return vk_cli_usage(cmd, "--db is required");
+    if (o.offspring > o.population)
+        return vk_cli_usage(cmd, "--offspring %d exceeds --population %d", o.offspring,
+                            o.population);
+    if (exhaustive && o.random)
+        return vk_cli_usage(cmd, "--strategy: a sweep measures every path, it has no strategy");
+    if (o.resume_run && (o.model || o.data))
+        return vk_cli_usage(cmd, "--resume takes the model and data of the run; drop --model/--data");
+    if (!o.resume_run && (!o.model || !o.data))
+        return vk_cli_usage(cmd, "--model and --data are required");
+    if (o.n_boards == 0)
+        o.boards[o.n_boards++] = "sim";
+    search_view view = {.objective = o.objective};
+    vk_search_events ev = {.ctx = &view, .attempt_failed = vk_cli_search_failed};
+    if (!o.quiet) {
+        ev.started = on_started;
+        ev.batch_begin = on_batch_begin;
+        ev.batch_progress = on_batch_progress;
+        ev.batch_end = on_batch_end;
+        ev.generation = on_generation;
+    }
+    o.events = &ev;
+    vk_search_result r;
+    vk_err err = {{0}};
+    vk_status rc = vk_search_run(&o, &r, &err);
+    if (r.has_front)
+        print_front(&r);
+    if (r.has_cascades)
+        print_cascades(&r);
+    int64_t run = r.run_id;
+    vk_search_result_free(&r);
+    if (rc != VK_OK) {
+        fprintf(stderr, "vitskip %s: %s\n", cmd, err.msg);
+        if (run)
+            fprintf(stderr, "resume with: vitskip search --db %s --resume %lld\n", o.db,
+                    (long long)run);
+        return rc == VK_E_BOARD || rc == VK_E_NET || rc == VK_E_TIMEOUT ? VK_EXIT_BOARD
+                                                                       : VK_EXIT_FAIL;
+    }
+    return VK_EXIT_OK;
+}
+
+int vk_cmd_search(int argc, char **argv)
+{
+    return run_search(argc, argv, 0);
+}
+
+int vk_cmd_sweep(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++)
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            printf("usage: vitskip sweep --model DIR --data PATH --db FILE [--board B ...]\n\n"
+                   "Measures every path of the space (2^encoders), giving the true front;\n"
+                   "takes the search's options.\n");
+            return VK_EXIT_OK;
+        }
+    return run_search(argc, argv, 1);
+}
+

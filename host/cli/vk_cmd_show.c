@@ -1,0 +1,150 @@
+/* vk_cmd_show: `vitskip show`, a run's paths and cascades, as a table or JSON. */
+#include <cJSON.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "host/cli/vk_cli.h"
+#include "host/cli/vk_cli_search.h"
+
+int vk_cmd_show(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"db", 1, 0, 'D'}, {"json", 0, 0, 'j'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
+    const char *path = NULL;
+    int c, json = 0, rcode;
+    int64_t *runs = NULL, *paths = NULL, want = 0;
+    int n_runs = 0, n_paths = 0;
+    vk_store *db;
+    vk_err err = {{0}};
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        if (c == 'D')
+            path = optarg;
+        else if (c == 'j')
+            json = 1;
+        else if (c == 'h') {
+            printf("usage: vitskip show --db FILE [RUN] [--json]\n\nRuns, and the paths and "
+                   "cascades of a run (default: the newest).\n");
+            return VK_EXIT_OK;
+        } else
+            return vk_cli_usage("show", "unknown option");
+    }
+    if (optind < argc) {
+        char *end;
+        want = strtoll(argv[optind], &end, 10);
+        if (*end || want < 1)
+            return vk_cli_usage("show", "RUN '%s': expected a run id", argv[optind]);
+    }
+    if ((rcode = vk_cli_open_db("show", path, &db)))
+        return rcode;
+    rcode = VK_EXIT_FAIL;
+    if (vk_store_run_list(db, &runs, &n_runs, &err) != VK_OK)
+        goto out;
+    if (!n_runs) {
+        printf("%s: no runs\n", path);
+        rcode = VK_EXIT_OK;
+        goto out;
+    }
+    if (!want)
+        want = runs[n_runs - 1];
+    vk_run_info r;
+    if (vk_store_run_get(db, want, &r, &err) != VK_OK ||
+        vk_store_run_paths(db, want, &paths, &n_paths, &err) != VK_OK)
+        goto out;
+    cJSON *root = cJSON_CreateObject(), *jr = cJSON_AddObjectToObject(root, "run");
+    cJSON_AddNumberToObject(jr, "id", (double)r.id);
+    cJSON_AddStringToObject(jr, "status", r.status);
+    cJSON_AddStringToObject(jr, "model", r.model);
+    cJSON_AddStringToObject(jr, "data", r.data);
+    cJSON_AddNumberToObject(jr, "n_images", r.n_images);
+    cJSON_AddStringToObject(jr, "boards", r.boards);
+    cJSON_AddStringToObject(jr, "objective", r.objective);
+    cJSON_AddStringToObject(jr, "strategy", r.strategy);
+    cJSON_AddNumberToObject(jr, "population", r.population);
+    cJSON_AddNumberToObject(jr, "offspring", r.offspring);
+    cJSON_AddNumberToObject(jr, "seed", (double)r.seed);
+    cJSON *arr = cJSON_AddArrayToObject(root, "paths");
+    if (!json) {
+        printf("runs:");
+        for (int i = 0; i < n_runs; i++)
+            printf(" %lld", (long long)runs[i]);
+        printf("\nrun %lld (%s, %s): model %s, data %s (%d images), boards %s, objective %s, "
+               "%s (population %d, %d offspring per generation), seed %llu\n", (long long)r.id,
+               r.created, r.status, r.model, r.data, r.n_images, r.boards, r.objective,
+               r.strategy, r.population, r.offspring, (unsigned long long)r.seed);
+        printf("%-6s %-14s %7s %12s %-9s %11s %-9s\n", "config", "genome", "top-1", "latency ms",
+               "source", "energy mJ", "source");
+    }
+    for (int i = 0; i < n_paths; i++) {
+        vk_path_rec p;
+        if (vk_store_path_get(db, paths[i], r.n_images, &p, &err) != VK_OK)
+            goto out_json;
+        if (json) {
+            cJSON *o = cJSON_CreateObject();
+            char id[24];
+            snprintf(id, sizeof id, "P%lld", (long long)p.id);
+            cJSON_AddStringToObject(o, "config", id);
+            cJSON_AddStringToObject(o, "genome", p.genome);
+            cJSON_AddNumberToObject(o, "top1", p.top1);
+            cJSON_AddNumberToObject(o, "latency_ms", p.m.latency_ms);
+            cJSON_AddStringToObject(o, "latency_source", vk_source_str(p.m.latency_src));
+            cJSON_AddNumberToObject(o, "energy_mj", p.m.energy_mj);
+            cJSON_AddStringToObject(o, "energy_source", vk_source_str(p.m.energy_src));
+            cJSON_AddItemToArray(arr, o);
+        } else {
+            printf("P%-5lld %-14s %6.2f%% %12.4f %-9s %11.4f %-9s\n", (long long)p.id, p.genome,
+                   p.top1, p.m.latency_ms, vk_source_str(p.m.latency_src), p.m.energy_mj,
+                   vk_source_str(p.m.energy_src));
+        }
+        vk_store_rec_free(&p);
+    }
+    {
+        vk_cascade_rec *cs = NULL;
+        int nc = 0;
+        if (vk_store_cascade_list(db, want, &cs, &nc, &err) != VK_OK)
+            goto out_json;
+        cJSON *ca = cJSON_AddArrayToObject(root, "cascades");
+        if (!json && nc)
+            printf("cascades (Pareto set):\n%-6s %-6s %-6s %9s %7s %11s %12s\n", "config", "low",
+                   "high", "threshold", "top-1", "latency ms", "PIVOT-style");
+        for (int i = 0; i < nc; i++) {
+            if (json) {
+                cJSON *o = cJSON_CreateObject();
+                char id[24];
+                snprintf(id, sizeof id, "C%lld", (long long)cs[i].id);
+                cJSON_AddStringToObject(o, "config", id);
+                cJSON_AddNumberToObject(o, "low_path", (double)cs[i].low);
+                cJSON_AddNumberToObject(o, "high_path", (double)cs[i].high);
+                cJSON_AddNumberToObject(o, "threshold_q16", cs[i].threshold_q16);
+                cJSON_AddNumberToObject(o, "resume", cs[i].resume);
+                cJSON_AddNumberToObject(o, "top1", cs[i].top1);
+                cJSON_AddNumberToObject(o, "latency_ms", cs[i].latency_ms);
+                cJSON_AddNumberToObject(o, "latency_scratch_ms", cs[i].latency_scratch_ms);
+                cJSON_AddItemToArray(ca, o);
+            } else {
+                printf("C%-5lld P%-5lld P%-5lld %9.4f %6.2f%% %11.4f %12.4f\n",
+                       (long long)cs[i].id, (long long)cs[i].low, (long long)cs[i].high,
+                       cs[i].threshold_q16 / 65536.0, cs[i].top1, cs[i].latency_ms,
+                       cs[i].latency_scratch_ms);
+            }
+        }
+        free(cs);
+    }
+    if (json) {
+        char *s = cJSON_Print(root);
+        puts(s);
+        free(s);
+    }
+    rcode = VK_EXIT_OK;
+out_json:
+    cJSON_Delete(root);
+out:
+    if (rcode != VK_EXIT_OK && err.msg[0])
+        fprintf(stderr, "vitskip show: %s\n", err.msg);
+    free(runs);
+    free(paths);
+    vk_store_close(db);
+    return rcode;
+}
+
