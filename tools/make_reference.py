@@ -3,48 +3,32 @@
 
   tests/fixtures/demo_ref.bin: the demo model's logits on the first 1000
     Fashion-MNIST test images, full and with attentions skipped in encoders
-    1,3,5,7. Format (little-endian): "VKREF001", u32 n_images, u32 n_classes,
-    u32 n_variants, then per variant: u32 skip_mask, n*k float32 logits.
-  tests/fixtures/timm_tiny.safetensors + timm_tiny_ref.bin: a small timm
-    VisionTransformer (img 32, patch 8, 3 channels, dim 48, depth 2, 3 heads,
-    mlp 192, 7 classes), randomized, and its logits on 8 random inputs.
-    Format: "VKTIM001", u32 n, u32 channels, u32 size, u32 n_classes,
-    n*3*32*32 float32 inputs (NCHW), n*7 float32 logits.
+    1,3,5,7, computed by tools/vkvit.py (PyTorch; its full path equals
+    transformers' ViTForImageClassification on the same weights, checked in
+    the training run's log). Format (little-endian): "VKREF001",
+    u32 n_images, u32 n_classes, u32 n_variants, then per variant:
+    u32 skip_mask, n*k float32 logits.
+  with --timm: tests/fixtures/timm_tiny.safetensors + timm_tiny_ref.bin: a
+    small timm VisionTransformer (img 32, patch 8, 3 channels, dim 48,
+    depth 2, 3 heads, mlp 192, 7 classes), randomized, and its logits on 8
+    random inputs (needs timm). Format: "VKTIM001", u32 n, u32 channels,
+    u32 size, u32 n_classes, n*3*32*32 float32 inputs (NCHW), n*7 float32
+    logits.
 
-usage: make_reference.py --model DIR --data DIR --out DIR
+usage: make_reference.py --model DIR --data DIR --out DIR [--timm]
 """
 import argparse
 import os
 import struct
 
 import torch
-from safetensors.torch import save_file
-from transformers import ViTForImageClassification
 
-from train_demo import install_skip, load, normalize
+import vkvit
+import vktrain
 
 
-def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--model", required=True)
-    ap.add_argument("--data", required=True)
-    ap.add_argument("--out", required=True)
-    a = ap.parse_args()
-    torch.set_grad_enabled(False)
-    model = ViTForImageClassification.from_pretrained(a.model).float().eval()
-    state = install_skip(model)
-    x, y = load(a.data, "t10k")
-    x, y = normalize(x[:1000]), y[:1000]
-    blobs = []
-    for mask in (0x00, 0xAA):
-        state["skip"] = [bool((mask >> i) & 1) for i in range(8)] if mask else None
-        logits = model(pixel_values=x).logits.float()
-        acc = (logits.argmax(-1) == y).float().mean().item() * 100
-        print("demo reference, skip mask 0x%02x: top-1 %.2f%% on 1000 images" % (mask, acc))
-        blobs.append(struct.pack("<I", mask) + logits.contiguous().numpy().astype("<f4").tobytes())
-    with open(os.path.join(a.out, "demo_ref.bin"), "wb") as f:
-        f.write(b"VKREF001" + struct.pack("<III", 1000, 10, 2) + b"".join(blobs))
-
+def timm_fixture(out):
+    from safetensors.torch import save_file
     import timm.models.vision_transformer as tv
     torch.manual_seed(1234)
     vt = tv.VisionTransformer(img_size=32, patch_size=8, in_chans=3, num_classes=7,
@@ -61,15 +45,44 @@ def main():
             p.copy_(0.05 * torch.randn_like(p))
     sd = {k: v.contiguous() for k, v in vt.state_dict().items()}
     print("timm keys:", sorted(sd))
-    save_file(sd, os.path.join(a.out, "timm_tiny.safetensors"))
+    save_file(sd, os.path.join(out, "timm_tiny.safetensors"))
     g = torch.Generator().manual_seed(99)
     inp = torch.randn(8, 3, 32, 32, generator=g)
-    out = vt(inp).float()
-    with open(os.path.join(a.out, "timm_tiny_ref.bin"), "wb") as f:
+    res = vt(inp).float()
+    with open(os.path.join(out, "timm_tiny_ref.bin"), "wb") as f:
         f.write(b"VKTIM001" + struct.pack("<IIII", 8, 3, 32, 7))
         f.write(inp.numpy().astype("<f4").tobytes())
-        f.write(out.numpy().astype("<f4").tobytes())
-    print("timm reference logits[0]:", out[0].tolist())
+        f.write(res.numpy().astype("<f4").tobytes())
+    print("timm reference logits[0]:", res[0].tolist())
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--model", required=True)
+    ap.add_argument("--data", required=True)
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--timm", action="store_true", help="also the timm fixtures (needs timm)")
+    a = ap.parse_args()
+    torch.set_grad_enabled(False)
+    model = vkvit.load_pretrained(a.model).eval()
+    n = model.n_layers
+    x = vktrain.read_idx(os.path.join(a.data, "t10k-images-idx3-ubyte.gz"))[:1000]
+    y = vktrain.read_idx(os.path.join(a.data, "t10k-labels-idx1-ubyte.gz"))[:1000]
+    x = vktrain.normalize(x)
+    blobs = []
+    for mask in (0x00, 0xAA):
+        genome = "".join("S" if (mask >> i) & 1 else "F" for i in range(n))
+        logits = model(x, genome).float()
+        acc = (logits.argmax(-1) == y).float().mean().item() * 100
+        print("demo reference, %s (skip mask 0x%02x): top-1 %.2f%% on 1000 images"
+              % (genome, mask, acc))
+        blobs.append(struct.pack("<I", mask) + logits.contiguous().numpy().astype("<f4").tobytes())
+    with open(os.path.join(a.out, "demo_ref.bin"), "wb") as f:
+        f.write(b"VKREF001" + struct.pack("<III", 1000, model.cfg["num_labels"] if "num_labels"
+                                          in model.cfg else len(model.cfg["id2label"]), 2))
+        f.write(b"".join(blobs))
+    if a.timm:
+        timm_fixture(a.out)
 
 
 if __name__ == "__main__":
