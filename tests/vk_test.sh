@@ -13,3 +13,12 @@ ok() { pass=$((pass + 1)); }
 ko() { fail=$((fail + 1)); echo "FAIL: $*"; }
 # summary NAME: prints the counts; fails when a check failed
 summary() { echo "$1: $pass passed, $fail failed"; [ "$fail" -eq 0 ]; }
+# torch_python: sets PY to a python3 that imports torch (VK_PYTHON if set,
+# else python3 or Debian's /usr/bin/python3); fails the test without one.
+torch_python() {
+    PY=${VK_PYTHON:-}
+    for p in python3 /usr/bin/python3; do
+        [ -z "$PY" ] && "$p" -c "import torch" 2>/dev/null && PY=$p
+    done
+    [ -n "$PY" ] || { ko "no python3 with torch (tools/install-deps.sh installs python3-torch)"; return 1; }
+}
