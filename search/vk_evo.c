@@ -263,6 +263,24 @@ void vk_evo_set_random(vk_evo *e)
     e->random_only = 1;
 }
 
+/* Adds the first unseen genome at or after a random index of the space (bit
+ * i of the index: encoder i skipped), wrapping around. Used when breeding
+ * and random draws found nothing new for a generation although unseen
+ * genomes remain, so a search is not cut short of its budget. */
+static void add_unseen(vk_evo *e, int n_space)
+{
+    uint32_t start = vk_rng_below(&e->rng, (uint32_t)n_space);
+    for (int k = 0; k < n_space; k++) {
+        uint32_t m = (start + (uint32_t)k) % (uint32_t)n_space;
+        vk_genome g;
+        memset(&g, 0, sizeof g);
+        for (int i = 0; i < e->n_layers; i++)
+            g.modes[i] = VK_MODE((m >> i) & 1 ? VK_ATTN_SKIP : VK_ATTN_FULL);
+        if (add_batch(e, &g))
+            return;
+    }
+}
+
 int vk_evo_ask(vk_evo *e, vk_genome *out, int max)
 {
     int n_space = e->n_layers >= 30 ? 1 << 30 : 1 << e->n_layers;
@@ -309,6 +327,8 @@ int vk_evo_ask(vk_evo *e, vk_genome *out, int max)
             free(rank);
             free(crowd);
         }
+        if (e->n_batch == 0 && e->n_seen < n_space)
+            add_unseen(e, n_space);
     }
     int k = 0;
     for (int i = 0; i < e->n_batch && k < max; i++)
