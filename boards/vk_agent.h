@@ -59,7 +59,7 @@
  *     vk_agent *a;
  *     if (vk_agent_open(&o, &a, &err) || vk_agent_listen(a, &err)) die(err.msg);
  *     printf("%s\n", vk_agent_url(a));   // http://127.0.0.1:PORT
- *     ...; vk_agent_close(a);
+ *     vk_agent_close(a);                 // when done serving
  */
 #ifndef VK_AGENT_H
 #define VK_AGENT_H

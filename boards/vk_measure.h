@@ -7,7 +7,7 @@
  * static strings and are thread-safe.
  *
  *     vk_measure m;
- *     ...board or database fills m...
+ *     // a board or the database fills m
  *     printf("%.4f ms [%s]\n", m.latency_ms, vk_source_str(m.latency_src));
  */
 #ifndef VK_MEASURE_H

@@ -30,7 +30,7 @@
  *     vk_store *db;
  *     if (vk_store_open("run.db", &db, &err) != VK_OK) die(err.msg);
  *     vk_store_run_create(db, &run, &err);
- *     vk_store_path_insert(db, &rec, &err);
+ *     vk_store_path_insert(db, run.id, model_hash, data_hash, &rec, n_images, &err);
  *     vk_store_close(db);
  *
  * A vk_store is used by one thread at a time. */

@@ -10,7 +10,7 @@
  *
  *     vk_model m; vk_err err = {0};
  *     if (vk_model_load_hf("models/demo", &m, &err) != VK_OK) die(err.msg);
- *     printf("%d encoders, %d classes\n", m.n_layers, m.n_classes);
+ *     printf("%d encoders, %d classes\n", m.hp.n_layers, m.hp.n_classes);
  *     vk_model_free(&m);
  *
  * Not thread-safe while loading; a loaded model is read-only and may be

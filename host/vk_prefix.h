@@ -23,7 +23,8 @@
  *
  *     vk_prefix *pc;
  *     vk_prefix_new(256u << 20, &pc, &err);
- *     for each genome: vk_prefix_run(pc, fast, modes, imgs, n, outs, &err);
+ *     for (int g = 0; g < n_genomes; g++)  // each path, its prefix reused
+ *         vk_prefix_run(pc, fast, modes[g], imgs, n, outs, &err);
  *     vk_prefix_stats st; vk_prefix_get_stats(pc, &st);  // computed vs requested
  *     vk_prefix_free(pc);
  */

@@ -18,9 +18,9 @@
  * Everything is deterministic for a seed.
  *
  *     vk_evo *e = vk_evo_new(8, 6, 2, seed);
- *     vk_evo_seed(e, full); ...
+ *     vk_evo_seed(e, full);              // and any other seeds
  *     while ((n = vk_evo_ask(e, batch, 16)) > 0) {
- *         for (i = 0; i < n; i++) vk_evo_tell(e, batch[i], obj, violation);
+ *         for (i = 0; i < n; i++) vk_evo_tell(e, &batch[i], obj, violation);
  *         vk_evo_next(e);
  *     }
  *     vk_evo_free(e);

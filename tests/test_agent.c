@@ -11,6 +11,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +24,7 @@
 #include "boards/vk_board.h"
 #include "host/vk_quant.h"
 #include "host/vk_sha256.h"
+#include "tests/vk_fixture.h"
 #include "tests/vk_test.h"
 
 #define N_IMG 400
@@ -40,15 +42,6 @@ static char mid[65], did[65];
 static vk_agent *ag;
 static int port;
 static FILE *agent_log;
-
-static uint64_t rs = 0x2545F4914F6CDD1Dull;
-static float urand(void)
-{
-    rs ^= rs << 13;
-    rs ^= rs >> 7;
-    rs ^= rs << 17;
-    return (float)((rs >> 11) / 9007199254740992.0);
-}
 
 static void sha_hex(const void *p, size_t n, char hex[65])
 {
@@ -181,27 +174,11 @@ static int alive(void)
 
 static void setup(void)
 {
-    vk_hparams hp = {.image_size = 16,
-                     .patch_size = 4,
-                     .n_channels = 1,
-                     .dim = 32,
-                     .n_layers = N_LAYERS,
-                     .n_heads = 2,
-                     .mlp_dim = 64,
-                     .n_classes = 5,
-                     .ln_eps = 1e-6f,
-                     .act = VK_ACT_GELU};
     vk_err err = {{0}};
     vk_agent_opts o = {
         .board = "sim", .port = 0, .max_blob = MAX_BLOB, .max_json = MAX_JSON, .timeout_s = 1};
-    static float f[(N_IMG + 8) * IMG];
-    for (int i = 0; i < (N_IMG + 8) * IMG; i++)
-        f[i] = urand() * 4 - 2;
-    CHECK_EQ_INT(vk_model_alloc(&model, &hp, &err), VK_OK);
-    vk_model_randomize(&model, 5);
-    CHECK_EQ_INT(vk_quant_calibrate(&model, f + N_IMG * IMG, 8, &qm, &err), VK_OK);
-    for (int i = 0; i < N_IMG; i++)
-        vk_quant_input(&qm, &f[i * IMG], &imgs[i * IMG]);
+    CHECK_EQ_INT(vk_fixture_tiny(N_LAYERS, N_IMG, 0x2545F4914F6CDD1Dull, 5, &model, &qm, imgs, &err),
+                 VK_OK);
     CHECK_EQ_INT(vk_qmodel_to_bytes(&qm, &mblob, &mlen, &err), VK_OK);
     sha_hex(mblob, mlen, mid);
     dlen = 16 + sizeof imgs;
@@ -530,7 +507,7 @@ static void test_slow_client(void)
     CHECK(alive());
 }
 
-static volatile int stop_measuring;
+static atomic_int stop_measuring; /* set by the main thread, read by measure_loop */
 
 static void *measure_loop(void *arg)
 {
@@ -540,7 +517,7 @@ static void *measure_loop(void *arg)
     snprintf(body, sizeof body,
              "{\"model\":\"%s\",\"dataset\":\"%s\",\"n\":%d,\"modes\":[25600,25600,25600,25600]}",
              mid, did, N_IMG);
-    for (int i = 0; i < 50 && !stop_measuring; i++)
+    for (int i = 0; i < 50 && !atomic_load(&stop_measuring); i++)
         *n_ok += measure(body, out, sizeof out) == 200;
     return NULL;
 }
@@ -554,7 +531,7 @@ static void test_busy(void)
     snprintf(body, sizeof body,
              "{\"model\":\"%s\",\"dataset\":\"%s\",\"n\":1,\"modes\":[25600,25600,25600,25600]}",
              mid, did);
-    stop_measuring = 0;
+    atomic_store(&stop_measuring, 0);
     pthread_create(&t, NULL, measure_loop, &n_ok);
     for (int i = 0; i < 2000 && n_busy < 3; i++) {
         CHECK_EQ_INT(req("GET", "/v1/status", NULL, NULL, 0, out, sizeof out), 200);
@@ -568,7 +545,7 @@ static void test_busy(void)
         }
         usleep(1000);
     }
-    stop_measuring = 1;
+    atomic_store(&stop_measuring, 1);
     pthread_join(t, NULL);
     CHECK(n_busy >= 1);
     CHECK(n_ok >= 1);

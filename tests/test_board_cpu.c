@@ -22,6 +22,7 @@
 #include "boards/vk_board.h"
 #include "host/vk_quant.h"
 #include "kernels/vk_kernel.h"
+#include "tests/vk_fixture.h"
 #include "tests/vk_test.h"
 
 #define N_IMG 50
@@ -33,43 +34,11 @@ static vk_qmodel qm;
 static int8_t imgs[N_IMG * IMG_N];
 static int ready;
 
-static const uint32_t FULL[VK_MAX_LAYERS] = {VK_MODE(VK_ATTN_FULL), VK_MODE(VK_ATTN_FULL),
-                                             VK_MODE(VK_ATTN_FULL), VK_MODE(VK_ATTN_FULL)};
-static const uint32_t HALF[VK_MAX_LAYERS] = {VK_MODE(VK_ATTN_FULL), VK_MODE(VK_ATTN_SKIP),
-                                             VK_MODE(VK_ATTN_FULL), VK_MODE(VK_ATTN_SKIP)};
-static const uint32_t NONE[VK_MAX_LAYERS] = {VK_MODE(VK_ATTN_SKIP), VK_MODE(VK_ATTN_SKIP),
-                                             VK_MODE(VK_ATTN_SKIP), VK_MODE(VK_ATTN_SKIP)};
-
-static uint64_t rs = 0x2545F4914F6CDD1Dull;
-static float urand(void)
-{
-    rs ^= rs << 13;
-    rs ^= rs >> 7;
-    rs ^= rs << 17;
-    return (float)((rs >> 11) / 9007199254740992.0);
-}
-
 static void setup(void)
 {
-    vk_hparams hp = {.image_size = 16,
-                     .patch_size = 4,
-                     .n_channels = 1,
-                     .dim = 32,
-                     .n_layers = N_LAYERS,
-                     .n_heads = 2,
-                     .mlp_dim = 64,
-                     .n_classes = 5,
-                     .ln_eps = 1e-6f,
-                     .act = VK_ACT_GELU};
     vk_err err = {{0}};
-    static float fimg[(N_IMG + 8) * IMG_N];
-    for (int i = 0; i < (N_IMG + 8) * IMG_N; i++)
-        fimg[i] = urand() * 4 - 2;
-    CHECK_EQ_INT(vk_model_alloc(&model, &hp, &err), VK_OK);
-    vk_model_randomize(&model, 23);
-    CHECK_EQ_INT(vk_quant_calibrate(&model, fimg + N_IMG * IMG_N, 8, &qm, &err), VK_OK);
-    for (int i = 0; i < N_IMG; i++)
-        vk_quant_input(&qm, &fimg[i * IMG_N], &imgs[i * IMG_N]);
+    CHECK_EQ_INT(vk_fixture_tiny(N_LAYERS, N_IMG, 0x2545F4914F6CDD1Dull, 23, &model, &qm, imgs, &err),
+                 VK_OK);
     ready = !vk_test_cur_fail;
     /* no RAPL unless a test sets one (the host may have one) */
     setenv("VITSKIP_CPU_RAPL", "/nonexistent-vk/energy_uj", 1);
@@ -136,7 +105,7 @@ static void test_equals_sim_and_kernel(void)
     vk_img_result rc[N_IMG], rsim[N_IMG], want;
     vk_measure mc, ms;
     vk_err err = {{0}};
-    const uint32_t *paths[2] = {FULL, HALF};
+    const uint32_t *paths[2] = {VK_FX_FULL, VK_FX_HALF};
     int32_t full_ent[N_IMG];
     int differ = 0;
     if (!ready || !(c = open_loaded("cpu")))
@@ -177,10 +146,10 @@ static void test_equals_sim_and_kernel(void)
     }
     CHECK(differ > 0); /* skipping changes results: the comparison can fail */
     /* fewer images than loaded: the first n */
-    vk_path_req req = {.modes = FULL};
+    vk_path_req req = {.modes = VK_FX_FULL};
     CHECK_EQ_INT(vk_board_measure(c, &req, 3, rc, &mc, &err), VK_OK);
     CHECK_EQ_INT(mc.n_images, 3);
-    direct(FULL, 2, &want);
+    direct(VK_FX_FULL, 2, &want);
     CHECK_EQ_INT(rc[2].entropy_q16, want.entropy_q16);
     vk_board_close(c);
     vk_board_close(s);
@@ -198,13 +167,13 @@ static void test_cascade(void)
         vk_board_close(c);
         return;
     }
-    vk_path_req rf = {.modes = FULL}, rh = {.modes = HALF}, rn = {.modes = NONE};
+    vk_path_req rf = {.modes = VK_FX_FULL}, rh = {.modes = VK_FX_HALF}, rn = {.modes = VK_FX_NONE};
     CHECK_EQ_INT(vk_board_measure(c, &rf, N_IMG, full, &mf, &err), VK_OK);
     CHECK_EQ_INT(vk_board_measure(c, &rh, N_IMG, half, &m, &err), VK_OK);
     CHECK_EQ_INT(vk_board_measure(c, &rn, N_IMG, none, &m, &err), VK_OK);
 
     /* everything escalates: the high path's results */
-    vk_path_req all = {.modes = NONE, .modes_high = FULL, .threshold_q16 = -1};
+    vk_path_req all = {.modes = VK_FX_NONE, .modes_high = VK_FX_FULL, .threshold_q16 = -1};
     CHECK_EQ_INT(vk_board_measure(c, &all, N_IMG, res, &m, &err), VK_OK);
     for (int i = 0; i < N_IMG; i++) {
         CHECK_EQ_INT(res[i].escalated, 1);
@@ -219,7 +188,7 @@ static void test_cascade(void)
     CHECK(m.suffix_ms[N_LAYERS] < m.suffix_ms[0]);
 
     /* nothing escalates: the low path's results */
-    vk_path_req nothing = {.modes = NONE, .modes_high = FULL, .threshold_q16 = INT32_MAX};
+    vk_path_req nothing = {.modes = VK_FX_NONE, .modes_high = VK_FX_FULL, .threshold_q16 = INT32_MAX};
     CHECK_EQ_INT(vk_board_measure(c, &nothing, N_IMG, res, &m, &err), VK_OK);
     for (int i = 0; i < N_IMG; i++) {
         CHECK_EQ_INT(res[i].escalated, 0);
@@ -231,7 +200,7 @@ static void test_cascade(void)
        middle of the low entropies; equals the sim board's routing */
     int32_t thr = half[N_IMG / 2].entropy_q16;
     int n_esc = 0;
-    vk_path_req mid = {.modes = HALF, .modes_high = FULL, .threshold_q16 = thr, .resume = 1};
+    vk_path_req mid = {.modes = VK_FX_HALF, .modes_high = VK_FX_FULL, .threshold_q16 = thr, .resume = 1};
     CHECK_EQ_INT(vk_board_measure(c, &mid, N_IMG, res, &m, &err), VK_OK);
     CHECK_EQ_INT(vk_board_measure(s, &mid, N_IMG, rsim, &ms, &err), VK_OK);
     CHECK(same_results(res, rsim, N_IMG));
@@ -248,7 +217,7 @@ static void test_cascade(void)
 
     /* a high path sharing every encoder resumes after the last one (only
        the head runs again), as the board wrapper and the sim board allow */
-    vk_path_req last = {.modes = HALF, .modes_high = HALF, .threshold_q16 = thr,
+    vk_path_req last = {.modes = VK_FX_HALF, .modes_high = VK_FX_HALF, .threshold_q16 = thr,
                         .resume = N_LAYERS};
     CHECK_EQ_INT(vk_board_measure(c, &last, N_IMG, res, &m, &err), VK_OK);
     CHECK_EQ_INT(vk_board_measure(s, &last, N_IMG, rsim, &ms, &err), VK_OK);
@@ -269,7 +238,7 @@ static void test_threads(void)
     vk_measure m;
     vk_err err = {{0}};
     char desc[512];
-    vk_path_req r = {.modes = HALF, .modes_high = FULL, .threshold_q16 = 30000, .resume = 1};
+    vk_path_req r = {.modes = VK_FX_HALF, .modes_high = VK_FX_FULL, .threshold_q16 = 30000, .resume = 1};
     if (!ready)
         return;
     setenv("VITSKIP_CPU_THREADS", "1", 1);
@@ -300,7 +269,7 @@ static void test_threads(void)
     /* no suffix images: the suffixes after 0 are left unmeasured */
     setenv("VITSKIP_SUFFIX_IMAGES", "0", 1);
     if ((b = open_loaded("cpu"))) {
-        vk_path_req rf = {.modes = FULL};
+        vk_path_req rf = {.modes = VK_FX_FULL};
         CHECK_EQ_INT(vk_board_measure(b, &rf, N_IMG, one, &m, &err), VK_OK);
         CHECK(m.suffix_ms[0] == m.latency_ms);
         CHECK(m.suffix_ms[1] == 0 && m.suffix_ms[N_LAYERS] == 0);
@@ -384,13 +353,13 @@ static void test_prefix_cache(void)
         }
         CHECK_STR_CONTAINS(m.note, "5 of 50 images timed");
         for (int res = 0; res < N_LAYERS; res++) {
-            vk_path_req r = {.modes = NONE, .modes_high = HALF, .threshold_q16 = 40000,
+            vk_path_req r = {.modes = VK_FX_NONE, .modes_high = VK_FX_HALF, .threshold_q16 = 40000,
                              .resume = res};
-            const uint32_t *hm = HALF;
+            const uint32_t *hm = VK_FX_HALF;
             uint32_t lo_modes[VK_MAX_LAYERS];
             /* a low path sharing the first res encoders with the high one */
-            memcpy(lo_modes, NONE, sizeof lo_modes);
-            memcpy(lo_modes, HALF, (size_t)res * sizeof *lo_modes);
+            memcpy(lo_modes, VK_FX_NONE, sizeof lo_modes);
+            memcpy(lo_modes, VK_FX_HALF, (size_t)res * sizeof *lo_modes);
             r.modes = lo_modes;
             CHECK_EQ_INT(vk_board_measure(b, &r, N_IMG, got, &m, &err), VK_OK);
             for (int i = 0; i < N_IMG; i++) {
@@ -462,7 +431,7 @@ static void test_rapl(void)
     vk_measure m;
     vk_err err = {{0}};
     char p[256], desc[512];
-    vk_path_req r = {.modes = FULL, .progress = on_progress_rapl};
+    vk_path_req r = {.modes = VK_FX_FULL, .progress = on_progress_rapl};
     if (!ready || !mkdtemp(rapl_dir))
         return;
     snprintf(p, sizeof p, "%s/energy_uj", rapl_dir);
@@ -514,13 +483,13 @@ static void test_errors(void)
     CHECK_STR_CONTAINS(err.msg, "takes no options");
     if (!ready || !(b = open_loaded("cpu")))
         return;
-    memcpy(reuse, FULL, sizeof reuse);
+    memcpy(reuse, VK_FX_FULL, sizeof reuse);
     reuse[2] = VK_MODE(VK_ATTN_REUSE);
     vk_path_req r = {.modes = reuse};
     CHECK_EQ_INT(vk_board_measure(b, &r, N_IMG, res, &m, &err), VK_E_UNSUPPORTED);
     CHECK_STR_CONTAINS(err.msg, "kernel status 3");
     /* the board still works afterwards */
-    vk_path_req rf = {.modes = FULL};
+    vk_path_req rf = {.modes = VK_FX_FULL};
     CHECK_EQ_INT(vk_board_measure(b, &rf, N_IMG, res, &m, &err), VK_OK);
     CHECK_STR_CONTAINS(vk_board_kind(b), "cpu");
     vk_board_close(b);

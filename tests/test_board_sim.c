@@ -17,54 +17,22 @@
 #include "host/vk_quant.h"
 #include "host/vk_workload.h"
 #include "kernels/vk_kernel.h"
+#include "tests/vk_fixture.h"
 #include "tests/vk_test.h"
 
 #define N_IMG 12
 #define N_LAYERS 4
-#define FMNIST "/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz"
 
 static vk_model model;
 static vk_qmodel qm;
 static int8_t imgs[N_IMG * 256];
 static int ready;
 
-static const uint32_t FULL[VK_MAX_LAYERS] = {VK_MODE(VK_ATTN_FULL), VK_MODE(VK_ATTN_FULL),
-                                             VK_MODE(VK_ATTN_FULL), VK_MODE(VK_ATTN_FULL)};
-static const uint32_t HALF[VK_MAX_LAYERS] = {VK_MODE(VK_ATTN_FULL), VK_MODE(VK_ATTN_SKIP),
-                                             VK_MODE(VK_ATTN_FULL), VK_MODE(VK_ATTN_SKIP)};
-static const uint32_t NONE[VK_MAX_LAYERS] = {VK_MODE(VK_ATTN_SKIP), VK_MODE(VK_ATTN_SKIP),
-                                             VK_MODE(VK_ATTN_SKIP), VK_MODE(VK_ATTN_SKIP)};
-
-static uint64_t rs = 0x9E3779B97F4A7C15ull;
-static float urand(void)
-{
-    rs ^= rs << 13;
-    rs ^= rs >> 7;
-    rs ^= rs << 17;
-    return (float)((rs >> 11) / 9007199254740992.0);
-}
-
 static void setup(void)
 {
-    vk_hparams hp = {.image_size = 16,
-                     .patch_size = 4,
-                     .n_channels = 1,
-                     .dim = 32,
-                     .n_layers = N_LAYERS,
-                     .n_heads = 2,
-                     .mlp_dim = 64,
-                     .n_classes = 5,
-                     .ln_eps = 1e-6f,
-                     .act = VK_ACT_GELU};
     vk_err err = {{0}};
-    static float fimg[(N_IMG + 8) * 256];
-    for (int i = 0; i < (N_IMG + 8) * 256; i++)
-        fimg[i] = urand() * 4 - 2;
-    CHECK_EQ_INT(vk_model_alloc(&model, &hp, &err), VK_OK);
-    vk_model_randomize(&model, 11);
-    CHECK_EQ_INT(vk_quant_calibrate(&model, fimg + N_IMG * 256, 8, &qm, &err), VK_OK);
-    for (int i = 0; i < N_IMG; i++)
-        vk_quant_input(&qm, &fimg[i * 256], &imgs[i * 256]);
+    CHECK_EQ_INT(vk_fixture_tiny(N_LAYERS, N_IMG, 0x9E3779B97F4A7C15ull, 11, &model, &qm, imgs, &err),
+                 VK_OK);
     ready = !vk_test_cur_fail;
 }
 
@@ -124,13 +92,13 @@ static void test_equals_kernel(void)
     vk_cycles_count c;
     if (!ready || !(b = open_loaded()))
         return;
-    vk_path_req req = {.modes = FULL, .progress = on_progress};
+    vk_path_req req = {.modes = VK_FX_FULL, .progress = on_progress};
     last_done = n_calls = 0;
     CHECK_EQ_INT(vk_board_measure(b, &req, N_IMG, res, &m, &err), VK_OK);
     CHECK_EQ_INT(last_done, N_IMG);
     CHECK(n_calls >= 1);
     for (int i = 0; i < N_IMG; i++) {
-        direct(FULL, i, &want);
+        direct(VK_FX_FULL, i, &want);
         CHECK_EQ_INT(res[i].cls, want.cls);
         CHECK_EQ_INT(res[i].entropy_q16, want.entropy_q16);
         CHECK_EQ_INT(res[i].escalated, 0);
@@ -142,7 +110,7 @@ static void test_equals_kernel(void)
     /* the counts are the model's for this path */
     CHECK_EQ_INT(vk_cycles_hw_load("boards/zcu102.json", &hw, &err), VK_OK);
     vk_cycles_dims_from_par(qm.par, &d);
-    vk_cycles_run(&hw, &d, FULL, 0, 0, 0, &c);
+    vk_cycles_run(&hw, &d, VK_FX_FULL, 0, 0, 0, &c);
     CHECK_EQ_INT(m.cycles, c.cycles);
     CHECK_EQ_INT(m.macs, c.macs);
     CHECK_EQ_INT(m.ddr_bytes, c.ddr_bytes);
@@ -165,11 +133,11 @@ static void test_skip(void)
     int differ = 0;
     if (!ready || !(b = open_loaded()))
         return;
-    vk_path_req rf = {.modes = FULL}, rh = {.modes = HALF};
+    vk_path_req rf = {.modes = VK_FX_FULL}, rh = {.modes = VK_FX_HALF};
     CHECK_EQ_INT(vk_board_measure(b, &rf, N_IMG, full, &mf, &err), VK_OK);
     CHECK_EQ_INT(vk_board_measure(b, &rh, N_IMG, half, &mh, &err), VK_OK);
     for (int i = 0; i < N_IMG; i++) {
-        direct(HALF, i, &want);
+        direct(VK_FX_HALF, i, &want);
         CHECK_EQ_INT(half[i].cls, want.cls);
         CHECK_EQ_INT(half[i].entropy_q16, want.entropy_q16);
         differ += half[i].entropy_q16 != full[i].entropy_q16;
@@ -190,12 +158,12 @@ static void test_cascade(void)
     vk_err err = {{0}};
     if (!ready || !(b = open_loaded()))
         return;
-    vk_path_req rf = {.modes = FULL}, rl = {.modes = NONE};
+    vk_path_req rf = {.modes = VK_FX_FULL}, rl = {.modes = VK_FX_NONE};
     CHECK_EQ_INT(vk_board_measure(b, &rf, N_IMG, full, &mf, &err), VK_OK);
     CHECK_EQ_INT(vk_board_measure(b, &rl, N_IMG, low, &ml, &err), VK_OK);
 
     /* threshold -1: everything escalates, results are the high path's */
-    vk_path_req all = {.modes = NONE, .modes_high = FULL, .threshold_q16 = -1};
+    vk_path_req all = {.modes = VK_FX_NONE, .modes_high = VK_FX_FULL, .threshold_q16 = -1};
     CHECK_EQ_INT(vk_board_measure(b, &all, N_IMG, res, &m, &err), VK_OK);
     CHECK(same_results(res, full, N_IMG));
     CHECK_EQ_INT(m.n_escalated, N_IMG);
@@ -204,7 +172,7 @@ static void test_cascade(void)
     CHECK(m.latency_ms > mf.latency_ms); /* low path + high from scratch */
 
     /* INT32_MAX: nothing escalates, results are the low path's */
-    vk_path_req none = {.modes = NONE, .modes_high = FULL, .threshold_q16 = INT32_MAX};
+    vk_path_req none = {.modes = VK_FX_NONE, .modes_high = VK_FX_FULL, .threshold_q16 = INT32_MAX};
     CHECK_EQ_INT(vk_board_measure(b, &none, N_IMG, res, &m, &err), VK_OK);
     CHECK(same_results(res, low, N_IMG));
     CHECK_EQ_INT(m.n_escalated, 0);
@@ -213,7 +181,7 @@ static void test_cascade(void)
     /* a threshold in between: escalated exactly where low entropy > threshold */
     int32_t thr = low[0].entropy_q16;
     int n_esc = 0;
-    vk_path_req mid = {.modes = NONE, .modes_high = FULL, .threshold_q16 = thr};
+    vk_path_req mid = {.modes = VK_FX_NONE, .modes_high = VK_FX_FULL, .threshold_q16 = thr};
     CHECK_EQ_INT(vk_board_measure(b, &mid, N_IMG, res, &m, &err), VK_OK);
     for (int i = 0; i < N_IMG; i++) {
         int esc = low[i].entropy_q16 > thr;
@@ -241,19 +209,19 @@ static void test_resume_exact(void)
         return;
     CHECK_EQ_INT(vk_cycles_hw_load("boards/zcu102.json", &hw, &err), VK_OK);
     vk_cycles_dims_from_par(qm.par, &d);
-    vk_path_req rf = {.modes = FULL};
+    vk_path_req rf = {.modes = VK_FX_FULL};
     CHECK_EQ_INT(vk_board_measure(b, &rf, N_IMG, full, &mf, &err), VK_OK);
     for (int k = 1; k <= N_LAYERS; k++) {
         uint32_t lowm[VK_MAX_LAYERS];
         for (int l = 0; l < N_LAYERS; l++)
-            lowm[l] = l < k ? FULL[l] : NONE[l];
-        vk_path_req r = {.modes = lowm, .modes_high = FULL, .threshold_q16 = -1, .resume = k};
+            lowm[l] = l < k ? VK_FX_FULL[l] : VK_FX_NONE[l];
+        vk_path_req r = {.modes = lowm, .modes_high = VK_FX_FULL, .threshold_q16 = -1, .resume = k};
         CHECK_EQ_INT(vk_board_measure(b, &r, N_IMG, res, &m, &err), VK_OK);
         CHECK(same_results(res, full, N_IMG));
         CHECK_EQ_INT(m.n_escalated, N_IMG);
         /* cost: low path with act save + high suffix from k with act load */
         vk_cycles_run(&hw, &d, lowm, 0, k, 0, &lo);
-        vk_cycles_run(&hw, &d, FULL, k, 0, 0, &hi);
+        vk_cycles_run(&hw, &d, VK_FX_FULL, k, 0, 0, &hi);
         CHECK_EQ_INT(m.cycles, lo.cycles + hi.cycles);
         CHECK(m.suffix_ms[k] == vk_cycles_ms(&hw, (double)hi.cycles));
     }
@@ -267,7 +235,7 @@ static void test_threads(void)
     vk_measure m;
     vk_err err = {{0}};
     char desc[256];
-    vk_path_req r = {.modes = HALF, .modes_high = FULL, .threshold_q16 = 30000, .resume = 1};
+    vk_path_req r = {.modes = VK_FX_HALF, .modes_high = VK_FX_FULL, .threshold_q16 = 30000, .resume = 1};
     if (!ready)
         return;
     setenv("VK_SIM_THREADS", "1", 1);
@@ -300,7 +268,7 @@ static void test_bad_requests(void)
     vk_measure m;
     vk_err err = {{0}};
     uint32_t reuse[VK_MAX_LAYERS], bad[VK_MAX_LAYERS];
-    vk_path_req r = {.modes = FULL};
+    vk_path_req r = {.modes = VK_FX_FULL};
     if (!ready)
         return;
     /* order: a model before data, data before measuring */
@@ -324,29 +292,29 @@ static void test_bad_requests(void)
 
     /* a well-formed mode word the kernel cannot run (reuse with no earlier
        attention to reuse): the kernel says so */
-    memcpy(reuse, FULL, sizeof reuse);
+    memcpy(reuse, VK_FX_FULL, sizeof reuse);
     reuse[0] = VK_MODE(VK_ATTN_REUSE);
     vk_path_req rr = {.modes = reuse};
     CHECK_EQ_INT(vk_board_measure(b, &rr, N_IMG, res, &m, &err), VK_E_UNSUPPORTED);
     CHECK_STR_CONTAINS(err.msg, "kernel status 3");
     CHECK_STR_CONTAINS(err.msg, "cannot run");
     /* ... also in a cascade's high path only */
-    vk_path_req rh = {.modes = FULL, .modes_high = reuse, .threshold_q16 = -1};
+    vk_path_req rh = {.modes = VK_FX_FULL, .modes_high = reuse, .threshold_q16 = -1};
     CHECK_EQ_INT(vk_board_measure(b, &rh, N_IMG, res, &m, &err), VK_E_UNSUPPORTED);
     CHECK_STR_CONTAINS(err.msg, "high path");
     /* a malformed mode word */
-    memcpy(bad, FULL, sizeof bad);
+    memcpy(bad, VK_FX_FULL, sizeof bad);
     bad[1] = 0x7u | (VK_KEEP_ALL << VK_KEEP_SHIFT);
     vk_path_req rb = {.modes = bad};
     CHECK_EQ_INT(vk_board_measure(b, &rb, 1, res, &m, &err), VK_E_ARG);
     CHECK_STR_CONTAINS(err.msg, "encoder 1");
     /* cascade resume out of range, or on paths that differ before it */
-    vk_path_req ro = {.modes = FULL, .modes_high = FULL, .resume = N_LAYERS + 1};
+    vk_path_req ro = {.modes = VK_FX_FULL, .modes_high = VK_FX_FULL, .resume = N_LAYERS + 1};
     CHECK_EQ_INT(vk_board_measure(b, &ro, 1, res, &m, &err), VK_E_ARG);
     CHECK_STR_CONTAINS(err.msg, "resume");
     ro.resume = -1;
     CHECK_EQ_INT(vk_board_measure(b, &ro, 1, res, &m, &err), VK_E_ARG);
-    vk_path_req rd = {.modes = HALF, .modes_high = FULL, .resume = 2};
+    vk_path_req rd = {.modes = VK_FX_HALF, .modes_high = VK_FX_FULL, .resume = 2};
     CHECK_EQ_INT(vk_board_measure(b, &rd, 1, res, &m, &err), VK_E_ARG);
     CHECK_STR_CONTAINS(err.msg, "differ at encoder 1");
     CHECK_EQ_INT(vk_board_measure(b, NULL, 1, res, &m, &err), VK_E_ARG);
@@ -389,7 +357,7 @@ static void test_demo(void)
 {
     struct stat st;
     vk_workload_opts o = {
-        .model = "models/demo", .data = FMNIST, .limit = 200, .calib_n = 128, .quiet = 1};
+        .model = "models/demo", .data = VK_FX_FMNIST, .limit = 200, .calib_n = 128, .quiet = 1};
     vk_workload w;
     vk_board *b = NULL;
     vk_err err = {{0}};
@@ -397,8 +365,7 @@ static void test_demo(void)
     vk_measure m, mh;
     uint32_t full[VK_MAX_LAYERS], hm[VK_MAX_LAYERS];
     if (stat("models/demo/config.json", &st) != 0) {
-        printf("demo: models/demo absent, end-to-end part skipped\n");
-        return;
+        SKIP("models/demo absent");
     }
     if (vk_workload_open(&o, &w, &err) != VK_OK) {
         fprintf(stderr, "demo: %s\n", err.msg);

@@ -367,6 +367,7 @@ int vk_fake_xrt_live(void)
 #include "boards/vk_board.h"
 #include "boards/vk_hwmon.h"
 #include "host/vk_quant.h"
+#include "tests/vk_fixture.h"
 #include "tests/vk_test.h"
 
 extern char **environ;
@@ -426,7 +427,7 @@ static void test_no_xilinx_xrt(void)
 {
     unsetenv("XILINX_XRT");
 #if defined(__aarch64__) || defined(__arm__)
-    printf("xrt: (a) skipped on Arm, where XILINX_XRT defaults to /usr\n");
+    SKIP("(a) on Arm, where XILINX_XRT defaults to /usr");
 #else
     open_fails("xrt", VK_E_UNSUPPORTED,
                "xrt: XILINX_XRT is not set (point it at the XRT install, e.g. /opt/xilinx/xrt)");
@@ -503,8 +504,7 @@ static void test_real_library_no_device(void)
 {
     char junk[400], spec[500];
     if (!make_xrt_root()) {
-        printf("xrt: (c) skipped: no installed libxrt_coreutil.so.2\n");
-        return;
+        SKIP("(c) no installed libxrt_coreutil.so.2");
     }
     /* the xclbin is checked before any device is opened */
     open_fails("xrt:0:/nonexistent-vk/x.xclbin", VK_E_NOTFOUND,
@@ -619,8 +619,7 @@ static void run_emu(const char *mode)
     snprintf(shim, sizeof shim, "%s/xrt/lib/libxrt_%s.so.2", tmp,
              !strcmp(mode, "sw_emu") ? "swemu" : "hwemu");
     if (access(shim, R_OK) != 0) {
-        printf("xrt: (d) %s skipped: no %s\n", mode, shim);
-        return;
+        SKIP("(d) %s: no %s", mode, shim);
     }
     snprintf(dir, sizeof dir, "%s/%s", tmp, mode);
     mkdir(dir, 0755);
@@ -644,8 +643,7 @@ static void run_emu(const char *mode)
 static void test_emulation(void)
 {
     if (!real_lib[0]) {
-        printf("xrt: (d) skipped: no installed XRT libraries\n");
-        return;
+        SKIP("(d) no installed XRT libraries");
     }
     run_emu("sw_emu");
     run_emu("hw_emu");
@@ -656,44 +654,15 @@ static void test_emulation(void)
 #define FK_N 16
 #define FK_LAYERS 4
 
-static const uint32_t FULL[VK_MAX_LAYERS] = {VK_MODE(VK_ATTN_FULL), VK_MODE(VK_ATTN_FULL),
-                                             VK_MODE(VK_ATTN_FULL), VK_MODE(VK_ATTN_FULL)};
-static const uint32_t HALF[VK_MAX_LAYERS] = {VK_MODE(VK_ATTN_FULL), VK_MODE(VK_ATTN_SKIP),
-                                             VK_MODE(VK_ATTN_FULL), VK_MODE(VK_ATTN_SKIP)};
-
 static vk_model fk_model;
 static vk_qmodel fk_q;
 static int8_t fk_imgs[FK_N * 256];
 
 static int fk_setup(void)
 {
-    vk_hparams hp = {.image_size = 16,
-                     .patch_size = 4,
-                     .n_channels = 1,
-                     .dim = 32,
-                     .n_layers = FK_LAYERS,
-                     .n_heads = 2,
-                     .mlp_dim = 64,
-                     .n_classes = 5,
-                     .ln_eps = 1e-6f,
-                     .act = VK_ACT_GELU};
-    static float f[(FK_N + 8) * 256];
-    uint64_t r = 0x9E3779B97F4A7C15ull;
     vk_err err = {{0}};
-    for (int i = 0; i < (FK_N + 8) * 256; i++) {
-        r ^= r << 13;
-        r ^= r >> 7;
-        r ^= r << 17;
-        f[i] = (float)((r >> 11) / 9007199254740992.0) * 4 - 2;
-    }
-    if (vk_model_alloc(&fk_model, &hp, &err) != VK_OK)
-        return 0;
-    vk_model_randomize(&fk_model, 5);
-    if (vk_quant_calibrate(&fk_model, f + FK_N * 256, 8, &fk_q, &err) != VK_OK)
-        return 0;
-    for (int i = 0; i < FK_N; i++)
-        vk_quant_input(&fk_q, &f[i * 256], &fk_imgs[i * 256]);
-    return 1;
+    return vk_fixture_tiny(FK_LAYERS, FK_N, 0x9E3779B97F4A7C15ull, 5, &fk_model, &fk_q, fk_imgs,
+                           &err) == VK_OK;
 }
 
 static vk_board *fk_open(const char *spec)
@@ -766,27 +735,27 @@ static int fake_child(const char *dir)
     CHECK_STR_CONTAINS(desc, "XRT device 0, xclbin ");
     CHECK_STR_CONTAINS(desc, "(fake_platform), kernel vk_kernel_top");
 
-    vk_path_req rf = {.modes = FULL}, rh = {.modes = HALF};
+    vk_path_req rf = {.modes = VK_FX_FULL}, rh = {.modes = VK_FX_HALF};
     fk_compare(x, sim, &rf, full, &m);
     CHECK(m.suffix_ms[0] == m.latency_ms);
     CHECK_EQ_INT(m.energy_src, has_ina ? VK_SRC_MEASURED : VK_SRC_NONE);
     fk_compare(x, sim, &rh, half, &m);
     /* a cascade resuming after encoder 0, threshold mid-way: act stays on
        the device between the two runs */
-    vk_path_req mid = {.modes = HALF,
-                       .modes_high = FULL,
+    vk_path_req mid = {.modes = VK_FX_HALF,
+                       .modes_high = VK_FX_FULL,
                        .resume = 1,
                        .threshold_q16 = half[FK_N / 2].entropy_q16};
     fk_compare(x, sim, &mid, res, &m);
     CHECK(m.n_escalated > 0 && m.n_escalated < FK_N);
     CHECK(m.suffix_ms[0] > 0);
     /* everything escalates, high path from scratch on the same image */
-    vk_path_req all = {.modes = HALF, .modes_high = FULL, .threshold_q16 = -1};
+    vk_path_req all = {.modes = VK_FX_HALF, .modes_high = VK_FX_FULL, .threshold_q16 = -1};
     fk_compare(x, sim, &all, res, &m);
     for (int i = 0; i < FK_N; i++)
         CHECK(res[i].escalated && res[i].entropy_q16 == full[i].entropy_q16);
     /* an unimplemented mode: the kernel's status, and the board goes on */
-    memcpy(reuse, FULL, sizeof reuse);
+    memcpy(reuse, VK_FX_FULL, sizeof reuse);
     reuse[1] = VK_MODE(VK_ATTN_REUSE);
     vk_path_req rr = {.modes = reuse};
     CHECK_EQ_INT(vk_board_measure(x, &rr, FK_N, res, &m, &err), VK_E_UNSUPPORTED);

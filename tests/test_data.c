@@ -12,9 +12,9 @@
 #include <zlib.h>
 
 #include "host/vk_data.h"
+#include "tests/vk_fixture.h"
 #include "tests/vk_test.h"
 
-#define FMNIST "/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz"
 
 static char dir[64];
 
@@ -815,7 +815,7 @@ static void test_fashion_mnist(void)
     vk_dataset ds;
     vk_err err = {{0}};
     model(&m, 1, 28, 10, NULL);
-    CHECK_EQ_INT(vk_dataset_load(FMNIST, &m, 0, &ds, &err), VK_OK);
+    CHECK_EQ_INT(vk_dataset_load(VK_FX_FMNIST, &m, 0, &ds, &err), VK_OK);
     if (err.msg[0]) {
         fprintf(stderr, "%s\n", err.msg);
         vk_model_free(&m);
@@ -834,7 +834,7 @@ static void test_fashion_mnist(void)
         CHECK_EQ_INT(hist[k], 1000);
     vk_dataset_free(&ds);
     /* --limit 100: ten of each class, not the first hundred of the file */
-    CHECK_EQ_INT(vk_dataset_load(FMNIST, &m, 100, &ds, &err), VK_OK);
+    CHECK_EQ_INT(vk_dataset_load(VK_FX_FMNIST, &m, 100, &ds, &err), VK_OK);
     CHECK_EQ_INT(ds.n, 100);
     memset(hist, 0, sizeof hist);
     for (int i = 0; i < ds.n; i++)
@@ -847,7 +847,7 @@ static void test_fashion_mnist(void)
     /* the defaults: validation and calibration from the training file,
        disjoint and stratified; test from the test file */
     vk_splits sp;
-    vk_split_opts o = {.data = FMNIST, .n_test = 500};
+    vk_split_opts o = {.data = VK_FX_FMNIST, .n_test = 500};
     CHECK_EQ_INT(vk_splits_resolve(&o, &m, &sp, &err), VK_OK);
     CHECK_STR_CONTAINS(vk_catalog_path(sp.src[VK_SPLIT_VAL]), "train-images");
     CHECK_EQ_INT(vk_catalog_count(sp.src[VK_SPLIT_VAL]), 60000);

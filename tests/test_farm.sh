@@ -22,15 +22,6 @@ vk_cleanup='for p in $pids $search; do kill "$p" 2>/dev/null; done; wait 2>/dev/
 trap 'exit 130' INT TERM # so that the EXIT trap (vk_test.sh) kills the children
 BUDGET=36
 q() { sqlite3 -cmd '.timeout 5000' "$T/run.db" "$1" 2>/dev/null; }
-# poll TENTHS CMD...: runs CMD every 0.1 s until it succeeds; 1 on timeout
-poll() {
-    n=$1; shift
-    while ! "$@"; do
-        n=$((n - 1)); [ $n -gt 0 ] || return 1
-        sleep 0.1
-    done
-}
-die() { ko "$*"; summary farm; exit 1; }
 
 # start_agent NAME PORT (0 = any): sets url_NAME and pid_NAME. A port just
 # freed by a killed agent is tried again (exit 1, cannot listen) for 5 s.

@@ -14,18 +14,23 @@ for n in a b; do
     eval "pid_$n=$!"
     pids="$pids $!"
 done
-for i in $(seq 100); do [ -s "$T/a.url" ] && [ -s "$T/b.url" ] && break; sleep 0.1; done
+urls() { [ -s "$T/a.url" ] && [ -s "$T/b.url" ]; }
+poll 100 urls || die "the agents did not start within 10 s: $(cat "$T/a.log" "$T/b.log")"
 ua=$(head -1 "$T/a.url"); ub=$(head -1 "$T/b.url")
-[ -n "$ua" ] && [ -n "$ub" ] && ok || ko "agents did not start"
+[ -n "$ua" ] && [ -n "$ub" ] && ok || die "agents did not print their URLs"
 timeout 120 "$VITSKIP" search --model models/demo --data "$DATA" --limit 100 --board "$ua" \
     --board "$ub" --db "$T/r.db" --budget 12 --seed 3 -q >"$T/s.out" 2>"$T/s.err" &
 search=$!
 pids="$pids $search"
-for i in $(seq 600); do [ "$(q 'select count(*) from paths')" -ge 4 ] 2>/dev/null && break; sleep 0.1; done
+four() { [ "$(q 'select count(*) from paths')" -ge 4 ] 2>/dev/null; }
+poll 600 four || die "fewer than 4 paths measured within 60 s: $(tail -3 "$T/s.err")"
 kill -STOP "$pid_b"
-n0=$(q 'select count(*) from paths')
 # a finishes what it holds (at most one path), then has nothing to take
-for i in $(seq 100); do [ "$(q 'select count(*) from paths')" -gt "$n0" ] 2>/dev/null && break; sleep 0.1; done
+a_idle() {
+    python3 -c "import sys, urllib.request as u
+sys.exit(0 if b'\"busy\":false' in u.urlopen('$ua/v1/status', timeout=2).read() else 1)" 2>/dev/null
+}
+poll 100 a_idle || die "agent a still busy 10 s after b stopped"
 sleep 1
 kill -9 "$pid_b"
 wait "$search"; rc=$?

@@ -12,10 +12,9 @@
 #include "host/vk_quant.h"
 #include "kernels/vk_int.h"
 #include "kernels/vk_kernel.h"
+#include "tests/vk_fixture.h"
 #include "tests/vk_test.h"
 
-#define FMNIST "/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz"
-#define FMNIST_TRAIN "/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz"
 
 static uint64_t rs = 88172645463325252ull;
 static double urand(void)
@@ -258,8 +257,8 @@ static void test_demo_int8_accuracy(void)
     vk_qmodel q;
     vk_err err = {{0}};
     CHECK_EQ_INT(vk_model_load_hf("models/demo", &m, &err), VK_OK);
-    CHECK_EQ_INT(vk_dataset_load(FMNIST, &m, 0, &ds, &err), VK_OK);
-    CHECK_EQ_INT(vk_dataset_load(FMNIST_TRAIN, &m, 512, &cal, &err), VK_OK);
+    CHECK_EQ_INT(vk_dataset_load(VK_FX_FMNIST, &m, 0, &ds, &err), VK_OK);
+    CHECK_EQ_INT(vk_dataset_load(VK_FX_FMNIST_TRAIN, &m, 512, &cal, &err), VK_OK);
     if (err.msg[0]) {
         fprintf(stderr, "%s\n", err.msg);
         return;

@@ -12,9 +12,9 @@
 
 #include "host/vk_data.h"
 #include "host/vk_ref.h"
+#include "tests/vk_fixture.h"
 #include "tests/vk_test.h"
 
-#define FMNIST "/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz"
 
 static uint8_t *slurp(const char *path, size_t *len)
 {
@@ -58,7 +58,7 @@ static void test_demo_vs_pytorch(void)
     CHECK_EQ_INT(len, 20 + (size_t)nv * (4 + (size_t)n * k * 4));
     CHECK_EQ_INT(vk_model_load_hf("models/demo", &m, &err), VK_OK);
     /* the fixture holds the first n images of the file: load all, use those */
-    CHECK_EQ_INT(vk_dataset_load(FMNIST, &m, 0, &ds, &err), VK_OK);
+    CHECK_EQ_INT(vk_dataset_load(VK_FX_FMNIST, &m, 0, &ds, &err), VK_OK);
     CHECK(ds.n >= (int)n);
     if (err.msg[0])
         fprintf(stderr, "%s\n", err.msg);

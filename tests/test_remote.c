@@ -26,51 +26,27 @@
 #include "boards/vk_agent.h"
 #include "boards/vk_board.h"
 #include "host/vk_quant.h"
+#include "tests/vk_fixture.h"
 #include "tests/vk_test.h"
 
 #define N_IMG 300
 #define IMG 256
 #define N_LAYERS 4
-#define FULL VK_MODE(VK_ATTN_FULL)
-#define SKIP VK_MODE(VK_ATTN_SKIP)
+#define M_FULL VK_MODE(VK_ATTN_FULL)
+#define M_SKIP VK_MODE(VK_ATTN_SKIP)
 
 static vk_model model;
 static vk_qmodel qm;
 static int8_t imgs[N_IMG * IMG];
 static FILE *quiet;
-static const uint32_t LOW[N_LAYERS] = {FULL, SKIP, SKIP, SKIP};
-static const uint32_t HIGH[N_LAYERS] = {FULL, FULL, FULL, FULL};
-
-static uint64_t rs = 0x9E3779B97F4A7C15ull;
-static float urand(void)
-{
-    rs ^= rs << 13;
-    rs ^= rs >> 7;
-    rs ^= rs << 17;
-    return (float)((rs >> 11) / 9007199254740992.0);
-}
+static const uint32_t LOW[N_LAYERS] = {M_FULL, M_SKIP, M_SKIP, M_SKIP};
+static const uint32_t HIGH[N_LAYERS] = {M_FULL, M_FULL, M_FULL, M_FULL};
 
 static void setup(void)
 {
-    vk_hparams hp = {.image_size = 16,
-                     .patch_size = 4,
-                     .n_channels = 1,
-                     .dim = 32,
-                     .n_layers = N_LAYERS,
-                     .n_heads = 2,
-                     .mlp_dim = 64,
-                     .n_classes = 5,
-                     .ln_eps = 1e-6f,
-                     .act = VK_ACT_GELU};
     vk_err err = {{0}};
-    static float f[(N_IMG + 8) * IMG];
-    for (int i = 0; i < (N_IMG + 8) * IMG; i++)
-        f[i] = urand() * 4 - 2;
-    CHECK_EQ_INT(vk_model_alloc(&model, &hp, &err), VK_OK);
-    vk_model_randomize(&model, 23);
-    CHECK_EQ_INT(vk_quant_calibrate(&model, f + N_IMG * IMG, 8, &qm, &err), VK_OK);
-    for (int i = 0; i < N_IMG; i++)
-        vk_quant_input(&qm, &f[i * IMG], &imgs[i * IMG]);
+    CHECK_EQ_INT(vk_fixture_tiny(N_LAYERS, N_IMG, 0x9E3779B97F4A7C15ull, 23, &model, &qm, imgs, &err),
+                 VK_OK);
     quiet = fopen("/dev/null", "w");
     setenv("VITSKIP_HTTP_TIMEOUT", "20", 1);
 }
@@ -214,7 +190,7 @@ static void test_equals_local(void)
     CHECK(same_measure(&rm, &lm));
     CHECK(lm.n_escalated > 0 && lm.n_escalated < N_IMG);
     /* an error of the agent's board comes back as that error */
-    uint32_t bad[N_LAYERS] = {VK_MODE(VK_ATTN_REUSE), FULL, FULL, FULL}; /* nothing to reuse */
+    uint32_t bad[N_LAYERS] = {VK_MODE(VK_ATTN_REUSE), M_FULL, M_FULL, M_FULL}; /* nothing to reuse */
     CHECK_EQ_INT(run(rb, bad, NULL, 0, 0, 4, rr, &rm, &err), VK_E_UNSUPPORTED);
     CHECK_STR_CONTAINS(err.msg, "kernel status");
     CHECK_STR_CONTAINS(err.msg, spec);

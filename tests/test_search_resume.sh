@@ -10,13 +10,14 @@ front() { grep -E '^P[0-9]+ ' "$1" | awk '{print $2, $3, $4}'; }
 [ "$(front "$T/ref.out" | wc -l)" -ge 1 ] && ok || ko "no front in the reference run"
 
 kills=0
+vk_cleanup='kill -9 $pid 2>/dev/null; wait $pid 2>/dev/null'
 "$VITSKIP" search $args --db "$T/k.db" > /dev/null 2>&1 &
 pid=$!
 # kill only once the run exists (model loading and calibration come first)
-for w in $(seq 1 100); do
-    python3 -c "import sqlite3,sys; sys.exit(0 if sqlite3.connect('$T/k.db').execute('select count(*) from paths').fetchone()[0] > 0 else 1)" 2>/dev/null && break
-    sleep 0.2
-done
+measuring() {
+    python3 -c "import sqlite3,sys; sys.exit(0 if sqlite3.connect('$T/k.db').execute('select count(*) from paths').fetchone()[0] > 0 else 1)" 2>/dev/null
+}
+poll 200 measuring || die "no path measured within 20 s"
 for i in 1 2 3 4 5 6; do
     sleep "$(awk -v s=$i 'BEGIN{srand(s); printf "%.2f", 0.3 + rand() * 1.5}')"
     if kill -0 $pid 2>/dev/null; then
@@ -35,6 +36,8 @@ print(ok, dup, bad)")
     pid=$!
 done
 wait $pid || ko "final resume failed: $(tail -3 "$T/k.out")"
+# a run that finished before any kill tested nothing
+[ "$kills" -ge 1 ] && ok || ko "no kill landed: the search ended before the first one"
 if [ "$(front "$T/ref.out")" = "$(front "$T/k.out")" ]; then ok; else
     ko "fronts differ"; front "$T/ref.out"; echo ---; front "$T/k.out"; fi
 n=$(python3 -c "import sqlite3; print(sqlite3.connect('$T/k.db').execute('select count(*) from paths').fetchone()[0])")

@@ -11,7 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "db/vk_store.h"
@@ -217,7 +216,9 @@ static void test_kill_loop(void)
     char path[256];
     int prev = 0, kills = 0;
     snprintf(path, sizeof path, "%s/kill.db", dir);
-    srand((unsigned)time(NULL));
+    /* fixed, so a failure replays the same kill delays (printed on failure) */
+    vk_test_seed("kill delays", 20240917);
+    srand(20240917);
     for (int it = 0; it < 25; it++) {
         pid_t pid = fork();
         if (pid == 0)
