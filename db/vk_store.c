@@ -55,6 +55,12 @@ static const char *const migrations[] = {
     "ALTER TABLE runs ADD COLUMN offspring INT NOT NULL DEFAULT 0;"
     "UPDATE runs SET offspring = population;"
     "PRAGMA user_version = 2;",
+    /* 2 -> 3: the space of per-encoder modes a run searched (older runs:
+       PIVOT's F/S) and the user's seed genomes (a resume proposes them
+       again, as the run did) */
+    "ALTER TABLE runs ADD COLUMN space TEXT NOT NULL DEFAULT 'FS';"
+    "ALTER TABLE runs ADD COLUMN seed_genomes TEXT NOT NULL DEFAULT '';"
+    "PRAGMA user_version = 3;",
 };
 
 static vk_status dberr(vk_store *s, vk_err *err, const char *what)
@@ -261,8 +267,9 @@ vk_status vk_store_run_create(vk_store *s, vk_run_info *r, vk_err *err)
 {
     sqlite3_stmt *st = prep(s, "INSERT INTO runs(created,model,data,calib,model_hash,data_hash,"
                                "n_images,boards,objective,max_acc_drop,latency_budget_ms,"
-                               "energy_budget_mj,seed,budget,population,strategy,offspring,status) "
-                               "VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,'running')");
+                               "energy_budget_mj,seed,budget,population,strategy,offspring,space,"
+                               "seed_genomes,status) "
+                               "VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,'running')");
     vk_status rc = VK_OK;
     if (!st)
         return dberr(s, err, "prepare");
@@ -284,6 +291,8 @@ vk_status vk_store_run_create(vk_store *s, vk_run_info *r, vk_err *err)
     sqlite3_bind_int(st, 15, r->population);
     sqlite3_bind_text(st, 16, r->strategy[0] ? r->strategy : "nsga2", -1, SQLITE_STATIC);
     sqlite3_bind_int(st, 17, r->offspring);
+    sqlite3_bind_text(st, 18, r->space[0] ? r->space : "FS", -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 19, r->seed_genomes, -1, SQLITE_STATIC);
     if (exec(s, "BEGIN IMMEDIATE") != SQLITE_OK || sqlite3_step(st) != SQLITE_DONE ||
         exec(s, "COMMIT") != SQLITE_OK) {
         rc = dberr(s, err, "cannot create a run");
@@ -300,7 +309,8 @@ vk_status vk_store_run_get(vk_store *s, int64_t id, vk_run_info *r, vk_err *err)
 {
     sqlite3_stmt *st = prep(s, "SELECT id,created,model,data,calib,model_hash,data_hash,"
                                "n_images,boards,objective,max_acc_drop,latency_budget_ms,"
-                               "energy_budget_mj,seed,budget,population,status,strategy,offspring FROM runs "
+                               "energy_budget_mj,seed,budget,population,status,strategy,offspring,"
+                               "space,seed_genomes FROM runs "
                                "WHERE id=?");
     vk_status rc = VK_OK;
     if (!st)
@@ -330,6 +340,8 @@ vk_status vk_store_run_get(vk_store *s, int64_t id, vk_run_info *r, vk_err *err)
         copy_text(x.status, sizeof x.status, st, 16);
         copy_text(x.strategy, sizeof x.strategy, st, 17);
         x.offspring = sqlite3_column_int(st, 18);
+        copy_text(x.space, sizeof x.space, st, 19);
+        copy_text(x.seed_genomes, sizeof x.seed_genomes, st, 20);
         *r = x;
     }
     sqlite3_finalize(st);

@@ -42,7 +42,7 @@
 #include "../boards/vk_measure.h"
 #include "../host/vk_status.h"
 
-#define VK_STORE_SCHEMA 2
+#define VK_STORE_SCHEMA 3
 
 typedef struct vk_store vk_store;
 
@@ -60,12 +60,14 @@ typedef struct {
     char status[16];     /* running | done | failed */
     char strategy[16];   /* nsga2 | random ("" = nsga2 on create) */
     int offspring;       /* NSGA-II children per generation */
+    char space[64];      /* genes per encoder (vk_space_format; "" = FS on create) */
+    char seed_genomes[16 * (VK_MAX_LAYERS * 9 + 1)]; /* the user's, comma-separated */
 } vk_run_info;
 
 /* One measured path. */
 typedef struct {
     int64_t id;
-    char genome[VK_MAX_LAYERS * 4 + 1];
+    char genome[VK_MAX_LAYERS * 9 + 1]; /* vk_genome text (VK_GENOME_TEXT_MAX) */
     char board[256];
     char model_hash[65]; /* filled when read back */
     double top1;

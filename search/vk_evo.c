@@ -1,4 +1,4 @@
-/* vk_evo: genomes, NSGA-II, hypervolume and cascade sweeps (see vk_evo.h). */
+/* vk_evo: NSGA-II and cascade sweeps (see vk_evo.h). */
 #include "vk_evo.h"
 
 #include <math.h>
@@ -6,62 +6,6 @@
 #include <string.h>
 
 #include "vk_rng.h"
-
-vk_status vk_genome_parse(const char *text, int n_layers, vk_genome *g, vk_err *err)
-{
-    vk_genome r;
-    size_t n = strlen(text);
-    if ((int)n != n_layers)
-        return vk_fail(err, VK_E_FORMAT, "genome '%s': %zu characters, the model has %d encoders",
-                       text, n, n_layers);
-    memset(&r, 0, sizeof r);
-    for (int i = 0; i < n_layers; i++) {
-        uint32_t a;
-        switch (text[i]) {
-        case 'F': a = VK_ATTN_FULL; break;
-        case 'S': a = VK_ATTN_SKIP; break;
-        case 'R': a = VK_ATTN_REUSE; break;
-        case 'H': a = VK_ATTN_SHARED; break;
-        default:
-            return vk_fail(err, VK_E_FORMAT,
-                           "genome '%s': position %d: unknown mode '%c' (expected F, S, R or H)",
-                           text, i + 1, text[i]);
-        }
-        r.modes[i] = VK_MODE(a);
-    }
-    *g = r;
-    return VK_OK;
-}
-
-void vk_genome_format(const vk_genome *g, int n_layers, char *out)
-{
-    static const char ch[] = "FSRH";
-    for (int i = 0; i < n_layers; i++)
-        out[i] = ch[VK_MODE_ATTN(g->modes[i]) & 3];
-    out[n_layers] = 0;
-}
-
-int vk_genome_equal(const vk_genome *a, const vk_genome *b, int n_layers)
-{
-    return memcmp(a->modes, b->modes, (size_t)n_layers * sizeof(uint32_t)) == 0;
-}
-
-int vk_genome_common_prefix(const vk_genome *a, const vk_genome *b, int n_layers)
-{
-    int k = 0;
-    while (k < n_layers && a->modes[k] == b->modes[k])
-        k++;
-    return k;
-}
-
-void vk_genome_pattern(vk_genome *g, int n_layers, int skip_every)
-{
-    memset(g, 0, sizeof *g);
-    for (int i = 0; i < n_layers; i++) {
-        int skip = skip_every == 1 || (skip_every == 2 && (i & 1));
-        g->modes[i] = VK_MODE(skip ? VK_ATTN_SKIP : VK_ATTN_FULL);
-    }
-}
 
 /* ---- NSGA-II ------------------------------------------------------------ */
 
@@ -83,6 +27,7 @@ struct vk_evo {
     int n_eval;
     int filled; /* generation 0 topped up with random genomes */
     int random_only; /* random search: no selection, no variation */
+    vk_space space;  /* the genes genomes are drawn from */
 };
 
 vk_evo *vk_evo_new(int n_layers, int population, int offspring, uint64_t seed)
@@ -94,6 +39,10 @@ vk_evo *vk_evo_new(int n_layers, int population, int offspring, uint64_t seed)
     e->pop_n = population < 4 ? 4 : population;
     e->off_n = offspring < 1 ? 1 : offspring > e->pop_n ? e->pop_n : offspring;
     vk_rng_seed(&e->rng, seed);
+    {
+        vk_err err;
+        vk_space_parse("FS", &e->space, &err);
+    }
     e->pop = calloc((size_t)e->pop_n * 2, sizeof *e->pop);
     e->cap_batch = e->pop_n * 2 + VK_MAX_LAYERS + VK_EVO_MAX_SEEDS;
     e->batch = calloc((size_t)e->cap_batch, sizeof *e->batch);
@@ -153,9 +102,7 @@ void vk_evo_seed(vk_evo *e, const vk_genome *g)
 
 static void random_genome(vk_evo *e, vk_genome *g)
 {
-    memset(g, 0, sizeof *g);
-    for (int i = 0; i < e->n_layers; i++)
-        g->modes[i] = VK_MODE(vk_rng_uniform(&e->rng) < 0.5 ? VK_ATTN_SKIP : VK_ATTN_FULL);
+    vk_genome_random(g, e->n_layers, &e->space, &e->rng);
 }
 
 int vk_evo_dominates(const double a[2], double va, const double b[2], double vb)
@@ -263,27 +210,37 @@ void vk_evo_set_random(vk_evo *e)
     e->random_only = 1;
 }
 
-/* Adds the first unseen genome at or after a random index of the space (bit
- * i of the index: encoder i skipped), wrapping around. Used when breeding
- * and random draws found nothing new for a generation although unseen
- * genomes remain, so a search is not cut short of its budget. */
-static void add_unseen(vk_evo *e, int n_space)
+void vk_evo_set_space(vk_evo *e, const vk_space *sp)
 {
-    uint32_t start = vk_rng_below(&e->rng, (uint32_t)n_space);
-    for (int k = 0; k < n_space; k++) {
-        uint32_t m = (start + (uint32_t)k) % (uint32_t)n_space;
+    e->space = *sp;
+}
+
+/* Adds the first unseen valid genome at or after a random index of the
+ * space (the index's digits in base vk_space_genes: each encoder's gene),
+ * wrapping around. Used when breeding and random draws found nothing new
+ * for a generation although unseen genomes remain, so a search is not cut
+ * short of its budget. Only reached in small spaces (n_space <= 2^30). */
+static void add_unseen(vk_evo *e, uint64_t n_space)
+{
+    uint32_t genes = (uint32_t)vk_space_genes(&e->space);
+    uint64_t start = vk_rng_below(&e->rng, (uint32_t)n_space);
+    vk_err err;
+    for (uint64_t k = 0; k < n_space; k++) {
+        uint64_t m = (start + k) % n_space;
         vk_genome g;
         memset(&g, 0, sizeof g);
-        for (int i = 0; i < e->n_layers; i++)
-            g.modes[i] = VK_MODE((m >> i) & 1 ? VK_ATTN_SKIP : VK_ATTN_FULL);
-        if (add_batch(e, &g))
+        for (int i = 0; i < e->n_layers; i++, m /= genes)
+            g.modes[i] = vk_space_gene(&e->space, (int)(m % genes));
+        if (vk_genome_check(&g, e->n_layers, 0, &err) == VK_OK && add_batch(e, &g))
             return;
     }
 }
 
 int vk_evo_ask(vk_evo *e, vk_genome *out, int max)
 {
-    int n_space = e->n_layers >= 30 ? 1 << 30 : 1 << e->n_layers;
+    uint64_t size = vk_space_size(&e->space, e->n_layers);
+    uint64_t n_valid = vk_space_valid(&e->space, e->n_layers);
+    int n_space = n_valid > (1u << 30) ? 1 << 30 : (int)n_valid;
     if (e->n_batch == 0 || (e->gen == 0 && !e->filled)) {
         if (e->gen == 0 || e->n_pop < 2 || e->random_only) {
             /* generation 0: the seeds, then `offspring` random genomes; in
@@ -312,14 +269,7 @@ int vk_evo_ask(vk_evo *e, vk_genome *out, int max)
                 vk_genome c;
                 const vk_genome *p1 = &e->pop[tournament(e, rank, crowd)].g;
                 const vk_genome *p2 = &e->pop[tournament(e, rank, crowd)].g;
-                memset(&c, 0, sizeof c);
-                for (int i = 0; i < e->n_layers; i++) {
-                    c.modes[i] = vk_rng_uniform(&e->rng) < 0.5 ? p1->modes[i] : p2->modes[i];
-                    if (vk_rng_uniform(&e->rng) < 1.0 / e->n_layers)
-                        c.modes[i] = VK_MODE(VK_MODE_ATTN(c.modes[i]) == VK_ATTN_FULL
-                                                 ? VK_ATTN_SKIP
-                                                 : VK_ATTN_FULL);
-                }
+                vk_genome_child(&c, p1, p2, e->n_layers, &e->space, &e->rng);
                 if (tries >= 32 * e->pop_n) /* crowded space: fall back to random */
                     random_genome(e, &c);
                 add_batch(e, &c);
@@ -327,8 +277,8 @@ int vk_evo_ask(vk_evo *e, vk_genome *out, int max)
             free(rank);
             free(crowd);
         }
-        if (e->n_batch == 0 && e->n_seen < n_space)
-            add_unseen(e, n_space);
+        if (e->n_batch == 0 && e->n_seen < n_space && size <= (1u << 30))
+            add_unseen(e, size);
     }
     int k = 0;
     for (int i = 0; i < e->n_batch && k < max; i++)

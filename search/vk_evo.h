@@ -1,16 +1,12 @@
-/* vk_evo: the search's algorithms, with no I/O: genomes and their canonical
- * text, NSGA-II with constrained domination, and the cascade threshold
- * sweep (hypervolume: vk_hv.h; random numbers: vk_rng.h).
- *
- * Genome text: one character per encoder, 'F' full attention, 'S' skipped
- * ('R' reuse and 'H' shared heads are reserved for kernels that implement
- * them), e.g. "FSFSFSFS". It is the genome's key in the database.
+/* vk_evo: the search's algorithms, with no I/O: NSGA-II with constrained
+ * domination over genomes of a space (vk_genome.h), and the cascade
+ * threshold sweep (hypervolume: vk_hv.h; random numbers: vk_rng.h).
  *
  * NSGA-II runs in generations: vk_evo_ask() returns the next batch to
- * evaluate (generation 0 = the seeds, then `offspring` random genomes;
- * later `offspring` children of binary tournaments among the population,
- * uniform crossover and per-encoder mutation, never a genome already
- * proposed), vk_evo_tell() records each result, and vk_evo_next() keeps
+ * evaluate (generation 0 = the seeds, then `offspring` random genomes of
+ * the space; later `offspring` children of binary tournaments among the
+ * population, uniform crossover and per-encoder mutation of one gene field,
+ * repaired to valid genomes, never a genome already proposed), vk_evo_tell() records each result, and vk_evo_next() keeps
  * the best `population` of parents and children (non-dominated rank, then
  * crowding distance). Few offspring per generation against a larger
  * population make it close to steady-state NSGA-II: more generations for
@@ -33,21 +29,7 @@
 
 #include "../host/vk_status.h"
 #include "../kernels/vk_config.h"
-
-typedef struct {
-    uint32_t modes[VK_MAX_LAYERS];
-} vk_genome;
-
-/* Parses text for a model of n_layers encoders. */
-vk_status vk_genome_parse(const char *text, int n_layers, vk_genome *g, vk_err *err);
-/* Writes the canonical text (n_layers + 1 bytes). */
-void vk_genome_format(const vk_genome *g, int n_layers, char *out);
-int vk_genome_equal(const vk_genome *a, const vk_genome *b, int n_layers);
-/* Number of leading encoders two genomes share. */
-int vk_genome_common_prefix(const vk_genome *a, const vk_genome *b, int n_layers);
-/* skip_every: 0 none skipped, 1 all skipped, 2 PIVOT's alternate skip
- * (encoders 1, 3, 5, ... 0-based). */
-void vk_genome_pattern(vk_genome *g, int n_layers, int skip_every);
+#include "vk_genome.h"
 
 typedef struct vk_evo vk_evo;
 
@@ -60,6 +42,8 @@ void vk_evo_free(vk_evo *e);
 /* Random search, the baseline NSGA-II is judged against: after the seeds,
  * every batch is uniformly random genomes not proposed before. */
 void vk_evo_set_random(vk_evo *e);
+/* The space genomes are drawn from (default: F/S). Call before vk_evo_ask. */
+void vk_evo_set_space(vk_evo *e, const vk_space *sp);
 /* Adds a genome to generation 0 (ignored if already seeded). */
 void vk_evo_seed(vk_evo *e, const vk_genome *g);
 /* Up to max genomes to evaluate now; 0 when the space is exhausted. */

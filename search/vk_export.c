@@ -46,13 +46,14 @@ static void put(sbuf *b, const char *fmt, ...)
 
 static void put_modes(sbuf *b, const char *name, const vk_genome *g, int n)
 {
-    char txt[VK_MAX_LAYERS + 1];
+    char txt[VK_GENOME_TEXT_MAX], what[80];
     vk_genome_format(g, n, txt);
     put(b, "/* genome %s: per encoder, the kernel's mode word (vk_config.h) */\n", txt);
     put(b, "static const uint32_t %s[%d] = {\n", name, n);
-    for (int i = 0; i < n; i++)
-        put(b, "    0x%08xu, /* encoder %d: %s */\n", (unsigned)g->modes[i], i,
-            VK_MODE_ATTN(g->modes[i]) == VK_ATTN_SKIP ? "attention skipped" : "full attention");
+    for (int i = 0; i < n; i++) {
+        vk_gene_describe(g->modes[i], what, sizeof what);
+        put(b, "    0x%08xu, /* encoder %d: %s */\n", (unsigned)g->modes[i], i, what);
+    }
     put(b, "};\n");
 }
 
@@ -92,7 +93,7 @@ static cJSON *modes_json(const vk_genome *g, int n)
 char *vk_export_json(const vk_skip_table *t)
 {
     cJSON *o = cJSON_CreateObject();
-    char txt[VK_MAX_LAYERS + 1], *s;
+    char txt[VK_GENOME_TEXT_MAX], *s;
     if (!o)
         return NULL;
     cJSON_AddStringToObject(o, "format", "vitskip-skip-table");

@@ -23,6 +23,7 @@ void vk_search_opts_default(vk_search_opts *o)
     o->population = 6;
     o->seed = 1;
     o->max_retries = 3;
+    o->space = "FS";
 }
 
 static double cost_of(vk_objective o, const vk_measure *m)
@@ -34,7 +35,7 @@ static double cost_of(vk_objective o, const vk_measure *m)
 
 typedef struct {
     vk_genome g;
-    char text[VK_MAX_LAYERS + 1];
+    char text[VK_GENOME_TEXT_MAX];
     int done, failed, tries;
     vk_path_rec rec;
 } job;
@@ -257,7 +258,7 @@ static vk_status cascades(const vk_search_opts *o, vk_store *db, int64_t run, co
             const vk_path_rec *lo = &ev[a].rec, *hi = &ev[b].rec;
             if (a == b || lo->m.latency_ms >= hi->m.latency_ms || lo->top1 >= hi->top1)
                 continue;
-            int shared = vk_genome_common_prefix(&ev[a].g, &ev[b].g, nl);
+            int shared = vk_genome_resume_depth(&ev[a].g, &ev[b].g, nl);
             for (int i = 0; i < n_img; i++) {
                 ok_lo[i] = lo->res[i].cls == w->data.labels[i];
                 ok_hi[i] = hi->res[i].cls == w->data.labels[i];
@@ -386,9 +387,12 @@ vk_status vk_search_run(const vk_search_opts *o_in, vk_search_result *res, vk_er
     vk_run_info run;
     vk_evo *evo = NULL;
     evaluated *ev = NULL;
-    int n_ev = 0, cap_ev = 0, nl, n_boards = 0, stagnant = 0;
+    int n_ev = 0, cap_ev = 0, nl, n_boards = 0, stagnant = 0, n_sweep = 0;
     double full_top1 = -1, ref[3] = {100, 0, 0}, hv = 0, hv3 = -1, t0 = vk_clock_now();
     const vk_search_events *evs = o_in->events;
+    vk_space sp;
+    vk_genome seeds[VK_SEARCH_MAX_SEEDS];
+    char seed_buf[sizeof run.seed_genomes];
     vk_status rc;
 
     memset(res, 0, sizeof *res);
@@ -407,6 +411,16 @@ vk_status vk_search_run(const vk_search_opts *o_in, vk_search_result *res, vk_er
         o.calib = run.calib[0] ? run.calib : NULL;
         o.limit = run.n_images;
         o.seed = run.seed;
+        o.space = run.space;
+        /* the run's seed genomes, proposed again in the same order */
+        snprintf(seed_buf, sizeof seed_buf, "%s", run.seed_genomes);
+        o.n_seed_genomes = 0;
+        for (char *p = seed_buf, *q; *p && o.n_seed_genomes < VK_SEARCH_MAX_SEEDS; p = q) {
+            q = p + strcspn(p, ",");
+            if (*q)
+                *q++ = 0;
+            o.seed_genomes[o.n_seed_genomes++] = p;
+        }
         o.random = !strcmp(run.strategy, "random");
         o.budget = run.budget;
         o.population = run.population;
@@ -423,6 +437,10 @@ vk_status vk_search_run(const vk_search_opts *o_in, vk_search_result *res, vk_er
         rc = vk_fail(err, VK_E_ARG, "a model, a dataset and at least one board are required");
         goto out;
     }
+    if ((rc = vk_space_parse(o.space ? o.space : "FS", &sp, err)) != VK_OK) {
+        vk_err_prefix(err, "--space");
+        goto out;
+    }
     wo.model = o.model;
     wo.data = o.data;
     wo.calib = o.calib;
@@ -434,6 +452,27 @@ vk_status vk_search_run(const vk_search_opts *o_in, vk_search_result *res, vk_er
         w = &own_w;
     }
     nl = w->model.hp.n_layers;
+    for (int i = 0; i < o.n_seed_genomes; i++) { /* before a run exists */
+        if ((rc = vk_genome_parse(o.seed_genomes[i], nl, &seeds[i], err)) != VK_OK) {
+            vk_err_prefix(err, "--seed-genome");
+            goto out_w;
+        }
+        if (!vk_space_contains(&sp, &seeds[i], nl)) {
+            char t[64];
+            vk_space_format(&sp, t, sizeof t);
+            rc = vk_fail(err, VK_E_ARG, "--seed-genome %s: a gene outside the space %s",
+                         o.seed_genomes[i], t);
+            goto out_w;
+        }
+    }
+    if (o.exhaustive && vk_space_valid(&sp, nl) > VK_SEARCH_MAX_SWEEP) {
+        rc = vk_fail(err, VK_E_ARG,
+                     "sweep: the space %s has %llu valid paths for %d encoders; a sweep "
+                     "measures at most %d (use search, or a smaller --space)",
+                     o.space, (unsigned long long)vk_space_valid(&sp, nl), nl,
+                     VK_SEARCH_MAX_SWEEP);
+        goto out_w;
+    }
     if (o.resume_run > 0) {
         if (strcmp(run.model_hash, w->model_hash) || strcmp(run.data_hash, w->data_hash)) {
             rc = vk_fail(err, VK_E_MISMATCH,
@@ -459,6 +498,12 @@ vk_status vk_search_run(const vk_search_opts *o_in, vk_search_result *res, vk_er
         run.latency_budget_ms = o.latency_budget_ms;
         run.energy_budget_mj = o.energy_budget_mj;
         run.seed = o.seed;
+        vk_space_format(&sp, run.space, sizeof run.space);
+        for (int i = 0; i < o.n_seed_genomes; i++) {
+            size_t l = strlen(run.seed_genomes);
+            snprintf(run.seed_genomes + l, sizeof run.seed_genomes - l, "%s%s", i ? "," : "",
+                     o.seed_genomes[i]);
+        }
         snprintf(run.strategy, sizeof run.strategy, "%s", o.random ? "random" : "nsga2");
         run.budget = o.budget;
         if (o.offspring <= 0)
@@ -479,17 +524,20 @@ vk_status vk_search_run(const vk_search_opts *o_in, vk_search_result *res, vk_er
     if (evs && evs->started) {
         vk_search_start st = {.run_id = run.id, .model = o.model, .n_images = w->n,
                               .n_layers = nl, .n_boards = n_boards, .objective = o.objective,
-                              .random = o.random, .seed = o.seed};
+                              .random = o.random, .seed = o.seed, .space = run.space,
+                              .n_valid = vk_space_valid(&sp, nl)};
         evs->started(evs->ctx, &st);
     }
 
     /* a sweep's generation 0 holds the whole space */
-    evo = o.exhaustive ? vk_evo_new(nl, 1 << nl, 1 << nl, o.seed)
+    n_sweep = (int)(o.exhaustive ? vk_space_valid(&sp, nl) : 0);
+    evo = o.exhaustive ? vk_evo_new(nl, n_sweep, n_sweep, o.seed)
                        : vk_evo_new(nl, o.population, o.offspring, o.seed);
     if (!evo) {
         rc = vk_fail(err, VK_E_NOMEM, "out of memory");
         goto out_w;
     }
+    vk_evo_set_space(evo, &sp);
     if (o.random)
         vk_evo_set_random(evo);
     {
@@ -498,26 +546,29 @@ vk_status vk_search_run(const vk_search_opts *o_in, vk_search_result *res, vk_er
            only the full path, the reference every run needs */
         for (int p = 0; p < (o.random ? 1 : 3); p++) {
             vk_genome_pattern(&g, nl, p == 0 ? 0 : p == 1 ? 2 : 1);
-            vk_evo_seed(evo, &g);
-        }
-        for (int i = 0; i < o.n_seed_genomes; i++) {
-            if ((rc = vk_genome_parse(o.seed_genomes[i], nl, &g, err)) != VK_OK) {
-                vk_err_prefix(err, "--seed-genome");
-                goto out_w;
-            }
-            vk_evo_seed(evo, &g);
-        }
-        if (o.exhaustive) /* sweep: every path, in order */
-            for (int m = 0; m < (1 << nl); m++) {
-                for (int i = 0; i < nl; i++)
-                    g.modes[i] = VK_MODE((m >> i) & 1 ? VK_ATTN_SKIP : VK_ATTN_FULL);
+            if (p == 0 || vk_space_contains(&sp, &g, nl))
                 vk_evo_seed(evo, &g);
+        }
+        for (int i = 0; i < o.n_seed_genomes; i++)
+            vk_evo_seed(evo, &seeds[i]);
+        if (o.exhaustive) { /* sweep: every valid path, in order */
+            int genes = vk_space_genes(&sp);
+            uint64_t size = vk_space_size(&sp, nl);
+            vk_err e2;
+            for (uint64_t m = 0; m < size; m++) {
+                uint64_t x = m;
+                memset(&g, 0, sizeof g);
+                for (int i = 0; i < nl; i++, x /= (uint64_t)genes)
+                    g.modes[i] = vk_space_gene(&sp, (int)(x % (uint64_t)genes));
+                if (vk_genome_check(&g, nl, 0, &e2) == VK_OK)
+                    vk_evo_seed(evo, &g);
             }
+        }
     }
 
     for (int gen = 0;; gen++) {
         vk_genome batch[2 * VK_MAX_LAYERS + 1024];
-        int want = o.exhaustive ? 1 << nl : o.population * 2 + 64;
+        int want = o.exhaustive ? n_sweep : o.population * 2 + 64;
         if (want > (int)(sizeof batch / sizeof batch[0]))
             want = (int)(sizeof batch / sizeof batch[0]);
         int nb = vk_evo_ask(evo, batch, want);

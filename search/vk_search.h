@@ -2,8 +2,9 @@
  * evaluation images), the boards, NSGA-II, the cascade sweep and the
  * database together.
  *
- * A run proposes paths with NSGA-II (seeded with no skip, PIVOT's alternate
- * skip, all skipped, and the user's genomes; or, with `random`, the full
+ * A run proposes paths of a space of per-encoder modes (vk_genome.h) with
+ * NSGA-II (seeded with no skip, PIVOT's alternate skip, all skipped where
+ * the space has S, and the user's genomes; or, with `random`, the full
  * path then uniformly random distinct paths, the baseline), looks each one up in the
  * database first (never measuring a genome twice for the same model,
  * dataset and board), keeps every board busy with one worker thread each,
@@ -41,6 +42,7 @@
 
 #define VK_SEARCH_MAX_BOARDS 16
 #define VK_SEARCH_MAX_SEEDS 16
+#define VK_SEARCH_MAX_SWEEP 65536
 
 /* The run as it starts (for a line saying what runs). */
 typedef struct {
@@ -50,6 +52,8 @@ typedef struct {
     vk_objective objective;
     int random; /* random search, else NSGA-II */
     uint64_t seed;
+    const char *space; /* the run's space (vk_space_format) */
+    uint64_t n_valid;  /* its valid paths for this model */
 } vk_search_start;
 
 /* The state after a generation was told. */
@@ -110,7 +114,10 @@ typedef struct {
     int max_retries;          /* per path after board failures (default 3) */
     int quiet;                /* no workload notes on stderr */
     const vk_search_events *events; /* NULL: no progress reported; borrowed */
-    int exhaustive;           /* sweep: every path of the space, no NSGA-II */
+    const char *space;        /* genes per encoder (vk_space_parse): "FS"
+                                 (default, PIVOT's), "all", ... */
+    int exhaustive;           /* sweep: every valid path of the space (at
+                                 most VK_SEARCH_MAX_SWEEP), no NSGA-II */
     int random;               /* random search instead of NSGA-II (the baseline) */
     int no_cascades;          /* skip the cascade sweep at the end */
 } vk_search_opts;

@@ -1,7 +1,8 @@
-/* test_evo: genome text, constrained domination and ranks against
+/* test_evo: constrained domination and ranks against
  * hand-worked examples, the seeded generator against its reference
  * values, the cascade sweep against brute force, and NSGA-II's determinism
- * and dedup (hypervolume: test_hv). */
+ * and dedup over F/S and a mixed space (genome text and operators:
+ * test_genome; hypervolume: test_hv). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,28 +57,6 @@ static void test_rng(void)
     CHECK_EQ_INT(bad, 0);
 }
 
-
-static void test_genome(void)
-{
-    vk_genome g, h;
-    vk_err err = {{0}};
-    char txt[16];
-    CHECK_EQ_INT(vk_genome_parse("FSFSFSFS", 8, &g, &err), VK_OK);
-    vk_genome_format(&g, 8, txt);
-    CHECK(strcmp(txt, "FSFSFSFS") == 0);
-    vk_genome_pattern(&h, 8, 2);
-    CHECK(vk_genome_equal(&g, &h, 8));
-    CHECK_EQ_INT(VK_MODE_ATTN(g.modes[1]), VK_ATTN_SKIP);
-    CHECK_EQ_INT(vk_genome_parse("FSX", 3, &g, &err), VK_E_FORMAT);
-    CHECK_STR_CONTAINS(err.msg, "position 3");
-    CHECK_EQ_INT(vk_genome_parse("FSF", 8, &g, &err), VK_E_FORMAT);
-    CHECK_STR_CONTAINS(err.msg, "8 encoders");
-    vk_genome_pattern(&g, 8, 0);
-    vk_genome_pattern(&h, 8, 1);
-    CHECK_EQ_INT(vk_genome_common_prefix(&g, &h, 8), 0);
-    vk_genome_parse("FFFSSFFF", 8, &h, &err);
-    CHECK_EQ_INT(vk_genome_common_prefix(&g, &h, 8), 3);
-}
 
 static void test_domination_ranks(void)
 {
@@ -229,15 +208,52 @@ static void test_nsga_exhausts_space(void)
     CHECK_EQ_INT(short_runs, 0);
 }
 
+/* Over a mixed space, NSGA-II proposes only valid genomes of the space,
+ * never one twice, and reaches every valid one (vk_space_valid). */
+static void test_nsga_mixed_space(void)
+{
+    vk_space sp;
+    vk_err err = {{0}};
+    CHECK_EQ_INT(vk_space_parse("FSRH:k100,50:f0,50", &sp, &err), VK_OK);
+    int want = (int)vk_space_valid(&sp, 3), bad = 0, total = 0;
+    CHECK(want > 100 && want < 5000);
+    vk_evo *e = vk_evo_new(3, 6, 2, 5);
+    vk_evo_set_space(e, &sp);
+    vk_genome *all = calloc((size_t)want + 1, sizeof *all), b[64], g;
+    vk_genome_pattern(&g, 3, 0);
+    vk_evo_seed(e, &g);
+    int n;
+    while ((n = vk_evo_ask(e, b, 64)) > 0 && total <= want) {
+        for (int i = 0; i < n; i++) {
+            double o[2] = {0, 0};
+            for (int l = 0; l < 3; l++) {
+                o[0] += VK_MODE_ATTN(b[i].modes[l]) + VK_MODE_FFN(b[i].modes[l]) / 50.0;
+                o[1] += 3 - VK_MODE_ATTN(b[i].modes[l]) + VK_MODE_KEEP(b[i].modes[l]) / 50.0;
+            }
+            bad += vk_genome_check(&b[i], 3, 0, &err) != VK_OK || !vk_space_contains(&sp, &b[i], 3);
+            for (int j = 0; j < total; j++)
+                bad += vk_genome_equal(&all[j], &b[i], 3);
+            if (total <= want)
+                all[total++] = b[i];
+            vk_evo_tell(e, &b[i], o, 0);
+        }
+        vk_evo_next(e);
+    }
+    CHECK_EQ_INT(bad, 0);
+    CHECK_EQ_INT(total, want);
+    free(all);
+    vk_evo_free(e);
+}
+
 int main(void)
 {
     vk_rng_seed(&rs, 12345);
-    RUN(test_genome);
     RUN(test_domination_ranks);
     RUN(test_rng);
     RUN(test_cascade_sweep);
     RUN(test_nsga_deterministic_no_dups);
     RUN(test_random_search);
     RUN(test_nsga_exhausts_space);
+    RUN(test_nsga_mixed_space);
     return vk_test_summary("evo");
 }

@@ -147,6 +147,8 @@ static void test_migration_backup(void)
     snprintf(r.model_hash, sizeof r.model_hash, "m");
     snprintf(r.data_hash, sizeof r.data_hash, "d");
     snprintf(r.strategy, sizeof r.strategy, "random");
+    snprintf(r.space, sizeof r.space, "FSRH:k100,70:f0,50");
+    snprintf(r.seed_genomes, sizeof r.seed_genomes, "FH:k70FR,SSSF");
     r.population = 9;
     r.offspring = 3;
     CHECK_EQ_INT(vk_store_run_create(db, &r, &err), VK_OK);
@@ -164,17 +166,21 @@ static void test_migration_backup(void)
     CHECK_EQ_INT(vk_store_open(copy, &db, &err), VK_OK);
     CHECK_EQ_INT(vk_store_run_get(db, r.id, &g, &err), VK_OK);
     CHECK(!strcmp(g.strategy, "random") && g.population == 9 && g.offspring == 3);
+    CHECK(!strcmp(g.space, "FSRH:k100,70:f0,50"));
+    CHECK(!strcmp(g.seed_genomes, "FH:k70FR,SSSF"));
     vk_store_close(db);
 
     snprintf(cmd, sizeof cmd, "python3 -c \"import sqlite3; c=sqlite3.connect('%s'); "
              "c.executescript('ALTER TABLE runs DROP COLUMN strategy; ALTER TABLE runs DROP COLUMN "
-             "offspring; ALTER TABLE hv_history "
+             "offspring; ALTER TABLE runs DROP COLUMN space; ALTER TABLE runs DROP COLUMN seed_genomes; ALTER TABLE hv_history "
              "DROP COLUMN hypervolume3; PRAGMA user_version=1;')\"", path);
     CHECK_EQ_INT(system(cmd), 0);
     CHECK_EQ_INT(vk_store_open(path, &db, &err), VK_OK);
     CHECK_EQ_INT(vk_store_run_get(db, r.id, &g, &err), VK_OK);
     CHECK(!strcmp(g.strategy, "nsga2")); /* runs before version 2 were NSGA-II, */
     CHECK_EQ_INT(g.offspring, 9);         /* breeding a population per generation */
+    CHECK(!strcmp(g.space, "FS")); /* and searched PIVOT's space */
+    CHECK(!strcmp(g.seed_genomes, ""));
     CHECK_EQ_INT(vk_store_hv_at(db, r.id, 5, &hv, &hv3, &found, &err), VK_OK);
     CHECK(found && hv == 12.5 && hv3 == -1);
     CHECK_EQ_INT(vk_store_hv(db, r.id, 7, 14, 4, &err), VK_OK);

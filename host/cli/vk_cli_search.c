@@ -33,7 +33,7 @@ int vk_cli_load_config(vk_store *db, const char *id, vk_skip_table *t, vk_err *e
     if (id[0] == 'P') {
         if (vk_store_path_get(db, n, 0, &lo, err) != VK_OK)
             return VK_EXIT_FAIL;
-        t->n_layers = (int)strlen(lo.genome);
+        t->n_layers = vk_genome_text_layers(lo.genome);
         if (vk_genome_parse(lo.genome, t->n_layers, &t->low, err) != VK_OK) {
             vk_store_rec_free(&lo);
             return VK_EXIT_FAIL;
@@ -55,9 +55,13 @@ int vk_cli_load_config(vk_store *db, const char *id, vk_skip_table *t, vk_err *e
         return VK_EXIT_FAIL;
     }
     t->kind_cascade = 1;
-    t->n_layers = (int)strlen(lo.genome);
-    vk_genome_parse(lo.genome, t->n_layers, &t->low, err);
-    vk_genome_parse(hi.genome, t->n_layers, &t->high, err);
+    t->n_layers = vk_genome_text_layers(lo.genome);
+    if (vk_genome_parse(lo.genome, t->n_layers, &t->low, err) != VK_OK ||
+        vk_genome_parse(hi.genome, t->n_layers, &t->high, err) != VK_OK) {
+        vk_store_rec_free(&lo);
+        vk_store_rec_free(&hi);
+        return VK_EXIT_FAIL;
+    }
     t->threshold_q16 = c.threshold_q16;
     t->resume = c.resume;
     snprintf(t->model_hash, sizeof t->model_hash, "%s", lo.model_hash);

@@ -8,6 +8,7 @@
 #include "host/cli/vk_cli.h"
 #include "host/vk_ref.h"
 #include "host/vk_workload.h"
+#include "search/vk_genome.h"
 
 static const char eval_help[] =
     "usage: vitskip eval --model DIR --data PATH [options]\n"
@@ -19,6 +20,10 @@ static const char eval_help[] =
     "  --data PATH      IDX image file (MNIST/Fashion-MNIST, .gz or not) or a folder\n"
     "                   with one sub-folder of PNG/JPEG images per class\n"
     "  --skip LIST      encoders whose attention is skipped, 0-based, e.g. 1,3,5\n"
+    "  --genome G       the path as a genome, one group per encoder: F full, S\n"
+    "                   skipped, R reuse, H shared heads, then optional :kNN\n"
+    "                   (keep NN% of the tokens) and :fNN (drop NN% of the FFN),\n"
+    "                   e.g. H:k70FRS:f50 (instead of --skip)\n"
     "  --board SPEC     sim (default: kernel C-sim + ZCU102 model), cpu, xrt[:N],\n"
     "                   http://host:port\n"
     "  --limit N        evaluate the first N images only\n"
@@ -81,8 +86,9 @@ int vk_cmd_eval(int argc, char **argv)
         {"skip", required_argument, 0, 's'},  {"board", required_argument, 0, 'b'},
         {"limit", required_argument, 0, 'n'}, {"calib", required_argument, 0, 'c'},
         {"float", no_argument, 0, 'f'},       {"help", no_argument, 0, 'h'},
+        {"genome", required_argument, 0, 'g'},
         {0, 0, 0, 0}};
-    const char *skip = NULL, *board = "sim";
+    const char *skip = NULL, *genome = NULL, *board = "sim";
     vk_workload_opts wo = {0};
     int c, do_float = 0, rcode = VK_EXIT_FAIL;
     vk_err err = {{0}};
@@ -99,6 +105,7 @@ int vk_cmd_eval(int argc, char **argv)
         case 'm': wo.model = optarg; break;
         case 'd': wo.data = optarg; break;
         case 's': skip = optarg; break;
+        case 'g': genome = optarg; break;
         case 'b': board = optarg; break;
         case 'c': wo.calib = optarg; break;
         case 'f': do_float = 1; break;
@@ -118,6 +125,8 @@ int vk_cmd_eval(int argc, char **argv)
         return vk_cli_usage("eval", "unexpected argument '%s'", argv[optind]);
     if (!wo.model || !wo.data)
         return vk_cli_usage("eval", "--model and --data are required");
+    if (skip && genome)
+        return vk_cli_usage("eval", "--skip and --genome both name the path; give one");
 
     if (vk_workload_open(&wo, &w, &err) != VK_OK) {
         fprintf(stderr, "vitskip eval: %s\n", err.msg);
@@ -128,6 +137,21 @@ int vk_cmd_eval(int argc, char **argv)
     if (skip && parse_skip(skip, w.model.hp.n_layers, modes, bad, sizeof bad)) {
         vk_workload_free(&w);
         return vk_cli_usage("eval", "%s", bad);
+    }
+    if (genome) {
+        vk_genome g;
+        if (vk_genome_parse(genome, w.model.hp.n_layers, &g, &err) != VK_OK) {
+            vk_workload_free(&w);
+            return vk_cli_usage("eval", "--genome: %s", err.msg);
+        }
+        memcpy(modes, g.modes, sizeof modes);
+        for (int l = 0; do_float && l < w.model.hp.n_layers; l++)
+            if (modes[l] != VK_MODE(VK_ATTN_FULL) && modes[l] != VK_MODE(VK_ATTN_SKIP)) {
+                vk_workload_free(&w);
+                return vk_cli_usage("eval", "--float: the float reference computes F and S "
+                                            "encoders only; encoder %d is %s",
+                                    l + 1, genome);
+            }
     }
     if (vk_board_open(board, &b, &err) != VK_OK || vk_board_load(b, &w.q, &err) != VK_OK ||
         vk_board_load_data(b, w.imgs, w.n, &err) != VK_OK) {
@@ -164,10 +188,15 @@ int vk_cmd_eval(int argc, char **argv)
                w.model_hash);
         printf("data      %s (%d images)\n", wo.data, w.n);
         printf("board     %s\n", vk_board_spec(b));
-        printf("path      ");
-        for (int l = 0; l < w.model.hp.n_layers; l++)
-            putchar(VK_MODE_ATTN(modes[l]) == VK_ATTN_SKIP ? 'S' : 'F');
-        printf("  (F = full attention, S = skipped)\n");
+        {
+            vk_genome g;
+            char txt[VK_GENOME_TEXT_MAX];
+            memcpy(g.modes, modes, sizeof g.modes);
+            vk_genome_format(&g, w.model.hp.n_layers, txt);
+            printf("path      %s  (F full, S skipped, R reused, H shared heads; :kNN keeps "
+                   "NN%% of the tokens, :fNN drops NN%% of the FFN)\n",
+                   txt);
+        }
         printf("top-1     %.2f%% (int8 kernel)\n", vk_workload_top1(&w, cls, w.n));
         if (do_float)
             printf("top-1     %.2f%% (float32 reference, host)\n", float_top1(&w, modes));

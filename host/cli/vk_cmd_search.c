@@ -14,7 +14,7 @@ static const char search_help[] =
     "                      [options]\n"
     "       vitskip search --db FILE --resume RUN [--board B ...]\n"
     "\n"
-    "Co-search of per-encoder attention paths (NSGA-II) and entropy cascades,\n"
+    "Co-search of per-encoder paths (NSGA-II) and entropy cascades,\n"
     "measured on the boards; every result goes to the SQLite database as it\n"
     "arrives, and no path is measured twice for a model, dataset and board.\n"
     "\n"
@@ -33,7 +33,13 @@ static const char search_help[] =
     "  --strategy S         nsga2 (default) or random (the baseline: the full path,\n"
     "                       then uniformly random distinct paths)\n"
     "  --seed S             random seed (default 1), recorded with the run\n"
-    "  --seed-genome G      also evaluate genome G first (F/S per encoder)\n"
+    "  --space SPACE        the modes each encoder may take: FS (default, PIVOT's:\n"
+    "                       full or skipped attention), all (F, S, R reuse, H shared\n"
+    "                       heads; keep 100/85/70/50% of the tokens where attention\n"
+    "                       runs; drop 0/25/50% of the FFN), or LETTERS[:kP,..][:fP,..]\n"
+    "                       e.g. FSH:k100,70:f0,50 (F or H required)\n"
+    "  --seed-genome G      also evaluate genome G first (in the space; e.g.\n"
+    "                       FSFH:k70, see vitskip eval --help)\n"
     "  --limit N            evaluate on the first N images (default: all)\n"
     "  --calib PATH         calibration images (see vitskip eval --help)\n"
     "  --resume RUN         continue a killed run (its own settings are used)\n"
@@ -52,10 +58,10 @@ static void on_started(void *ctx, const vk_search_start *s)
 {
     ((search_view *)ctx)->objective = s->objective;
     fprintf(stderr, "search: run %lld, %s, %d images, %d encoders, %d board(s), objective "
-                    "error vs %s, %s, seed %llu\n",
+                    "error vs %s, %s over space %s (%llu valid paths), seed %llu\n",
             (long long)s->run_id, s->model, s->n_images, s->n_layers, s->n_boards,
-            vk_objective_name(s->objective), s->random ? "random search" : "NSGA-II",
-            (unsigned long long)s->seed);
+            vk_objective_name(s->objective), s->random ? "random search" : "NSGA-II", s->space,
+            (unsigned long long)s->n_valid, (unsigned long long)s->seed);
 }
 
 static void on_batch_begin(void *ctx, int gen, int n_paths, int n_found)
@@ -111,15 +117,15 @@ static void print_front(const vk_search_result *r)
     printf("\nPareto front of paths (objective: error vs %s%s)\n",
            vk_objective_name(r->objective),
            r->front_infeasible ? "; no feasible path, least-violating shown" : "");
-    printf("%-6s %-14s %7s %12s %-9s %11s %-9s %12s\n", "config", "genome", "top-1", "latency ms",
-           "source", "energy mJ", "source", "EDP mJ*ms");
+    printf("%-6s %7s %12s %-9s %11s %-9s %12s %s\n", "config", "top-1", "latency ms", "source",
+           "energy mJ", "source", "EDP mJ*ms", "genome");
     for (int k = 0; k < r->n_front; k++) {
         const vk_path_rec *p = &r->front[k];
         char id[24];
         snprintf(id, sizeof id, "P%lld", (long long)p->id);
-        printf("%-6s %-14s %6.2f%% %12.4f %-9s %11.4f %-9s %12.5f\n", id, p->genome, p->top1,
-               p->m.latency_ms, vk_source_str(p->m.latency_src), p->m.energy_mj,
-               vk_source_str(p->m.energy_src), p->m.energy_mj * p->m.latency_ms);
+        printf("%-6s %6.2f%% %12.4f %-9s %11.4f %-9s %12.5f %s\n", id, p->top1, p->m.latency_ms,
+               vk_source_str(p->m.latency_src), p->m.energy_mj, vk_source_str(p->m.energy_src),
+               p->m.energy_mj * p->m.latency_ms, p->genome);
     }
     if (r->n_front)
         printf("figures: %s\n", r->front[0].m.note);
@@ -159,11 +165,12 @@ static int run_search(int argc, char **argv, int exhaustive)
         {"seed", 1, 0, 'S'},         {"seed-genome", 1, 0, 'g'}, {"limit", 1, 0, 'L'},
         {"calib", 1, 0, 'c'},        {"resume", 1, 0, 'r'},      {"quiet", 0, 0, 'q'},
         {"strategy", 1, 0, 'x'},     {"offspring", 1, 0, 'O'},   {"help", 0, 0, 'h'},
+        {"space", 1, 0, 'P'},
         {0, 0, 0, 0}};
     const char *cmd = exhaustive ? "sweep" : "search";
     vk_search_opts o;
     double v = 0;
-    int c;
+    int c, space_set = 0;
     vk_search_opts_default(&o);
     o.budget = exhaustive ? 0 : 64;
     o.exhaustive = exhaustive;
@@ -190,6 +197,15 @@ static int run_search(int argc, char **argv, int exhaustive)
             o.seed_genomes[o.n_seed_genomes++] = optarg;
             break;
         case 'q': o.quiet = 1; break;
+        case 'P': {
+            vk_space sp;
+            vk_err e;
+            if (vk_space_parse(optarg, &sp, &e) != VK_OK)
+                return vk_cli_usage(cmd, "--space: %s", e.msg);
+            o.space = optarg;
+            space_set = 1;
+            break;
+        }
         case 'x':
             if (!strcmp(optarg, "nsga2") || !strcmp(optarg, "random"))
                 o.random = !strcmp(optarg, "random");
@@ -220,6 +236,11 @@ static int run_search(int argc, char **argv, int exhaustive)
                             o.population);
     if (exhaustive && o.random)
         return vk_cli_usage(cmd, "--strategy: a sweep measures every path, it has no strategy");
+    if (o.resume_run && o.n_seed_genomes)
+        return vk_cli_usage(cmd, "--resume proposes the run's own seed genomes; drop "
+                                 "--seed-genome");
+    if (o.resume_run && space_set)
+        return vk_cli_usage(cmd, "--resume continues the run's own space; drop --space");
     if (o.resume_run && (o.model || o.data))
         return vk_cli_usage(cmd, "--resume takes the model and data of the run; drop --model/--data");
     if (!o.resume_run && (!o.model || !o.data))

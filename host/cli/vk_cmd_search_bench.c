@@ -31,17 +31,23 @@ static const char search_bench_help[] =
     "  --offspring N   NSGA-II children per generation (default 1, as a search\n"
     "                  on one board)\n";
 
-/* Number of paths in run's space (2 modes per encoder), 0 if unknown. */
+/* Number of valid paths in run's space (vk_space_valid), 0 if unknown or
+ * beyond a sweep's. */
 static int space_of(vk_store *db, int64_t run, int *n_paths, vk_err *err)
 {
     int64_t *ids = NULL;
     vk_path_rec rec;
+    vk_run_info ri;
+    vk_space sp;
     int n = 0, space = 0;
-    if (vk_store_run_paths(db, run, &ids, &n, err) != VK_OK)
+    if (vk_store_run_get(db, run, &ri, err) != VK_OK ||
+        vk_store_run_paths(db, run, &ids, &n, err) != VK_OK)
         return -1;
-    if (n > 0 && vk_store_path_get(db, ids[0], 0, &rec, err) == VK_OK) {
-        int len = (int)strlen(rec.genome);
-        space = len > 0 && len < 24 ? 1 << len : 0;
+    if (n > 0 && vk_space_parse(ri.space, &sp, err) == VK_OK &&
+        vk_store_path_get(db, ids[0], 0, &rec, err) == VK_OK) {
+        int len = vk_genome_text_layers(rec.genome);
+        uint64_t v = len > 0 ? vk_space_valid(&sp, len) : 0;
+        space = v <= VK_SEARCH_MAX_SWEEP ? (int)v : 0;
         vk_store_rec_free(&rec);
     }
     free(ids);
@@ -221,6 +227,7 @@ int vk_cmd_search_bench(int argc, char **argv)
             o.population = population;
             o.offspring = offspring;
             o.seed = (uint64_t)sd + 1;
+            o.space = sweep.space;
             o.random = st == 1;
             o.quiet = 1;
             o.events = &ev;

@@ -61,6 +61,7 @@ int vk_cmd_show(int argc, char **argv)
     cJSON_AddStringToObject(jr, "boards", r.boards);
     cJSON_AddStringToObject(jr, "objective", r.objective);
     cJSON_AddStringToObject(jr, "strategy", r.strategy);
+    cJSON_AddStringToObject(jr, "space", r.space);
     cJSON_AddNumberToObject(jr, "population", r.population);
     cJSON_AddNumberToObject(jr, "offspring", r.offspring);
     cJSON_AddNumberToObject(jr, "seed", (double)r.seed);
@@ -70,11 +71,12 @@ int vk_cmd_show(int argc, char **argv)
         for (int i = 0; i < n_runs; i++)
             printf(" %lld", (long long)runs[i]);
         printf("\nrun %lld (%s, %s): model %s, data %s (%d images), boards %s, objective %s, "
-               "%s (population %d, %d offspring per generation), seed %llu\n", (long long)r.id,
+               "%s (population %d, %d offspring per generation) over space %s, seed %llu\n",
+               (long long)r.id,
                r.created, r.status, r.model, r.data, r.n_images, r.boards, r.objective,
-               r.strategy, r.population, r.offspring, (unsigned long long)r.seed);
-        printf("%-6s %-14s %7s %12s %-9s %11s %-9s\n", "config", "genome", "top-1", "latency ms",
-               "source", "energy mJ", "source");
+               r.strategy, r.population, r.offspring, r.space, (unsigned long long)r.seed);
+        printf("%-6s %7s %12s %-9s %11s %-9s %s\n", "config", "top-1", "latency ms", "source",
+               "energy mJ", "source", "genome");
     }
     for (int i = 0; i < n_paths; i++) {
         vk_path_rec p;
@@ -93,9 +95,9 @@ int vk_cmd_show(int argc, char **argv)
             cJSON_AddStringToObject(o, "energy_source", vk_source_str(p.m.energy_src));
             cJSON_AddItemToArray(arr, o);
         } else {
-            printf("P%-5lld %-14s %6.2f%% %12.4f %-9s %11.4f %-9s\n", (long long)p.id, p.genome,
-                   p.top1, p.m.latency_ms, vk_source_str(p.m.latency_src), p.m.energy_mj,
-                   vk_source_str(p.m.energy_src));
+            printf("P%-5lld %6.2f%% %12.4f %-9s %11.4f %-9s %s\n", (long long)p.id, p.top1,
+                   p.m.latency_ms, vk_source_str(p.m.latency_src), p.m.energy_mj,
+                   vk_source_str(p.m.energy_src), p.genome);
         }
         vk_store_rec_free(&p);
     }
