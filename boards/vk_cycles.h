@@ -38,7 +38,7 @@
  *     vk_cycles_hw hw; vk_cycles_dims d; vk_cycles_count c;
  *     if (vk_cycles_hw_load("boards/zcu102.json", &hw, &err) != VK_OK) die(err.msg);
  *     vk_cycles_dims_from_par(q.par, &d);
- *     vk_cycles_run(&hw, &d, modes, 0, 0, &c);
+ *     vk_cycles_run(&hw, &d, modes, 0, 0, 0, &c);
  *     printf("%.3f ms modeled\n", vk_cycles_ms(&hw, (double)c.cycles));
  */
 #ifndef VK_CYCLES_H

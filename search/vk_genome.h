@@ -24,7 +24,9 @@
  *     char txt[VK_GENOME_TEXT_MAX];
  *     vk_genome_format(&g, 4, txt);               // "H:k70FRS:f50"
  *     vk_space sp;
+ *     vk_rng rng;
  *     vk_space_parse("all", &sp, &err);
+ *     vk_rng_seed(&rng, 1);
  *     vk_genome_random(&g, 4, &sp, &rng);         // a valid genome of the space
  *
  * Pure functions on caller-owned values; thread-safe. */
