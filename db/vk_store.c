@@ -2,6 +2,7 @@
 #include "vk_store.h"
 
 #include <errno.h>
+#include <math.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,9 +10,15 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#define STR_(x) #x
+#define STR(x) STR_(x)
+
 struct vk_store {
     sqlite3 *db;
     char path[512];
+    int wait_s;      /* longest wait for another process's lock, seconds */
+    double busy_t0;  /* when the current wait began (monotonic seconds) */
+    int told;        /* the current wait has been announced on stderr */
 };
 
 static const char *schema_v1 =
@@ -61,13 +68,87 @@ static const char *const migrations[] = {
     "ALTER TABLE runs ADD COLUMN space TEXT NOT NULL DEFAULT 'FS';"
     "ALTER TABLE runs ADD COLUMN seed_genomes TEXT NOT NULL DEFAULT '';"
     "PRAGMA user_version = 3;",
+    /* 3 -> 4: a resumed run re-records its hypervolume history and its
+       cascades; keys make that idempotent (duplicates older versions wrote
+       are dropped: the last hypervolume per evaluation count, the first
+       cascade of each kind) */
+    "DELETE FROM hv_history WHERE rowid NOT IN (SELECT max(rowid) FROM hv_history"
+    " GROUP BY run_id, n_evals);"
+    "CREATE UNIQUE INDEX hv_history_key ON hv_history(run_id, n_evals);"
+    "DELETE FROM cascades WHERE id NOT IN (SELECT min(id) FROM cascades"
+    " GROUP BY run_id, low, high, threshold_q16, resume);"
+    "CREATE UNIQUE INDEX cascades_key ON cascades(run_id, low, high, threshold_q16, resume);"
+    "PRAGMA user_version = 4;",
 };
+
+static double mono_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/* SQLite's busy handler: another process holds the lock we need. Waits
+ * with a growing sleep, says so on stderr once a wait passes one second,
+ * and gives up (SQLITE_BUSY) after wait_s seconds. */
+static int on_busy(void *p, int count)
+{
+    vk_store *s = p;
+    double t = mono_s();
+    if (count == 0) {
+        s->busy_t0 = t;
+        s->told = 0;
+    }
+    if (t - s->busy_t0 >= s->wait_s)
+        return 0;
+    if (!s->told && t - s->busy_t0 >= 1.0) {
+        fprintf(stderr, "vitskip: %s is locked by another process; waiting (at most %d s)\n",
+                s->path, s->wait_s);
+        s->told = 1;
+    }
+    struct timespec d = {0, (count < 20 ? count + 1 : 50) * 1000000L};
+    nanosleep(&d, NULL);
+    return 1;
+}
+
+/* The error of the last call on db, classified: what the user can act on
+ * (another process holds the lock, the disk is full, the file or its
+ * folder is read-only, an I/O error) comes first, SQLite's words after. */
+static vk_status classify(sqlite3 *db, const char *path, int wait_s, vk_err *err,
+                          const char *what)
+{
+    int c = db ? sqlite3_errcode(db) : SQLITE_NOMEM;
+    const char *m = db ? sqlite3_errmsg(db) : "out of memory";
+    int e = db ? sqlite3_system_errno(db) : 0;
+    if (c == SQLITE_IOERR || c == SQLITE_CANTOPEN) /* the system's reason, when it has one */
+        c = e == ENOSPC || e == EDQUOT ? SQLITE_FULL : e == EROFS || e == EACCES ? SQLITE_READONLY : c;
+    switch (c) {
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+        return vk_fail(err, VK_E_BUSY, "%s: %s: locked by another process for more than %d s "
+                       "(%s)", path, what, wait_s, m);
+    case SQLITE_FULL:
+        return vk_fail(err, VK_E_IO, "%s: %s: the disk is full (%s); what was committed "
+                       "before is kept", path, what, m);
+    case SQLITE_READONLY:
+    case SQLITE_PERM:
+        return vk_fail(err, VK_E_IO, "%s: %s: the database or its folder is read-only (%s)",
+                       path, what, m);
+    case SQLITE_IOERR:
+    case SQLITE_CANTOPEN:
+        return vk_fail(err, VK_E_IO, "%s: %s: I/O error (%s)", path, what, m);
+    case SQLITE_NOTADB:
+        return vk_fail(err, VK_E_FORMAT, "%s: not an SQLite database (%s)", path, m);
+    case SQLITE_CORRUPT:
+        return vk_fail(err, VK_E_FORMAT, "%s: %s: the database is corrupt (%s)", path, what, m);
+    default:
+        return vk_fail(err, VK_E_DB, "%s: %s: %s", path, what, m);
+    }
+}
 
 static vk_status dberr(vk_store *s, vk_err *err, const char *what)
 {
-    int c = sqlite3_errcode(s->db);
-    return vk_fail(err, c == SQLITE_BUSY || c == SQLITE_LOCKED ? VK_E_BUSY : VK_E_DB,
-                   "%s: %s: %s", s->path, what, sqlite3_errmsg(s->db));
+    return classify(s->db, s->path, s->wait_s, err, what);
 }
 
 static int exec(vk_store *s, const char *sql)
@@ -84,21 +165,24 @@ void vk_store_close(vk_store *s)
 }
 
 /* Checks an existing file read-only before anything is written to it. */
-static vk_status check_existing(const char *path, int *fresh, vk_err *err)
+static vk_status check_existing(vk_store *s, int *fresh, vk_err *err)
 {
     sqlite3 *db = NULL;
     sqlite3_stmt *st = NULL;
     struct stat sb;
     int ver = -1, n_tables = 0, marker = 0;
     vk_status rc = VK_OK;
-    *fresh = stat(path, &sb) != 0 || sb.st_size == 0;
+    *fresh = stat(s->path, &sb) != 0 || sb.st_size == 0;
     if (*fresh)
         return VK_OK;
-    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK ||
-        sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK ||
+    if (sqlite3_open_v2(s->path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
+        rc = classify(db, s->path, s->wait_s, err, "cannot open");
+        goto out;
+    }
+    sqlite3_busy_handler(db, on_busy, s);
+    if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK ||
         sqlite3_step(st) != SQLITE_ROW) {
-        rc = vk_fail(err, VK_E_FORMAT, "%s: not an SQLite database (%s)", path,
-                     db ? sqlite3_errmsg(db) : "cannot open");
+        rc = classify(db, s->path, s->wait_s, err, "cannot read");
         goto out;
     }
     ver = sqlite3_column_int(st, 0);
@@ -112,14 +196,17 @@ static vk_status check_existing(const char *path, int *fresh, vk_err *err)
     st = NULL;
     if (sqlite3_prepare_v2(db, "SELECT value FROM meta WHERE key='app'", -1, &st, NULL) ==
             SQLITE_OK &&
-        sqlite3_step(st) == SQLITE_ROW)
-        marker = !strcmp((const char *)sqlite3_column_text(st, 0), "vitskip");
+        sqlite3_step(st) == SQLITE_ROW) {
+        const unsigned char *v = sqlite3_column_text(st, 0); /* NULL in a foreign file */
+        marker = v && !strcmp((const char *)v, "vitskip");
+    }
     if (ver > VK_STORE_SCHEMA)
         rc = vk_fail(err, VK_E_UNSUPPORTED,
-                     "%s: schema version %d is newer than this vitskip's (%d)", path, ver,
+                     "%s: schema version %d is newer than this vitskip's (%d)", s->path, ver,
                      VK_STORE_SCHEMA);
     else if (n_tables > 0 && !marker)
-        rc = vk_fail(err, VK_E_FORMAT, "%s: an SQLite database, but not a vitskip one", path);
+        rc = vk_fail(err, VK_E_FORMAT, "%s: an SQLite database, but not a vitskip one",
+                     s->path);
     else
         *fresh = n_tables == 0;
 out:
@@ -167,24 +254,39 @@ static vk_status migrate(vk_store *s, vk_err *err)
     }
 }
 
+/* Counts the tables; -1 on error. */
+static int n_tables(vk_store *s)
+{
+    sqlite3_stmt *st = NULL;
+    int n = -1;
+    if (sqlite3_prepare_v2(s->db, "SELECT count(*) FROM sqlite_master", -1, &st, NULL) ==
+            SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW)
+        n = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    return n;
+}
+
 vk_status vk_store_open(const char *path, vk_store **out, vk_err *err)
 {
-    vk_store *s;
-    int fresh;
-    vk_status rc = check_existing(path, &fresh, err);
-    if (rc != VK_OK)
-        return rc;
-    s = calloc(1, sizeof *s);
+    vk_store *s = calloc(1, sizeof *s);
+    int fresh, n;
+    vk_status rc;
     if (!s)
         return vk_fail(err, VK_E_NOMEM, "%s: out of memory", path);
     snprintf(s->path, sizeof s->path, "%s", path);
+    s->wait_s = VK_STORE_WAIT_DEFAULT;
+    if ((rc = check_existing(s, &fresh, err)) != VK_OK) {
+        free(s);
+        return rc;
+    }
     if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
         SQLITE_OK) {
         rc = dberr(s, err, "cannot open");
         vk_store_close(s);
         return rc;
     }
-    sqlite3_busy_timeout(s->db, 5000);
+    sqlite3_busy_handler(s->db, on_busy, s);
     /* WAL with synchronous=FULL: a committed measurement survives a crash
        of the process or of the machine */
     if (exec(s, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;") !=
@@ -194,8 +296,9 @@ vk_status vk_store_open(const char *path, vk_store **out, vk_err *err)
         return rc;
     }
     if (fresh) {
-        if (exec(s, "BEGIN IMMEDIATE") != SQLITE_OK || exec(s, schema_v1) != SQLITE_OK ||
-            exec(s, "COMMIT") != SQLITE_OK) {
+        /* another process may be creating it too: look again under the lock */
+        if (exec(s, "BEGIN IMMEDIATE") != SQLITE_OK || (n = n_tables(s)) < 0 ||
+            (n == 0 && exec(s, schema_v1) != SQLITE_OK) || exec(s, "COMMIT") != SQLITE_OK) {
             rc = dberr(s, err, "cannot create the schema");
             exec(s, "ROLLBACK");
             vk_store_close(s);
@@ -218,19 +321,24 @@ vk_status vk_store_open_readonly(const char *path, vk_store **out, vk_err *err)
     int fresh, ver;
     if (stat(path, &sb) != 0)
         return vk_fail(err, VK_E_NOTFOUND, "%s: no such database (%s)", path, strerror(errno));
-    if ((rc = check_existing(path, &fresh, err)) != VK_OK)
-        return rc;
-    if (fresh)
-        return vk_fail(err, VK_E_FORMAT, "%s: an empty file, not a vitskip database", path);
     if (!(s = calloc(1, sizeof *s)))
         return vk_fail(err, VK_E_NOMEM, "%s: out of memory", path);
     snprintf(s->path, sizeof s->path, "%s", path);
+    s->wait_s = VK_STORE_WAIT_DEFAULT;
+    if ((rc = check_existing(s, &fresh, err)) != VK_OK) {
+        free(s);
+        return rc;
+    }
+    if (fresh) {
+        free(s);
+        return vk_fail(err, VK_E_FORMAT, "%s: an empty file, not a vitskip database", path);
+    }
     if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
         rc = dberr(s, err, "cannot open");
         vk_store_close(s);
         return rc;
     }
-    sqlite3_busy_timeout(s->db, 5000);
+    sqlite3_busy_handler(s->db, on_busy, s);
     if ((ver = user_version(s)) < VK_STORE_SCHEMA) {
         /* an older schema is brought up to date like any open does */
         vk_store_close(s);
@@ -239,6 +347,11 @@ vk_status vk_store_open_readonly(const char *path, vk_store **out, vk_err *err)
     }
     *out = s;
     return VK_OK;
+}
+
+void vk_store_set_wait(vk_store *s, int seconds)
+{
+    s->wait_s = seconds > 0 ? seconds : 0;
 }
 
 static void now(char *b, size_t n)
@@ -257,10 +370,55 @@ static sqlite3_stmt *prep(vk_store *s, const char *sql)
     return st;
 }
 
-static void copy_text(char *dst, size_t n, sqlite3_stmt *st, int col)
+/* What a stored text column may hold. */
+enum { TXT_PRINT, TXT_HEX, TXT_GENOME };
+
+/* Copies text column col into dst[n] if it is text (not NULL, no NUL
+ * inside), shorter than n and of the class's characters: printable (no
+ * control characters), hex digits, or a genome's (vk_genome's text: a
+ * letter F/S/R/H per encoder, 1..VK_MAX_LAYERS of them, each optionally
+ * followed by ":k<digits>" and ":f<digits>"; the search parses it
+ * strictly). NULL is allowed (as "") when null_ok. Returns 0 if refused. */
+static int take_text(char *dst, size_t n, sqlite3_stmt *st, int col, int cls, int null_ok)
 {
+    int type = sqlite3_column_type(st, col);
+    if (type == SQLITE_NULL) {
+        dst[0] = 0;
+        return null_ok && cls != TXT_GENOME;
+    }
     const unsigned char *t = sqlite3_column_text(st, col);
-    snprintf(dst, n, "%s", t ? (const char *)t : "");
+    size_t len = (size_t)sqlite3_column_bytes(st, col), genes = 0;
+    if (!t || len >= n || strlen((const char *)t) != len)
+        return 0;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = t[i];
+        int gene = c == 'F' || c == 'S' || c == 'R' || c == 'H';
+        genes += gene;
+        int ok = cls == TXT_HEX ? (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')
+                 : cls == TXT_GENOME
+                     ? gene || (i > 0 && ((c >= '0' && c <= '9') || c == ':' || c == 'k' || c == 'f'))
+                     : c >= 0x20 && c != 0x7f;
+        if (!ok)
+            return 0;
+    }
+    if (cls == TXT_GENOME && (genes < 1 || genes > VK_MAX_LAYERS))
+        return 0;
+    memcpy(dst, t, len + 1);
+    return 1;
+}
+
+/* A stored figure: a finite number in 0..max; NULL reads as 0 where
+ * null_ok (a figure the board did not give). */
+static int take_figure(double *dst, sqlite3_stmt *st, int col, double max, int null_ok)
+{
+    int type = sqlite3_column_type(st, col);
+    double v = sqlite3_column_double(st, col);
+    if (type == SQLITE_NULL ? !null_ok : type != SQLITE_FLOAT && type != SQLITE_INTEGER)
+        return 0;
+    if (!isfinite(v) || v < 0 || v > max)
+        return 0;
+    *dst = v;
+    return 1;
 }
 
 vk_status vk_store_run_create(vk_store *s, vk_run_info *r, vk_err *err)
@@ -320,30 +478,54 @@ vk_status vk_store_run_get(vk_store *s, int64_t id, vk_run_info *r, vk_err *err)
         rc = vk_fail(err, VK_E_NOTFOUND, "%s: no run %lld", s->path, (long long)id);
     } else {
         vk_run_info x;
+        const char *bad = NULL;
         memset(&x, 0, sizeof x);
         x.id = sqlite3_column_int64(st, 0);
-        copy_text(x.created, sizeof x.created, st, 1);
-        copy_text(x.model, sizeof x.model, st, 2);
-        copy_text(x.data, sizeof x.data, st, 3);
-        copy_text(x.calib, sizeof x.calib, st, 4);
-        copy_text(x.model_hash, sizeof x.model_hash, st, 5);
-        copy_text(x.data_hash, sizeof x.data_hash, st, 6);
-        x.n_images = sqlite3_column_int(st, 7);
-        copy_text(x.boards, sizeof x.boards, st, 8);
-        copy_text(x.objective, sizeof x.objective, st, 9);
+        if (!take_text(x.created, sizeof x.created, st, 1, TXT_PRINT, 1))
+            bad = "created";
+        else if (!take_text(x.model, sizeof x.model, st, 2, TXT_PRINT, 1))
+            bad = "model";
+        else if (!take_text(x.data, sizeof x.data, st, 3, TXT_PRINT, 1))
+            bad = "data";
+        else if (!take_text(x.calib, sizeof x.calib, st, 4, TXT_PRINT, 1))
+            bad = "calib";
+        else if (!take_text(x.model_hash, sizeof x.model_hash, st, 5, TXT_HEX, 0))
+            bad = "model_hash";
+        else if (!take_text(x.data_hash, sizeof x.data_hash, st, 6, TXT_HEX, 0))
+            bad = "data_hash";
+        else if ((x.n_images = sqlite3_column_int(st, 7)) < 0)
+            bad = "n_images";
+        else if (!take_text(x.boards, sizeof x.boards, st, 8, TXT_PRINT, 1))
+            bad = "boards";
+        else if (!take_text(x.objective, sizeof x.objective, st, 9, TXT_PRINT, 1))
+            bad = "objective";
+        else if (!take_text(x.status, sizeof x.status, st, 16, TXT_PRINT, 0))
+            bad = "status";
+        else if (!take_text(x.strategy, sizeof x.strategy, st, 17, TXT_PRINT, 1))
+            bad = "strategy";
+        if (bad) {
+            rc = vk_fail(err, VK_E_FORMAT, "%s: run %lld: stored %s is NULL, too long or not "
+                         "text of the expected kind (a foreign or tampered database)", s->path,
+                         (long long)id, bad);
+            goto out;
+        }
         x.max_acc_drop = sqlite3_column_double(st, 10);
         x.latency_budget_ms = sqlite3_column_double(st, 11);
         x.energy_budget_mj = sqlite3_column_double(st, 12);
         x.seed = (uint64_t)sqlite3_column_int64(st, 13);
         x.budget = sqlite3_column_int(st, 14);
         x.population = sqlite3_column_int(st, 15);
-        copy_text(x.status, sizeof x.status, st, 16);
-        copy_text(x.strategy, sizeof x.strategy, st, 17);
         x.offspring = sqlite3_column_int(st, 18);
-        copy_text(x.space, sizeof x.space, st, 19);
-        copy_text(x.seed_genomes, sizeof x.seed_genomes, st, 20);
+        if (!take_text(x.space, sizeof x.space, st, 19, TXT_PRINT, 0) ||
+            !take_text(x.seed_genomes, sizeof x.seed_genomes, st, 20, TXT_PRINT, 0)) {
+            rc = vk_fail(err, VK_E_FORMAT, "%s: run %lld: stored space or seed genomes are NULL, "
+                         "too long or not text (a foreign or tampered database)", s->path,
+                         (long long)id);
+            goto out;
+        }
         *r = x;
     }
+out:
     sqlite3_finalize(st);
     return rc;
 }
@@ -443,26 +625,49 @@ static void put_doubles(uint8_t *b, const double *v, int n)
     "energy_src,note,cycles,ddr_bytes,macs,macs_skipped,stage_cycles,suffix_ms,suffix_mj,"     \
     "results,n_images,model_hash"
 
+static vk_source src_of(sqlite3_stmt *st, int col, int *ok)
+{
+    char t[16];
+    if (!take_text(t, sizeof t, st, col, TXT_PRINT, 1))
+        t[0] = '?';
+    vk_source v = src_parse(t);
+    *ok = *ok && (v != VK_SRC_NONE || !strcmp(t, "none") || !t[0]);
+    return v;
+}
+
 static vk_status read_rec(vk_store *s, sqlite3_stmt *st, int n_images, vk_path_rec *rec,
                           vk_err *err)
 {
     vk_path_rec r;
     const uint8_t *b;
+    const char *bad = NULL;
+    int src_ok = 1;
     memset(&r, 0, sizeof r);
     r.id = sqlite3_column_int64(st, 0);
-    copy_text(r.genome, sizeof r.genome, st, 1);
-    copy_text(r.board, sizeof r.board, st, 2);
-    r.top1 = sqlite3_column_double(st, 3);
-    r.m.latency_ms = sqlite3_column_double(st, 4);
-    r.m.latency_p10_ms = sqlite3_column_double(st, 5);
-    r.m.latency_p90_ms = sqlite3_column_double(st, 6);
-    char t[32];
-    copy_text(t, sizeof t, st, 7);
-    r.m.latency_src = src_parse(t);
-    r.m.energy_mj = sqlite3_column_double(st, 8);
-    copy_text(t, sizeof t, st, 9);
-    r.m.energy_src = src_parse(t);
-    copy_text(r.m.note, sizeof r.m.note, st, 10);
+    if (!take_text(r.genome, sizeof r.genome, st, 1, TXT_GENOME, 0))
+        bad = "genome (1 to " STR(VK_MAX_LAYERS) " encoders of F, S, R, H with :k/:f expected)";
+    else if (!take_text(r.board, sizeof r.board, st, 2, TXT_PRINT, 0))
+        bad = "board";
+    else if (!take_figure(&r.top1, st, 3, 100, 0))
+        bad = "top1";
+    else if (!take_figure(&r.m.latency_ms, st, 4, 1e12, 0) ||
+             !take_figure(&r.m.latency_p10_ms, st, 5, 1e12, 1) ||
+             !take_figure(&r.m.latency_p90_ms, st, 6, 1e12, 1))
+        bad = "latency";
+    else if (!take_figure(&r.m.energy_mj, st, 8, 1e12, 1))
+        bad = "energy";
+    else if (!take_text(r.m.note, sizeof r.m.note, st, 10, TXT_PRINT, 1))
+        bad = "note";
+    else if (!take_text(r.model_hash, sizeof r.model_hash, st, 20, TXT_HEX, 0))
+        bad = "model_hash";
+    r.m.latency_src = src_of(st, 7, &src_ok);
+    r.m.energy_src = src_of(st, 9, &src_ok);
+    if (!bad && !src_ok)
+        bad = "latency or energy source";
+    if (bad)
+        return vk_fail(err, VK_E_FORMAT, "%s: path %lld: stored %s is NULL, too long, out of "
+                       "range or of unexpected characters (a foreign or tampered database)",
+                       s->path, (long long)r.id, bad);
     r.m.cycles = (uint64_t)sqlite3_column_int64(st, 11);
     r.m.ddr_bytes = (uint64_t)sqlite3_column_int64(st, 12);
     r.m.macs = (uint64_t)sqlite3_column_int64(st, 13);
@@ -473,11 +678,17 @@ static vk_status read_rec(vk_store *s, sqlite3_stmt *st, int n_images, vk_path_r
         memcpy(r.m.suffix_ms, sqlite3_column_blob(st, 16), sizeof r.m.suffix_ms);
     if (sqlite3_column_bytes(st, 17) == (int)sizeof r.m.suffix_mj)
         memcpy(r.m.suffix_mj, sqlite3_column_blob(st, 17), sizeof r.m.suffix_mj);
+    for (int k = 0; k <= VK_MAX_LAYERS; k++)
+        if (!isfinite(r.m.suffix_ms[k]) || r.m.suffix_ms[k] < 0 || !isfinite(r.m.suffix_mj[k]) ||
+            r.m.suffix_mj[k] < 0)
+            return vk_fail(err, VK_E_FORMAT, "%s: path %lld: stored suffix costs are not "
+                           "finite and >= 0 (a foreign or tampered database)", s->path,
+                           (long long)r.id);
     r.m.n_images = sqlite3_column_int(st, 19);
-    copy_text(r.model_hash, sizeof r.model_hash, st, 20);
     if (n_images <= 0)
         n_images = r.m.n_images;
-    if (sqlite3_column_bytes(st, 18) != 6 * r.m.n_images || r.m.n_images != n_images)
+    if (r.m.n_images < 1 || sqlite3_column_bytes(st, 18) != 6 * r.m.n_images ||
+        r.m.n_images != n_images)
         return vk_fail(err, VK_E_FORMAT, "%s: path %lld: per-image results of %d bytes for %d "
                        "images (corrupt row)", s->path, (long long)r.id,
                        sqlite3_column_bytes(st, 18), r.m.n_images);
@@ -562,7 +773,8 @@ vk_status vk_store_path_insert(vk_store *s, int64_t run_id, const char *model_ha
         s, "INSERT INTO paths(model_hash,data_hash,board,genome,n_images,top1,latency_ms,"
            "latency_p10_ms,latency_p90_ms,latency_src,energy_mj,energy_src,note,cycles,"
            "ddr_bytes,macs,macs_skipped,stage_cycles,suffix_ms,suffix_mj,results,created) "
-           "VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+           "VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(model_hash,data_hash,"
+           "board,genome,n_images) DO NOTHING");
     uint8_t *blob = malloc((size_t)n_images * 6 + 1), sc[sizeof rec->m.stage_cycles];
     uint8_t sm[sizeof rec->m.suffix_ms], sj[sizeof rec->m.suffix_mj];
     char ts[32];
@@ -612,7 +824,26 @@ vk_status vk_store_path_insert(vk_store *s, int64_t run_id, const char *model_ha
         exec(s, "ROLLBACK");
         goto out;
     }
-    id = sqlite3_last_insert_rowid(s->db);
+    if (sqlite3_changes(s->db) == 1) {
+        id = sqlite3_last_insert_rowid(s->db);
+    } else { /* stored by another process since our lookup: use its row */
+        vk_path_rec got;
+        int found = 0;
+        rc = vk_store_path_find(s, model_hash, data_hash, rec->board, rec->genome, n_images,
+                                &got, &found, err);
+        if (rc == VK_OK && !found)
+            rc = vk_fail(err, VK_E_DB, "%s: path %s: neither inserted nor found", s->path,
+                         rec->genome);
+        if (rc != VK_OK) {
+            exec(s, "ROLLBACK");
+            goto out;
+        }
+        id = got.id;
+        memcpy(rec->res, got.res, (size_t)n_images * sizeof *rec->res);
+        free(got.res);
+        got.res = rec->res;
+        *rec = got;
+    }
     if ((run_id > 0 && link_run(s, run_id, id) != VK_OK) || exec(s, "COMMIT") != SQLITE_OK) {
         rc = dberr(s, err, "cannot store the measurement");
         exec(s, "ROLLBACK");
@@ -675,7 +906,9 @@ vk_status vk_store_hv(vk_store *s, int64_t run_id, int n_evals, double hv, doubl
 {
     char ts[32];
     sqlite3_stmt *st = prep(s, "INSERT INTO hv_history(run_id,n_evals,hypervolume,created,"
-                               "hypervolume3) VALUES(?,?,?,?,?)");
+                               "hypervolume3) VALUES(?,?,?,?,?) ON CONFLICT(run_id,n_evals) DO "
+                               "UPDATE SET hypervolume=excluded.hypervolume,"
+                               "hypervolume3=excluded.hypervolume3,created=excluded.created");
     now(ts, sizeof ts);
     if (st) {
         sqlite3_bind_int64(st, 1, run_id);
@@ -735,7 +968,8 @@ vk_status vk_store_cascade_insert(vk_store *s, vk_cascade_rec *c, vk_err *err)
 {
     sqlite3_stmt *st = prep(s, "INSERT INTO cascades(run_id,low,high,threshold_q16,resume,top1,"
                                "escalated,latency_ms,energy_mj,latency_scratch_ms,"
-                               "energy_scratch_mj) VALUES(?,?,?,?,?,?,?,?,?,?,?)");
+                               "energy_scratch_mj) VALUES(?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT("
+                               "run_id,low,high,threshold_q16,resume) DO NOTHING");
     vk_status rc;
     if (st) {
         sqlite3_bind_int64(st, 1, c->run_id);
@@ -750,26 +984,61 @@ vk_status vk_store_cascade_insert(vk_store *s, vk_cascade_rec *c, vk_err *err)
         sqlite3_bind_double(st, 10, c->latency_scratch_ms);
         sqlite3_bind_double(st, 11, c->energy_scratch_mj);
     }
-    rc = write1(s, st, err, "cannot store the cascade");
-    if (rc == VK_OK)
-        c->id = sqlite3_last_insert_rowid(s->db);
-    return rc;
+    if (!st)
+        return dberr(s, err, "prepare");
+    if (exec(s, "BEGIN IMMEDIATE") != SQLITE_OK || sqlite3_step(st) != SQLITE_DONE) {
+        rc = dberr(s, err, "cannot store the cascade");
+        exec(s, "ROLLBACK");
+        sqlite3_finalize(st);
+        return rc;
+    }
+    sqlite3_finalize(st);
+    int64_t id = sqlite3_last_insert_rowid(s->db);
+    if (sqlite3_changes(s->db) != 1) { /* already stored (a resumed run) */
+        st = prep(s, "SELECT id FROM cascades WHERE run_id=? AND low=? AND high=? AND "
+                     "threshold_q16=? AND resume=?");
+        id = -1;
+        if (st) {
+            sqlite3_bind_int64(st, 1, c->run_id);
+            sqlite3_bind_int64(st, 2, c->low);
+            sqlite3_bind_int64(st, 3, c->high);
+            sqlite3_bind_int(st, 4, c->threshold_q16);
+            sqlite3_bind_int(st, 5, c->resume);
+            if (sqlite3_step(st) == SQLITE_ROW)
+                id = sqlite3_column_int64(st, 0);
+            sqlite3_finalize(st);
+        }
+    }
+    if (id < 0 || exec(s, "COMMIT") != SQLITE_OK) {
+        rc = dberr(s, err, "cannot store the cascade");
+        exec(s, "ROLLBACK");
+        return rc;
+    }
+    c->id = id;
+    return VK_OK;
 }
 
-static void read_cascade(sqlite3_stmt *st, vk_cascade_rec *c)
+/* Reads a cascade row; refuses (VK_E_FORMAT) one whose figures are not
+ * finite and >= 0, whose top-1 or escalated share is out of range, or
+ * whose resume point is not an encoder count. */
+static vk_status read_cascade(vk_store *s, sqlite3_stmt *st, vk_cascade_rec *c, vk_err *err)
 {
-    c->id = sqlite3_column_int64(st, 0);
-    c->run_id = sqlite3_column_int64(st, 1);
-    c->low = sqlite3_column_int64(st, 2);
-    c->high = sqlite3_column_int64(st, 3);
-    c->threshold_q16 = sqlite3_column_int(st, 4);
-    c->resume = sqlite3_column_int(st, 5);
-    c->top1 = sqlite3_column_double(st, 6);
-    c->escalated = sqlite3_column_double(st, 7);
-    c->latency_ms = sqlite3_column_double(st, 8);
-    c->energy_mj = sqlite3_column_double(st, 9);
-    c->latency_scratch_ms = sqlite3_column_double(st, 10);
-    c->energy_scratch_mj = sqlite3_column_double(st, 11);
+    vk_cascade_rec x;
+    x.id = sqlite3_column_int64(st, 0);
+    x.run_id = sqlite3_column_int64(st, 1);
+    x.low = sqlite3_column_int64(st, 2);
+    x.high = sqlite3_column_int64(st, 3);
+    x.threshold_q16 = sqlite3_column_int(st, 4);
+    x.resume = sqlite3_column_int(st, 5);
+    if (x.resume < 0 || x.resume > VK_MAX_LAYERS || !take_figure(&x.top1, st, 6, 100, 0) ||
+        !take_figure(&x.escalated, st, 7, 1, 0) || !take_figure(&x.latency_ms, st, 8, 1e12, 0) ||
+        !take_figure(&x.energy_mj, st, 9, 1e12, 1) ||
+        !take_figure(&x.latency_scratch_ms, st, 10, 1e12, 0) ||
+        !take_figure(&x.energy_scratch_mj, st, 11, 1e12, 1))
+        return vk_fail(err, VK_E_FORMAT, "%s: cascade %lld: stored figures out of range (a "
+                       "foreign or tampered database)", s->path, (long long)x.id);
+    *c = x;
+    return VK_OK;
 }
 
 #define CASCADE_COLS                                                                           \
@@ -784,7 +1053,7 @@ vk_status vk_store_cascade_get(vk_store *s, int64_t id, vk_cascade_rec *c, vk_er
         return dberr(s, err, "prepare");
     sqlite3_bind_int64(st, 1, id);
     if (sqlite3_step(st) == SQLITE_ROW)
-        read_cascade(st, c);
+        rc = read_cascade(s, st, c, err);
     else
         rc = vk_fail(err, VK_E_NOTFOUND, "%s: no cascade %lld", s->path, (long long)id);
     sqlite3_finalize(st);
@@ -814,7 +1083,11 @@ vk_status vk_store_cascade_list(vk_store *s, int64_t run_id, vk_cascade_rec **ou
             }
             v = nv;
         }
-        read_cascade(st, &v[k++]);
+        if (read_cascade(s, st, &v[k++], err) != VK_OK) {
+            free(v);
+            sqlite3_finalize(st);
+            return VK_E_FORMAT;
+        }
     }
     sqlite3_finalize(st);
     *out = v;
@@ -868,20 +1141,26 @@ vk_status vk_store_replay_list(vk_store *s, vk_replay_rec **out, int *n, vk_err 
             v = nv;
         }
         vk_replay_rec *p = &v[k++];
-        char t[16];
+        int ok = 1;
         p->id = sqlite3_column_int64(st, 0);
-        copy_text(p->config, sizeof p->config, st, 1);
-        copy_text(p->board, sizeof p->board, st, 2);
-        copy_text(p->model_hash, sizeof p->model_hash, st, 3);
-        p->top1 = sqlite3_column_double(st, 4);
-        p->latency_ms = sqlite3_column_double(st, 5);
-        copy_text(t, sizeof t, st, 6);
-        p->latency_src = src_parse(t);
-        p->energy_mj = sqlite3_column_double(st, 7);
-        copy_text(t, sizeof t, st, 8);
-        p->energy_src = src_parse(t);
-        copy_text(p->note, sizeof p->note, st, 9);
-        copy_text(p->created, sizeof p->created, st, 10);
+        ok = take_text(p->config, sizeof p->config, st, 1, TXT_PRINT, 0) &&
+             take_text(p->board, sizeof p->board, st, 2, TXT_PRINT, 1) &&
+             take_text(p->model_hash, sizeof p->model_hash, st, 3, TXT_HEX, 1) &&
+             take_figure(&p->top1, st, 4, 100, 1) &&
+             take_figure(&p->latency_ms, st, 5, 1e12, 1) &&
+             take_figure(&p->energy_mj, st, 7, 1e12, 1) &&
+             take_text(p->note, sizeof p->note, st, 9, TXT_PRINT, 1) &&
+             take_text(p->created, sizeof p->created, st, 10, TXT_PRINT, 1);
+        p->latency_src = src_of(st, 6, &ok);
+        p->energy_src = src_of(st, 8, &ok);
+        if (!ok) {
+            vk_status rc = vk_fail(err, VK_E_FORMAT, "%s: replay %lld: stored fields NULL, too "
+                                   "long, out of range or of unexpected characters (a foreign "
+                                   "or tampered database)", s->path, (long long)p->id);
+            free(v);
+            sqlite3_finalize(st);
+            return rc;
+        }
     }
     sqlite3_finalize(st);
     if (r != SQLITE_DONE) {

@@ -1,17 +1,35 @@
 /* vk_store: the SQLite database of runs, measured paths, cascades and
  * hypervolume history; the only code that includes sqlite3.h.
  *
- * Invariants: WAL mode, foreign keys on, a 5 s busy timeout, every write in
- * one BEGIN IMMEDIATE transaction (one writer), so a process killed at any
- * moment leaves each measurement whole or absent. A path is measured at most
- * once per (model hash, data hash, board): that key is UNIQUE, and a search
- * looks it up before measuring. Schema version in PRAGMA user_version
- * (VK_STORE_SCHEMA); an older one is migrated on open, one transaction per
- * version step (so a kill mid-upgrade leaves a consistent older version);
- * a newer database, or one without the vitskip marker in
+ * Invariants: WAL mode, foreign keys on, every write in one BEGIN IMMEDIATE
+ * transaction (one writer), so a process killed at any moment leaves each
+ * measurement whole or absent. A path is measured at most once per (model
+ * hash, data hash, board): that key is UNIQUE, and a search looks it up
+ * before measuring; when another process stored the same path in the
+ * meantime, the insert uses that row. Schema version in PRAGMA user_version
+ * (VK_STORE_SCHEMA); a fresh file gets its schema under the write lock (so
+ * concurrent first opens agree), an older one is migrated on open, one
+ * transaction per version step (so a kill mid-upgrade leaves a consistent
+ * older version); a newer database, or one without the vitskip marker in
  * `meta`, is refused untouched.
  *
  * An energy the board did not give (source none) is stored as NULL.
+ *
+ * Concurrency and failures: while another process holds the lock, every
+ * read and write waits (a line on stderr once the wait passes 1 s) for at
+ * most vk_store_set_wait's seconds (VK_STORE_WAIT_DEFAULT), then fails with
+ * VK_E_BUSY. A full disk, a read-only file or folder and I/O errors fail
+ * with VK_E_IO and a message naming the database and the cause; the failed
+ * transaction is rolled back and everything committed before is kept.
+ *
+ * Nothing read is trusted: a row from a foreign or tampered file (NULLs,
+ * over-long or non-printable text, a genome of more than VK_MAX_LAYERS
+ * encoders or of other characters than vk_genome's text, a hash that is
+ * not hex, non-finite or negative figures)
+ * is refused with VK_E_FORMAT naming the row, before it reaches a caller.
+ * Recording a run's hypervolume history and cascades again (a resumed run)
+ * changes nothing.
+ *
  * Per-image results blob: 6 bytes per image, little-endian int16 class then
  * int32 entropy (Q16 nats). Arrays of doubles are stored as little-endian
  * IEEE-754 blobs. The other blobs of a path (vk_measure's fields):
@@ -42,7 +60,8 @@
 #include "../boards/vk_measure.h"
 #include "../host/vk_status.h"
 
-#define VK_STORE_SCHEMA 3
+#define VK_STORE_SCHEMA 4
+#define VK_STORE_WAIT_DEFAULT 300 /* seconds a locked database is waited for */
 
 typedef struct vk_store vk_store;
 
@@ -80,9 +99,11 @@ vk_status vk_store_open(const char *path, vk_store **out, vk_err *err);
  * never creates a file; VK_E_NOTFOUND when path does not exist, the same
  * refusals as vk_store_open for an empty, foreign or newer file. An older
  * schema is migrated first (the one write it makes). Writing through the
- * handle fails with VK_E_DB. */
+ * handle fails with VK_E_IO ("read-only"). */
 vk_status vk_store_open_readonly(const char *path, vk_store **out, vk_err *err);
 void vk_store_close(vk_store *s);
+/* The longest wait for another process's lock, in seconds (0: fail at once). */
+void vk_store_set_wait(vk_store *s, int seconds);
 
 vk_status vk_store_run_create(vk_store *s, vk_run_info *r, vk_err *err); /* fills id */
 vk_status vk_store_run_get(vk_store *s, int64_t id, vk_run_info *r, vk_err *err);
@@ -96,7 +117,9 @@ vk_status vk_store_path_find(vk_store *s, const char *model_hash, const char *da
                              const char *board, const char *genome, int n_images,
                              vk_path_rec *rec, int *found, vk_err *err);
 /* Inserts a path and its measurement, and records that run `run_id`
- * evaluated it, in one transaction. rec->id is filled. */
+ * evaluated it, in one transaction. rec->id is filled. If the path is
+ * already stored (another process measured it meanwhile), that row is
+ * used: rec gets its id and figures, rec->res its per-image results. */
 vk_status vk_store_path_insert(vk_store *s, int64_t run_id, const char *model_hash,
                                const char *data_hash, vk_path_rec *rec, int n_images,
                                vk_err *err);
@@ -115,7 +138,8 @@ vk_status vk_store_attempt(vk_store *s, int64_t run_id, const char *genome, cons
 vk_status vk_store_attempt_count(vk_store *s, int64_t run_id, int *ok, int *failed, vk_err *err);
 /* Hypervolume after n_evals evaluations: 2 objectives (error and the run's
  * cost) and 3 (error, latency, energy); hv3 < 0 records "not available"
- * (a board without energy figures). */
+ * (a board without energy figures). One row per (run, n_evals): recording
+ * it again replaces it. */
 vk_status vk_store_hv(vk_store *s, int64_t run_id, int n_evals, double hv, double hv3,
                       vk_err *err);
 /* The last hypervolume recorded after n_evals evaluations; *found = 0 if
@@ -133,6 +157,8 @@ typedef struct {
     double latency_scratch_ms, energy_scratch_mj; /* high path from scratch (PIVOT) */
 } vk_cascade_rec;
 
+/* Stores a cascade and fills c->id; a cascade the run already holds (same
+ * paths, threshold and resume) is not stored twice: c->id is that one's. */
 vk_status vk_store_cascade_insert(vk_store *s, vk_cascade_rec *c, vk_err *err);
 vk_status vk_store_cascade_get(vk_store *s, int64_t id, vk_cascade_rec *c, vk_err *err);
 /* Cascades of a run; *out owned by caller. */

@@ -1,15 +1,26 @@
 /* test_store: the SQLite store — dedup across runs, refusal of newer,
  * foreign and non-SQLite files (left byte-identical), migration from
- * schema version 1, the online backup, the read-only open (refuses a
- * missing file without creating it, reads, cannot write) and the replay
+ * schema versions 1 and 2, the online backup, the read-only open (refuses
+ * a missing file without creating it, reads, cannot write) and the replay
  * list, and crash safety: a
  * child inserting measurements is killed with SIGKILL at random moments;
  * after every kill the database passes integrity_check, every row is whole
- * and no path is duplicated, and inserting resumes where it stopped. */
+ * and no path is duplicated, and inserting resumes where it stopped.
+ * Concurrency and faults, with real processes and real file systems:
+ * processes opening a fresh file at once and storing the same path; a
+ * lock held by another process (waited for, with a message, or given up
+ * after the bound); a full disk (a small tmpfs in a private mount
+ * namespace) and a read-only file (a read-only bind mount); rows of a
+ * foreign or tampered file refused on read. */
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -17,8 +28,47 @@
 #include "tests/vk_test.h"
 
 #define N_IMG 200
+#define HM "a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1" /* model hash */
+#define HD "d2d2d2d2d2d2d2d2d2d2d2d2d2d2d2d2d2d2d2d2d2d2d2d2d2d2d2d2d2d2d2d2" /* data hash */
 
 static char dir[] = "/tmp/vk_store_XXXXXX";
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/* Genome number i (0..4095) as 12 letters of F and S. */
+static void genome_of(int i, char g[13])
+{
+    for (int k = 0; k < 12; k++)
+        g[k] = (i >> k) & 1 ? 'S' : 'F';
+    g[12] = 0;
+}
+
+/* Runs python code with c, an autocommit connection to db; `&` in bg
+ * runs it in the background. Returns the shell's status. */
+static int py_bg(const char *db, const char *code, const char *bg)
+{
+    char script[300], cmd[1024];
+    static int n;
+    snprintf(script, sizeof script, "%s/py%d.py", dir, n++);
+    FILE *f = fopen(script, "w");
+    if (!f)
+        return -1;
+    fprintf(f, "import sqlite3, sys, time\nc = sqlite3.connect(sys.argv[1], "
+            "isolation_level=None)\n%s\n", code);
+    fclose(f);
+    snprintf(cmd, sizeof cmd, "python3 %s '%s' %s", script, db, bg);
+    return system(cmd);
+}
+
+static int py(const char *db, const char *code)
+{
+    return py_bg(db, code, "");
+}
 
 static void make_rec(vk_path_rec *r, const char *genome, vk_img_result *res)
 {
@@ -49,16 +99,16 @@ static void test_dedup_roundtrip(void)
     int found = 0;
     snprintf(path, sizeof path, "%s/a.db", dir);
     CHECK_EQ_INT(vk_store_open(path, &db, &err), VK_OK);
-    strcpy(r1.model_hash, "m1");
-    strcpy(r1.data_hash, "d1");
+    strcpy(r1.model_hash, HM);
+    strcpy(r1.data_hash, HD);
     CHECK_EQ_INT(vk_store_run_create(db, &r1, &err), VK_OK);
     r2 = r1;
     CHECK_EQ_INT(vk_store_run_create(db, &r2, &err), VK_OK);
     CHECK(r2.id != r1.id);
     make_rec(&rec, "FSFS", res);
-    CHECK_EQ_INT(vk_store_path_insert(db, r1.id, "m1", "d1", &rec, N_IMG, &err), VK_OK);
+    CHECK_EQ_INT(vk_store_path_insert(db, r1.id, HM, HD, &rec, N_IMG, &err), VK_OK);
     /* the second run finds it; another dataset does not */
-    CHECK_EQ_INT(vk_store_path_find(db, "m1", "d1", "sim", "FSFS", N_IMG, &got, &found, &err), VK_OK);
+    CHECK_EQ_INT(vk_store_path_find(db, HM, HD, "sim", "FSFS", N_IMG, &got, &found, &err), VK_OK);
     CHECK_EQ_INT(found, 1);
     CHECK(got.id == rec.id && got.top1 == rec.top1 && got.m.suffix_ms[2] == 0.75);
     CHECK_EQ_INT(got.m.latency_src, VK_SRC_MODELED);
@@ -67,13 +117,24 @@ static void test_dedup_roundtrip(void)
         same &= got.res[i].cls == res[i].cls && got.res[i].entropy_q16 == res[i].entropy_q16;
     CHECK(same);
     vk_store_rec_free(&got);
-    CHECK_EQ_INT(vk_store_path_find(db, "m1", "d2", "sim", "FSFS", N_IMG, &got, &found, &err), VK_OK);
+    CHECK_EQ_INT(vk_store_path_find(db, HM, "d3", "sim", "FSFS", N_IMG, &got, &found, &err), VK_OK);
     CHECK_EQ_INT(found, 0);
-    /* inserting the same path twice is refused by the unique key */
-    CHECK(vk_store_path_insert(db, r2.id, "m1", "d1", &rec, N_IMG, &err) != VK_OK);
-    CHECK_EQ_INT(vk_store_run_eval(db, r2.id, rec.id, &err), VK_OK);
+    /* inserting the same path again uses the stored row (its id, figures and
+       per-image results), for the second run too */
+    vk_img_result res2[N_IMG];
+    vk_path_rec again;
+    make_rec(&again, "FSFS", res2);
+    again.top1 = 12.5;
+    res2[3].cls = 9999;
+    CHECK_EQ_INT(vk_store_path_insert(db, r2.id, HM, HD, &again, N_IMG, &err), VK_OK);
+    CHECK(again.id == rec.id && again.top1 == rec.top1 && again.res == res2 &&
+          res2[3].cls == res[3].cls);
     int64_t *ids;
     int n;
+    CHECK_EQ_INT(vk_store_run_paths(db, r2.id, &ids, &n, &err), VK_OK);
+    CHECK(n == 1 && ids[0] == rec.id);
+    free(ids);
+    CHECK_EQ_INT(vk_store_run_eval(db, r2.id, rec.id, &err), VK_OK); /* idempotent */
     CHECK_EQ_INT(vk_store_run_paths(db, r2.id, &ids, &n, &err), VK_OK);
     CHECK(n == 1 && ids[0] == rec.id);
     free(ids);
@@ -129,8 +190,8 @@ static void test_refusals(void)
     CHECK_STR_CONTAINS(err.msg, "text.db");
 }
 
-/* A version-1 database (made by downgrading a new one: the columns version
- * 2 added dropped) is migrated on open with its rows kept; the 3-objective
+/* A version-1 database (made by downgrading a new one: the columns and
+ * keys versions 2 and 3 added dropped) is migrated on open with its rows kept; the 3-objective
  * hypervolume reads back as "not available" for old rows. The online
  * backup copies everything. */
 static void test_migration_backup(void)
@@ -144,8 +205,8 @@ static void test_migration_backup(void)
     snprintf(path, sizeof path, "%s/v1.db", dir);
     CHECK_EQ_INT(vk_store_open(path, &db, &err), VK_OK);
     memset(&r, 0, sizeof r);
-    snprintf(r.model_hash, sizeof r.model_hash, "m");
-    snprintf(r.data_hash, sizeof r.data_hash, "d");
+    snprintf(r.model_hash, sizeof r.model_hash, HM);
+    snprintf(r.data_hash, sizeof r.data_hash, HD);
     snprintf(r.strategy, sizeof r.strategy, "random");
     snprintf(r.space, sizeof r.space, "FSRH:k100,70:f0,50");
     snprintf(r.seed_genomes, sizeof r.seed_genomes, "FH:k70FR,SSSF");
@@ -171,8 +232,10 @@ static void test_migration_backup(void)
     vk_store_close(db);
 
     snprintf(cmd, sizeof cmd, "python3 -c \"import sqlite3; c=sqlite3.connect('%s'); "
-             "c.executescript('ALTER TABLE runs DROP COLUMN strategy; ALTER TABLE runs DROP COLUMN "
-             "offspring; ALTER TABLE runs DROP COLUMN space; ALTER TABLE runs DROP COLUMN seed_genomes; ALTER TABLE hv_history "
+             "c.executescript('DROP INDEX hv_history_key; DROP INDEX cascades_key; "
+             "ALTER TABLE runs DROP COLUMN strategy; ALTER TABLE runs DROP COLUMN "
+             "offspring; ALTER TABLE runs DROP COLUMN space; ALTER TABLE runs DROP COLUMN "
+             "seed_genomes; ALTER TABLE hv_history "
              "DROP COLUMN hypervolume3; PRAGMA user_version=1;')\"", path);
     CHECK_EQ_INT(system(cmd), 0);
     CHECK_EQ_INT(vk_store_open(path, &db, &err), VK_OK);
@@ -199,19 +262,19 @@ static void child_insert(const char *path)
     vk_img_result res[N_IMG];
     if (vk_store_open(path, &db, &err) != VK_OK)
         _exit(3);
-    for (int i = 0; i < 100000; i++) {
+    for (int i = 0; i < 4096; i++) {
         char g[16];
         vk_path_rec rec, got;
         int found = 0;
-        snprintf(g, sizeof g, "G%06d", i);
-        if (vk_store_path_find(db, "m", "d", "sim", g, N_IMG, &got, &found, &err) != VK_OK)
+        genome_of(i, g);
+        if (vk_store_path_find(db, HM, HD, "sim", g, N_IMG, &got, &found, &err) != VK_OK)
             _exit(4);
         if (found) {
             vk_store_rec_free(&got);
             continue;
         }
         make_rec(&rec, g, res);
-        if (vk_store_path_insert(db, 0, "m", "d", &rec, N_IMG, &err) != VK_OK)
+        if (vk_store_path_insert(db, 0, HM, HD, &rec, N_IMG, &err) != VK_OK)
             _exit(5);
     }
     _exit(0);
@@ -241,14 +304,14 @@ static void test_kill_loop(void)
         CHECK_EQ_INT(vk_store_check(db, &n, &err), VK_OK);
         if (err.msg[0])
             fprintf(stderr, "%s\n", err.msg);
-        /* monotone, and paths are the prefix G000000..: nothing lost, nothing twice */
+        /* monotone, and paths are the prefix of genome_of's order: nothing lost, nothing twice */
         CHECK(n >= prev);
         vk_path_rec got;
         int found = 0;
         char g[16];
-        snprintf(g, sizeof g, "G%06d", n > 0 ? n - 1 : 0);
+        genome_of(n > 0 ? n - 1 : 0, g);
         if (n > 0) {
-            CHECK_EQ_INT(vk_store_path_find(db, "m", "d", "sim", g, N_IMG, &got, &found, &err), VK_OK);
+            CHECK_EQ_INT(vk_store_path_find(db, HM, HD, "sim", g, N_IMG, &got, &found, &err), VK_OK);
             CHECK_EQ_INT(found, 1);
             if (found)
                 vk_store_rec_free(&got);
@@ -284,18 +347,18 @@ static void test_readonly_replays(void)
 
     snprintf(path, sizeof path, "%s/ro.db", dir);
     CHECK_EQ_INT(vk_store_open(path, &db, &err), VK_OK);
-    strcpy(r.model_hash, "m1");
-    strcpy(r.data_hash, "d1");
+    strcpy(r.model_hash, HM);
+    strcpy(r.data_hash, HD);
     CHECK_EQ_INT(vk_store_run_create(db, &r, &err), VK_OK);
     m.latency_ms = 2.5;
     m.latency_src = VK_SRC_MEASURED;
     m.energy_src = VK_SRC_NONE;
     snprintf(m.note, sizeof m.note, "host clock");
-    CHECK_EQ_INT(vk_store_replay_insert(db, "P7", "cpu", "m1", 81.5, &m, &err), VK_OK);
+    CHECK_EQ_INT(vk_store_replay_insert(db, "P7", "cpu", HM, 81.5, &m, &err), VK_OK);
     m.latency_src = VK_SRC_MODELED;
     m.energy_mj = 3;
     m.energy_src = VK_SRC_MODELED;
-    CHECK_EQ_INT(vk_store_replay_insert(db, "C2", "sim", "m1", 82, &m, &err), VK_OK);
+    CHECK_EQ_INT(vk_store_replay_insert(db, "C2", "sim", HM, 82, &m, &err), VK_OK);
     vk_store_close(db);
 
     size_t nb = file_bytes(path, before, sizeof before);
@@ -313,7 +376,7 @@ static void test_readonly_replays(void)
         CHECK(rep[0].latency_src == VK_SRC_MEASURED && rep[0].energy_src == VK_SRC_NONE);
         CHECK(!strcmp(rep[1].config, "C2") && rep[1].energy_src == VK_SRC_MODELED &&
               rep[1].energy_mj == 3 && !strcmp(rep[1].note, "host clock"));
-        CHECK(!strcmp(rep[1].model_hash, "m1"));
+        CHECK(!strcmp(rep[1].model_hash, HM));
     }
     free(rep);
     /* an energy the board did not give is NULL, not 0 */
@@ -328,6 +391,429 @@ static void test_readonly_replays(void)
     CHECK(nb == file_bytes(path, after, sizeof after) && !memcmp(before, after, nb));
 }
 
+/* Item 5 of issue 15: N processes open one fresh file at the same moment
+ * (released together through a pipe), each creates a run and stores the
+ * same path: every one succeeds, the schema is created once, the path is
+ * stored once and linked to every run. */
+static void test_concurrent_first_open(void)
+{
+    enum { N = 8 };
+    char path[256];
+    int go[2];
+    pid_t kids[N];
+    snprintf(path, sizeof path, "%s/race.db", dir);
+    CHECK_EQ_INT(pipe(go), 0);
+    for (int k = 0; k < N; k++) {
+        kids[k] = fork();
+        if (kids[k] == 0) {
+            char c;
+            vk_store *db;
+            vk_err err = {{0}};
+            vk_run_info r = {0};
+            vk_img_result res[N_IMG];
+            vk_path_rec rec;
+            close(go[1]);
+            if (read(go[0], &c, 1) != 0) /* EOF: the parent let us go */
+                _exit(9);
+            if (vk_store_open(path, &db, &err) != VK_OK) {
+                fprintf(stderr, "child %d: open: %s\n", k, err.msg);
+                _exit(3);
+            }
+            strcpy(r.model_hash, HM);
+            strcpy(r.data_hash, HD);
+            make_rec(&rec, "FSFSFSFS", res);
+            if (vk_store_run_create(db, &r, &err) != VK_OK ||
+                vk_store_path_insert(db, r.id, HM, HD, &rec, N_IMG, &err) != VK_OK) {
+                fprintf(stderr, "child %d: %s\n", k, err.msg);
+                _exit(4);
+            }
+            vk_store_close(db);
+            _exit(0);
+        }
+    }
+    close(go[0]);
+    usleep(100000);
+    close(go[1]);
+    int ok = 0;
+    for (int k = 0; k < N; k++) {
+        int st;
+        waitpid(kids[k], &st, 0);
+        ok += WIFEXITED(st) && WEXITSTATUS(st) == 0;
+    }
+    CHECK_EQ_INT(ok, N);
+    vk_store *db;
+    vk_err err = {{0}};
+    int n = 0;
+    int64_t *runs;
+    CHECK_EQ_INT(vk_store_open(path, &db, &err), VK_OK);
+    CHECK_EQ_INT(vk_store_check(db, &n, &err), VK_OK);
+    CHECK_EQ_INT(n, 1);
+    CHECK_EQ_INT(vk_store_run_list(db, &runs, &n, &err), VK_OK);
+    CHECK_EQ_INT(n, N);
+    for (int k = 0; k < n; k++) {
+        int64_t *ids;
+        int m = 0;
+        CHECK_EQ_INT(vk_store_run_paths(db, runs[k], &ids, &m, &err), VK_OK);
+        CHECK_EQ_INT(m, 1);
+        free(ids);
+    }
+    free(runs);
+    vk_store_close(db);
+}
+
+/* Runs f with stderr sent to file log; returns f's status. */
+static vk_status with_stderr(const char *log, vk_status (*f)(void *), void *ctx)
+{
+    int saved = dup(2), fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    fflush(stderr);
+    dup2(fd, 2);
+    close(fd);
+    vk_status rc = f(ctx);
+    fflush(stderr);
+    dup2(saved, 2);
+    close(saved);
+    return rc;
+}
+
+typedef struct {
+    vk_store *db;
+    vk_path_rec *rec;
+    vk_err err;
+} insert_ctx;
+
+static vk_status do_insert(void *p)
+{
+    insert_ctx *c = p;
+    return vk_store_path_insert(c->db, 0, HM, HD, c->rec, N_IMG, &c->err);
+}
+
+typedef struct {
+    const char *path;
+    vk_store *db;
+    vk_err err;
+} open_ctx;
+
+static vk_status do_open(void *p)
+{
+    open_ctx *c = p;
+    return vk_store_open(c->path, &c->db, &c->err);
+}
+
+/* Starts a python process that holds the write lock on db for `hold`
+ * seconds (exclusive: readers are locked out too when `exclusive`); returns
+ * once it holds it. */
+static void hold_lock(const char *db, double hold, int exclusive)
+{
+    char code[1024], ready[300];
+    snprintf(ready, sizeof ready, "%s.locked", db);
+    unlink(ready);
+    snprintf(code, sizeof code,
+             "%s\nc.execute('BEGIN %s')\nc.execute(\"INSERT INTO meta VALUES('lock', 'x')\")\n"
+             "open('%s', 'w').close()\ntime.sleep(%g)\nc.execute('ROLLBACK')",
+             exclusive ? "c.execute('PRAGMA locking_mode=EXCLUSIVE')" : "",
+             exclusive ? "EXCLUSIVE" : "IMMEDIATE", ready, hold);
+    CHECK_EQ_INT(py_bg(db, code, "&"), 0);
+    for (int i = 0; i < 500 && access(ready, F_OK) != 0; i++)
+        usleep(10000);
+    CHECK_EQ_INT(access(ready, F_OK), 0);
+}
+
+static char *slurp(const char *p, char *buf, size_t cap)
+{
+    size_t n = file_bytes(p, buf, cap - 1);
+    buf[n] = 0;
+    return buf;
+}
+
+/* Item 6 of issue 15: a measurement stored while another process holds the
+ * write lock for 6 s (longer than SQLite's old 5 s timeout) waits, says so
+ * on stderr, and is stored; with a 1 s bound it gives up with VK_E_BUSY
+ * naming the database. An exclusively locked file is waited for on open,
+ * never called "not an SQLite database". */
+static void test_locked(void)
+{
+    char path[256], log[300], buf[4096];
+    vk_store *db;
+    vk_err err = {{0}};
+    vk_img_result res[N_IMG];
+    vk_path_rec rec;
+    snprintf(path, sizeof path, "%s/locked.db", dir);
+    snprintf(log, sizeof log, "%s/locked.log", dir);
+    CHECK_EQ_INT(vk_store_open(path, &db, &err), VK_OK);
+    hold_lock(path, 6, 0);
+    make_rec(&rec, "FFFF", res);
+    insert_ctx ic = {.db = db, .rec = &rec};
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    CHECK_EQ_INT(with_stderr(log, do_insert, &ic), VK_OK);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    CHECK(t1.tv_sec - t0.tv_sec >= 4);
+    CHECK_STR_CONTAINS(slurp(log, buf, sizeof buf), "locked by another process; waiting");
+    CHECK_STR_CONTAINS(buf, "locked.db");
+    CHECK(rec.id > 0);
+
+    vk_store_set_wait(db, 1);
+    hold_lock(path, 2, 0);
+    make_rec(&rec, "SSSS", res);
+    ic.err.msg[0] = 0;
+    CHECK_EQ_INT(with_stderr(log, do_insert, &ic), VK_E_BUSY);
+    CHECK_STR_CONTAINS(ic.err.msg, "locked.db");
+    CHECK_STR_CONTAINS(ic.err.msg, "locked by another process");
+    vk_store_close(db);
+    sleep(2);
+
+    hold_lock(path, 2, 1);
+    open_ctx oc = {.path = path};
+    CHECK_EQ_INT(with_stderr(log, do_open, &oc), VK_OK);
+    CHECK(!strstr(oc.err.msg, "not an SQLite database"));
+    if (oc.db) {
+        int n = 0;
+        CHECK_EQ_INT(vk_store_check(oc.db, &n, &err), VK_OK);
+        CHECK_EQ_INT(n, 1);
+        vk_store_close(oc.db);
+    }
+}
+
+/* In a private mount namespace (so nothing is visible outside this
+ * process): a tmpfs of `kb` KiB on dir/mnt. Returns 0 when the kernel or
+ * our privileges do not allow it. */
+static int private_tmpfs(const char *mnt, int kb)
+{
+    char opt[32];
+    if (unshare(CLONE_NEWNS) != 0 || mount("none", "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0)
+        return 0;
+    mkdir(mnt, 0755);
+    snprintf(opt, sizeof opt, "size=%dk", kb);
+    return mount("tmpfs", mnt, "tmpfs", 0, opt) == 0;
+}
+
+/* Item 6 of issue 15, a real full disk: in a child, measurements are stored
+ * on a 256 KiB tmpfs until it is full. The failing insert says the disk is
+ * full and names the database (VK_E_IO); every measurement stored before
+ * is there, whole, after reopening. Then a read-only bind mount of the
+ * file: open or write fails with VK_E_IO, "read-only", the file's name,
+ * and never "not an SQLite database". */
+static void test_full_disk_read_only(void)
+{
+    char mnt[256];
+    snprintf(mnt, sizeof mnt, "%s/mnt", dir);
+    pid_t pid = fork();
+    if (pid == 0) {
+        char path[300];
+        vk_store *db;
+        vk_err err = {{0}};
+        vk_img_result res[N_IMG];
+        int stored = 0, n = -1;
+        vk_status rc = VK_OK;
+        if (!private_tmpfs(mnt, 256))
+            _exit(77);
+        snprintf(path, sizeof path, "%s/full.db", mnt);
+        if (vk_store_open(path, &db, &err) != VK_OK)
+            _exit(3);
+        for (int i = 0; i < 4096 && rc == VK_OK; i++) {
+            char g[13];
+            vk_path_rec rec;
+            genome_of(i, g);
+            make_rec(&rec, g, res);
+            rc = vk_store_path_insert(db, 0, HM, HD, &rec, N_IMG, &err);
+            stored += rc == VK_OK;
+        }
+        printf("full disk: %d measurements stored, then: %s\n", stored, err.msg);
+        fflush(stdout);
+        if (rc != VK_E_IO || !strstr(err.msg, "disk is full") || !strstr(err.msg, "full.db"))
+            _exit(4);
+        vk_store_close(db);
+        if (vk_store_open(path, &db, &err) != VK_OK || vk_store_check(db, &n, &err) != VK_OK ||
+            n != stored) {
+            printf("after reopening: %d paths of %d: %s\n", n, stored, err.msg);
+            fflush(stdout);
+            _exit(5);
+        }
+        vk_store_close(db);
+        /* read-only: the same file bind-mounted read-only onto itself */
+        if (mount(path, path, NULL, MS_BIND, NULL) != 0 ||
+            mount(NULL, path, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY, NULL) != 0)
+            _exit(6);
+        rc = vk_store_open(path, &db, &err);
+        if (rc == VK_OK) {
+            vk_run_info r = {0};
+            strcpy(r.model_hash, HM);
+            strcpy(r.data_hash, HD);
+            rc = vk_store_run_create(db, &r, &err);
+            vk_store_close(db);
+        }
+        printf("read-only: %s\n", err.msg);
+        fflush(stdout);
+        if (rc != VK_E_IO || !strstr(err.msg, "read-only") || !strstr(err.msg, "full.db") ||
+            strstr(err.msg, "not an SQLite"))
+            _exit(7);
+        _exit(0);
+    }
+    int st;
+    waitpid(pid, &st, 0);
+    if (WIFEXITED(st) && WEXITSTATUS(st) == 77) {
+        printf("full disk: SKIPPED (no private mount namespace here: not root?)\n");
+        return;
+    }
+    CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    if (!WIFEXITED(st) || WEXITSTATUS(st))
+        fprintf(stderr, "full disk / read-only child: status %d\n", WEXITSTATUS(st));
+}
+
+/* Item 7 of issue 15: content of a foreign or tampered file is refused on
+ * read, naming the row, before it reaches a caller: meta('app', NULL), a
+ * genome longer than VK_MAX_LAYERS or of other letters, NULL or
+ * non-printable text, a hash that is not hex, non-finite or negative
+ * figures, a cascade resuming past the last encoder. */
+static void test_tampered(void)
+{
+    char path[256];
+    vk_store *db;
+    vk_err err = {{0}};
+    vk_img_result res[N_IMG];
+    vk_path_rec rec, got;
+    vk_run_info r = {0};
+    char code[4096];
+    snprintf(path, sizeof path, "%s/foreign.db", dir);
+    CHECK_EQ_INT(py(path, "c.execute('create table meta(key, value)')\n"
+                          "c.execute(\"insert into meta values('app', NULL)\")"), 0);
+    CHECK_EQ_INT(vk_store_open(path, &db, &err), VK_E_FORMAT);
+    CHECK_STR_CONTAINS(err.msg, "not a vitskip one");
+
+    snprintf(path, sizeof path, "%s/tampered.db", dir);
+    CHECK_EQ_INT(vk_store_open(path, &db, &err), VK_OK);
+    strcpy(r.model_hash, HM);
+    strcpy(r.data_hash, HD);
+    CHECK_EQ_INT(vk_store_run_create(db, &r, &err), VK_OK);
+    make_rec(&rec, "FSFSFSFS", res);
+    CHECK_EQ_INT(vk_store_path_insert(db, r.id, HM, HD, &rec, N_IMG, &err), VK_OK);
+    vk_cascade_rec c = {.run_id = r.id, .low = rec.id, .high = rec.id, .threshold_q16 = 5,
+                        .resume = 2, .top1 = 50, .escalated = 0.5, .latency_ms = 1};
+    CHECK_EQ_INT(vk_store_cascade_insert(db, &c, &err), VK_OK);
+    vk_store_close(db);
+    static const char *const tamper[] = {
+        "UPDATE paths SET genome='FSFSFSFSFSFSFSFSFSFSFSFSFSFSFSFSFSFSFSFSFSFSFSFS'",
+        "UPDATE paths SET genome='FSFS*/XX'",
+        "UPDATE paths SET genome=''",
+        "UPDATE paths SET board='sim'||char(10)||'#define X'",
+        "UPDATE paths SET model_hash='abc\"def'",
+        "UPDATE paths SET top1=1e308",
+        "UPDATE paths SET latency_ms=-1",
+        "UPDATE paths SET latency_ms=NULL",
+        "UPDATE paths SET energy_mj=9e999",
+        "UPDATE paths SET latency_src='fast'",
+        "UPDATE paths SET note=char(27)||'[2J'",
+        "UPDATE paths SET suffix_ms=zeroblob(96)||x'000000000000f07f'",
+        "UPDATE paths SET genome=x'46530046'",
+    };
+    static const char *const tamper_run[] = {
+        "UPDATE runs SET model_hash='not hex'", "UPDATE runs SET status=x'00'",
+        "UPDATE runs SET boards='sim'||char(13)", "UPDATE runs SET n_images=-5",
+        "UPDATE runs SET model=replace(hex(zeroblob(600)), '0', 'a')",
+    };
+    enum { NT = sizeof tamper / sizeof tamper[0], NR = sizeof tamper_run / sizeof tamper_run[0] };
+    /* one python process makes every tampered copy: copy i gets change i */
+    size_t k = (size_t)snprintf(code, sizeof code, "for i, sql in enumerate([");
+    for (int i = 0; i < NT + NR; i++)
+        k += (size_t)snprintf(code + k, sizeof code - k, "\"\"\"%s\"\"\",",
+                              i < NT ? tamper[i] : tamper_run[i - NT]);
+    snprintf(code + k, sizeof code - k,
+             "]):\n    p = '%s/t%%d.db' %% i\n    c.execute(\"VACUUM INTO '%%s'\" %% p)\n"
+             "    d = sqlite3.connect(p, isolation_level=None)\n    d.execute(sql)\n    d.close()",
+             dir);
+    CHECK_EQ_INT(py(path, code), 0);
+    for (int i = 0; i < NT + NR; i++) {
+        char copy[300];
+        vk_run_info back;
+        snprintf(copy, sizeof copy, "%s/t%d.db", dir, i);
+        CHECK_EQ_INT(vk_store_open(copy, &db, &err), VK_OK);
+        err.msg[0] = 0;
+        vk_status g = i < NT ? vk_store_path_get(db, rec.id, 0, &got, &err)
+                             : vk_store_run_get(db, r.id, &back, &err);
+        CHECK_EQ_INT(g, VK_E_FORMAT);
+        if (g == VK_OK)
+            fprintf(stderr, "tamper '%s' was accepted\n", i < NT ? tamper[i] : tamper_run[i - NT]);
+        else
+            CHECK_STR_CONTAINS(err.msg, i < NT ? "path 1: stored" : "run 1: stored");
+        if (g == VK_OK && i < NT)
+            vk_store_rec_free(&got);
+        vk_store_close(db);
+    }
+    CHECK_EQ_INT(py(path, "c.execute('UPDATE cascades SET resume=99')"), 0);
+    CHECK_EQ_INT(vk_store_open(path, &db, &err), VK_OK);
+    CHECK_EQ_INT(vk_store_cascade_get(db, c.id, &c, &err), VK_E_FORMAT);
+    CHECK_STR_CONTAINS(err.msg, "cascade 1");
+    vk_cascade_rec *cl;
+    int nc;
+    CHECK_EQ_INT(vk_store_cascade_list(db, r.id, &cl, &nc, &err), VK_E_FORMAT);
+    vk_store_close(db);
+}
+
+/* Item 12 of issue 15: recording a run's hypervolume history and cascades
+ * again (as a resumed run does) adds nothing; cascades keep their ids. A
+ * version-2 file with duplicates from before is cleaned up on upgrade. */
+static void test_idempotent_history(void)
+{
+    char path[256], code[512];
+    vk_store *db;
+    vk_err err = {{0}};
+    vk_img_result res[N_IMG];
+    vk_path_rec lo, hi;
+    vk_run_info r = {0};
+    vk_cascade_rec *cl;
+    int nc = 0;
+    snprintf(path, sizeof path, "%s/resume.db", dir);
+    CHECK_EQ_INT(vk_store_open(path, &db, &err), VK_OK);
+    strcpy(r.model_hash, HM);
+    strcpy(r.data_hash, HD);
+    CHECK_EQ_INT(vk_store_run_create(db, &r, &err), VK_OK);
+    make_rec(&lo, "FSFSFSFS", res);
+    CHECK_EQ_INT(vk_store_path_insert(db, r.id, HM, HD, &lo, N_IMG, &err), VK_OK);
+    make_rec(&hi, "FFFFFFFF", res);
+    CHECK_EQ_INT(vk_store_path_insert(db, r.id, HM, HD, &hi, N_IMG, &err), VK_OK);
+    int64_t first_ids[3];
+    for (int pass = 0; pass < 2; pass++) {
+        for (int k = 0; k < 3; k++) {
+            vk_cascade_rec c = {.run_id = r.id, .low = lo.id, .high = hi.id,
+                                .threshold_q16 = 1000 * k, .resume = 1, .top1 = 80 + k,
+                                .escalated = 0.25, .latency_ms = 1 + k};
+            CHECK_EQ_INT(vk_store_cascade_insert(db, &c, &err), VK_OK);
+            if (pass == 0)
+                first_ids[k] = c.id;
+            else
+                CHECK(c.id == first_ids[k]);
+        }
+        for (int n = 1; n <= 4; n++)
+            CHECK_EQ_INT(vk_store_hv(db, r.id, n, 10.0 * n, -1, &err), VK_OK);
+    }
+    CHECK_EQ_INT(vk_store_cascade_list(db, r.id, &cl, &nc, &err), VK_OK);
+    CHECK_EQ_INT(nc, 3);
+    free(cl);
+    vk_store_close(db);
+    CHECK_EQ_INT(py(path, "sys.exit(0 if c.execute('select count(*) from hv_history')"
+                          ".fetchone()[0] == 4 else 1)"), 0);
+    /* a version-2 file with the duplicates older versions wrote */
+    snprintf(code, sizeof code,
+             "c.executescript('DROP INDEX hv_history_key; DROP INDEX cascades_key; "
+             "INSERT INTO hv_history SELECT * FROM hv_history; "
+             "INSERT INTO cascades(run_id,low,high,threshold_q16,resume,top1,escalated,latency_ms,"
+             "energy_mj,latency_scratch_ms,energy_scratch_mj) SELECT run_id,low,high,"
+             "threshold_q16,resume,top1,escalated,latency_ms,energy_mj,latency_scratch_ms,"
+             "energy_scratch_mj FROM cascades; PRAGMA user_version=2;')");
+    CHECK_EQ_INT(py(path, code), 0);
+    CHECK_EQ_INT(vk_store_open(path, &db, &err), VK_OK);
+    CHECK_EQ_INT(vk_store_cascade_list(db, r.id, &cl, &nc, &err), VK_OK);
+    CHECK_EQ_INT(nc, 3);
+    int same = nc == 3;
+    for (int k = 0; k < nc; k++)
+        same &= cl[k].id == first_ids[k];
+    CHECK(same);
+    free(cl);
+    vk_store_close(db);
+    CHECK_EQ_INT(py(path, "sys.exit(0 if c.execute('select count(*) from hv_history')"
+                          ".fetchone()[0] == 4 else 1)"), 0);
+}
+
 int main(void)
 {
     if (!mkdtemp(dir))
@@ -337,6 +823,17 @@ int main(void)
     RUN(test_migration_backup);
     RUN(test_readonly_replays);
     RUN(test_kill_loop);
+#define TIMED(fn)                                                                          \
+    do {                                                                                   \
+        double t0 = now_s();                                                               \
+        RUN(fn);                                                                           \
+        printf("%s: %.1f s\n", #fn, now_s() - t0);                                         \
+    } while (0)
+    TIMED(test_concurrent_first_open);
+    TIMED(test_locked);
+    TIMED(test_full_disk_read_only);
+    TIMED(test_tampered);
+    TIMED(test_idempotent_history);
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     if (system(cmd) != 0)
