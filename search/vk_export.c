@@ -57,11 +57,26 @@ static void put_modes(sbuf *b, const char *name, const vk_genome *g, int n)
     put(b, "};\n");
 }
 
+/* Whether s is at most 64 lower-case hex digits (a SHA-256 or a prefix). */
+static int is_hex(const char *s)
+{
+    size_t n = strspn(s, "0123456789abcdef");
+    return n <= 64 && s[n] == 0;
+}
+
 char *vk_export_header(const vk_skip_table *t)
 {
     sbuf b = {0};
+    char comment[sizeof t->comment];
+    /* nothing but printable text inside the comment, and no end of it */
+    snprintf(comment, sizeof comment, "%s", t->comment[0] ? t->comment : "exported by vitskip");
+    for (char *c = comment; *c; c++)
+        if ((unsigned char)*c < 0x20 || *c == 0x7f || (c[0] == '*' && c[1] == '/'))
+            *c = ' ';
+    if (t->n_layers < 1 || t->n_layers > VK_MAX_LAYERS || !is_hex(t->model_hash))
+        return NULL;
     put(&b, "/* vitskip skip table (format vitskip-skip-table, version 1).\n");
-    put(&b, " * %s\n */\n", t->comment[0] ? t->comment : "exported by vitskip");
+    put(&b, " * %s\n */\n", comment);
     put(&b, "#ifndef VK_SKIP_TABLE_H\n#define VK_SKIP_TABLE_H\n\n#include <stdint.h>\n\n");
     put(&b, "#define VK_SKIP_MODEL_SHA256 \"%s\"\n", t->model_hash);
     put(&b, "#define VK_SKIP_N_LAYERS %d\n", t->n_layers);
@@ -92,9 +107,10 @@ static cJSON *modes_json(const vk_genome *g, int n)
 
 char *vk_export_json(const vk_skip_table *t)
 {
-    cJSON *o = cJSON_CreateObject();
+    cJSON *o;
     char txt[VK_GENOME_TEXT_MAX], *s;
-    if (!o)
+    if (t->n_layers < 1 || t->n_layers > VK_MAX_LAYERS || !is_hex(t->model_hash) ||
+        !(o = cJSON_CreateObject()))
         return NULL;
     cJSON_AddStringToObject(o, "format", "vitskip-skip-table");
     cJSON_AddNumberToObject(o, "version", 1);

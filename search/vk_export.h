@@ -28,7 +28,11 @@ typedef struct {
     char comment[512];     /* provenance and figures, written into both forms */
 } vk_skip_table;
 
-/* Caller frees the returned text; NULL on allocation failure. */
+/* Caller frees the returned text; NULL on allocation failure or a table
+ * that cannot be written (n_layers outside 1..VK_MAX_LAYERS, model_hash
+ * not hex). The comment is written as printable text only (control
+ * characters and a comment's end become spaces), so nothing from a stored
+ * note or board name becomes C source. */
 char *vk_export_header(const vk_skip_table *t);
 char *vk_export_json(const vk_skip_table *t);
 /* Parses either form (JSON if it starts with '{', else the header);

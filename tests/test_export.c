@@ -1,7 +1,9 @@
 /* test_export: skip tables round-trip through the C header and JSON forms
- * (path and cascade), and malformed tables are refused with the field named. */
+ * (path and cascade), malformed tables are refused with the field named,
+ * and hostile text never becomes C source. */
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "search/vk_export.h"
 #include "tests/vk_test.h"
@@ -86,9 +88,43 @@ static void test_malformed(void)
     free(h);
 }
 
+/* Item 7 of issue 15: text from a tampered database (the comment carries a
+ * stored board name and note) never becomes C source: the header with a
+ * comment that closes itself and defines things still compiles to exactly
+ * the table; a table that cannot be written (n_layers past the maximum, a
+ * hash that is not hex) is refused rather than overflowing a buffer. */
+static void test_hostile_text(void)
+{
+    vk_skip_table t;
+    char path[] = "/tmp/vk_export_XXXXXX.h", cmd[512];
+    table(&t, 1);
+    snprintf(t.comment, sizeof t.comment, "board sim */\n#error injected\n"
+             "static int injected; /* \x1b[2J");
+    char *h = vk_export_header(&t);
+    CHECK(h != NULL);
+    if (!h)
+        return;
+    int fd = mkstemps(path, 2);
+    CHECK(fd >= 0 && write(fd, h, strlen(h)) == (ssize_t)strlen(h));
+    close(fd);
+    snprintf(cmd, sizeof cmd, "cc -std=c11 -Werror -fsyntax-only -include %s -x c /dev/null",
+             path);
+    CHECK_EQ_INT(system(cmd), 0);
+    CHECK(!strstr(h, "\n#error") && !strchr(h, 0x1b));
+    unlink(path);
+    free(h);
+    table(&t, 0);
+    t.n_layers = VK_MAX_LAYERS * 4;
+    CHECK(vk_export_header(&t) == NULL && vk_export_json(&t) == NULL);
+    table(&t, 0);
+    strcpy(t.model_hash, "ab\"\n#error x");
+    CHECK(vk_export_header(&t) == NULL && vk_export_json(&t) == NULL);
+}
+
 int main(void)
 {
     RUN(test_roundtrip);
     RUN(test_malformed);
+    RUN(test_hostile_text);
     return vk_test_summary("export");
 }
