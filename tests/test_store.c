@@ -597,6 +597,7 @@ static void test_full_disk_read_only(void)
 {
     char mnt[256];
     snprintf(mnt, sizeof mnt, "%s/mnt", dir);
+    fflush(stdout);
     pid_t pid = fork();
     if (pid == 0) {
         char path[300];
