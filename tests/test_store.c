@@ -1,6 +1,6 @@
 /* test_store: the SQLite store — dedup across runs, refusal of newer,
  * foreign and non-SQLite files (left byte-identical), migration from
- * schema versions 1 and 2, the online backup, the read-only open (refuses
+ * schema versions 1, 2 and 3, the online backup, the read-only open (refuses
  * a missing file without creating it, reads, cannot write) and the replay
  * list, and crash safety: a
  * child inserting measurements is killed with SIGKILL at random moments;
@@ -752,7 +752,7 @@ static void test_tampered(void)
 
 /* Item 12 of issue 15: recording a run's hypervolume history and cascades
  * again (as a resumed run does) adds nothing; cascades keep their ids. A
- * version-2 file with duplicates from before is cleaned up on upgrade. */
+ * version-3 file with duplicates from before is cleaned up on upgrade. */
 static void test_idempotent_history(void)
 {
     char path[256], code[512];
@@ -761,7 +761,7 @@ static void test_idempotent_history(void)
     vk_img_result res[N_IMG];
     vk_path_rec lo, hi;
     vk_run_info r = {0};
-    vk_cascade_rec *cl;
+    vk_cascade_rec *cl = NULL;
     int nc = 0;
     snprintf(path, sizeof path, "%s/resume.db", dir);
     CHECK_EQ_INT(vk_store_open(path, &db, &err), VK_OK);
@@ -793,14 +793,14 @@ static void test_idempotent_history(void)
     vk_store_close(db);
     CHECK_EQ_INT(py(path, "sys.exit(0 if c.execute('select count(*) from hv_history')"
                           ".fetchone()[0] == 4 else 1)"), 0);
-    /* a version-2 file with the duplicates older versions wrote */
+    /* a version-3 file with the duplicates older versions wrote */
     snprintf(code, sizeof code,
              "c.executescript('DROP INDEX hv_history_key; DROP INDEX cascades_key; "
              "INSERT INTO hv_history SELECT * FROM hv_history; "
              "INSERT INTO cascades(run_id,low,high,threshold_q16,resume,top1,escalated,latency_ms,"
              "energy_mj,latency_scratch_ms,energy_scratch_mj) SELECT run_id,low,high,"
              "threshold_q16,resume,top1,escalated,latency_ms,energy_mj,latency_scratch_ms,"
-             "energy_scratch_mj FROM cascades; PRAGMA user_version=2;')");
+             "energy_scratch_mj FROM cascades; PRAGMA user_version=3;')");
     CHECK_EQ_INT(py(path, code), 0);
     CHECK_EQ_INT(vk_store_open(path, &db, &err), VK_OK);
     CHECK_EQ_INT(vk_store_cascade_list(db, r.id, &cl, &nc, &err), VK_OK);
