@@ -38,8 +38,8 @@ TEST_LIB := $(BUILD)/tests/vk_fixture.o
 TB_BIN := $(BUILD)/kernels/tb/vk_tb
 SCRIPT_TESTS := $(wildcard tests/test_*.sh)
 
-.PHONY: all test test-run demo demo-run bench bench-search bench-farm clean deps golden \
-        agent-aarch64 fuzz-agent install fresh-check
+.PHONY: all test test-run demo demo-run bench bench-ref bench-search bench-farm clean deps \
+        golden agent-aarch64 fuzz-agent install fresh-check
 all: $(BUILD)/vitskip
 
 $(BUILD)/%.o: %.c
@@ -82,6 +82,13 @@ golden: $(BUILD)/tools/mk_golden
 	    /usr/bin/python3 tools/golden_ref.py kernels/tb/golden/$$s || exit 1; done
 
 $(BUILD)/tools/mk_golden: $(BUILD)/tools/mk_golden.o $(LIB_OBJ)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# the float32 reference's speed (latency, calibration throughput)
+bench-ref: $(BUILD)/tools/bench_ref
+	$(BUILD)/tools/bench_ref
+
+$(BUILD)/tools/bench_ref: $(BUILD)/tools/bench_ref.o $(LIB_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 # static aarch64 agent for the ZCU102's ARM side (tools/cross_aarch64.sh)

@@ -1,10 +1,16 @@
 /* vk_ref: float32 reference forward pass (see vk_ref.h).
- * Dot products accumulate in double, so the reference is closer to exact
- * arithmetic than PyTorch's float32 kernels are. */
+ *
+ * Every matrix product goes through one blocked kernel (gemm_nt: 4 rows x 2
+ * columns of the output per pass, 8 float lanes per accumulator, GCC vector
+ * extensions), compiled twice: for AVX2+FMA, chosen at run time when the CPU
+ * has it, and for the build's baseline. Sums are float32 as in PyTorch, in
+ * another order, so results differ from it by rounding only (the tests bound
+ * that against PyTorch's and timm's logits). */
 #include "vk_ref.h"
 
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 struct vk_ref_ws {
     float *h;     /* [T][D] */
@@ -12,8 +18,10 @@ struct vk_ref_ws {
     float *qkv;   /* [T][3D] */
     float *ctx;   /* [T][D] */
     float *mid;   /* [T][M] */
-    float *p;     /* [T] */
-    float *patch; /* [C*P*P] */
+    float *s;     /* [T][T] attention scores / probabilities of one head */
+    float *vt;    /* [dh][T] one head's values, transposed */
+    float *patch; /* [T-1][C*P*P] patches, one row each */
+    float *tok;   /* [T-1][D] patch embeddings */
 };
 
 vk_ref_ws *vk_ref_ws_new(const vk_model *m)
@@ -28,9 +36,13 @@ vk_ref_ws *vk_ref_ws_new(const vk_model *m)
     ws->qkv = malloc(t * 3 * d * sizeof(float));
     ws->ctx = malloc(t * d * sizeof(float));
     ws->mid = malloc(t * (size_t)hp->mlp_dim * sizeof(float));
-    ws->p = malloc(t * sizeof(float));
-    ws->patch = malloc((size_t)hp->n_channels * hp->patch_size * hp->patch_size * sizeof(float));
-    if (!ws->h || !ws->xn || !ws->qkv || !ws->ctx || !ws->mid || !ws->p || !ws->patch) {
+    ws->s = malloc(t * t * sizeof(float));
+    ws->vt = malloc(d / (size_t)hp->n_heads * t * sizeof(float));
+    ws->patch = malloc(t * (size_t)hp->n_channels * hp->patch_size * hp->patch_size *
+                       sizeof(float));
+    ws->tok = malloc(t * d * sizeof(float));
+    if (!ws->h || !ws->xn || !ws->qkv || !ws->ctx || !ws->mid || !ws->s || !ws->vt ||
+        !ws->patch || !ws->tok) {
         vk_ref_ws_free(ws);
         return NULL;
     }
@@ -46,19 +58,22 @@ void vk_ref_ws_free(vk_ref_ws *ws)
     free(ws->qkv);
     free(ws->ctx);
     free(ws->mid);
-    free(ws->p);
+    free(ws->s);
+    free(ws->vt);
     free(ws->patch);
+    free(ws->tok);
     free(ws);
 }
 
 float vk_ref_act(vk_act act, float x)
 {
     switch (act) {
-    case VK_ACT_GELU: return (float)(0.5 * x * (1.0 + erf(x / sqrt(2.0))));
+    case VK_ACT_GELU: return 0.5f * x * (1.0f + erff(x * (float)M_SQRT1_2));
     case VK_ACT_GELU_TANH:
-        return (float)(0.5 * x * (1.0 + tanh(sqrt(2.0 / M_PI) * (x + 0.044715 * x * x * x))));
+        return 0.5f * x *
+               (1.0f + tanhf((float)(M_2_SQRTPI * M_SQRT1_2) * (x + 0.044715f * x * x * x)));
     case VK_ACT_RELU: return x > 0 ? x : 0;
-    case VK_ACT_QUICK_GELU: return (float)(x / (1.0 + exp(-1.702 * x)));
+    case VK_ACT_QUICK_GELU: return x / (1.0f + expf(-1.702f * x));
     }
     return x;
 }
@@ -70,23 +85,128 @@ static void upd(float *mx, const float *v, size_t n)
             *mx = fabsf(v[i]);
 }
 
+typedef float vf8 __attribute__((vector_size(32)));
+
+/* (vectors passed by pointer: a vector argument's ABI depends on the ISA) */
+static inline __attribute__((always_inline)) void load8(vf8 *v, const float *p)
+{
+    memcpy(v, p, sizeof *v);
+}
+
+static inline __attribute__((always_inline)) float hsum8(const vf8 *v)
+{
+    return (((*v)[0] + (*v)[4]) + ((*v)[1] + (*v)[5])) + (((*v)[2] + (*v)[6]) + ((*v)[3] + (*v)[7]));
+}
+
+/* R rows of a times C rows of b over k: out[r][c] = a_r . b_c. */
+static inline __attribute__((always_inline)) void
+dot_block(const float *a, int lda, const float *b, int ldb, int k, int R, int C, float out[4][2])
+{
+    vf8 acc[4][2] = {{{0}}};
+    int i = 0;
+    for (; i + 8 <= k; i += 8) {
+        vf8 bv[2], av;
+#pragma GCC unroll 2
+        for (int c = 0; c < C; c++)
+            load8(&bv[c], b + (size_t)c * ldb + i);
+#pragma GCC unroll 4
+        for (int r = 0; r < R; r++) {
+            load8(&av, a + (size_t)r * lda + i);
+#pragma GCC unroll 2
+            for (int c = 0; c < C; c++)
+                acc[r][c] += av * bv[c];
+        }
+    }
+    for (int r = 0; r < R; r++)
+        for (int c = 0; c < C; c++) {
+            float t = hsum8(&acc[r][c]);
+            for (int j = i; j < k; j++)
+                t += a[(size_t)r * lda + j] * b[(size_t)c * ldb + j];
+            out[r][c] = t;
+        }
+}
+
+/* Rows i..i+R-1 of c (see gemm_nt_body), two columns at a time. */
+static inline __attribute__((always_inline)) void
+rows_block(const float *a, int lda, const float *b, int ldb, int n, int k, float *c, int ldc,
+           const float *bias, int add, int R)
+{
+    float out[4][2];
+    for (int j = 0; j < n;) {
+        int C = n - j >= 2 ? 2 : 1;
+        if (C == 2)
+            dot_block(a, lda, b + (size_t)j * ldb, ldb, k, R, 2, out);
+        else
+            dot_block(a, lda, b + (size_t)j * ldb, ldb, k, R, 1, out);
+        for (int r = 0; r < R; r++)
+            for (int q = 0; q < C; q++) {
+                float v = out[r][q] + (bias ? bias[j + q] : 0.0f);
+                float *y = &c[(size_t)r * ldc + j + q];
+                *y = add ? *y + v : v;
+            }
+        j += C;
+    }
+}
+
+/* c[i][j] = bias[j] + a_i . b_j for i < m, j < n (bias NULL: 0), or
+ * c[i][j] += that when add; a is [m][k] with row stride lda, b [n][k]
+ * with stride ldb (PyTorch's Linear layout), c [m][n] with stride ldc. */
+static inline __attribute__((always_inline)) void
+gemm_nt_body(const float *a, int lda, const float *b, int ldb, int m, int n, int k, float *c,
+             int ldc, const float *bias, int add)
+{
+    /* panels of b small enough to stay in a 256 KiB cache while every row
+       of a passes over them */
+    int nb = (int)(65536 / (k > 0 ? k : 1)) & ~1;
+    if (nb < 2)
+        nb = 2;
+    for (int j = 0; j < n; j += nb) {
+        int nj = n - j < nb ? n - j : nb, i = 0;
+        const float *bj = b + (size_t)j * ldb, *bb = bias ? bias + j : NULL;
+        for (; i + 4 <= m; i += 4)
+            rows_block(a + (size_t)i * lda, lda, bj, ldb, nj, k, c + (size_t)i * ldc + j, ldc, bb,
+                       add, 4);
+        for (; i < m; i++)
+            rows_block(a + (size_t)i * lda, lda, bj, ldb, nj, k, c + (size_t)i * ldc + j, ldc, bb,
+                       add, 1);
+    }
+}
+
+#if defined(__x86_64__) || defined(__i386__)
+__attribute__((target("avx2,fma"), optimize("fp-contract=fast"))) static void
+gemm_nt_avx2(const float *a, int lda, const float *b, int ldb, int m, int n, int k, float *c,
+             int ldc, const float *bias, int add)
+{
+    gemm_nt_body(a, lda, b, ldb, m, n, k, c, ldc, bias, add);
+}
+#endif
+
+static void gemm_nt_base(const float *a, int lda, const float *b, int ldb, int m, int n, int k,
+                         float *c, int ldc, const float *bias, int add)
+{
+    gemm_nt_body(a, lda, b, ldb, m, n, k, c, ldc, bias, add);
+}
+
+static void gemm_nt(const float *a, int lda, const float *b, int ldb, int m, int n, int k,
+                    float *c, int ldc, const float *bias, int add)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    static int avx2 = -1; /* benign race: every thread computes the same value */
+    if (avx2 < 0)
+        avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    if (avx2) {
+        gemm_nt_avx2(a, lda, b, ldb, m, n, k, c, ldc, bias, add);
+        return;
+    }
+#endif
+    gemm_nt_base(a, lda, b, ldb, m, n, k, c, ldc, bias, add);
+}
+
 /* y[t][o] = x[t] . w[o] + b[o] (+ y if add) */
 static void linear(const float *x, int n_tok, int n_in, const float *w, const float *b,
                    int n_out, float *y, int add)
 {
-    for (int t = 0; t < n_tok; t++) {
-        const float *xr = &x[(size_t)t * n_in];
-        for (int o = 0; o < n_out; o++) {
-            const float *wr = &w[(size_t)o * n_in];
-            double acc = b[o];
-            for (int i = 0; i < n_in; i++)
-                acc += (double)xr[i] * wr[i];
-            if (add)
-                y[(size_t)t * n_out + o] += (float)acc;
-            else
-                y[(size_t)t * n_out + o] = (float)acc;
-        }
-    }
+    gemm_nt(x, n_in, w, n_in, n_tok, n_out, n_in, y, n_out, b, add);
 }
 
 static void layernorm(const float *x, int n_tok, int d, const float *g, const float *b,
@@ -110,31 +230,31 @@ static void layernorm(const float *x, int n_tok, int d, const float *g, const fl
 static void attention(const vk_model *m, vk_ref_ws *ws)
 {
     int t_n = m->n_tokens, d = m->hp.dim, nh = m->hp.n_heads, dh = d / nh;
-    double scale = 1.0 / sqrt((double)dh);
+    float scale = (float)(1.0 / sqrt((double)dh));
     for (int hd = 0; hd < nh; hd++) {
+        const float *q = &ws->qkv[hd * dh], *k = &ws->qkv[d + hd * dh];
+        const float *v = &ws->qkv[2 * d + hd * dh];
+        /* scores = q k^T, one row per query token */
+        gemm_nt(q, 3 * d, k, 3 * d, t_n, t_n, dh, ws->s, t_n, NULL, 0);
         for (int t = 0; t < t_n; t++) {
-            const float *q = &ws->qkv[(size_t)t * 3 * d + hd * dh];
-            double mx = -INFINITY, z = 0;
+            float *p = &ws->s[(size_t)t * t_n], mx = -INFINITY, z = 0;
             for (int j = 0; j < t_n; j++) {
-                const float *k = &ws->qkv[(size_t)j * 3 * d + d + hd * dh];
-                double acc = 0;
-                for (int c = 0; c < dh; c++)
-                    acc += (double)q[c] * k[c];
-                ws->p[j] = (float)(acc * scale);
-                if (ws->p[j] > mx)
-                    mx = ws->p[j];
+                p[j] *= scale;
+                if (p[j] > mx)
+                    mx = p[j];
             }
             for (int j = 0; j < t_n; j++) {
-                ws->p[j] = (float)exp(ws->p[j] - mx);
-                z += ws->p[j];
+                p[j] = expf(p[j] - mx);
+                z += p[j];
             }
-            for (int c = 0; c < dh; c++) {
-                double acc = 0;
-                for (int j = 0; j < t_n; j++)
-                    acc += (double)ws->p[j] * ws->qkv[(size_t)j * 3 * d + 2 * d + hd * dh + c];
-                ws->ctx[(size_t)t * d + hd * dh + c] = (float)(acc / z);
-            }
+            for (int j = 0; j < t_n; j++)
+                p[j] /= z;
         }
+        for (int j = 0; j < t_n; j++)
+            for (int c = 0; c < dh; c++)
+                ws->vt[(size_t)c * t_n + j] = v[(size_t)j * 3 * d + c];
+        /* ctx_h = P V */
+        gemm_nt(ws->s, t_n, ws->vt, t_n, t_n, dh, t_n, &ws->ctx[hd * dh], d, NULL, 0);
     }
 }
 
@@ -150,19 +270,19 @@ void vk_ref_forward(const vk_model *m, vk_ref_ws *ws, const float *img,
         upd(&st->in, img, (size_t)c * side * side);
     for (int o = 0; o < d; o++)
         ws->h[o] = m->cls[o] + m->pos[o];
-    for (int py = 0; py < g; py++) {
+    /* every patch a row, then one product with the embedding weights */
+    for (int py = 0; py < g; py++)
         for (int px = 0; px < g; px++) {
-            int tok = 1 + py * g + px;
+            float *row = &ws->patch[(size_t)(py * g + px) * pd];
             for (int ch = 0; ch < c; ch++)
                 for (int ky = 0; ky < p; ky++)
                     for (int kx = 0; kx < p; kx++)
-                        ws->patch[(ch * p + ky) * p + kx] =
+                        row[(ch * p + ky) * p + kx] =
                             img[((size_t)ch * side + py * p + ky) * side + px * p + kx];
-            linear(ws->patch, 1, pd, m->patch_w, m->patch_b, d, &ws->h[(size_t)tok * d], 0);
-            for (int o = 0; o < d; o++)
-                ws->h[(size_t)tok * d + o] += m->pos[(size_t)tok * d + o];
         }
-    }
+    linear(ws->patch, g * g, pd, m->patch_w, m->patch_b, d, ws->tok, 0);
+    for (size_t i = 0; i < (size_t)g * g * d; i++)
+        ws->h[d + i] = ws->tok[i] + m->pos[d + i];
     if (st)
         upd(&st->h, ws->h, td);
 
