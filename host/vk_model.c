@@ -470,6 +470,7 @@ vk_status vk_model_load_hf(const char *dir, vk_model *m, vk_err *err)
     snprintf(path, sizeof path, "%s/model.safetensors", dir);
     if ((rc = vk_st_open(path, &st, err)) != VK_OK)
         goto fail;
+    vk_st_sha256(st, r.sha256);
     {
         int64_t d = hp.dim, t = r.n_tokens, mlp = hp.mlp_dim, k = hp.n_classes;
         int64_t p = hp.patch_size, c = hp.n_channels;
@@ -540,6 +541,7 @@ vk_status vk_model_load_timm(const char *path, const vk_hparams *hp, vk_model *m
     }
     if ((rc = vk_st_open(path, &st, err)) != VK_OK)
         goto fail;
+    vk_st_sha256(st, r.sha256);
     if (vk_st_find(st, "dist_token")) {
         rc = vk_fail(err, VK_E_UNSUPPORTED,
                      "%s: has a distillation token (distilled DeiT); not supported", path);

@@ -68,6 +68,10 @@ typedef struct {
 
     float *arena;             /* owns every tensor above */
     size_t arena_n;           /* floats */
+    uint8_t sha256[32];       /* SHA-256 of the weights file it was loaded from
+                                 (model.safetensors, the timm file); all zero for
+                                 a model made in memory. Code that changes the
+                                 weights after loading must zero it. */
 } vk_model;
 
 /* Loads a Hugging Face ViTForImageClassification directory (config.json,

@@ -321,13 +321,14 @@ err:
     return rc;
 }
 
-vk_status vk_quant_calibrate(const vk_model *m, const float *imgs, int n, vk_qmodel *q,
-                             vk_err *err)
+vk_status vk_quant_stats(const vk_model *m, int n, vk_calib_image_fn image, void *image_ctx,
+                         vk_progress_fn progress, void *progress_ctx, vk_ref_stats *st,
+                         vk_err *err)
 {
-    size_t img_n = (size_t)m->hp.n_channels * m->hp.image_size * m->hp.image_size;
     enum { N_MAX = sizeof(vk_ref_stats) / sizeof(float) };
-    int n_thr = THREADS(), failed = 0;
-    vk_ref_stats st, *part;
+    size_t img_n = (size_t)m->hp.n_channels * m->hp.image_size * m->hp.image_size;
+    int n_thr = THREADS(), failed = 0, done = 0;
+    vk_ref_stats *part;
     if (n < 1)
         return vk_fail(err, VK_E_ARG, "calibration: need at least one image");
     part = calloc((size_t)n_thr, sizeof *part);
@@ -339,26 +340,59 @@ vk_status vk_quant_calibrate(const vk_model *m, const float *imgs, int n, vk_qmo
     {
         vk_ref_ws *ws = vk_ref_ws_new(m);
         float *logits = malloc((size_t)m->hp.n_classes * sizeof(float));
+        float *img = malloc(img_n * sizeof(float));
         vk_ref_stats *mine = &part[THREAD_ID()];
-        failed = !ws || !logits;
-#pragma omp for schedule(dynamic, 4)
-        for (int i = 0; i < n; i++)
-            if (!failed)
-                vk_ref_forward(m, ws, &imgs[(size_t)i * img_n], NULL, logits, mine);
+        failed = !ws || !logits || !img;
+#pragma omp for schedule(dynamic, 1)
+        for (int i = 0; i < n; i++) {
+            if (failed)
+                continue;
+            image(image_ctx, i, img);
+            vk_ref_forward(m, ws, img, NULL, logits, mine);
+            if (progress) {
+                int d;
+#pragma omp atomic capture
+                d = ++done;
+                progress(progress_ctx, d, n);
+            }
+        }
         vk_ref_ws_free(ws);
         free(logits);
+        free(img);
     }
-    memset(&st, 0, sizeof st);
+    if (failed) {
+        free(part);
+        return vk_fail(err, VK_E_NOMEM, "calibration: out of memory");
+    }
+    memset(st, 0, sizeof *st);
     for (int t = 0; t < n_thr; t++) {
         const float *a = (const float *)&part[t];
-        float *b = (float *)&st;
+        float *b = (float *)st;
         for (int k = 0; k < N_MAX; k++)
             b[k] = a[k] > b[k] ? a[k] : b[k];
     }
     free(part);
-    if (failed)
-        return vk_fail(err, VK_E_NOMEM, "calibration: out of memory");
-    return vk_quant_build(m, &st, q, err);
+    return VK_OK;
+}
+
+typedef struct {
+    const float *imgs;
+    size_t img_n;
+} float_imgs;
+
+static void float_image(void *ctx, int i, float *out)
+{
+    const float_imgs *f = ctx;
+    memcpy(out, f->imgs + (size_t)i * f->img_n, f->img_n * sizeof(float));
+}
+
+vk_status vk_quant_calibrate(const vk_model *m, const float *imgs, int n, vk_qmodel *q,
+                             vk_err *err)
+{
+    float_imgs f = {imgs, (size_t)m->hp.n_channels * m->hp.image_size * m->hp.image_size};
+    vk_ref_stats st;
+    vk_status rc = vk_quant_stats(m, n, float_image, &f, NULL, NULL, &st, err);
+    return rc != VK_OK ? rc : vk_quant_build(m, &st, q, err);
 }
 
 int32_t vk_qmodel_dim(const vk_qmodel *q, int hdr_field)

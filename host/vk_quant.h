@@ -27,6 +27,16 @@
 
 #include "vk_ref.h"
 
+/* The calibration and quantization method, part of every calibration cache
+ * key (host/vk_calib.h). Change the version whenever the import, the float
+ * reference or the quantizer would give other bytes for the same checkpoint
+ * and images, so that cached blobs of the old method are not reused. */
+#define VK_QUANT_METHOD "maxabs-act int8, per-channel int8 weights, vitskip-quant 2"
+
+/* Progress of a long loop: done of total items finished; called from any
+ * thread (the callee serializes what it needs). */
+typedef void (*vk_progress_fn)(void *ctx, int done, int total);
+
 typedef struct {
     int32_t *par;   /* owned, par_n words */
     size_t par_n;
@@ -39,6 +49,17 @@ typedef struct {
 /* Builds the blob from a float model and calibration maxima. On error *q is
  * untouched. */
 vk_status vk_quant_build(const vk_model *m, const vk_ref_stats *st, vk_qmodel *q,
+                         vk_err *err);
+
+/* Writes calibration image i, normalized [C][H][W] at the model's shape,
+ * into out; called from any thread. */
+typedef void (*vk_calib_image_fn)(void *ctx, int i, float *out);
+
+/* Calibration maxima over n images fetched by image (one at a time, OpenMP
+ * over the images), calling progress (may be NULL) as images finish. On
+ * error *st is untouched. */
+vk_status vk_quant_stats(const vk_model *m, int n, vk_calib_image_fn image, void *image_ctx,
+                         vk_progress_fn progress, void *progress_ctx, vk_ref_stats *st,
                          vk_err *err);
 
 /* Calibrates on n normalized images (each [C][H][W], consecutive) and builds. */

@@ -173,7 +173,14 @@ gemm_nt_body(const float *a, int lda, const float *b, int ldb, int m, int n, int
 }
 
 #if defined(__x86_64__) || defined(__i386__)
-__attribute__((target("avx2,fma"), optimize("fp-contract=fast"))) static void
+/* gcc contracts a * b + c into an FMA only when told (-std=c11 turns it
+   off); clang does within an expression by default */
+#if defined(__clang__)
+#define VK_REF_AVX2 __attribute__((target("avx2,fma")))
+#else
+#define VK_REF_AVX2 __attribute__((target("avx2,fma"), optimize("fp-contract=fast")))
+#endif
+VK_REF_AVX2 static void
 gemm_nt_avx2(const float *a, int lda, const float *b, int ldb, int m, int n, int k, float *c,
              int ldc, const float *bias, int add)
 {

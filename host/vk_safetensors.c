@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "vk_sha256.h"
+
 #define VK_ST_MAX_FILE ((size_t)4 << 30)
 #define VK_ST_MAX_HEADER ((size_t)100 << 20)
 
@@ -261,6 +263,11 @@ int vk_st_count(const vk_st *st)
 const vk_st_tensor *vk_st_at(const vk_st *st, int i)
 {
     return i >= 0 && i < st->n ? &st->t[i] : NULL;
+}
+
+void vk_st_sha256(const vk_st *st, uint8_t out[32])
+{
+    vk_sha256(st->bytes, st->len, out);
 }
 
 const char *vk_st_path(const vk_st *st)

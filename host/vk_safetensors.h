@@ -58,6 +58,8 @@ const vk_st_tensor *vk_st_at(const vk_st *st, int i);
  * (else VK_E_FORMAT giving both shapes). dst is untouched on error. */
 vk_status vk_st_get_f32(const vk_st *st, const char *name, const int64_t *shape, int rank,
                         float *dst, vk_err *err);
+/* SHA-256 of the whole file as read (the digest Hugging Face lists for it). */
+void vk_st_sha256(const vk_st *st, uint8_t out[32]);
 /* The path given to vk_st_open; borrowed from st. */
 const char *vk_st_path(const vk_st *st);
 /* Frees st and its bytes; NULL is a no-op. */

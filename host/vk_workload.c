@@ -27,18 +27,6 @@ static vk_status load_model(const vk_workload_opts *o, vk_model *m, vk_err *err)
     return vk_model_load_timm(o->model, o->timm_hp, m, err);
 }
 
-/* Normalized float images [n][C][H][W] of the first n images of ds. */
-static float *normalize_all(const vk_dataset *ds, const vk_model *m, int n)
-{
-    size_t img_n = (size_t)ds->channels * ds->height * ds->width;
-    float *f = malloc((size_t)n * img_n * sizeof(float));
-    if (!f)
-        return NULL;
-    for (int i = 0; i < n; i++)
-        vk_dataset_normalize(ds, m, i, &f[(size_t)i * img_n]);
-    return f;
-}
-
 vk_status vk_workload_open(const vk_workload_opts *o, vk_workload *w, vk_err *err)
 {
     vk_workload r;
@@ -65,15 +53,7 @@ vk_status vk_workload_open(const vk_workload_opts *o, vk_workload *w, vk_err *er
         goto err;
     if (sp.note[0] && !o->quiet)
         fprintf(stderr, "note: %s\n", sp.note);
-    f = normalize_all(&calib, &r.model, calib.n);
-    if (!f) {
-        rc = vk_fail(err, VK_E_NOMEM, "calibration: out of memory");
-        goto err;
-    }
-    rc = vk_quant_calibrate(&r.model, f, calib.n, &r.q, err);
-    free(f);
-    f = NULL;
-    if (rc != VK_OK)
+    if ((rc = vk_calib_get(&r.model, &calib, &o->cache, &r.q, &r.calib, err)) != VK_OK)
         goto err;
 
     r.n = r.data.n;
@@ -90,6 +70,7 @@ vk_status vk_workload_open(const vk_workload_opts *o, vk_workload *w, vk_err *er
     }
     free(f);
     vk_sha256_hex(r.q.hash, r.model_hash);
+    vk_sha256_hex(r.model.sha256, r.ckpt_hash);
     vk_dataset_hash(&r.data, h);
     vk_sha256_hex(h, r.data_hash);
     vk_dataset_free(&calib);

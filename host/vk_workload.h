@@ -13,10 +13,13 @@
  * calibration images the calibration split (opts.calib, or the validation
  * source: the sibling *train-images* file of an IDX *t10k-images* file,
  * else the selection part of the data), calib_n of them (default 512),
- * never an evaluation image. Not thread-safe while opening. */
+ * never an evaluation image. The blob comes from the calibration cache
+ * (vk_calib.h) when it holds one for this model and these images.
+ * Not thread-safe while opening. */
 #ifndef VK_WORKLOAD_H
 #define VK_WORKLOAD_H
 
+#include "vk_calib.h"
 #include "vk_data.h"
 #include "vk_quant.h"
 
@@ -28,6 +31,7 @@ typedef struct {
     int limit;            /* evaluation images (0 = all of the test split) */
     int calib_n;          /* 0 = 512 */
     int quiet;            /* no notes on stderr */
+    vk_calib_opts cache;  /* the calibration cache (zero: the default folder) */
 } vk_workload_opts;
 
 typedef struct vk_workload {
@@ -37,6 +41,8 @@ typedef struct vk_workload {
     int8_t *imgs;         /* [n][vk_qmodel_img_n] quantized, owned */
     int n;
     char model_hash[65];  /* hex SHA-256 of the quantized blob */
+    char ckpt_hash[65];   /* hex SHA-256 of the checkpoint's weights file */
+    vk_calib_result calib; /* whether the blob came from the cache */
     char data_hash[65];   /* hex SHA-256 of the evaluation set */
 } vk_workload;
 

@@ -6,6 +6,10 @@
 # its reason) is shown. Each test runs from the repository root; BUILD names
 # the build tree.
 pass=0; fail=0; skip=0; failed=""; skipped_parts=0
+# a calibration cache of this run's own: tests neither read nor fill the user's
+VITSKIP_CACHE=$(mktemp -d /tmp/vk_test_cache.XXXXXX)
+export VITSKIP_CACHE
+trap 'rm -rf "$VITSKIP_CACHE"' EXIT
 for t in "$@"; do
     start=$(date +%s)
     out=$("$t" 2>&1)
