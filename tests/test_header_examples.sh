@@ -34,6 +34,8 @@ example() {
 # prelude HEADER: declarations the example assumes, one statement a line
 prelude() {
     case $1 in
+    host/vk_calib.h) echo 'vk_model model; vk_dataset calib_images; vk_qmodel q; vk_progress_fn bar = 0;
+        int pr;' ;;
     host/vk_data.h) echo 'const char *path = "x"; vk_model model; float img[784];' ;;
     host/vk_fast.h) echo 'vk_qmodel q; const int8_t *imgs = 0; int n = 1; int32_t *outs = 0;' ;;
     host/vk_prefix.h) echo 'vk_fast_ctx *fast = 0; const uint32_t *modes[2] = {0}; const int8_t *imgs = 0;
