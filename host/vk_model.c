@@ -594,3 +594,28 @@ fail:
     vk_model_free(&r);
     return rc;
 }
+
+static int cmp_imp(const void *a, const void *b, void *ctx)
+{
+    const double *imp = ctx;
+    int i = *(const int *)a, j = *(const int *)b;
+    if (imp[i] != imp[j])
+        return imp[i] > imp[j] ? -1 : 1;
+    return i < j ? -1 : (i > j);
+}
+
+void vk_model_ffn_order(const vk_model *m, int l, double *imp, int *perm)
+{
+    const vk_layer *L = &m->layers[l];
+    int d = m->hp.dim, mlp = m->hp.mlp_dim;
+    for (int j = 0; j < mlp; j++) {
+        double a = 0, b = 0;
+        for (int i = 0; i < d; i++) {
+            a += (double)L->fc1_w[(size_t)j * d + i] * L->fc1_w[(size_t)j * d + i];
+            b += (double)L->fc2_w[(size_t)i * mlp + j] * L->fc2_w[(size_t)i * mlp + j];
+        }
+        imp[j] = sqrt(a) * sqrt(b);
+        perm[j] = j;
+    }
+    qsort_r(perm, (size_t)mlp, sizeof *perm, cmp_imp, imp);
+}

@@ -100,4 +100,11 @@ void vk_model_randomize(vk_model *m, uint64_t seed);
 /* Frees everything the model owns; NULL or a zeroed model is a no-op. */
 void vk_model_free(vk_model *m);
 
+/* Encoder l's FFN hidden neurons in descending order of importance
+ * I_j = ||W1[j,:]||_2 * ||W2[:,j]||_2 (ties: lower index first) into
+ * perm[mlp_dim]; imp[mlp_dim] is scratch (gets I_j). FFN sparsity (:fNN)
+ * drops the least important whole blocks: the quantizer stores the neurons
+ * in this order, the float reference drops the same ones. */
+void vk_model_ffn_order(const vk_model *m, int l, double *imp, int *perm);
+
 #endif

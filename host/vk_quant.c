@@ -99,32 +99,6 @@ static void quant_rows(const float *w, int n_out, int n_in, const int *perm, con
     }
 }
 
-/* The FFN hidden neurons in descending order of importance
- * I_j = ||W1[j,:]||_2 * ||W2[:,j]||_2 (ties: lower index first), so that
- * FFN sparsity drops the least important whole blocks. */
-static int cmp_imp(const void *a, const void *b, void *ctx)
-{
-    const double *imp = ctx;
-    int i = *(const int *)a, j = *(const int *)b;
-    if (imp[i] != imp[j])
-        return imp[i] > imp[j] ? -1 : 1;
-    return i < j ? -1 : (i > j);
-}
-
-static void ffn_order(const vk_layer *L, int d, int mlp, double *imp, int *perm)
-{
-    for (int j = 0; j < mlp; j++) {
-        double a = 0, b = 0;
-        for (int i = 0; i < d; i++) {
-            a += (double)L->fc1_w[(size_t)j * d + i] * L->fc1_w[(size_t)j * d + i];
-            b += (double)L->fc2_w[(size_t)i * mlp + j] * L->fc2_w[(size_t)i * mlp + j];
-        }
-        imp[j] = sqrt(a) * sqrt(b);
-        perm[j] = j;
-    }
-    qsort_r(perm, (size_t)mlp, sizeof *perm, cmp_imp, imp);
-}
-
 /* Bias and (mult, shift) for an output with acc scale s_x * sw[o]. */
 static vk_status quant_out(const float *b, const int *perm, const float *sw, int n, float s_x,
                            float s_out, int32_t *pb, int32_t *pm, int32_t *ps)
@@ -263,7 +237,7 @@ vk_status vk_quant_build(const vk_model *m, const vk_ref_stats *st, vk_qmodel *q
             goto range;
         quant_ln(L->ln2_w, L->ln2_b, d, s_ln2, &lp[r.lay.ln2_g], &lp[r.lay.ln2_b]);
         /* the hidden neurons stored most important first (FFN sparsity) */
-        ffn_order(L, d, mlp, imp, perm);
+        vk_model_ffn_order(m, l, imp, perm);
         quant_rows(L->fc1_w, mlp, d, perm, NULL, r.wt, W + r.lay.fc1_w, sw);
         if (quant_out(L->fc1_b, perm, sw, mlp, s_ln2, s_fc1, &lp[r.lay.fc1_b],
                       &lp[r.lay.fc1_m], &lp[r.lay.fc1_s]) != VK_OK)

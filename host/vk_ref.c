@@ -13,15 +13,20 @@
 #include <string.h>
 
 struct vk_ref_ws {
-    float *h;     /* [T][D] */
-    float *xn;    /* [T][D] */
-    float *qkv;   /* [T][3D] */
-    float *ctx;   /* [T][D] */
-    float *mid;   /* [T][M] */
-    float *s;     /* [T][T] attention scores / probabilities of one head */
-    float *vt;    /* [dh][T] one head's values, transposed */
-    float *patch; /* [T-1][C*P*P] patches, one row each */
-    float *tok;   /* [T-1][D] patch embeddings */
+    float *h;        /* [T][D] */
+    float *xn;       /* [T][D] */
+    float *qkv;      /* [T][3D] */
+    float *ctx;      /* [T][D] */
+    float *mid;      /* [T][M] */
+    float *vt;       /* [2][dh][T] one head's values, transposed; H: q_s and k_s */
+    float *patch;    /* [T-1][C*P*P] patches, one row each */
+    float *tok;      /* [T-1][D] patch embeddings */
+    float *attn;     /* [H][T][T] the last computed attention probabilities */
+    int attn_shared; /* attn holds one matrix for every head (H mode) */
+    int attn_ok;     /* attn is a valid reuse source for the current tokens */
+    float *score;    /* [T] pruning scores */
+    int *keep;       /* [T] kept token indices */
+    int *ffn_rank;   /* [L][M] neuron j's importance rank in encoder l */
 };
 
 vk_ref_ws *vk_ref_ws_new(const vk_model *m)
@@ -36,16 +41,30 @@ vk_ref_ws *vk_ref_ws_new(const vk_model *m)
     ws->qkv = malloc(t * 3 * d * sizeof(float));
     ws->ctx = malloc(t * d * sizeof(float));
     ws->mid = malloc(t * (size_t)hp->mlp_dim * sizeof(float));
-    ws->s = malloc(t * t * sizeof(float));
-    ws->vt = malloc(d / (size_t)hp->n_heads * t * sizeof(float));
-    ws->patch = malloc(t * (size_t)hp->n_channels * hp->patch_size * hp->patch_size *
-                       sizeof(float));
+    ws->vt = malloc(2 * d / (size_t)hp->n_heads * t * sizeof(float));
+    ws->patch =
+        malloc(t * (size_t)hp->n_channels * hp->patch_size * hp->patch_size * sizeof(float));
     ws->tok = malloc(t * d * sizeof(float));
-    if (!ws->h || !ws->xn || !ws->qkv || !ws->ctx || !ws->mid || !ws->s || !ws->vt ||
-        !ws->patch || !ws->tok) {
+    ws->attn = malloc((size_t)hp->n_heads * t * t * sizeof(float));
+    ws->score = malloc(t * sizeof(float));
+    ws->keep = malloc(t * sizeof(int));
+    ws->ffn_rank = malloc((size_t)hp->n_layers * hp->mlp_dim * sizeof(int));
+    double *imp = malloc((size_t)hp->mlp_dim * sizeof(double));
+    int *perm = malloc((size_t)hp->mlp_dim * sizeof(int));
+    if (!ws->h || !ws->xn || !ws->qkv || !ws->ctx || !ws->mid || !ws->vt || !ws->patch ||
+        !ws->tok || !ws->attn || !ws->score || !ws->keep || !ws->ffn_rank || !imp || !perm) {
+        free(imp);
+        free(perm);
         vk_ref_ws_free(ws);
         return NULL;
     }
+    for (int l = 0; l < hp->n_layers; l++) {
+        vk_model_ffn_order(m, l, imp, perm);
+        for (int r = 0; r < hp->mlp_dim; r++)
+            ws->ffn_rank[(size_t)l * hp->mlp_dim + perm[r]] = r;
+    }
+    free(imp);
+    free(perm);
     return ws;
 }
 
@@ -58,22 +77,28 @@ void vk_ref_ws_free(vk_ref_ws *ws)
     free(ws->qkv);
     free(ws->ctx);
     free(ws->mid);
-    free(ws->s);
     free(ws->vt);
     free(ws->patch);
     free(ws->tok);
+    free(ws->attn);
+    free(ws->score);
+    free(ws->keep);
+    free(ws->ffn_rank);
     free(ws);
 }
 
 float vk_ref_act(vk_act act, float x)
 {
     switch (act) {
-    case VK_ACT_GELU: return 0.5f * x * (1.0f + erff(x * (float)M_SQRT1_2));
+    case VK_ACT_GELU:
+        return 0.5f * x * (1.0f + erff(x * (float)M_SQRT1_2));
     case VK_ACT_GELU_TANH:
         return 0.5f * x *
                (1.0f + tanhf((float)(M_2_SQRTPI * M_SQRT1_2) * (x + 0.044715f * x * x * x)));
-    case VK_ACT_RELU: return x > 0 ? x : 0;
-    case VK_ACT_QUICK_GELU: return x / (1.0f + expf(-1.702f * x));
+    case VK_ACT_RELU:
+        return x > 0 ? x : 0;
+    case VK_ACT_QUICK_GELU:
+        return x / (1.0f + expf(-1.702f * x));
     }
     return x;
 }
@@ -95,7 +120,8 @@ static inline __attribute__((always_inline)) void load8(vf8 *v, const float *p)
 
 static inline __attribute__((always_inline)) float hsum8(const vf8 *v)
 {
-    return (((*v)[0] + (*v)[4]) + ((*v)[1] + (*v)[5])) + (((*v)[2] + (*v)[6]) + ((*v)[3] + (*v)[7]));
+    return (((*v)[0] + (*v)[4]) + ((*v)[1] + (*v)[5])) +
+           (((*v)[2] + (*v)[6]) + ((*v)[3] + (*v)[7]));
 }
 
 /* R rows of a times C rows of b over k: out[r][c] = a_r . b_c. */
@@ -127,9 +153,10 @@ dot_block(const float *a, int lda, const float *b, int ldb, int k, int R, int C,
 }
 
 /* Rows i..i+R-1 of c (see gemm_nt_body), two columns at a time. */
-static inline __attribute__((always_inline)) void
-rows_block(const float *a, int lda, const float *b, int ldb, int n, int k, float *c, int ldc,
-           const float *bias, int add, int R)
+static inline __attribute__((always_inline)) void rows_block(const float *a, int lda,
+                                                             const float *b, int ldb, int n, int k,
+                                                             float *c, int ldc, const float *bias,
+                                                             int add, int R)
 {
     float out[4][2];
     for (int j = 0; j < n;) {
@@ -151,9 +178,10 @@ rows_block(const float *a, int lda, const float *b, int ldb, int n, int k, float
 /* c[i][j] = bias[j] + a_i . b_j for i < m, j < n (bias NULL: 0), or
  * c[i][j] += that when add; a is [m][k] with row stride lda, b [n][k]
  * with stride ldb (PyTorch's Linear layout), c [m][n] with stride ldc. */
-static inline __attribute__((always_inline)) void
-gemm_nt_body(const float *a, int lda, const float *b, int ldb, int m, int n, int k, float *c,
-             int ldc, const float *bias, int add)
+static inline __attribute__((always_inline)) void gemm_nt_body(const float *a, int lda,
+                                                               const float *b, int ldb, int m,
+                                                               int n, int k, float *c, int ldc,
+                                                               const float *bias, int add)
 {
     /* panels of b small enough to stay in a 256 KiB cache while every row
        of a passes over them */
@@ -194,8 +222,8 @@ static void gemm_nt_base(const float *a, int lda, const float *b, int ldb, int m
     gemm_nt_body(a, lda, b, ldb, m, n, k, c, ldc, bias, add);
 }
 
-static void gemm_nt(const float *a, int lda, const float *b, int ldb, int m, int n, int k,
-                    float *c, int ldc, const float *bias, int add)
+static void gemm_nt(const float *a, int lda, const float *b, int ldb, int m, int n, int k, float *c,
+                    int ldc, const float *bias, int add)
 {
 #if defined(__x86_64__) || defined(__i386__)
     static int avx2 = -1; /* benign race: every thread computes the same value */
@@ -210,14 +238,14 @@ static void gemm_nt(const float *a, int lda, const float *b, int ldb, int m, int
 }
 
 /* y[t][o] = x[t] . w[o] + b[o] (+ y if add) */
-static void linear(const float *x, int n_tok, int n_in, const float *w, const float *b,
-                   int n_out, float *y, int add)
+static void linear(const float *x, int n_tok, int n_in, const float *w, const float *b, int n_out,
+                   float *y, int add)
 {
     gemm_nt(x, n_in, w, n_in, n_tok, n_out, n_in, y, n_out, b, add);
 }
 
-static void layernorm(const float *x, int n_tok, int d, const float *g, const float *b,
-                      float eps, float *y)
+static void layernorm(const float *x, int n_tok, int d, const float *g, const float *b, float eps,
+                      float *y)
 {
     for (int t = 0; t < n_tok; t++) {
         const float *xr = &x[(size_t)t * d];
@@ -234,39 +262,105 @@ static void layernorm(const float *x, int n_tok, int d, const float *g, const fl
     }
 }
 
-static void attention(const vk_model *m, vk_ref_ws *ws)
+/* Row-wise softmax of scale * s over t_n x t_n. */
+static void softmax_rows(float *s, int t_n, float scale)
 {
-    int t_n = m->n_tokens, d = m->hp.dim, nh = m->hp.n_heads, dh = d / nh;
-    float scale = (float)(1.0 / sqrt((double)dh));
-    for (int hd = 0; hd < nh; hd++) {
-        const float *q = &ws->qkv[hd * dh], *k = &ws->qkv[d + hd * dh];
-        const float *v = &ws->qkv[2 * d + hd * dh];
-        /* scores = q k^T, one row per query token */
-        gemm_nt(q, 3 * d, k, 3 * d, t_n, t_n, dh, ws->s, t_n, NULL, 0);
-        for (int t = 0; t < t_n; t++) {
-            float *p = &ws->s[(size_t)t * t_n], mx = -INFINITY, z = 0;
-            for (int j = 0; j < t_n; j++) {
-                p[j] *= scale;
-                if (p[j] > mx)
-                    mx = p[j];
-            }
-            for (int j = 0; j < t_n; j++) {
-                p[j] = expf(p[j] - mx);
-                z += p[j];
-            }
-            for (int j = 0; j < t_n; j++)
-                p[j] /= z;
+    for (int t = 0; t < t_n; t++) {
+        float *p = &s[(size_t)t * t_n], mx = -INFINITY, z = 0;
+        for (int j = 0; j < t_n; j++) {
+            p[j] *= scale;
+            if (p[j] > mx)
+                mx = p[j];
         }
+        for (int j = 0; j < t_n; j++) {
+            p[j] = expf(p[j] - mx);
+            z += p[j];
+        }
+        for (int j = 0; j < t_n; j++)
+            p[j] /= z;
+    }
+}
+
+/* The attention branch of an encoder in mode a (F, H or R) over t_n tokens,
+ * from ws->qkv (q and k unused for R) to ws->ctx; F and H leave their
+ * probabilities in ws->attn for a later reuse or pruning. */
+static void attention(const vk_model *m, vk_ref_ws *ws, int t_n, uint32_t a)
+{
+    int d = m->hp.dim, nh = m->hp.n_heads, dh = d / nh;
+    size_t tt = (size_t)t_n * t_n;
+    float scale = (float)(1.0 / sqrt((double)dh));
+    if (a == VK_ATTN_SHARED) {
+        /* q_s, k_s: the mean over heads (the mean of the heads' projections
+           applied to the input), one matrix for every head */
+        float *qs = ws->vt, *ks = ws->vt + (size_t)dh * t_n;
+        for (int t = 0; t < t_n; t++)
+            for (int c = 0; c < dh; c++) {
+                double sq = 0, sk = 0;
+                for (int hd = 0; hd < nh; hd++) {
+                    sq += ws->qkv[(size_t)t * 3 * d + hd * dh + c];
+                    sk += ws->qkv[(size_t)t * 3 * d + d + hd * dh + c];
+                }
+                qs[(size_t)t * dh + c] = (float)(sq / nh);
+                ks[(size_t)t * dh + c] = (float)(sk / nh);
+            }
+        gemm_nt(qs, dh, ks, dh, t_n, t_n, dh, ws->attn, t_n, NULL, 0);
+        softmax_rows(ws->attn, t_n, scale);
+        ws->attn_shared = 1;
+        ws->attn_ok = 1;
+    } else if (a == VK_ATTN_FULL) {
+        for (int hd = 0; hd < nh; hd++) {
+            /* scores = q k^T, one row per query token */
+            gemm_nt(&ws->qkv[hd * dh], 3 * d, &ws->qkv[d + hd * dh], 3 * d, t_n, t_n, dh,
+                    ws->attn + hd * tt, t_n, NULL, 0);
+            softmax_rows(ws->attn + hd * tt, t_n, scale);
+        }
+        ws->attn_shared = 0;
+        ws->attn_ok = 1;
+    }
+    for (int hd = 0; hd < nh; hd++) {
+        const float *v = &ws->qkv[2 * d + hd * dh];
         for (int j = 0; j < t_n; j++)
             for (int c = 0; c < dh; c++)
                 ws->vt[(size_t)c * t_n + j] = v[(size_t)j * 3 * d + c];
         /* ctx_h = P V */
-        gemm_nt(ws->s, t_n, ws->vt, t_n, t_n, dh, t_n, &ws->ctx[hd * dh], d, NULL, 0);
+        gemm_nt(ws->attn + (ws->attn_shared ? 0 : hd * tt), t_n, ws->vt, t_n, t_n, dh, t_n,
+                &ws->ctx[hd * dh], d, NULL, 0);
     }
 }
 
-void vk_ref_forward(const vk_model *m, vk_ref_ws *ws, const float *img,
-                    const uint32_t *modes, float *logits, vk_ref_stats *st)
+/* Token pruning after an encoder's attention branch: keep the prefix token
+ * and the top ceil(keep * N / 100) patch tokens by the class token's
+ * attention (mean over heads; ties: lower index), in their order. Returns
+ * the new token count; the residual stream is compacted. */
+static int prune(const vk_model *m, vk_ref_ws *ws, int t_n, uint32_t keep)
+{
+    int d = m->hp.dim, nh = ws->attn_shared ? 1 : m->hp.n_heads, n = t_n - 1;
+    int mk = (int)((keep * (uint32_t)n + 99) / 100);
+    size_t tt = (size_t)t_n * t_n;
+    for (int j = 1; j < t_n; j++) {
+        double s = 0;
+        for (int hd = 0; hd < nh; hd++)
+            s += ws->attn[hd * tt + j];
+        ws->score[j] = (float)(s / nh);
+    }
+    /* selection by rank: token j is kept when fewer than mk tokens beat it */
+    int k = 0;
+    ws->keep[k++] = 0;
+    for (int j = 1; j < t_n; j++) {
+        int better = 0;
+        for (int i = 1; i < t_n && better < mk; i++)
+            better += ws->score[i] > ws->score[j] || (ws->score[i] == ws->score[j] && i < j);
+        if (better < mk)
+            ws->keep[k++] = j;
+    }
+    for (int i = 1; i < k; i++)
+        memmove(&ws->h[(size_t)i * d], &ws->h[(size_t)ws->keep[i] * d], (size_t)d * sizeof(float));
+    ws->attn_ok = 0; /* the matrices no longer match the tokens */
+    return k;
+}
+
+void vk_ref_forward(const vk_model *m, vk_ref_ws *ws, const float *img, const uint32_t *modes,
+                    float *logits, vk_ref_stats *st)
 {
     const vk_hparams *hp = &m->hp;
     int d = hp->dim, t_n = m->n_tokens, p = hp->patch_size, c = hp->n_channels;
@@ -293,13 +387,17 @@ void vk_ref_forward(const vk_model *m, vk_ref_ws *ws, const float *img,
     if (st)
         upd(&st->h, ws->h, td);
 
+    ws->attn_ok = 0;
     for (int l = 0; l < hp->n_layers; l++) {
         const vk_layer *L = &m->layers[l];
-        uint32_t mode = modes ? VK_MODE_ATTN(modes[l]) : VK_ATTN_FULL;
-        if (mode == VK_ATTN_FULL) {
+        uint32_t w = modes ? modes[l] : VK_MODE(VK_ATTN_FULL), mode = VK_MODE_ATTN(w);
+        if (mode == VK_ATTN_REUSE && !ws->attn_ok)
+            mode = VK_ATTN_FULL; /* invalid genome (vk_genome_check refuses it) */
+        td = (size_t)t_n * d;
+        if (mode != VK_ATTN_SKIP) {
             layernorm(ws->h, t_n, d, L->ln1_w, L->ln1_b, hp->ln_eps, ws->xn);
             linear(ws->xn, t_n, d, L->qkv_w, L->qkv_b, 3 * d, ws->qkv, 0);
-            attention(m, ws);
+            attention(m, ws, t_n, mode);
             if (st) {
                 upd(&st->ln1[l], ws->xn, td);
                 for (int t = 0; t < t_n; t++) {
@@ -322,6 +420,8 @@ void vk_ref_forward(const vk_model *m, vk_ref_ws *ws, const float *img,
             linear(ws->ctx, t_n, d, L->proj_w, L->proj_b, d, ws->h, 1);
             if (st)
                 upd(&st->h, ws->h, td);
+            if (VK_MODE_PRUNES(w) && mode != VK_ATTN_REUSE)
+                td = (size_t)(t_n = prune(m, ws, t_n, VK_MODE_KEEP(w))) * d;
         }
         layernorm(ws->h, t_n, d, L->ln2_w, L->ln2_b, hp->ln_eps, ws->xn);
         linear(ws->xn, t_n, d, L->fc1_w, L->fc1_b, mlp, ws->mid, 0);
@@ -331,6 +431,15 @@ void vk_ref_forward(const vk_model *m, vk_ref_ws *ws, const float *img,
         }
         for (size_t i = 0; i < (size_t)t_n * mlp; i++)
             ws->mid[i] = vk_ref_act(hp->act, ws->mid[i]);
+        if (VK_MODE_FFN(w) >= 1 && VK_MODE_FFN(w) <= 99) {
+            /* :fNN: only the M_keep most important neurons contribute */
+            int keep = vk_ffn_keep(mlp, (int)VK_MODE_FFN(w));
+            const int *rank = &ws->ffn_rank[(size_t)l * mlp];
+            for (int t = 0; t < t_n; t++)
+                for (int j = 0; j < mlp; j++)
+                    if (rank[j] >= keep)
+                        ws->mid[(size_t)t * mlp + j] = 0;
+        }
         linear(ws->mid, t_n, mlp, L->fc2_w, L->fc2_b, d, ws->h, 1);
         if (st)
             upd(&st->h, ws->h, td);

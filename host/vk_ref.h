@@ -37,9 +37,11 @@ typedef struct vk_ref_ws vk_ref_ws;
 vk_ref_ws *vk_ref_ws_new(const vk_model *m);
 void vk_ref_ws_free(vk_ref_ws *ws);
 
-/* img: normalized [C][H][W]; modes: n_layers mode words (VK_ATTN_FULL or
- * VK_ATTN_SKIP; NULL = all full); logits: n_classes floats out.
- * stats: NULL, or maxima to update. */
+/* img: normalized [C][H][W]; modes: n_layers mode words, every mode of
+ * kernels/vk_config.h as the kernel computes it in integers (F, S, R, H,
+ * token pruning, FFN sparsity; a valid genome, vk_genome_check; NULL = all
+ * full); logits: n_classes floats out. stats: NULL, or maxima to update
+ * (calibration: the full path). */
 void vk_ref_forward(const vk_model *m, vk_ref_ws *ws, const float *img,
                     const uint32_t *modes, float *logits, vk_ref_stats *stats);
 

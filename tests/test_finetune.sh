@@ -80,8 +80,8 @@ sed 's/"n_layers":[[:space:]]*8/"n_layers": 12/' "$T/p.json" > "$T/b3.json"
 bad "n_layers" "the model has 8" --export "$T/b3.json" $args
 sed 's/"genome":[[:space:]]*"[A-Z]*"/"genome": "RFFFFFFF"/' "$T/p.json" > "$T/b4.json"
 bad "R first" "no earlier" --export "$T/b4.json" $args
-sed 's/"genome":[[:space:]]*"[A-Z]*"/"genome": "F:k60FFFFFFF"/' "$T/p.json" > "$T/b5.json"
-bad "bad keep ratio" ":k60" --export "$T/b5.json" $args
+sed 's/"genome":[[:space:]]*"[A-Z]*"/"genome": "F:k100FFFFFFF"/' "$T/p.json" > "$T/b5.json"
+bad "bad keep ratio" ":k100" --export "$T/b5.json" $args
 bad "high level of a path" "needs a cascade" --export "$T/p.json" $args --level high
 bad "not a checkpoint" "not a checkpoint" --export "$T/p.json" --model "$T" --out "$T/x" $small
 bad "no data" "$T" --export "$T/p.json" --model models/demo --out "$T/x" --data "$T" --device cpu

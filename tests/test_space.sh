@@ -24,15 +24,14 @@ expect 2 "encoder 3: prunes tokens" $VITSKIP eval --model $M --data $DATA --geno
 expect 2 "text left after 8 encoders" $VITSKIP eval --model $M --data $DATA --genome FFFFFFFFF
 expect 2 "no leading zero" $VITSKIP eval --model $M --data $DATA --genome F:k05FFFFFFF
 expect 2 "both name the path" $VITSKIP eval --model $M --data $DATA --genome FFFFFFFF --skip 1
-expect 2 "float reference computes F and S" $VITSKIP eval --model $M --data $DATA --float \
-    --genome HFFFFFFF
 expect 1 "a gene outside the space" $S --space FS --seed-genome FHFFFFFF
 expect 1 "a sweep measures at most" $VITSKIP sweep --model $M --data $DATA --limit 24 \
     --board cpu --db "$T/w.db" --space all -q
 
 # eval of a mixed path: the canonical genome printed back
 $VITSKIP eval --model $M --data $DATA --limit 24 --board sim --genome FH:k70FRS:f50FFF \
-    >"$T/ev" 2>&1 && grep -q "^path      FH:k70FRS:f50FFF " "$T/ev" && ok ||
+    --float >"$T/ev" 2>&1 && grep -q "^path      FH:k70FRS:f50FFF " "$T/ev" &&
+    grep -q "^top-1 .*(float32 reference, host)" "$T/ev" && ok ||
     ko "eval --genome: $(cat "$T/ev")"
 
 # a search over FSRH with keep 100/70 and ffn 0/50, then its resume

@@ -251,8 +251,9 @@ def test_pruning_hand_made():
 
 
 def test_genome_errors():
-    bad = {"FFF": "3 encoders", "FFFX": "expected F, S, R or H", "F:k60FFF": ":k60",
-           "F:f30FFF": ":f30", "S:k50FFF": "needs F or H", "R:k50FFF": "needs F or H",
+    bad = {"FFF": "3 encoders", "FFFX": "expected F, S, R or H", "F:k100FFF": ":k100",
+           "F:k0FFF": ":k0", "F:f100FFF": ":f100", "F:f0FFF": ":f0", "S:k50FFF": "needs F or H",
+           "R:k50FFF": "needs F or H",
            "RFFF": "no earlier", "SRFF": "no earlier", "F:k70RFF": "across pruned",
            "FF:k50SR": "across pruned", "F:f50:k50FFF": "offset", "F:k070FFF": ":k070",
            "ffff": "offset 0", "F FFF": "offset 1"}
@@ -262,7 +263,7 @@ def test_genome_errors():
             check(False, "genome %r accepted" % g)
         except ValueError as e:
             check(want in str(e), "genome %r: error %r does not say %r" % (g, str(e), want))
-    for g in ("FRRR", "HRSR", "F:k70HRS", "SF:k85:f50HR:f25"):
+    for g in ("FRRR", "HRSR", "F:k70HRS", "SF:k85:f50HR:f25", "F:k60F:f30F:k1:f99F"):
         check(vkvit.format_genome(vkvit.parse_genome(g, 4)) == g, "round trip %r" % g)
 
 

@@ -8,6 +8,11 @@
     the training run's log). Format (little-endian): "VKREF001",
     u32 n_images, u32 n_classes, u32 n_variants, then per variant:
     u32 skip_mask, n*k float32 logits.
+  with --modes FILE GENOME...: FILE gets the model's logits for each
+    genome (every per-encoder mode, vkvit's definition) on the first --n
+    test images; tests/test_ref makes it at test time. Format: "VKREF002",
+    u32 n_images, u32 n_classes, u32 n_variants, then per variant: u32
+    length, the genome text, n*k float32 logits.
   with --timm: tests/fixtures/timm_tiny.safetensors + timm_tiny_ref.bin: a
     small timm VisionTransformer (img 32, patch 8, 3 channels, dim 48,
     depth 2, 3 heads, mlp 192, 7 classes), randomized, and its logits on 8
@@ -16,6 +21,7 @@
     logits.
 
 usage: make_reference.py --model DIR --data DIR --out DIR [--timm]
+       make_reference.py --model DIR --data DIR --modes FILE [--n N] GENOME...
 """
 import argparse
 import os
@@ -56,16 +62,38 @@ def timm_fixture(out):
     print("timm reference logits[0]:", res[0].tolist())
 
 
+def modes_fixture(model, a):
+    x = vktrain.read_idx(os.path.join(a.data, "t10k-images-idx3-ubyte.gz"))[:a.n]
+    x = vktrain.normalize(x)
+    out = []
+    for g in a.genomes:
+        vkvit.parse_genome(g, model.n_layers)  # refuses what the kernel refuses
+        logits = model(x, g).float()
+        out.append(struct.pack("<I", len(g)) + g.encode() +
+                   logits.contiguous().numpy().astype("<f4").tobytes())
+    with open(a.modes, "wb") as f:
+        f.write(b"VKREF002" + struct.pack("<III", x.shape[0], logits.shape[1], len(out)))
+        f.write(b"".join(out))
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--model", required=True)
     ap.add_argument("--data", required=True)
-    ap.add_argument("--out", required=True)
+    ap.add_argument("--out")
     ap.add_argument("--timm", action="store_true", help="also the timm fixtures (needs timm)")
+    ap.add_argument("--modes", help="write the logits of each GENOME to this file")
+    ap.add_argument("--n", type=int, default=100, help="test images for --modes")
+    ap.add_argument("genomes", nargs="*")
     a = ap.parse_args()
+    if not a.out and not a.modes:
+        ap.error("--out or --modes is required")
     torch.set_grad_enabled(False)
     model = vkvit.load_pretrained(a.model).eval()
     n = model.n_layers
+    if a.modes:
+        modes_fixture(model, a)
+        return
     x = vktrain.read_idx(os.path.join(a.data, "t10k-images-idx3-ubyte.gz"))[:1000]
     y = vktrain.read_idx(os.path.join(a.data, "t10k-labels-idx1-ubyte.gz"))[:1000]
     x = vktrain.normalize(x)

@@ -41,7 +41,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 FFN_BLOCK = 64          # the GEMM engine's output tile: FFN sparsity granule
-KEEP_RATIOS = (85, 70, 50)
+KEEP_RATIOS = (85, 70, 50)  # what training samples; a genome may use any 1..99
 FFN_DROPS = (25, 50)
 
 Mode = collections.namedtuple("Mode", "attn keep fdrop")  # 'F'|'S'|'R'|'H', 100|85|70|50, 0|25|50
@@ -59,12 +59,12 @@ def parse_genome(text, n_layers):
             raise ValueError("genome %r: at offset %d: expected F, S, R or H" % (text, pos))
         keep = int(m.group(2)) if m.group(2) is not None else 100
         fdrop = int(m.group(3)) if m.group(3) is not None else 0
-        if m.group(2) is not None and (keep not in KEEP_RATIOS or m.group(2) != str(keep)):
-            raise ValueError("genome %r: at offset %d: :k%s, expected :k85, :k70 or :k50"
-                             % (text, pos, m.group(2)))
-        if m.group(3) is not None and (fdrop not in FFN_DROPS or m.group(3) != str(fdrop)):
-            raise ValueError("genome %r: at offset %d: :f%s, expected :f25 or :f50"
-                             % (text, pos, m.group(3)))
+        if m.group(2) is not None and not (1 <= keep <= 99 and m.group(2) == str(keep)):
+            raise ValueError("genome %r: at offset %d: :k%s, expected a keep percent 1..99 "
+                             "without leading zero" % (text, pos, m.group(2)))
+        if m.group(3) is not None and not (1 <= fdrop <= 99 and m.group(3) == str(fdrop)):
+            raise ValueError("genome %r: at offset %d: :f%s, expected an FFN drop percent 1..99 "
+                             "without leading zero" % (text, pos, m.group(3)))
         modes.append(Mode(m.group(1), keep, fdrop))
         pos = m.end()
     if len(modes) != n_layers:
@@ -84,8 +84,8 @@ def reuse_sources(modes):
     :k on S or R, R with no earlier F/H, or R across a pruning encoder."""
     last, pruned, out = None, False, []
     for i, m in enumerate(modes):
-        if m.attn not in "FSRH" or len(m.attn) != 1 or m.keep not in (100,) + KEEP_RATIOS \
-                or m.fdrop not in (0,) + FFN_DROPS:
+        if m.attn not in "FSRH" or len(m.attn) != 1 or not 1 <= m.keep <= 100 \
+                or not 0 <= m.fdrop <= 99:
             raise ValueError("encoder %d: invalid mode %r" % (i, m))
         if m.keep < 100 and m.attn not in "FH":
             raise ValueError("encoder %d: :k%d needs F or H attention, not %s" % (i, m.keep, m.attn))

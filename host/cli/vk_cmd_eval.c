@@ -145,13 +145,6 @@ int vk_cmd_eval(int argc, char **argv)
             return vk_cli_usage("eval", "--genome: %s", err.msg);
         }
         memcpy(modes, g.modes, sizeof modes);
-        for (int l = 0; do_float && l < w.model.hp.n_layers; l++)
-            if (modes[l] != VK_MODE(VK_ATTN_FULL) && modes[l] != VK_MODE(VK_ATTN_SKIP)) {
-                vk_workload_free(&w);
-                return vk_cli_usage("eval", "--float: the float reference computes F and S "
-                                            "encoders only; encoder %d is %s",
-                                    l + 1, genome);
-            }
     }
     if (vk_board_open(board, &b, &err) != VK_OK || vk_board_load(b, &w.q, &err) != VK_OK ||
         vk_board_load_data(b, w.imgs, w.n, &err) != VK_OK) {
