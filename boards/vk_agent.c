@@ -36,7 +36,10 @@
 #include "host/vk_quant.h"
 #include "host/vk_sha256.h"
 
+#include <sys/socket.h>
+
 #define DS_MAGIC "VKDS0001"
+#define MIN_BODY_RATE 65536.0 /* bytes/s a body must at least arrive at */
 #define DS_HDR 16
 #define MAX_HELD 256 /* uploads of each kind kept at most */
 /* connection threads run measurements, and a board may run the kernel in
@@ -74,12 +77,22 @@ struct vk_agent {
     pthread_mutex_t mu; /* everything below */
     held *store;
     size_t store_bytes;
+    size_t in_flight; /* bytes reserved by uploads being received */
     uint64_t tick;
     int busy, prog_done, prog_total;
     char loaded_model[65], loaded_data[65]; /* what the board holds; "" none */
     uint64_t n_requests, n_model_up, n_data_up, n_measures;
 
     pthread_mutex_t board_mu; /* held during a measurement */
+
+    /* open connections (conn_* below); cmu guards them and the counters */
+    pthread_mutex_t cmu;
+    pthread_cond_t ccv;       /* wakes the watchdog to stop */
+    struct vconn *conns;
+    unsigned max_per_client, header_s;
+    uint64_t n_evicted, n_timed_out, n_refused_conns;
+    int stop_watchdog, watchdog_on;
+    pthread_t watchdog;
 };
 
 typedef enum { R_STATUS, R_MODEL_HEAD, R_MODEL_PUT, R_DATA_HEAD, R_DATA_PUT, R_MEASURE } route_kind;
@@ -332,7 +345,13 @@ static void serve_status(vk_agent *a, vk_agent_reply *r)
     cJSON_AddNumberToObject(stats, "model_uploads", (double)a->n_model_up);
     cJSON_AddNumberToObject(stats, "dataset_uploads", (double)a->n_data_up);
     cJSON_AddNumberToObject(stats, "measures", (double)a->n_measures);
+    cJSON_AddNumberToObject(stats, "upload_bytes_in_flight", (double)a->in_flight);
     pthread_mutex_unlock(&a->mu);
+    pthread_mutex_lock(&a->cmu);
+    cJSON_AddNumberToObject(stats, "connections_evicted", (double)a->n_evicted);
+    cJSON_AddNumberToObject(stats, "connections_timed_out", (double)a->n_timed_out);
+    cJSON_AddNumberToObject(stats, "connections_refused", (double)a->n_refused_conns);
+    pthread_mutex_unlock(&a->cmu);
     reply_json(r, 200, o);
 }
 
@@ -348,81 +367,197 @@ static uint32_t rd32(const uint8_t *p)
     return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
 
-/* Verifies and keeps an uploaded model or dataset. */
-static void serve_put(vk_agent *a, held_kind k, const char *id, const uint8_t *body, size_t len,
-                      vk_agent_reply *r)
+/* An upload being received: its bytes are hashed and written to their one
+ * buffer as they arrive (a dataset's images straight into the buffer the
+ * store keeps). Its size was announced and reserved against the store
+ * budget before the first byte was read. */
+typedef struct {
+    held_kind kind;
+    char id[65];
+    size_t len, got;   /* announced, received so far */
+    size_t reserved;   /* counted in a->in_flight */
+    vk_sha256_ctx sha;
+    uint8_t hdr[DS_HDR]; /* a dataset's header */
+    uint8_t *buf;      /* model: the whole blob; dataset: the images */
+} upload;
+
+/* Memory an upload of len bytes takes while it is parsed: a model's blob
+ * and its parsed copy; a dataset's images (read in place). */
+static size_t upload_cost(held_kind k, size_t len)
 {
-    uint8_t dg[32];
-    char hex[65];
+    return k == HELD_MODEL ? 2 * len : len;
+}
+
+/* Starts an upload of len announced bytes. Returns 1 when the body should
+ * be read; else 0 with the answer in r: 200 when already held (the body is
+ * not needed), 413 when it can never fit (larger than the store: do not
+ * retry), 503 when the store is taken by uploads and measurements in
+ * progress (retry later), 400 for a dataset too short for its header. */
+static int upload_begin(vk_agent *a, held_kind k, const char *id, size_t len, upload *u,
+                        vk_agent_reply *r)
+{
     const char *what = k == HELD_MODEL ? "model" : "dataset";
-    held *h;
-    vk_err err = {{0}};
-    vk_status rc;
+    size_t cost = upload_cost(k, len);
     int fits;
-
-    vk_sha256(body, len, dg);
-    vk_sha256_hex(dg, hex);
-    if (strcmp(hex, id))
-        return reply_err(r, 400, "digest mismatch", "id",
-                         "%s upload: SHA-256 of the %zu-byte body is %s, not the id in the path",
-                         what, len, hex);
-    h = calloc(1, sizeof *h);
-    if (!h)
-        return reply_err(r, 500, "nomem", NULL, "out of memory for a %zu-byte %s", len, what);
-    h->kind = k;
-    memcpy(h->id, id, 65);
-    if (k == HELD_MODEL) {
-        if ((rc = vk_qmodel_from_bytes(body, len, "model upload", &h->q, &err)) != VK_OK) {
-            free(h);
-            return reply_err(r, 400, "bad model", "body", "%s", err.msg);
-        }
-        h->bytes = h->q.par_n * sizeof *h->q.par + h->q.wt_n;
-    } else {
-        uint32_t n, img_n;
-        if (len < DS_HDR || memcmp(body, DS_MAGIC, 8)) {
-            free(h);
-            return reply_err(r, 400, "bad dataset", "body",
-                             "dataset upload: expected the magic \"" DS_MAGIC "\" and a %d-byte "
-                             "header",
-                             DS_HDR);
-        }
-        n = rd32(body + 8);
-        img_n = rd32(body + 12);
-        if (n < 1 || n > INT32_MAX || img_n < 1 || (len - DS_HDR) / img_n != n ||
-            (len - DS_HDR) % img_n) {
-            free(h);
-            return reply_err(r, 400, "bad dataset", "body",
-                             "dataset upload: header says %u images of %u bytes but %zu bytes "
-                             "follow",
-                             (unsigned)n, (unsigned)img_n, len - DS_HDR);
-        }
-        h->imgs = malloc(len - DS_HDR);
-        if (!h->imgs) {
-            free(h);
-            return reply_err(r, 500, "nomem", NULL, "out of memory for a %zu-byte dataset", len);
-        }
-        memcpy(h->imgs, body + DS_HDR, len - DS_HDR);
-        h->n = (int)n;
-        h->img_n = img_n;
-        h->bytes = len - DS_HDR;
-    }
-
+    memset(u, 0, sizeof *u);
+    if (k == HELD_DATASET && len < DS_HDR)
+        return reply_err(r, 400, "bad dataset", "body",
+                         "dataset upload: expected the magic \"" DS_MAGIC "\" and a %d-byte "
+                         "header",
+                         DS_HDR), 0;
+    if (cost > a->max_store)
+        return reply_err(r, 413, "too large", NULL,
+                         "%s of %zu bytes can never fit in this agent's %zu-byte store (it "
+                         "takes %zu while it is read); start the agent with a larger store",
+                         what, len, a->max_store, cost), 0;
     pthread_mutex_lock(&a->mu);
     if (store_find(a, k, id)) {
         pthread_mutex_unlock(&a->mu);
-        held_free(h);
         cJSON *o = cJSON_CreateObject();
         cJSON_AddStringToObject(o, "id", id);
         cJSON_AddBoolToObject(o, "held", 1);
+        return reply_json(r, 200, o), 0;
+    }
+    fits = store_make_room(a, k, a->in_flight + cost);
+    if (fits)
+        a->in_flight += cost;
+    pthread_mutex_unlock(&a->mu);
+    if (!fits)
+        return reply_err(r, 503, "store full", NULL,
+                         "%s of %zu bytes does not fit in the agent's %zu-byte store while other "
+                         "uploads and measurements use it; retry later",
+                         what, len, a->max_store), 0;
+    u->kind = k;
+    memcpy(u->id, id, 65);
+    u->len = len;
+    u->reserved = cost;
+    vk_sha256_init(&u->sha);
+    u->buf = malloc(k == HELD_MODEL ? (len ? len : 1) : len - DS_HDR + 1);
+    if (!u->buf) {
+        pthread_mutex_lock(&a->mu);
+        a->in_flight -= cost;
+        pthread_mutex_unlock(&a->mu);
+        return reply_err(r, 500, "nomem", NULL, "out of memory for a %zu-byte %s", len, what), 0;
+    }
+    return 1;
+}
+
+/* Hashes and stores the next n bytes of the body. Returns 0 when they go
+ * past the announced length (the caller answers 413). */
+static int upload_feed(upload *u, const uint8_t *p, size_t n)
+{
+    if (n > u->len - u->got)
+        return 0;
+    vk_sha256_update(&u->sha, p, n);
+    if (u->kind == HELD_MODEL) {
+        memcpy(u->buf + u->got, p, n);
+        u->got += n;
+        return 1;
+    }
+    while (n && u->got < DS_HDR) {
+        u->hdr[u->got++] = *p++;
+        n--;
+    }
+    memcpy(u->buf + (u->got - DS_HDR), p, n);
+    u->got += n;
+    return 1;
+}
+
+/* Gives back the reservation and the buffer (what was not kept). */
+static void upload_end(vk_agent *a, upload *u)
+{
+    if (u->reserved) {
+        pthread_mutex_lock(&a->mu);
+        a->in_flight -= u->reserved;
+        pthread_mutex_unlock(&a->mu);
+        u->reserved = 0;
+    }
+    free(u->buf);
+    u->buf = NULL;
+}
+
+/* Verifies a complete upload and keeps it: 201 stored, 200 held already,
+ * 400 a digest that is not the id or an invalid blob. */
+static void upload_finish(vk_agent *a, upload *u, vk_agent_reply *r)
+{
+    uint8_t dg[32];
+    char hex[65];
+    const char *what = u->kind == HELD_MODEL ? "model" : "dataset";
+    held *h;
+    vk_err err = {{0}};
+    int fits;
+
+    if (u->got != u->len) {
+        reply_err(r, 400, "short body", "body", "%s upload: %zu of the announced %zu bytes came",
+                  what, u->got, u->len);
+        return upload_end(a, u);
+    }
+    vk_sha256_final(&u->sha, dg);
+    vk_sha256_hex(dg, hex);
+    if (strcmp(hex, u->id)) {
+        reply_err(r, 400, "digest mismatch", "id",
+                  "%s upload: SHA-256 of the %zu-byte body is %s, not the id in the path", what,
+                  u->len, hex);
+        return upload_end(a, u);
+    }
+    h = calloc(1, sizeof *h);
+    if (!h) {
+        reply_err(r, 500, "nomem", NULL, "out of memory for a %zu-byte %s", u->len, what);
+        return upload_end(a, u);
+    }
+    h->kind = u->kind;
+    memcpy(h->id, u->id, 65);
+    if (u->kind == HELD_MODEL) {
+        if (vk_qmodel_from_bytes(u->buf, u->len, "model upload", &h->q, &err) != VK_OK) {
+            free(h);
+            reply_err(r, 400, "bad model", "body", "%s", err.msg);
+            return upload_end(a, u);
+        }
+        h->bytes = h->q.par_n * sizeof *h->q.par + h->q.wt_n;
+    } else {
+        uint32_t n = rd32(u->hdr + 8), img_n = rd32(u->hdr + 12);
+        size_t body = u->len - DS_HDR;
+        if (memcmp(u->hdr, DS_MAGIC, 8)) {
+            free(h);
+            reply_err(r, 400, "bad dataset", "body",
+                      "dataset upload: expected the magic \"" DS_MAGIC "\" and a %d-byte header",
+                      DS_HDR);
+            return upload_end(a, u);
+        }
+        if (n < 1 || n > INT32_MAX || img_n < 1 || body / img_n != n || body % img_n) {
+            free(h);
+            reply_err(r, 400, "bad dataset", "body",
+                      "dataset upload: header says %u images of %u bytes but %zu bytes follow",
+                      (unsigned)n, (unsigned)img_n, body);
+            return upload_end(a, u);
+        }
+        h->imgs = (int8_t *)u->buf; /* the images were written in place */
+        u->buf = NULL;
+        h->n = (int)n;
+        h->img_n = img_n;
+        h->bytes = body;
+    }
+    free(u->buf);
+    u->buf = NULL;
+
+    pthread_mutex_lock(&a->mu);
+    a->in_flight -= u->reserved;
+    u->reserved = 0;
+    if (store_find(a, u->kind, u->id)) { /* another upload of it finished first */
+        pthread_mutex_unlock(&a->mu);
+        held_free(h);
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "id", u->id);
+        cJSON_AddBoolToObject(o, "held", 1);
         return reply_json(r, 200, o);
     }
-    fits = store_make_room(a, k, h->bytes);
+    fits = store_make_room(a, u->kind, a->in_flight + h->bytes);
     if (fits) {
         h->used = ++a->tick;
         h->next = a->store;
         a->store = h;
         a->store_bytes += h->bytes;
-        if (k == HELD_MODEL)
+        if (u->kind == HELD_MODEL)
             a->n_model_up++;
         else
             a->n_data_up++;
@@ -433,13 +568,24 @@ static void serve_put(vk_agent *a, held_kind k, const char *id, const uint8_t *b
         held_free(h);
         return reply_err(r, 503, "store full", NULL,
                          "%s of %zu bytes does not fit in the agent's %zu-byte store while other "
-                         "uploads are in use; retry later",
+                         "uploads and measurements use it; retry later",
                          what, b, a->max_store);
     }
     cJSON *o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "id", id);
+    cJSON_AddStringToObject(o, "id", u->id);
     cJSON_AddBoolToObject(o, "held", 1);
     reply_json(r, 201, o);
+}
+
+/* A whole body at once (vk_agent_handle): the same steps as a stream. */
+static void serve_put(vk_agent *a, held_kind k, const char *id, const uint8_t *body, size_t len,
+                      vk_agent_reply *r)
+{
+    upload u;
+    if (!upload_begin(a, k, id, len, &u, r))
+        return;
+    upload_feed(&u, body, len);
+    upload_finish(a, &u, r);
 }
 
 /* An integral JSON number in [lo, hi]. */
@@ -774,11 +920,218 @@ typedef struct {
     route rt;
     int refused; /* a reply was queued before the body */
     int status;
-    uint8_t *buf;
+    int uploading; /* up holds a reservation: the body streams into it */
+    upload up;
+    uint8_t *buf;  /* a JSON body (at most max_json) */
     size_t len, cap;
     char method[16];
     char path[128]; /* printable, truncated: for the log only */
 } conn_req;
+
+/* ---- connections ---------------------------------------------------------
+ *
+ * Every open connection is tracked from accept to close. Its state says
+ * whether closing it would lose work: IDLE (no request yet, or between
+ * requests: its headers may be trickling in), BODY (a request's body is
+ * arriving), BUSY (a complete request being answered). Two rules keep
+ * clients with real work served however many connections others open:
+ *   - deadlines, in total time rather than idle time: headers must be
+ *     complete within header_s of the connection's start (or of its last
+ *     answer), a body must arrive at MIN_BODY_RATE at least; a watchdog
+ *     thread closes (shutdown) connections past theirs;
+ *   - at max_conns open connections, or max_per_client from one address, a
+ *     new connection takes the slot of the oldest one that is not BUSY and,
+ *     on an agent with a token, has not shown the token (so a client with
+ *     the token is never pushed out by one without); only when there is no
+ *     such connection is the new one refused. */
+typedef enum { C_IDLE, C_BODY, C_BUSY } conn_state;
+
+typedef struct vconn {
+    struct vconn *next;
+    int fd;
+    char ip[64];
+    conn_state state;
+    int authed;       /* its request carried this agent's token */
+    int closing;      /* shut down by us; MHD closes it */
+    double since;     /* when it entered its state, monotonic seconds */
+    double deadline;  /* the watchdog closes it after this (not when BUSY) */
+} vconn;
+
+static double mono_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static void addr_str(const struct sockaddr *sa, char *out, size_t n)
+{
+    out[0] = 0;
+    if (!sa)
+        return;
+    if (sa->sa_family == AF_INET)
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, out, (socklen_t)n);
+    else if (sa->sa_family == AF_INET6)
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, out, (socklen_t)n);
+}
+
+/* Closes v's socket for reading and writing: its MHD thread sees the end
+ * and closes the connection. Under cmu. */
+static void conn_kill(vconn *v)
+{
+    shutdown(v->fd, SHUT_RDWR);
+    v->closing = 1;
+}
+
+static enum MHD_Result on_accept(void *cls, const struct sockaddr *addr, socklen_t len)
+{
+    vk_agent *a = cls;
+    char ip[64];
+    unsigned total = 0, same = 0;
+    vconn *victim = NULL, *victim_same = NULL;
+    (void)len;
+    addr_str(addr, ip, sizeof ip);
+    pthread_mutex_lock(&a->cmu);
+    for (vconn *v = a->conns; v; v = v->next) {
+        if (v->closing)
+            continue;
+        int mine = !strcmp(v->ip, ip);
+        total++;
+        same += mine;
+        if (v->state == C_BUSY || (a->token && v->authed))
+            continue;
+        if (!victim || v->since < victim->since)
+            victim = v;
+        if (mine && (!victim_same || v->since < victim_same->since))
+            victim_same = v;
+    }
+    int ok = 1;
+    if (same >= a->max_per_client) {
+        if (victim_same) {
+            conn_kill(victim_same);
+            a->n_evicted++;
+        } else {
+            ok = 0;
+        }
+    } else if (total >= a->max_conns) {
+        if (victim) {
+            conn_kill(victim);
+            a->n_evicted++;
+        } else {
+            ok = 0;
+        }
+    }
+    a->n_refused_conns += !ok;
+    pthread_mutex_unlock(&a->cmu);
+    return ok ? MHD_YES : MHD_NO;
+}
+
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+                          enum MHD_ConnectionNotificationCode code)
+{
+    vk_agent *a = cls;
+    if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+        const union MHD_ConnectionInfo *fd =
+            MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+        const union MHD_ConnectionInfo *ad =
+            MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+        vconn *v = calloc(1, sizeof *v);
+        *socket_context = v;
+        if (!v || !fd)
+            return;
+        v->fd = fd->connect_fd;
+        addr_str(ad ? ad->client_addr : NULL, v->ip, sizeof v->ip);
+        v->since = mono_s();
+        v->deadline = v->since + a->header_s;
+        pthread_mutex_lock(&a->cmu);
+        v->next = a->conns;
+        a->conns = v;
+        pthread_mutex_unlock(&a->cmu);
+    } else if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
+        vconn *v = *socket_context;
+        if (!v)
+            return;
+        pthread_mutex_lock(&a->cmu);
+        for (vconn **p = &a->conns; *p; p = &(*p)->next)
+            if (*p == v) {
+                *p = v->next;
+                break;
+            }
+        pthread_mutex_unlock(&a->cmu);
+        free(v);
+        *socket_context = NULL;
+    }
+}
+
+static vconn *conn_of(struct MHD_Connection *conn)
+{
+    const union MHD_ConnectionInfo *i =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    return i ? i->socket_context : NULL;
+}
+
+/* The headers of a request that may proceed are in; body_len bytes may
+ * follow (< 0: unknown). */
+static void conn_started(vk_agent *a, struct MHD_Connection *conn, long long body_len)
+{
+    vconn *v = conn_of(conn);
+    if (!v)
+        return;
+    pthread_mutex_lock(&a->cmu);
+    v->state = C_BODY;
+    v->authed = a->token != NULL; /* check_head let it through */
+    v->since = mono_s();
+    v->deadline = v->since + a->header_s + (body_len > 0 ? (double)body_len / MIN_BODY_RATE : 0);
+    pthread_mutex_unlock(&a->cmu);
+}
+
+static void conn_body_done(vk_agent *a, struct MHD_Connection *conn)
+{
+    vconn *v = conn_of(conn);
+    if (!v)
+        return;
+    pthread_mutex_lock(&a->cmu);
+    v->state = C_BUSY;
+    pthread_mutex_unlock(&a->cmu);
+}
+
+/* The answer went out: the connection waits for its next request. */
+static void conn_idle(vk_agent *a, struct MHD_Connection *conn)
+{
+    vconn *v = conn_of(conn);
+    if (!v)
+        return;
+    pthread_mutex_lock(&a->cmu);
+    v->state = C_IDLE;
+    v->authed = 0;
+    v->since = mono_s();
+    v->deadline = v->since + a->header_s;
+    pthread_mutex_unlock(&a->cmu);
+}
+
+static void *watchdog(void *p)
+{
+    vk_agent *a = p;
+    pthread_mutex_lock(&a->cmu);
+    while (!a->stop_watchdog) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_nsec += 250000000L;
+        if (ts.tv_nsec >= 1000000000L) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&a->ccv, &a->cmu, &ts);
+        double now = mono_s();
+        for (vconn *v = a->conns; v; v = v->next)
+            if (!v->closing && v->state != C_BUSY && now > v->deadline) {
+                conn_kill(v);
+                a->n_timed_out++;
+            }
+    }
+    pthread_mutex_unlock(&a->cmu);
+    return NULL;
+}
 
 static void log_line(vk_agent *a, const conn_req *c)
 {
@@ -857,6 +1210,23 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
             c->refused = 1;
             return queue(conn, c, &r);
         }
+        conn_started(a, conn, c->rt.kind == R_MODEL_PUT || c->rt.kind == R_DATA_PUT
+                                  ? content_length(conn) : (long long)c->rt.limit);
+        if (c->rt.kind == R_MODEL_PUT || c->rt.kind == R_DATA_PUT) {
+            long long clen = content_length(conn);
+            if (clen < 0) {
+                reply_err(&r, 411, "length required", "Content-Length",
+                          "uploads must announce their size (Content-Length)");
+                c->refused = 1;
+                return queue(conn, c, &r);
+            }
+            if (!upload_begin(a, c->rt.kind == R_MODEL_PUT ? HELD_MODEL : HELD_DATASET,
+                              c->rt.id, (size_t)clen, &c->up, &r)) {
+                c->refused = 1;
+                return queue(conn, c, &r);
+            }
+            c->uploading = 1;
+        }
         return MHD_YES;
     }
     if (c->refused) { /* MHD discards the body of a refused request */
@@ -865,6 +1235,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     }
     if (*upload_data_size) {
         size_t n = *upload_data_size;
+        if (c->uploading) {
+            if (!upload_feed(&c->up, (const uint8_t *)upload_data, n)) {
+                c->status = 413;
+                return MHD_NO;
+            }
+            *upload_data_size = 0;
+            return MHD_YES;
+        }
         if (n > c->rt.limit - c->len) {
             /* only reachable without Content-Length (chunked): stop reading */
             c->status = 413;
@@ -887,8 +1265,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         *upload_data_size = 0;
         return MHD_YES;
     }
+    conn_body_done(a, conn);
     memset(&r, 0, sizeof r);
-    answer(a, &c->rt, c->buf, c->len, &r);
+    if (c->uploading) {
+        upload_finish(a, &c->up, &r);
+        c->uploading = 0;
+    } else {
+        answer(a, &c->rt, c->buf, c->len, &r);
+    }
     free(c->buf);
     c->buf = NULL;
     if (!strcmp(method, "HEAD")) {
@@ -909,6 +1293,9 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK && c->status < 400)
         c->status = toe == MHD_REQUEST_TERMINATED_TIMEOUT_REACHED ? 408 : 499;
     log_line(a, c);
+    if (c->uploading)
+        upload_end(a, &c->up);
+    conn_idle(a, conn);
     free(c->buf);
     free(c);
     *con_cls = NULL;
@@ -974,8 +1361,13 @@ vk_status vk_agent_open(const vk_agent_opts *o, vk_agent **out, vk_err *err)
         free(a);
         return vk_fail(err, VK_E_NOMEM, "agent: out of memory");
     }
+    a->max_per_client = o->max_conns_per_client ? o->max_conns_per_client
+                                                : VK_AGENT_CONNS_PER_CLIENT_DEFAULT;
+    a->header_s = o->header_timeout_s ? o->header_timeout_s : VK_AGENT_HEADER_TIMEOUT_DEFAULT;
     pthread_mutex_init(&a->mu, NULL);
     pthread_mutex_init(&a->board_mu, NULL);
+    pthread_mutex_init(&a->cmu, NULL);
+    pthread_cond_init(&a->ccv, NULL);
     if ((rc = vk_board_open(a->spec, &a->board, err)) != VK_OK) {
         vk_err_prefix(err, "agent");
         vk_agent_close(a);
@@ -1010,16 +1402,21 @@ vk_status vk_agent_listen(vk_agent *a, vk_err *err)
         inet_pton(AF_INET, a->addr, &s4.sin_addr);
         sa = (const struct sockaddr *)&s4;
     }
+    /* MHD's own limit leaves room for connections we shut down but it has
+       not closed yet; ours is max_conns (on_accept) */
     a->d = MHD_start_daemon(
-        flags, (uint16_t)a->port, NULL, NULL, on_request, a, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, a,
-        MHD_OPTION_SOCK_ADDR, sa, MHD_OPTION_CONNECTION_TIMEOUT, a->timeout_s,
-        MHD_OPTION_CONNECTION_LIMIT, a->max_conns, MHD_OPTION_THREAD_STACK_SIZE,
-        (size_t)VK_AGENT_STACK, MHD_OPTION_NOTIFY_COMPLETED, on_completed, a, MHD_OPTION_END);
+        flags, (uint16_t)a->port, on_accept, a, on_request, a, MHD_OPTION_EXTERNAL_LOGGER, mhd_log,
+        a, MHD_OPTION_SOCK_ADDR, sa, MHD_OPTION_CONNECTION_TIMEOUT, a->timeout_s,
+        MHD_OPTION_CONNECTION_LIMIT, a->max_conns + 64, MHD_OPTION_THREAD_STACK_SIZE,
+        (size_t)VK_AGENT_STACK, MHD_OPTION_NOTIFY_COMPLETED, on_completed, a,
+        MHD_OPTION_NOTIFY_CONNECTION, on_connection, a, MHD_OPTION_END);
     if (!a->d)
         return vk_fail(err, VK_E_IO,
                        "agent: cannot listen on %s port %d (in use, or not an address of this "
                        "machine)",
                        a->addr, a->port);
+    if (pthread_create(&a->watchdog, NULL, watchdog, a) == 0)
+        a->watchdog_on = 1;
     info = MHD_get_daemon_info(a->d, MHD_DAEMON_INFO_BIND_PORT);
     if (info && info->port)
         a->port = info->port;
@@ -1041,6 +1438,13 @@ void vk_agent_close(vk_agent *a)
 {
     if (!a)
         return;
+    if (a->watchdog_on) {
+        pthread_mutex_lock(&a->cmu);
+        a->stop_watchdog = 1;
+        pthread_cond_signal(&a->ccv);
+        pthread_mutex_unlock(&a->cmu);
+        pthread_join(a->watchdog, NULL);
+    }
     if (a->d)
         MHD_stop_daemon(a->d);
     vk_board_close(a->board);
@@ -1051,6 +1455,8 @@ void vk_agent_close(vk_agent *a)
     }
     pthread_mutex_destroy(&a->mu);
     pthread_mutex_destroy(&a->board_mu);
+    pthread_mutex_destroy(&a->cmu);
+    pthread_cond_destroy(&a->ccv);
     free(a->token);
     free(a);
 }

@@ -13,8 +13,16 @@
  *   HEAD /v1/models/ID         200 held, 404 not held (no body)
  *   PUT  /v1/models/ID         body: a quantized model's file form
  *                              (vk_qmodel_to_bytes), application/octet-stream;
- *                              201 stored, 200 already held; 400 when
- *                              SHA-256(body) != ID or the blob is invalid
+ *                              201 stored, 200 already held (the body
+ *                              is not read); 400 when SHA-256(body) != ID
+ *                              or the blob is invalid; 411 without a
+ *                              Content-Length; 413 at once when the body
+ *                              could never fit in the store (do not
+ *                              retry); 503 when the store is taken by
+ *                              uploads and measurements in progress
+ *                              (retry later). The body is hashed and
+ *                              written to its one buffer as it arrives,
+ *                              its size reserved before the first byte.
  *   HEAD /v1/datasets/ID       as for models
  *   PUT  /v1/datasets/ID       body: "VKDS0001", u32 n, u32 img_n (little
  *                              endian), then n * img_n int8 kernel inputs
@@ -47,7 +55,15 @@
  * Content-Length: answered before the body is read; chunked: the connection
  * is closed), missing or wrong `Authorization: Bearer TOKEN` on an agent with
  * a token 401. Nothing from the network touches the file system: uploads
- * live in memory, least recently used evicted past max_store bytes.
+ * live in memory, least recently used evicted past max_store bytes, which
+ * also bounds the bytes of uploads in flight (a model counts twice while it
+ * is parsed).
+ * Connections: at most max_conns, max_conns_per_client from one address;
+ * a request's headers must arrive within header_timeout_s and its body at
+ * 64 KiB/s at least, or the connection is closed; when the limits are
+ * reached a new connection takes the slot of the oldest one not answering
+ * a request (and, on an agent with a token, not holding the token), so
+ * slow or idle connections cannot lock out a client with work to do.
  *
  * Lifecycle: open (opens the board, checks options) -> listen (starts the
  * server threads) -> close. vk_agent_handle answers one request without any
@@ -76,6 +92,8 @@
 #define VK_AGENT_MAX_STORE_DEFAULT ((size_t)2 << 30)  /* held uploads, bytes */
 #define VK_AGENT_TIMEOUT_DEFAULT 30                   /* idle connection, seconds */
 #define VK_AGENT_CONNS_DEFAULT 64                     /* open connections */
+#define VK_AGENT_CONNS_PER_CLIENT_DEFAULT 16          /* from one address */
+#define VK_AGENT_HEADER_TIMEOUT_DEFAULT 10            /* seconds to send a request's headers */
 
 typedef struct {
     const char *board;  /* vk_board_open spec; NULL = "sim" */
@@ -87,6 +105,8 @@ typedef struct {
     size_t max_store;   /* 0 = default; bytes of uploads kept in memory */
     unsigned timeout_s; /* 0 = default; idle connections closed after this */
     unsigned max_conns; /* 0 = default */
+    unsigned max_conns_per_client; /* 0 = default; connections from one address */
+    unsigned header_timeout_s;     /* 0 = default; total time for a request's headers */
     FILE *log;          /* request log lines; NULL = stderr */
 } vk_agent_opts;
 

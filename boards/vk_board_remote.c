@@ -17,7 +17,8 @@
  *        the dataset (it restarted, or evicted them), both are uploaded
  *        again and the request repeated once.
  * Retries, with exponential backoff (0.1 s doubling to 2 s): GET, HEAD and
- * PUT on any transport failure or 503, up to 5 times; POST measure only when
+ * PUT on any transport failure or 503, up to 5 times (a 413, an upload
+ * that can never fit the agent's store, is not retried); POST measure only when
  * the request cannot have reached the agent (connection refused or not
  * established) or the agent answered busy (409/503). Repeating a measurement
  * is safe: it changes nothing on the agent but which model and images its
@@ -26,7 +27,8 @@
  *
  * Every field of the agent's answer is checked (types, ranges, array
  * lengths, n_images = n, classes below the model's, n_escalated = the sum
- * of the flags); anything else is VK_E_NET with the field named, and no
+ * of the flags; latencies in 0..3.6e6 ms and energies in 0..1e9 mJ per
+ * image, so a negative or absurd figure never reaches the store); anything else is VK_E_NET with the field named, and no
  * result. Latency and energy keep the agent's sources (modeled stays
  * modeled); the note gets " (via http://HOST:PORT)" appended. Progress is
  * reported once, when the answer is in. Board errors on the agent come back
@@ -478,6 +480,23 @@ static double num(checker *c, const cJSON *o, const char *name)
     return v ? v->valuedouble : 0;
 }
 
+/* Figures a board can give, per image: anything outside is an agent's
+ * error (a negative time, an hour per image, a megajoule). */
+#define MAX_MS 3.6e6
+#define MAX_MJ 1e9
+
+/* A finite number in [0, max]. */
+static double figure(checker *c, const cJSON *o, const char *name, double max)
+{
+    double v = num(c, o, name);
+    if (!(v >= 0 && v <= max)) {
+        if (!c->bad[0])
+            snprintf(c->bad, sizeof c->bad, "%s (out of range 0..%g)", name, max);
+        return 0;
+    }
+    return v;
+}
+
 /* An integer in [lo, hi]. */
 static int64_t integer(checker *c, const cJSON *o, const char *name, double lo, double hi)
 {
@@ -544,11 +563,11 @@ static vk_status parse_answer(const vk_remote *r, const buf *ans, int n, int cas
     }
     memset(&m, 0, sizeof m);
     m.n_images = (int)integer(&c, j, "n_images", n, n);
-    m.latency_ms = num(&c, j, "latency_ms");
-    m.latency_p10_ms = num(&c, j, "latency_p10_ms");
-    m.latency_p90_ms = num(&c, j, "latency_p90_ms");
+    m.latency_ms = figure(&c, j, "latency_ms", MAX_MS);
+    m.latency_p10_ms = figure(&c, j, "latency_p10_ms", MAX_MS);
+    m.latency_p90_ms = figure(&c, j, "latency_p90_ms", MAX_MS);
     m.latency_src = source(&c, j, "latency_src");
-    m.energy_mj = num(&c, j, "energy_mj");
+    m.energy_mj = figure(&c, j, "energy_mj", MAX_MJ);
     m.energy_src = source(&c, j, "energy_src");
     if ((a = array(&c, j, "suffix_ms", r->n_layers + 1)) != NULL) {
         i = 0;
@@ -561,6 +580,10 @@ static vk_status parse_answer(const vk_remote *r, const buf *ans, int n, int cas
     for (i = 0; i <= r->n_layers && !c.bad[0]; i++)
         if (!isfinite(m.suffix_ms[i]) || !isfinite(m.suffix_mj[i]))
             snprintf(c.bad, sizeof c.bad, "suffix_ms/suffix_mj[%d] (not a finite number)", i);
+        else if (!(m.suffix_ms[i] >= 0 && m.suffix_ms[i] <= MAX_MS))
+            snprintf(c.bad, sizeof c.bad, "suffix_ms[%d] (out of range 0..%g)", i, MAX_MS);
+        else if (!(m.suffix_mj[i] >= 0 && m.suffix_mj[i] <= MAX_MJ))
+            snprintf(c.bad, sizeof c.bad, "suffix_mj[%d] (out of range 0..%g)", i, MAX_MJ);
     m.cycles = (uint64_t)integer(&c, j, "cycles", 0, TWO53);
     m.ddr_bytes = (uint64_t)integer(&c, j, "ddr_bytes", 0, TWO53);
     m.macs = (uint64_t)integer(&c, j, "macs", 0, TWO53);

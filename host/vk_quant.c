@@ -423,6 +423,71 @@ vk_status vk_qmodel_to_bytes(const vk_qmodel *q, uint8_t **buf, size_t *len, vk_
     return VK_OK;
 }
 
+/* Every number of a blob against the range the kernel's arithmetic takes
+ * (vk_int.h): multipliers in [0, 2^VK_MULT_BITS] and shifts in [0, 62]
+ * (so acc * mult stays far inside int64), GELU table entries int8, the
+ * prefix/position rows inside the residual stream's range, a LayerNorm
+ * epsilon >= 0, finite positive scales. The first number out of range is
+ * named with its place. */
+static vk_status check_values(const vk_qmodel *r, const char *what, vk_err *err)
+{
+    const int32_t *P = r->par;
+    const vk_layout *l = &r->lay;
+    int d = P[VK_HDR_DIM], nl = P[VK_HDR_LAYERS], mlp = P[VK_HDR_MLP], k = P[VK_HDR_CLASSES];
+    int dh = d / P[VK_HDR_HEADS], t = P[VK_HDR_TOKENS], pre = P[VK_HDR_PREFIX];
+    const int32_t mult_max = 1 << VK_MULT_BITS;
+    struct {
+        const char *name;
+        uint32_t m, s; /* offsets of the mults and shifts (in the layer, or global) */
+        int n, layer;
+    } rq[] = {
+        {"patch", l->patch_m, l->patch_s, d, 0},   {"qkv", l->qkv_m, l->qkv_s, 3 * d, 1},
+        {"shared qk", l->qks_m, l->qks_s, 2 * dh, 1}, {"softmax", l->sm_m, l->sm_s, 1, 1},
+        {"shared softmax", l->smh_m, l->smh_s, 1, 1}, {"attention-value", l->av_m, l->av_s, 1, 1},
+        {"projection", l->proj_m, l->proj_s, d, 1}, {"fc1", l->fc1_m, l->fc1_s, mlp, 1},
+        {"fc2", l->fc2_m, l->fc2_s, d, 1},          {"head", l->head_m, l->head_s, k, 0},
+        {"distillation head", l->headd_m, l->headd_s, pre > 1 ? k : 0, 0},
+        {"entropy", VK_HDR_ENT_MULT, VK_HDR_ENT_SHIFT, 1, 0},
+    };
+    for (size_t i = 0; i < sizeof rq / sizeof rq[0]; i++)
+        for (int e = 0; e < (rq[i].layer ? nl : 1); e++) {
+            uint32_t base = rq[i].layer ? l->layer_p + (uint32_t)e * l->layer_p_n : 0;
+            for (int j = 0; j < rq[i].n; j++) {
+                int32_t m = P[base + rq[i].m + (uint32_t)j], sh = P[base + rq[i].s + (uint32_t)j];
+                if (m < 0 || m > mult_max || sh < 0 || sh > 62)
+                    return vk_fail(err, VK_E_FORMAT,
+                                   "%s: %s%.0d %s requantizer [%d]: multiplier %d, shift %d "
+                                   "(expected 0..%d and 0..62)",
+                                   what, rq[i].layer ? "encoder " : "", rq[i].layer ? e + 1 : 0,
+                                   rq[i].name, j, m, sh, mult_max);
+            }
+        }
+    for (int e = 0; e < nl; e++)
+        for (int j = 0; j < 256; j++) {
+            int32_t v = P[l->layer_p + (uint32_t)e * l->layer_p_n + l->gelu + (uint32_t)j];
+            if (v < -128 || v > 127)
+                return vk_fail(err, VK_E_FORMAT,
+                               "%s: encoder %d activation table [%d] = %d (expected -128..127)",
+                               what, e + 1, j, v);
+        }
+    for (int j = 0; j < t * d; j++)
+        if (P[l->tok0 + (uint32_t)j] < -VK_RESID_LIM || P[l->tok0 + (uint32_t)j] > VK_RESID_LIM)
+            return vk_fail(err, VK_E_FORMAT,
+                           "%s: prefix/position row word %d = %d (expected within +-%d)", what,
+                           j, P[l->tok0 + (uint32_t)j], VK_RESID_LIM);
+    if (P[VK_HDR_LN_EPS] < 0)
+        return vk_fail(err, VK_E_FORMAT, "%s: LayerNorm epsilon %d (expected >= 0)", what,
+                       P[VK_HDR_LN_EPS]);
+    for (int h = VK_HDR_S_IN; h <= VK_HDR_S_LOGIT; h++) {
+        float f;
+        memcpy(&f, &P[h], sizeof f);
+        if (!isfinite(f) || !(f > 0))
+            return vk_fail(err, VK_E_FORMAT, "%s: header scale word %d is %g (expected a "
+                           "finite positive float)", what, h, (double)f);
+    }
+    return VK_OK;
+}
+
 vk_status vk_qmodel_from_bytes(const uint8_t *buf, size_t len, const char *what,
                                vk_qmodel *q, vk_err *err)
 {
@@ -488,6 +553,8 @@ vk_status vk_qmodel_from_bytes(const uint8_t *buf, size_t len, const char *what,
             goto err;
         }
     }
+    if ((rc = check_values(&r, what, err)) != VK_OK)
+        goto err;
     vk_sha256(buf, len, r.hash);
     *q = r;
     return VK_OK;

@@ -5,7 +5,10 @@
  * traversal-looking ids, unknown routes and methods, missing or wrong
  * tokens, a client that stalls, a second measurement while one runs) gets
  * its documented status, after which the agent still answers GET
- * /v1/status. */
+ * /v1/status. Limits: upload bytes in flight bounded by the store (503
+ * before the body; 413 at once for what can never fit, and the remote
+ * board does not retry it); 100 stalled connections do not lock out a
+ * client with the token. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -220,14 +223,16 @@ static void test_uploads(void)
     CHECK_EQ_INT(req("PUT", path, BLOB, mblob, mlen, out, sizeof out), 201);
     CHECK_EQ_INT(req("PUT", path, BLOB, mblob, mlen, out, sizeof out), 200);
     CHECK_EQ_INT(req("HEAD", path, NULL, NULL, 0, out, sizeof out), 200);
+    /* an id already held is answered without reading the body */
+    CHECK_EQ_INT(req("PUT", path, BLOB, mblob, mlen - 1, out, sizeof out), 200);
     /* a body that is not the id's */
-    CHECK_EQ_INT(req("PUT", path, BLOB, mblob, mlen - 1, out, sizeof out), 400);
-    CHECK_STR_CONTAINS(out, "digest mismatch");
-    /* the id of garbage: the digest matches, the blob does not parse */
     for (size_t i = 0; i < sizeof junk; i++)
         junk[i] = (uint8_t)(i * 7);
     sha_hex(junk, sizeof junk, bad_id);
     snprintf(path, sizeof path, "/v1/models/%s", bad_id);
+    CHECK_EQ_INT(req("PUT", path, BLOB, mblob, mlen - 1, out, sizeof out), 400);
+    CHECK_STR_CONTAINS(out, "digest mismatch");
+    /* the id of garbage: the digest matches, the blob does not parse */
     CHECK_EQ_INT(req("PUT", path, BLOB, junk, sizeof junk, out, sizeof out), 400);
     CHECK_STR_CONTAINS(out, "bad model");
     snprintf(path, sizeof path, "/v1/datasets/%s", bad_id);
@@ -596,6 +601,185 @@ static void test_token(void)
     CHECK(alive());
 }
 
+/* Items 3 and 10 of issue 15: an upload's size is reserved against the
+ * store before its body is read, so the bytes in flight stay bounded: while
+ * one dataset is half sent, a second that would not fit beside it gets 503
+ * at once, without its body being read. A model that could never fit gets
+ * 413 at once, and the remote board gives up on it at once instead of
+ * retrying. */
+static void test_store_limits(void)
+{
+    vk_agent_opts o = {.board = "sim", .port = 0, .max_store = dlen + dlen / 2, .log = agent_log};
+    vk_agent *a = NULL;
+    vk_err err = {{0}};
+    char out[4096], head[512], path[128], id2[65];
+    static char buf[1 << 16];
+    const char *body;
+    CHECK_EQ_INT(vk_agent_open(&o, &a, &err), VK_OK);
+    CHECK_EQ_INT(vk_agent_listen(a, &err), VK_OK);
+    if (!a)
+        return;
+    int p = vk_agent_port(a);
+    /* the first dataset, half sent */
+    int fd = tcp_connect(p);
+    snprintf(head, sizeof head,
+             "PUT /v1/datasets/%s HTTP/1.1\r\nHost: x\r\n" BLOB "Content-Length: %zu\r\n\r\n", did,
+             dlen);
+    send_all(fd, head, strlen(head));
+    send_all(fd, dblob, dlen / 2);
+    int in_flight = 0;
+    for (int i = 0; i < 200 && !in_flight; i++) {
+        req_to(p, "GET", "/v1/status", NULL, NULL, 0, out, sizeof out);
+        char want[64];
+        snprintf(want, sizeof want, "\"upload_bytes_in_flight\":%zu", dlen);
+        in_flight = strstr(out, want) != NULL;
+        if (!in_flight)
+            usleep(10000);
+    }
+    CHECK(in_flight);
+    /* a second one: refused before its body */
+    uint8_t *d2 = malloc(dlen);
+    memcpy(d2, dblob, dlen);
+    d2[dlen - 1] ^= 1;
+    sha_hex(d2, dlen, id2);
+    snprintf(path, sizeof path, "/v1/datasets/%s", id2);
+    CHECK_EQ_INT(req_to(p, "PUT", path, BLOB, d2, dlen, out, sizeof out), 503);
+    CHECK_STR_CONTAINS(out, "retry later");
+    /* the first completes */
+    send_all(fd, dblob + dlen / 2, dlen - dlen / 2);
+    recv_all(fd, buf, sizeof buf, 5000);
+    close(fd);
+    CHECK_EQ_INT(parse_answer(buf, &body), 201);
+    free(d2);
+    /* a model that can never fit (a model counts twice while parsed) */
+    vk_agent_close(a);
+    o.max_store = mlen + 1;
+    a = NULL;
+    CHECK_EQ_INT(vk_agent_open(&o, &a, &err), VK_OK);
+    CHECK_EQ_INT(vk_agent_listen(a, &err), VK_OK);
+    if (!a)
+        return;
+    p = vk_agent_port(a);
+    snprintf(path, sizeof path, "/v1/models/%s", mid);
+    CHECK_EQ_INT(req_to(p, "PUT", path, BLOB, mblob, mlen, out, sizeof out), 413);
+    CHECK_STR_CONTAINS(out, "can never fit");
+    /* the remote board: one refusal, no retries for minutes */
+    char spec[64];
+    vk_board *b = NULL;
+    struct timespec t0, t1;
+    setenv("VITSKIP_HTTP_TIMEOUT", "30", 1);
+    snprintf(spec, sizeof spec, "http://127.0.0.1:%d", p);
+    CHECK_EQ_INT(vk_board_open(spec, &b, &err), VK_OK);
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    CHECK(b && vk_board_load(b, &qm, &err) != VK_OK);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    CHECK_STR_CONTAINS(err.msg, "can never fit");
+    CHECK(t1.tv_sec - t0.tv_sec < 5);
+    vk_board_close(b);
+    unsetenv("VITSKIP_HTTP_TIMEOUT");
+    vk_agent_close(a);
+}
+
+/* Item 4 of issue 15: 100 connections that send half a request line and
+ * stall (more than max_conns, and than max_conns_per_client from this one
+ * address) do not lock out a client with the token: each of its requests
+ * is answered at once (a stalled connection gives up its slot), it uploads
+ * and measures; the stalled ones are closed after the header timeout. */
+static void test_slowloris(void)
+{
+    enum { N_SLOW = 100 };
+    vk_agent_opts o = {.board = "sim", .port = 0, .token = "tok", .max_conns = 16,
+                       .max_conns_per_client = 8, .header_timeout_s = 2, .log = agent_log};
+    vk_agent *a = NULL;
+    vk_err err = {{0}};
+    char out[4096], path[128], body[512];
+    int slow[N_SLOW], n_open = 0;
+    static const char auth[] = "Authorization: Bearer tok\r\n";
+    CHECK_EQ_INT(vk_agent_open(&o, &a, &err), VK_OK);
+    CHECK_EQ_INT(vk_agent_listen(a, &err), VK_OK);
+    if (!a)
+        return;
+    int p = vk_agent_port(a);
+    for (int i = 0; i < N_SLOW; i++) {
+        slow[i] = tcp_connect(p);
+        if (slow[i] >= 0) {
+            send_all(slow[i], "GET /v1/sta", 11);
+            n_open++;
+        }
+    }
+    CHECK(n_open > 16);
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    int ok = 1;
+    for (int i = 0; i < 5; i++)
+        ok &= req_to(p, "GET", "/v1/status", auth, NULL, 0, out, sizeof out) == 200;
+    snprintf(path, sizeof path, "/v1/models/%s", mid);
+    ok &= req_to(p, "PUT", path, "Authorization: Bearer tok\r\n" BLOB, mblob, mlen, out,
+                 sizeof out) == 201;
+    snprintf(path, sizeof path, "/v1/datasets/%s", did);
+    ok &= req_to(p, "PUT", path, "Authorization: Bearer tok\r\n" BLOB, dblob, dlen, out,
+                 sizeof out) == 201;
+    snprintf(body, sizeof body,
+             "{\"model\":\"%s\",\"dataset\":\"%s\",\"n\":8,\"modes\":[25600,25600,25600,25600]}",
+             mid, did);
+    ok &= req_to(p, "POST", "/v1/measure", "Authorization: Bearer tok\r\n" JSON, body,
+                 strlen(body), out, sizeof out) == 200;
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    CHECK(ok);
+    CHECK(t1.tv_sec - t0.tv_sec < 10);
+    /* the stalled ones are gone after the header timeout */
+    sleep(3);
+    CHECK_EQ_INT(req_to(p, "GET", "/v1/status", auth, NULL, 0, out, sizeof out), 200);
+    printf("slowloris: %d stalled connections; %s\n", n_open, strstr(out, "\"stats\""));
+    CHECK(strstr(out, "\"connections_evicted\":0,") == NULL);
+    CHECK(strstr(out, "\"connections_timed_out\":0,") == NULL);
+    for (int i = 0; i < N_SLOW; i++)
+        if (slow[i] >= 0)
+            close(slow[i]);
+    vk_agent_close(a);
+}
+
+/* Item 8 of issue 15: a model blob whose numbers the kernel would misread
+ * (a shift of 99, a multiplier past 2^17, an activation table entry past
+ * int8, a position row past the residual range, a negative LayerNorm
+ * epsilon, a NaN scale) is refused with 400 naming the number, before it
+ * reaches the kernel; the digest matches, so only the values are wrong. */
+static void test_crafted_blobs(void)
+{
+    const vk_layout *l = &qm.lay;
+    uint32_t L0 = l->layer_p;
+    static const struct {
+        const char *what;
+        int global; /* offset is a header/global word */
+        int32_t value;
+        const char *needle;
+    } cases[] = {
+        {"fc1 shift", 0, 99, "fc1 requantizer [0]"},
+        {"qkv mult", 0, 1 << 20, "qkv requantizer [0]"},
+        {"softmax shift", 0, -1, "softmax requantizer"},
+        {"gelu", 0, 300, "activation table [0] = 300"},
+        {"tok0", 1, 1 << 30, "prefix/position row"},
+        {"ln eps", 1, -5, "LayerNorm epsilon"},
+        {"entropy shift", 1, 99, "entropy requantizer"},
+        {"scale", 1, 0x7fc00000, "header scale"},
+    };
+    uint32_t offs[] = {L0 + l->fc1_s, L0 + l->qkv_m, L0 + l->sm_s, L0 + l->gelu, l->tok0,
+                       VK_HDR_LN_EPS, VK_HDR_ENT_SHIFT, VK_HDR_S_H};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char id[65], path[128], out[4096];
+        uint8_t *b = malloc(mlen);
+        memcpy(b, mblob, mlen);
+        put32(b + 16 + 4 * offs[i], (uint32_t)cases[i].value);
+        sha_hex(b, mlen, id);
+        snprintf(path, sizeof path, "/v1/models/%s", id);
+        CHECK_EQ_INT(req("PUT", path, BLOB, b, mlen, out, sizeof out), 400);
+        CHECK_STR_CONTAINS(out, "bad model");
+        CHECK_STR_CONTAINS(out, cases[i].needle);
+        free(b);
+    }
+    CHECK(alive());
+}
+
 /* The transport-free entry point gives the same answers. */
 static void test_handle(void)
 {
@@ -655,6 +839,9 @@ int main(void)
     RUN(test_slow_client);
     RUN(test_busy);
     RUN(test_token);
+    RUN(test_store_limits);
+    RUN(test_crafted_blobs);
+    RUN(test_slowloris);
     RUN(test_handle);
     RUN(test_log);
     vk_agent_close(ag);

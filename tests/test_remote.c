@@ -450,6 +450,28 @@ static void m_note(cJSON *j)
     cJSON_ReplaceItemInObject(j, "note", cJSON_CreateNumber(1));
 }
 
+/* Item 13 of issue 15: figures out of range are refused by the client. */
+static void m_neg_latency(cJSON *j)
+{
+    cJSON_SetNumberValue(cJSON_GetObjectItem(j, "latency_ms"), -1.5);
+}
+static void m_huge_latency(cJSON *j)
+{
+    cJSON_SetNumberValue(cJSON_GetObjectItem(j, "latency_ms"), 1e308);
+}
+static void m_huge_energy(cJSON *j)
+{
+    cJSON_SetNumberValue(cJSON_GetObjectItem(j, "energy_mj"), 1e300);
+}
+static void m_neg_p10(cJSON *j)
+{
+    cJSON_SetNumberValue(cJSON_GetObjectItem(j, "latency_p10_ms"), -0.001);
+}
+static void m_neg_suffix(cJSON *j)
+{
+    cJSON_SetNumberValue(cJSON_GetArrayItem(cJSON_GetObjectItem(j, "suffix_mj"), 1), -3);
+}
+
 static void test_garbage_answers(void)
 {
     static const struct {
@@ -469,6 +491,11 @@ static void test_garbage_answers(void)
         {m_n_esc, "n_escalated"},
         {m_latency, "latency_ms"},
         {m_note, "note"},
+        {m_neg_latency, "latency_ms (out of range"},
+        {m_huge_latency, "latency_ms (out of range"},
+        {m_huge_energy, "energy_mj (out of range"},
+        {m_neg_p10, "latency_p10_ms (out of range"},
+        {m_neg_suffix, "suffix_mj[1] (out of range"},
     };
     cJSON *good = real_answer(8);
     vk_err err = {{0}};
