@@ -56,6 +56,10 @@ prelude() {
     search/vk_evo.h) echo 'uint64_t seed = 1; const vk_genome *full = 0; vk_genome batch[16]; int n, i;
         double obj[2] = {0}, violation = 0;' ;;
     search/vk_objective.h) echo 'vk_measure m;' ;;
+    search/vk_levels.h) echo 'vk_board *b = 0; vk_qmodel tuned, full; int n_val = 1, n = 1;
+        const int8_t *tuned_val = 0, *full_val = 0, *tuned_test = 0, *full_test = 0;
+        vk_img_result *val_res[2] = {0}, *res = 0; uint8_t *level = 0; vk_measure meas[2];
+        vk_levels_sweep_in in;' ;;
     search/vk_search.h) echo 'const char *path = "x";' ;;
     db/vk_store.h) echo 'vk_run_info run; vk_path_rec rec; int n_images = 1;
         const char *model_hash = "", *data_hash = "";' ;;

@@ -1,20 +1,35 @@
 /* vk_cmd_eval: `vitskip eval` — top-1, mean entropy and timing of one path
- * (or the float reference) on the evaluation set. */
+ * (or the float reference) on the evaluation set, or of a cascade whose
+ * levels have their own weights (host/cli/vk_cli_levels.h). */
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "boards/vk_board.h"
 #include "host/cli/vk_cli.h"
+#include "host/cli/vk_cli_levels.h"
 #include "host/vk_ref.h"
 #include "host/vk_workload.h"
 #include "search/vk_genome.h"
 
 static const char eval_help[] =
     "usage: vitskip eval --model DIR --data PATH [options]\n"
+    "       vitskip eval --level DIR=GENOME --level DIR=GENOME [--level ...] --data PATH\n"
+    "       vitskip eval --cascade LEVELS.json --data PATH\n"
     "\n"
     "Measures one path of a ViT on a board: top-1 accuracy, mean output entropy,\n"
     "latency and energy per image (each labelled measured or modeled).\n"
+    "\n"
+    "With --level or --cascade, a cascade of 2 or 3 effort levels, each its own\n"
+    "checkpoint and path (e.g. fine-tuned cheap paths, then the full model): an\n"
+    "image escalates to the next level when the entropy of its output is above\n"
+    "that level's threshold. Unless --threshold gives them, the thresholds are\n"
+    "chosen on the validation split (the least --objective whose validation top-1\n"
+    "is within --max-acc-drop of the last level alone); the cascade then runs on\n"
+    "the board over the test split, each level's blob loaded once, only the\n"
+    "images that reach a level measured on it. Levels with different weights\n"
+    "always run from scratch; consecutive levels with the same weights resume\n"
+    "after their shared encoders.\n"
     "\n"
     "  --model DIR      Hugging Face ViT checkpoint (config.json, model.safetensors)\n"
     "  --data PATH      IDX image file (MNIST/Fashion-MNIST, .gz or not) or a folder\n"
@@ -30,6 +45,19 @@ static const char eval_help[] =
     "  --calib PATH     calibration images (default: the sibling train-images file\n"
     "                   of a t10k-images file, else the evaluation images)\n"
     "  --float          also run the float32 reference on the host and compare\n"
+    "  --level DIR=GENOME  a cascade level: checkpoint folder and path (2 or 3, in\n"
+    "                   order of effort)\n"
+    "  --cascade FILE   the levels from a JSON file: {\"format\": \"vitskip-cascade\",\n"
+    "                   \"version\": 1, \"levels\": [{\"model\": DIR, \"genome\": G}, ...],\n"
+    "                   \"thresholds_nats\": [T, ...] (optional)}; relative model\n"
+    "                   folders are relative to the file\n"
+    "  --threshold T[,T]  escalation entropies in nats (instead of choosing them)\n"
+    "  --max-acc-drop D  validation top-1 at most D points below the last level's\n"
+    "                   alone (default 0.5)\n"
+    "  --objective O    latency, energy or edp (default): what the thresholds minimize\n"
+    "  --val PATH       validation source (default: the training file next to an IDX\n"
+    "                   t10k file, else a part of --data the test split never uses)\n"
+    "  --val-limit N    validation images (default 1000)\n"
     "  -h, --help       this help\n";
 
 /* Parses "1,3,5" into skip flags; returns 0 on success. */
@@ -86,7 +114,10 @@ int vk_cmd_eval(int argc, char **argv)
         {"skip", required_argument, 0, 's'},  {"board", required_argument, 0, 'b'},
         {"limit", required_argument, 0, 'n'}, {"calib", required_argument, 0, 'c'},
         {"float", no_argument, 0, 'f'},       {"help", no_argument, 0, 'h'},
-        {"genome", required_argument, 0, 'g'},
+        {"genome", required_argument, 0, 'g'}, {"level", required_argument, 0, 'L'},
+        {"cascade", required_argument, 0, 'C'}, {"threshold", required_argument, 0, 'T'},
+        {"max-acc-drop", required_argument, 0, 'A'}, {"objective", required_argument, 0, 'O'},
+        {"val", required_argument, 0, 'V'},   {"val-limit", required_argument, 0, 'N'},
         {0, 0, 0, 0}};
     const char *skip = NULL, *genome = NULL, *board = "sim";
     vk_workload_opts wo = {0};
@@ -98,6 +129,9 @@ int vk_cmd_eval(int argc, char **argv)
     uint32_t modes[VK_MAX_LAYERS];
     vk_measure meas;
     char bad[256];
+    vk_cli_cascade cas = {.cmd = "eval", .max_drop = 0.5, .objective = VK_OBJ_EDP};
+    const char *cascade_file = NULL, *thr = NULL;
+    int cascade_opt = 0; /* an option that only a cascade takes */
 
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -109,20 +143,64 @@ int vk_cmd_eval(int argc, char **argv)
         case 'b': board = optarg; break;
         case 'c': wo.calib = optarg; break;
         case 'f': do_float = 1; break;
-        case 'n': {
+        case 'n':
+        case 'N': {
             char *end;
             long v = strtol(optarg, &end, 10);
             if (*end || v < 1 || v > 100000000)
-                return vk_cli_usage("eval", "--limit '%s': expected a positive integer", optarg);
-            wo.limit = (int)v;
+                return vk_cli_usage("eval", "--%s '%s': expected a positive integer",
+                                    c == 'n' ? "limit" : "val-limit", optarg);
+            if (c == 'n')
+                wo.limit = (int)v;
+            else
+                cas.n_val = (int)v, cascade_opt = 1;
             break;
         }
+        case 'L':
+            if ((rcode = vk_cli_cascade_add_level(&cas, optarg)))
+                return rcode;
+            break;
+        case 'C': cascade_file = optarg; break;
+        case 'T': thr = optarg; cascade_opt = 1; break;
+        case 'V': cas.val = optarg; cascade_opt = 1; break;
+        case 'A':
+            if ((rcode = vk_cli_parse_num("eval", "--max-acc-drop", optarg, 0, &cas.max_drop)))
+                return rcode;
+            cascade_opt = 1;
+            break;
+        case 'O':
+            if (vk_objective_parse(optarg, &cas.objective, &err) != VK_OK)
+                return vk_cli_usage("eval", "--objective: %s", err.msg);
+            cascade_opt = 1;
+            break;
         case 'h': fputs(eval_help, stdout); return VK_EXIT_OK;
         default: return vk_cli_usage("eval", "unknown option");
         }
     }
     if (optind < argc)
         return vk_cli_usage("eval", "unexpected argument '%s'", argv[optind]);
+    if (cas.n_levels || cascade_file) {
+        if (cas.n_levels && cascade_file)
+            return vk_cli_usage("eval", "--level and --cascade both name the levels; give one");
+        if (wo.model || skip || genome || do_float)
+            return vk_cli_usage("eval", "--model, --skip, --genome and --float are for one "
+                                        "path; a cascade's levels name their own");
+        if (!wo.data)
+            return vk_cli_usage("eval", "--data is required");
+        if (cascade_file && (rcode = vk_cli_cascade_read_file(&cas, cascade_file)))
+            return rcode;
+        if (thr && (rcode = vk_cli_cascade_parse_thresholds(&cas, thr)))
+            return rcode;
+        cas.data = wo.data;
+        cas.calib = wo.calib;
+        cas.limit = wo.limit;
+        cas.board = board;
+        return vk_cli_cascade_run(&cas, NULL, NULL);
+    }
+    if (cascade_opt)
+        return vk_cli_usage("eval", "--threshold, --max-acc-drop, --objective, --val and "
+                                    "--val-limit are for a cascade (--level or --cascade)");
+    rcode = VK_EXIT_FAIL;
     if (!wo.model || !wo.data)
         return vk_cli_usage("eval", "--model and --data are required");
     if (skip && genome)

@@ -1,19 +1,92 @@
 /* vk_cmd_replay: `vitskip replay`, a stored path or cascade re-measured end to
- * end on a board. */
+ * end on a board; or stored paths composed into a cascade of levels, each
+ * on its own checkpoint (host/cli/vk_cli_levels.h). */
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "boards/vk_board.h"
 #include "host/cli/vk_cli.h"
+#include "host/cli/vk_cli_levels.h"
 #include "host/cli/vk_cli_search.h"
 #include "host/vk_workload.h"
 
+static const char replay_help[] =
+    "usage: vitskip replay --db FILE --config P<id>|C<id> [--board B] [--model DIR]\n"
+    "       vitskip replay --db FILE --level P<id> --level P<id> [--level P<id>] [options]\n"
+    "\n"
+    "Re-measures a stored path or cascade end to end (a cascade routes each image\n"
+    "by its entropy on the board), stores the replay and prints both.\n"
+    "--model replays with other (e.g. fine-tuned) weights of the same shape.\n"
+    "\n"
+    "With --level, stored paths (each on the checkpoint of the run that measured\n"
+    "it: a fine-tuned path on its tuned weights) become the levels of a cascade,\n"
+    "in order of effort, on the first level's run's data; the thresholds are\n"
+    "chosen on the validation split unless --threshold gives them, and the\n"
+    "cascade runs on the board over the test split (see vitskip eval --help).\n"
+    "\n"
+    "  --threshold T[,T]  escalation entropies in nats\n"
+    "  --max-acc-drop D   validation top-1 within D points of the last level's (0.5)\n"
+    "  --objective O      latency, energy or edp (default)\n"
+    "  --val PATH         validation source; --val-limit N its images (1000)\n";
+
+/* The cascade of stored paths (--level P<id> ...). */
+static int replay_levels(vk_store *db, vk_cli_cascade *cas, char ids[][16], const char *board)
+{
+    vk_err err = {{0}};
+    vk_run_info run;
+    char config[64] = "";
+    for (int l = 0; l < cas->n_levels; l++) {
+        char *end;
+        long long id = ids[l][0] == 'P' ? strtoll(ids[l] + 1, &end, 10) : 0;
+        vk_path_rec p;
+        int64_t run_id;
+        vk_run_info r;
+        if (id < 1 || *end)
+            return vk_cli_usage("replay", "--level '%s': expected P<path id>", ids[l]);
+        if (vk_store_path_get(db, id, 0, &p, &err) != VK_OK ||
+            vk_store_path_run(db, id, &run_id, &err) != VK_OK ||
+            vk_store_run_get(db, run_id, &r, &err) != VK_OK) {
+            fprintf(stderr, "vitskip replay: --level %s: %s\n", ids[l], err.msg);
+            return VK_EXIT_FAIL;
+        }
+        snprintf(cas->lv[l].model, sizeof cas->lv[l].model, "%s", r.model);
+        snprintf(cas->lv[l].genome, sizeof cas->lv[l].genome, "%s", p.genome);
+        snprintf(cas->lv[l].expect_hash, sizeof cas->lv[l].expect_hash, "%s", p.model_hash);
+        vk_store_rec_free(&p);
+        if (l == 0)
+            run = r;
+        size_t k = strlen(config);
+        snprintf(config + k, sizeof config - k, "%s%s", l ? ">" : "", ids[l]);
+    }
+    if (strlen(config) >= sizeof(((vk_replay_rec *)0)->config))
+        return vk_cli_usage("replay", "--level: the ids '%s' are too long to store as one "
+                                      "replay (at most %zu characters)",
+                            config, sizeof(((vk_replay_rec *)0)->config) - 1);
+    cas->data = run.data;
+    cas->calib = run.calib[0] ? run.calib : NULL;
+    cas->limit = run.n_images;
+    if (!board) {
+        char *comma = strchr(run.boards, ',');
+        if (comma)
+            *comma = 0;
+        board = run.boards;
+    }
+    cas->board = board;
+    return vk_cli_cascade_run(cas, db, config);
+}
+
 int vk_cmd_replay(int argc, char **argv)
 {
-    static const struct option opts[] = {{"db", 1, 0, 'D'},    {"config", 1, 0, 'c'},
-                                         {"board", 1, 0, 'b'}, {"model", 1, 0, 'm'},
-                                         {"help", 0, 0, 'h'},  {0, 0, 0, 0}};
+    static const struct option opts[] = {
+        {"db", 1, 0, 'D'},        {"config", 1, 0, 'c'},    {"board", 1, 0, 'b'},
+        {"model", 1, 0, 'm'},     {"help", 0, 0, 'h'},      {"level", 1, 0, 'L'},
+        {"threshold", 1, 0, 'T'}, {"max-acc-drop", 1, 0, 'A'}, {"objective", 1, 0, 'O'},
+        {"val", 1, 0, 'V'},       {"val-limit", 1, 0, 'N'}, {0, 0, 0, 0}};
+    vk_cli_cascade lc = {.cmd = "replay", .max_drop = 0.5, .objective = VK_OBJ_EDP};
+    char level_ids[VK_LEVELS_MAX][16];
+    const char *thr = NULL;
+    int cascade_opt = 0;
     const char *path = NULL, *cfg = NULL, *board = NULL, *model = NULL;
     vk_store *db;
     vk_skip_table t;
@@ -36,16 +109,58 @@ int vk_cmd_replay(int argc, char **argv)
         case 'c': cfg = optarg; break;
         case 'b': board = optarg; break;
         case 'm': model = optarg; break;
-        case 'h':
-            printf("usage: vitskip replay --db FILE --config P<id>|C<id> [--board B] "
-                   "[--model DIR]\n\nRe-measures a stored path or cascade end to end (a cascade "
-                   "routes each image\nby its entropy on the board), stores the replay and "
-                   "prints both.\n--model replays with other (e.g. fine-tuned) weights of the "
-                   "same shape.\n");
-            return VK_EXIT_OK;
+        case 'h': fputs(replay_help, stdout); return VK_EXIT_OK;
+        case 'L':
+            if (lc.n_levels >= VK_LEVELS_MAX)
+                return vk_cli_usage("replay", "--level: at most %d levels", VK_LEVELS_MAX);
+            if (strlen(optarg) >= sizeof level_ids[0])
+                return vk_cli_usage("replay", "--level '%s': expected P<path id>", optarg);
+            snprintf(level_ids[lc.n_levels++], sizeof level_ids[0], "%s", optarg);
+            break;
+        case 'T': thr = optarg; cascade_opt = 1; break;
+        case 'V': lc.val = optarg; cascade_opt = 1; break;
+        case 'A':
+            if ((rcode = vk_cli_parse_num("replay", "--max-acc-drop", optarg, 0, &lc.max_drop)))
+                return rcode;
+            cascade_opt = 1;
+            break;
+        case 'O':
+            if (vk_objective_parse(optarg, &lc.objective, &err) != VK_OK)
+                return vk_cli_usage("replay", "--objective: %s", err.msg);
+            cascade_opt = 1;
+            break;
+        case 'N': {
+            char *end;
+            long v = strtol(optarg, &end, 10);
+            if (*end || v < 1 || v > 100000000)
+                return vk_cli_usage("replay", "--val-limit '%s': expected a positive integer",
+                                    optarg);
+            lc.n_val = (int)v;
+            cascade_opt = 1;
+            break;
+        }
         default: return vk_cli_usage("replay", "unknown option");
         }
     }
+    if (optind < argc)
+        return vk_cli_usage("replay", "unexpected argument '%s'", argv[optind]);
+    if (lc.n_levels) {
+        if (cfg || model)
+            return vk_cli_usage("replay", "--level composes stored paths; --config and --model "
+                                          "are for one stored configuration");
+        if (lc.n_levels < 2)
+            return vk_cli_usage("replay", "a cascade needs 2 or 3 --level");
+        if (thr && (rcode = vk_cli_cascade_parse_thresholds(&lc, thr)))
+            return rcode;
+        if ((rcode = vk_cli_open_db("replay", path, &db)))
+            return rcode;
+        rcode = replay_levels(db, &lc, level_ids, board);
+        vk_store_close(db);
+        return rcode;
+    }
+    if (cascade_opt)
+        return vk_cli_usage("replay", "--threshold, --max-acc-drop, --objective, --val and "
+                                      "--val-limit are for a cascade of --level paths");
     if (!cfg)
         return vk_cli_usage("replay", "--config is required");
     if ((rcode = vk_cli_open_db("replay", path, &db)))
