@@ -156,6 +156,26 @@ static int exec(vk_store *s, const char *sql)
     return sqlite3_exec(s->db, sql, NULL, NULL, NULL);
 }
 
+/* exec, retried while another process is in the way. SQLite answers
+ * SQLITE_BUSY without calling the busy handler where waiting could
+ * deadlock, as when several processes switch a fresh file to WAL at once,
+ * and one of them may find the rollback journal it means to delete
+ * already deleted by another (SQLITE_IOERR_DELETE_NOENT); the bound is the
+ * store's wait. */
+static int exec_waiting(vk_store *s, const char *sql)
+{
+    double t0 = mono_s();
+    int rc, k = 0;
+    while ((rc = exec(s, sql)) != SQLITE_OK &&
+           (rc == SQLITE_BUSY || rc == SQLITE_LOCKED ||
+            sqlite3_extended_errcode(s->db) == SQLITE_IOERR_DELETE_NOENT) &&
+           mono_s() - t0 < s->wait_s) {
+        struct timespec d = {0, (k < 20 ? ++k : 50) * 1000000L};
+        nanosleep(&d, NULL);
+    }
+    return rc;
+}
+
 void vk_store_close(vk_store *s)
 {
     if (!s)
@@ -289,8 +309,8 @@ vk_status vk_store_open(const char *path, vk_store **out, vk_err *err)
     sqlite3_busy_handler(s->db, on_busy, s);
     /* WAL with synchronous=FULL: a committed measurement survives a crash
        of the process or of the machine */
-    if (exec(s, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;") !=
-        SQLITE_OK) {
+    if (exec_waiting(s, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; "
+                        "PRAGMA foreign_keys=ON;") != SQLITE_OK) {
         rc = dberr(s, err, "cannot configure");
         vk_store_close(s);
         return rc;

@@ -396,13 +396,14 @@ static void test_readonly_replays(void)
  * (released together through a pipe), each creates a run and stores the
  * same path: every one succeeds, the schema is created once, the path is
  * stored once and linked to every run. */
-static void test_concurrent_first_open(void)
+/* One round: N processes open the fresh file path at once, each stores a
+ * run and a path when store is set; all must succeed and agree on one
+ * schema. */
+static void concurrent_first_open(const char *path, int store)
 {
     enum { N = 8 };
-    char path[256];
     int go[2];
     pid_t kids[N];
-    snprintf(path, sizeof path, "%s/race.db", dir);
     CHECK_EQ_INT(pipe(go), 0);
     for (int k = 0; k < N; k++) {
         kids[k] = fork();
@@ -420,6 +421,10 @@ static void test_concurrent_first_open(void)
                 fprintf(stderr, "child %d: open: %s\n", k, err.msg);
                 _exit(3);
             }
+            if (!store) {
+                vk_store_close(db);
+                _exit(0);
+            }
             strcpy(r.model_hash, HM);
             strcpy(r.data_hash, HD);
             make_rec(&rec, "FSFSFSFS", res);
@@ -433,7 +438,7 @@ static void test_concurrent_first_open(void)
         }
     }
     close(go[0]);
-    usleep(100000);
+    usleep(20000);
     close(go[1]);
     int ok = 0;
     for (int k = 0; k < N; k++) {
@@ -448,9 +453,9 @@ static void test_concurrent_first_open(void)
     int64_t *runs;
     CHECK_EQ_INT(vk_store_open(path, &db, &err), VK_OK);
     CHECK_EQ_INT(vk_store_check(db, &n, &err), VK_OK);
-    CHECK_EQ_INT(n, 1);
+    CHECK_EQ_INT(n, store ? 1 : 0);
     CHECK_EQ_INT(vk_store_run_list(db, &runs, &n, &err), VK_OK);
-    CHECK_EQ_INT(n, N);
+    CHECK_EQ_INT(n, store ? N : 0);
     for (int k = 0; k < n; k++) {
         int64_t *ids;
         int m = 0;
@@ -460,6 +465,19 @@ static void test_concurrent_first_open(void)
     }
     free(runs);
     vk_store_close(db);
+}
+
+/* Many rounds: the WAL switch of a fresh file raced (SQLite answers BUSY
+ * without waiting, or finds the journal already deleted) in about one
+ * open of twenty when the processes only open; one round that also stores
+ * let the failure through CI. */
+static void test_concurrent_first_open(void)
+{
+    for (int r = 0; r < 60; r++) {
+        char path[256];
+        snprintf(path, sizeof path, "%s/race%d.db", dir, r);
+        concurrent_first_open(path, r % 10 == 0);
+    }
 }
 
 /* Runs f with stderr sent to file log; returns f's status. */
