@@ -49,7 +49,9 @@
  * why), or it wrapped and its range is unknown. Counts are not filled.
  * close prints the prefix cache's statistics on stderr.
  *
- * A mode the kernel does not implement fails the request with
+ * A mode word the kernel refuses (on the path from encoder 0, or on a
+ * cascade's high path resumed after `resume` encoders, where a reuse must
+ * not read attention of the shared prefix) fails the request with
  * VK_E_UNSUPPORTED (kernel status 3, as the kernel would answer); no
  * partial results are returned. */
 #include <errno.h>
@@ -340,7 +342,7 @@ static int do_image(cpu_job *j, int w, int k, int32_t *act, int32_t *save, int32
         } else {
             vk_fast_embed(s->f, w, img, act);
         }
-        vk_fast_encoders(s->f, w, req->modes_high, res, L, act);
+        vk_fast_resume(s->f, w, req->modes_high, res, L, act);
         vk_fast_head(s->f, w, act, out);
         t2 = now_ms();
         j->hi_ms[k] = t2 - t1;
@@ -553,7 +555,9 @@ static vk_status cpu_measure(void *state, const vk_path_req *req, int n, vk_img_
         return vk_fail(err, VK_E_ARG, "board 'cpu': %d images requested, %d loaded", n,
                        s->n_imgs);
     if (!req->modes || !vk_fast_modes_ok(s->f, req->modes, 0) ||
-        (cascade && !vk_fast_modes_ok(s->f, req->modes_high, 0)))
+        (cascade && (!vk_fast_modes_ok(s->f, req->modes_high, 0) ||
+                     (req->resume >= 0 && req->resume < L &&
+                      !vk_fast_modes_ok(s->f, req->modes_high, req->resume)))))
         return vk_fail(err, req->modes ? VK_E_UNSUPPORTED : VK_E_ARG,
                        "board 'cpu': %s", req->modes ? "kernel status 3 (a mode this kernel "
                                                        "build does not implement)"

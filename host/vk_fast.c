@@ -36,6 +36,20 @@
  *           128 * sum_k b (computed at packing); modulo-2^32 arithmetic
  *           makes the difference exact. Unsigned A (probabilities) as is.
  * Zero padding of k (to 2 or 4) and of n (to NR) contributes nothing.
+ * A product may use only the first n_use outputs (FFN sparsity: FC1's
+ * first neurons) and the first k_use inputs (FC2 reads only those): the
+ * panels loop over the first k_use inputs, whose A is zero-padded, and
+ * VNNI subtracts the correction of that input prefix (one per 64-neuron
+ * cut, computed at packing).
+ *
+ * Modes (the README's "Per-encoder modes"; vk_kernel.c's op lists). The QKV matrix is
+ * packed as two, Q/K rows and V rows, so that reuse and shared heads
+ * project V alone; shared heads projects q_s/k_s with its own matrix. A
+ * worker keeps the probability sets of the latest encoder that computed
+ * attention (one per head, or the shared one) with their A operands: a
+ * reuse multiplies them with its own V, pruning ranks the patch tokens by
+ * their class rows. Pruning compacts the residual rows; every later
+ * product runs on the kept tokens.
  *
  * Buffers. Weight panels are shared and read-only after vk_fast_ctx_new;
  * each worker (one per concurrent thread) owns the activations of one image
@@ -64,7 +78,9 @@ typedef struct {
     int n, k;         /* outputs, inputs */
     int n_pad, k_pad; /* rounded up to the panel width and the k step */
     void *b;          /* panels: [n_pad/NR][k_pad/KQ][NR][KQ] (scalar: [n_pad][k_pad]) */
-    int32_t *corr;    /* VNNI: 128 * sum_k b[n][k], n_pad words */
+    int32_t *corr;    /* VNNI, signed A: [n_cut][n_pad], cut c: 128 * sum of b[n][i]
+                         over the first k - 64 c inputs (a product may use only those) */
+    int n_cut;        /* input prefixes corr covers (FC2: every FFN sparsity) */
 } fmat;
 
 typedef struct {
@@ -72,8 +88,8 @@ typedef struct {
     fmat km;      /* K of the head, as B (n = tokens, k = head dim) */
     int32_t *s;   /* scores [T][km.n_pad] */
     int32_t *e;   /* softmax scratch [T] */
-    uint8_t *p;   /* probabilities [T][T] */
-    void *ap;     /* P as A */
+    uint8_t *p;   /* probabilities [tokens][tokens] */
+    void *ap;     /* P as A (kept with p: a later reuse reads both) */
     fmat vm;      /* V^T of the head (n = head dim, k = tokens) */
     int32_t *cv;  /* context sums [T][vm.n_pad] */
 } fhead;
@@ -89,6 +105,14 @@ typedef struct {
     int32_t *c;      /* int32 sums of the current product */
     int32_t *logit;  /* [K] */
     fhead *hs;       /* [n_heads] */
+    /* attention a later reuse reads: 0 (none), 1 (the shared-heads matrix,
+       in hs[0]) or n_heads (one per head) probability sets, held in hs[].p
+       and hs[].ap for the tokens now in the stream */
+    int att_sets;
+    /* the stream the pieces (vk_fast_embed/_encoders/_resume) last left:
+       its act buffer and the encoders run on it (NULL: none) */
+    const int32_t *st_act;
+    int st_at;
 } fworker;
 
 enum { EPI_NONE = 0, EPI_OUT8, EPI_RESID, EPI_SET32 };
@@ -110,8 +134,11 @@ typedef struct {
     /* A rows (int8, or uint8 if src_unsigned; stride lds bytes) -> operand
      * rows of kp elements */
     void (*prep_a)(const void *src, int lds, int m, int k, int kp, int src_unsigned, void *dst);
-    /* C[r][p*NR + j] = sum_k A[r][k] B[p*NR + j][k], r < m, j < NR */
-    void (*panel)(const fmat *mt, const void *a, int m, int a_signed, int p, int32_t *c, int ldc);
+    /* C[r][p*NR + j] = sum_{k < kl} A[r][k] B[p*NR + j][k], r < m, j < NR: A
+     * rows of kl elements (kl <= k_pad, a multiple of the k step), minus
+     * corr[p*NR + j] when corr is given (VNNI with signed A) */
+    void (*panel)(const fmat *mt, const void *a, int kl, int m, const int32_t *corr, int p,
+                  int32_t *c, int ldc);
     /* the epilogue on columns [j0, j1) of m rows of C */
     void (*epilogue)(const fepi *e, const int32_t *c, int ldc, int m, int j0, int j1);
     void (*ln_rows)(const int32_t *h, int t, int d, const int32_t *g, const int32_t *b,
@@ -129,7 +156,10 @@ struct vk_fast_ctx {
     int img, p, ch, d, n_layers, heads, dh, mlp, k, t, g, pd, prefix;
     fmat patch, head;
     int16_t gelu16[VK_MAX_LAYERS][256]; /* (int8_t) of the activation tables */
-    fmat qkv[VK_MAX_LAYERS], proj[VK_MAX_LAYERS], fc1[VK_MAX_LAYERS], fc2[VK_MAX_LAYERS];
+    /* per encoder: Q and K rows of the QKV matrix (2D outputs), its V rows
+       (D), the shared-heads q_s/k_s (2 head dims), projection, FC1, FC2 */
+    fmat qk[VK_MAX_LAYERS], v[VK_MAX_LAYERS], qks[VK_MAX_LAYERS];
+    fmat proj[VK_MAX_LAYERS], fc1[VK_MAX_LAYERS], fc2[VK_MAX_LAYERS];
     fworker *w;
     int n_workers;
     int threads;           /* vk_fast_run's threads inside one image */
@@ -231,20 +261,24 @@ static void pack_b(const vk_fast_ctx *f, const int8_t *src, long sn, long sk, fm
     if (mt->corr)
         for (j = 0; j < mt->n; j++) {
             int32_t sum = 0;
-            for (i = 0; i < k; i++)
+            for (i = 0; i < k; i++) {
+                int c = (k - 1 - i) / 64; /* the deepest cut input i is in */
                 sum += src[j * sn + i * sk];
-            mt->corr[j] = 128 * sum;
+                if ((k - 1 - i) % 64 == 0 && c < mt->n_cut)
+                    mt->corr[(size_t)c * mt->n_pad + j] = 128 * sum;
+            }
         }
 }
 
-/* A tiled matrix of the blob (vk_wt_at; mt->n outputs of k_in inputs at
- * wt + off) packed through the row-major scratch tmp. */
-static void pack_tiled(const vk_fast_ctx *f, const int8_t *wt, uint32_t off, int k_in,
+/* Outputs [n0, n0 + mt->n) of a tiled matrix of the blob (vk_wt_at; k_in
+ * inputs at wt + off) packed through the row-major scratch tmp. */
+static void pack_tiled(const vk_fast_ctx *f, const int8_t *wt, uint32_t off, int n0, int k_in,
                        int8_t *tmp, fmat *mt)
 {
     for (int n = 0; n < mt->n; n++)
         for (int k = 0; k < k_in; k++)
-            tmp[(size_t)n * k_in + k] = wt[vk_wt_at(off, (uint32_t)k_in, (uint32_t)n, (uint32_t)k)];
+            tmp[(size_t)n * k_in + k] =
+                wt[vk_wt_at(off, (uint32_t)k_in, (uint32_t)(n0 + n), (uint32_t)k)];
     pack_b(f, tmp, k_in, 1, mt);
 }
 
@@ -332,18 +366,18 @@ static void prep_a_scalar(const void *src, int lds, int m, int k, int kp, int sr
     prep_a16_body(src, lds, m, k, kp, src_unsigned, dst);
 }
 
-static void panel_scalar(const fmat *mt, const void *av, int m, int a_signed, int p,
-                         int32_t *c, int ldc)
+static void panel_scalar(const fmat *mt, const void *av, int kl, int m, const int32_t *corr,
+                         int p, int32_t *c, int ldc)
 {
     const int16_t *a = av;
     int r, j, i, kp = mt->k_pad;
-    (void)a_signed;
+    (void)corr;
     for (r = 0; r < m; r++) {
-        const int16_t *ar = a + (size_t)r * kp;
+        const int16_t *ar = a + (size_t)r * kl;
         for (j = p * 16; j < p * 16 + 16; j++) {
             const int8_t *br = (const int8_t *)mt->b + (size_t)j * kp;
             int32_t s = 0;
-            for (i = 0; i < mt->k; i++)
+            for (i = 0; i < kl; i++)
                 s += (int32_t)ar[i] * br[i];
             c[(size_t)r * ldc + j] = s;
         }
@@ -424,13 +458,14 @@ tile_avx2(const int mr, const int16_t *a, int kp, const int16_t *bp, int32_t *c,
     }
 }
 
-__attribute__((target("avx2"))) static void panel_avx2(const fmat *mt, const void *av, int m,
-                                                       int a_signed, int p, int32_t *c, int ldc)
+__attribute__((target("avx2"))) static void panel_avx2(const fmat *mt, const void *av, int kp,
+                                                       int m, const int32_t *corr, int p,
+                                                       int32_t *c, int ldc)
 {
     const int16_t *a = av;
-    int kp = mt->k_pad, r0 = 0;
-    const int16_t *bp = (const int16_t *)mt->b + (size_t)p * kp * 16;
-    (void)a_signed;
+    int r0 = 0;
+    const int16_t *bp = (const int16_t *)mt->b + (size_t)p * mt->k_pad * 16;
+    (void)corr;
     c += p * 16;
     for (; r0 + MR <= m; r0 += MR)
         tile_avx2(MR, a + (size_t)r0 * kp, kp, bp, c + (size_t)r0 * ldc, ldc);
@@ -715,13 +750,15 @@ tile_vnni(const int mr, const uint8_t *a, int kp, const int8_t *bp, int32_t *c, 
     }
 }
 
-__attribute__((target(VK_T512))) static void panel_vnni(const fmat *mt, const void *av, int m,
-                                                        int a_signed, int p, int32_t *c, int ldc)
+__attribute__((target(VK_T512))) static void panel_vnni(const fmat *mt, const void *av, int kp,
+                                                        int m, const int32_t *corr, int p,
+                                                        int32_t *c, int ldc)
 {
     const uint8_t *a = av;
-    int kp = mt->k_pad, r0 = 0;
-    const int8_t *bp = (const int8_t *)mt->b + (size_t)p * kp * 32;
-    const int32_t *corr = a_signed ? mt->corr + p * 32 : NULL;
+    int r0 = 0;
+    const int8_t *bp = (const int8_t *)mt->b + (size_t)p * mt->k_pad * 32;
+    if (corr)
+        corr += p * 32;
     c += p * 32;
     for (; r0 + MR <= m; r0 += MR)
         tile_vnni(MR, a + (size_t)r0 * kp, kp, bp, c + (size_t)r0 * ldc, ldc, corr);
@@ -815,75 +852,176 @@ static int threads_for(const vk_fast_ctx *f, int nt, long macs)
     return macs >= PAR_MIN_MACS ? nt : 1;
 }
 
-/* C = A B^T then the epilogue; A is m rows of src (stride lds bytes). */
-static void linear(const vk_fast_ctx *f, const fmat *mt, const void *src, int lds, int m,
-                   int src_unsigned, const fepi *e, void *abuf, int32_t *cbuf, int nt)
+/* A = m rows of src (stride lds bytes; k inputs, or unsigned probabilities)
+ * as the ISA's operand into abuf: rows of round_up(k, k step) elements. */
+static void prep(const vk_fast_ctx *f, const void *src, int lds, int m, int k, int src_unsigned,
+                 void *abuf)
 {
-    int np = mt->n_pad / f->nr, pi;
-    nt = threads_for(f, nt, (long)m * mt->n * mt->k);
-    f->ops.prep_a(src, lds, m, mt->k, mt->k_pad, src_unsigned, abuf);
+    f->ops.prep_a(src, lds, m, k, round_up(k, f->kq), src_unsigned, abuf);
+}
+
+/* C = A B^T over the first n_use outputs and the first k_use inputs of mt
+ * (k_use: mt->k, or mt->k less whole 64-input blocks), then the epilogue;
+ * a is the operand prep() made of k_use inputs, signed unless it holds
+ * probabilities. */
+static void gemm(const vk_fast_ctx *f, const fmat *mt, const void *a, int m, int n_use,
+                 int k_use, int a_signed, const fepi *e, int32_t *cbuf, int nt)
+{
+    int kl = round_up(k_use, f->kq), np = (n_use + f->nr - 1) / f->nr, pi;
+    const int32_t *corr =
+        a_signed && mt->corr ? mt->corr + (size_t)((mt->k - k_use) / 64) * mt->n_pad : NULL;
+    nt = threads_for(f, nt, (long)m * n_use * k_use);
 #pragma omp parallel for num_threads(nt) if (nt > 1) schedule(static)
     for (pi = 0; pi < np; pi++) {
-        int j0 = pi * f->nr, j1 = j0 + f->nr < mt->n ? j0 + f->nr : mt->n;
-        f->ops.panel(mt, abuf, m, !src_unsigned, pi, cbuf, mt->n_pad);
+        int j0 = pi * f->nr, j1 = j0 + f->nr < n_use ? j0 + f->nr : n_use;
+        f->ops.panel(mt, a, kl, m, corr, pi, cbuf, mt->n_pad);
         if (e->kind != EPI_NONE)
             f->ops.epilogue(e, cbuf, mt->n_pad, m, j0, j1);
     }
 }
 
+/* The whole product: prep() into abuf, then gemm() over all of mt. */
+static void linear(const vk_fast_ctx *f, const fmat *mt, const void *src, int lds, int m,
+                   const fepi *e, void *abuf, int32_t *cbuf, int nt)
+{
+    prep(f, src, lds, m, mt->k, 0, abuf);
+    gemm(f, mt, abuf, m, mt->n, mt->k, 1, e, cbuf, nt);
+}
+
 /* ---- the forward pass --------------------------------------------------- */
 
-static void attention(vk_fast_ctx *f, fworker *w, const int32_t *lp, int nt)
+static const int32_t *layer_par(const vk_fast_ctx *f, int l)
 {
-    int d = f->d, t = f->t, dh = f->dh, d3 = 3 * d, hd;
-    nt = threads_for(f, nt, 2L * t * t * d);
+    return f->par + f->lay.layer_p + (size_t)l * f->lay.layer_p_n;
+}
+
+/* One probability set: scores q k^T of t tokens (q, k: head-dim int8 rows
+ * of stride ys), the softmax into hs->p, and hs->ap made of it. */
+static void att_probs(const vk_fast_ctx *f, fhead *hs, const int8_t *q, const int8_t *k, int ys,
+                      int t, int32_t mult, int32_t shift, int nt)
+{
+    mat_dims(f, &hs->km, t, f->dh);
+    pack_b(f, k, ys, 1, &hs->km);
+    prep(f, q, ys, t, f->dh, 0, hs->aq);
+    gemm(f, &hs->km, hs->aq, t, t, f->dh, 1, &(fepi){.kind = EPI_NONE}, hs->s, nt);
+    f->ops.sm_rows(hs->s, hs->km.n_pad, t, mult, shift, hs->e, hs->p);
+    prep(f, hs->p, t, t, t, 1, hs->ap);
+}
+
+/* Attention of t tokens in mode attn from the int8 projections in w->qkv
+ * ([t][3D]: Q, K (full) or q_s, k_s (shared) in front, V at 2D) into the
+ * context w->ctx8: full computes a probability set per head, shared one
+ * for all heads, reuse applies the sets held since the latest computing
+ * encoder; each head's context is its set times its own V. */
+static void attention(const vk_fast_ctx *f, fworker *w, uint32_t attn, const int32_t *lp, int t,
+                      int nt)
+{
+    int d = f->d, dh = f->dh, d3 = 3 * d, hd;
+    if (attn == VK_ATTN_SHARED)
+        att_probs(f, &w->hs[0], w->qkv, w->qkv + dh, d3, t, lp[f->lay.smh_m], lp[f->lay.smh_s],
+                  nt);
+    if (attn != VK_ATTN_REUSE)
+        w->att_sets = attn == VK_ATTN_FULL ? f->heads : 1;
+    nt = threads_for(f, nt, (attn == VK_ATTN_FULL ? 2L : 1L) * t * t * d);
 #pragma omp parallel for num_threads(nt) if (nt > 1) schedule(static)
     for (hd = 0; hd < f->heads; hd++) {
         fhead *hs = &w->hs[hd];
         fepi e = {.kind = EPI_OUT8, .m1 = lp[f->lay.av_m], .s1 = lp[f->lay.av_s],
                   .y = w->ctx8 + hd * dh, .ys = d};
-        /* scores = Q K^T */
-        pack_b(f, w->qkv + d + hd * dh, d3, 1, &hs->km);
-        linear(f, &hs->km, w->qkv + hd * dh, d3, t, 0, &(fepi){.kind = EPI_NONE}, hs->aq,
-               hs->s, 1);
-        f->ops.sm_rows(hs->s, hs->km.n_pad, t, lp[f->lay.sm_m], lp[f->lay.sm_s], hs->e, hs->p);
-        /* context = P V */
+        if (attn == VK_ATTN_FULL)
+            att_probs(f, hs, w->qkv + hd * dh, w->qkv + d + hd * dh, d3, t, lp[f->lay.sm_m],
+                      lp[f->lay.sm_s], 1);
+        mat_dims(f, &hs->vm, dh, t);
         pack_b(f, w->qkv + 2 * d + hd * dh, 1, d3, &hs->vm);
-        linear(f, &hs->vm, hs->p, t, t, 1, &e, hs->ap, hs->cv, 1);
+        gemm(f, &hs->vm, w->hs[w->att_sets == 1 ? 0 : hd].ap, t, dh, t, 0, &e, hs->cv, 1);
     }
 }
 
-static void encoder(vk_fast_ctx *f, fworker *w, int l, uint32_t mode, int32_t *h, int nt)
+/* Token pruning after an encoder's attention: keeps the prefix tokens and
+ * the top vk_keep_count(patches, keep) patch tokens ranked by the class
+ * token's attention summed over the held probability sets (ties: the lower
+ * index first), in their order, compacting the rows of h. Returns the
+ * token count. The sets no longer match the tokens: none is held after. */
+static int prune(const vk_fast_ctx *f, fworker *w, int32_t *h, int t, int keep)
+{
+    int32_t score[VK_MAX_TOKENS], cnt[VK_MAX_HEADS * 255 + 1];
+    int pre = f->prefix, n = t - pre, m = vk_keep_count(n, keep), top = 255 * w->att_sets;
+    int j, s, v, above = 0, ties, dst = pre;
+    memset(cnt, 0, (size_t)(top + 1) * sizeof *cnt);
+    for (j = 0; j < n; j++) {
+        int32_t sum = 0;
+        for (s = 0; s < w->att_sets; s++)
+            sum += w->hs[s].p[pre + j]; /* row 0: the class token's */
+        score[j] = sum;
+        cnt[sum]++;
+    }
+    /* the m-th largest score v: all above it are kept, and the first ties */
+    for (v = top; above + cnt[v] < m; v--)
+        above += cnt[v];
+    ties = m - above;
+    for (j = 0; j < n; j++)
+        if (score[j] > v || (score[j] == v && ties-- > 0)) {
+            if (dst != pre + j)
+                memcpy(h + (size_t)dst * f->d, h + (size_t)(pre + j) * f->d,
+                       (size_t)f->d * sizeof *h);
+            dst++;
+        }
+    w->att_sets = 0;
+    return dst;
+}
+
+/* Encoder l in mode word `mode` on the t = *n_tok rows of h (in place);
+ * *n_tok is the token count after it. */
+static void encoder(const vk_fast_ctx *f, fworker *w, int l, uint32_t mode, int32_t *h,
+                    int *n_tok, int nt)
 {
     const vk_layout *L = &f->lay;
-    const int32_t *lp = f->par + L->layer_p + (size_t)l * L->layer_p_n;
+    const int32_t *lp = layer_par(f, l);
     int32_t eps = f->par[VK_HDR_LN_EPS];
-    int d = f->d, t = f->t;
-    if (VK_MODE_ATTN(mode) == VK_ATTN_FULL) {
+    uint32_t attn = VK_MODE_ATTN(mode);
+    int d = f->d, t = *n_tok, m_keep = vk_ffn_keep(f->mlp, (int32_t)VK_MODE_FFN(mode));
+    if (attn != VK_ATTN_SKIP) {
         f->ops.ln_rows(h, t, d, &lp[L->ln1_g], &lp[L->ln1_b], eps, w->xn);
-        linear(f, &f->qkv[l], w->xn, d, t, 0,
-               &(fepi){.kind = EPI_OUT8, .bias = &lp[L->qkv_b], .mult = &lp[L->qkv_m],
-                       .shift = &lp[L->qkv_s], .y = w->qkv, .ys = 3 * d},
-               w->a, w->c, nt);
-        attention(f, w, lp, nt);
-        linear(f, &f->proj[l], w->ctx8, d, t, 0,
+        prep(f, w->xn, d, t, d, 0, w->a);
+        if (attn == VK_ATTN_FULL)
+            gemm(f, &f->qk[l], w->a, t, 2 * d, d, 1,
+                 &(fepi){.kind = EPI_OUT8, .bias = &lp[L->qkv_b], .mult = &lp[L->qkv_m],
+                         .shift = &lp[L->qkv_s], .y = w->qkv, .ys = 3 * d},
+                 w->c, nt);
+        else if (attn == VK_ATTN_SHARED)
+            gemm(f, &f->qks[l], w->a, t, 2 * f->dh, d, 1,
+                 &(fepi){.kind = EPI_OUT8, .bias = &lp[L->qks_b], .mult = &lp[L->qks_m],
+                         .shift = &lp[L->qks_s], .y = w->qkv, .ys = 3 * d},
+                 w->c, nt);
+        gemm(f, &f->v[l], w->a, t, d, d, 1,
+             &(fepi){.kind = EPI_OUT8, .bias = &lp[L->qkv_b + 2 * d], .mult = &lp[L->qkv_m + 2 * d],
+                     .shift = &lp[L->qkv_s + 2 * d], .y = w->qkv + 2 * d, .ys = 3 * d},
+             w->c, nt);
+        attention(f, w, attn, lp, t, nt);
+        linear(f, &f->proj[l], w->ctx8, d, t,
                &(fepi){.kind = EPI_RESID, .bias = &lp[L->proj_b], .mult = &lp[L->proj_m],
                        .shift = &lp[L->proj_s], .h = h, .ys = d},
                w->a, w->c, nt);
+        if (VK_MODE_PRUNES(mode))
+            t = prune(f, w, h, t, (int)VK_MODE_KEEP(mode));
     }
     f->ops.ln_rows(h, t, d, &lp[L->ln2_g], &lp[L->ln2_b], eps, w->xn);
-    linear(f, &f->fc1[l], w->xn, d, t, 0,
-           &(fepi){.kind = EPI_OUT8, .bias = &lp[L->fc1_b], .mult = &lp[L->fc1_m],
-                   .shift = &lp[L->fc1_s], .table = &lp[L->gelu], .table16 = f->gelu16[l], .y = w->mid,
-                   .ys = f->mlp},
-           w->a, w->c, nt);
-    linear(f, &f->fc2[l], w->mid, f->mlp, t, 0,
-           &(fepi){.kind = EPI_RESID, .bias = &lp[L->fc2_b], .mult = &lp[L->fc2_m],
-                   .shift = &lp[L->fc2_s], .h = h, .ys = d},
-           w->a, w->c, nt);
+    prep(f, w->xn, d, t, d, 0, w->a);
+    gemm(f, &f->fc1[l], w->a, t, m_keep, d, 1,
+         &(fepi){.kind = EPI_OUT8, .bias = &lp[L->fc1_b], .mult = &lp[L->fc1_m],
+                 .shift = &lp[L->fc1_s], .table = &lp[L->gelu], .table16 = f->gelu16[l],
+                 .y = w->mid, .ys = f->mlp},
+         w->c, nt);
+    prep(f, w->mid, f->mlp, t, m_keep, 0, w->a);
+    gemm(f, &f->fc2[l], w->a, t, d, m_keep, 1,
+         &(fepi){.kind = EPI_RESID, .bias = &lp[L->fc2_b], .mult = &lp[L->fc2_m],
+                 .shift = &lp[L->fc2_s], .h = h, .ys = d},
+         w->c, nt);
+    *n_tok = t;
 }
 
-static void embed(vk_fast_ctx *f, fworker *w, const int8_t *img, int32_t *h, int nt)
+/* The stream before encoder 0 (all tokens) into h. */
+static void embed(const vk_fast_ctx *f, fworker *w, const int8_t *img, int32_t *h, int nt)
 {
     int g = f->g, p = f->p, s = f->img, py, px, ch, ky, kx;
     for (size_t i = 0; i < (size_t)f->t * f->d; i++)
@@ -897,20 +1035,22 @@ static void embed(vk_fast_ctx *f, fworker *w, const int8_t *img, int32_t *h, int
                         pt[(ch * p + ky) * p + kx] =
                             img[(ch * s + py * p + ky) * s + px * p + kx];
         }
-    linear(f, &f->patch, w->patch, f->pd, g * g, 0,
+    linear(f, &f->patch, w->patch, f->pd, g * g,
            &(fepi){.kind = EPI_RESID, .bias = f->par + f->lay.patch_b,
                    .mult = f->par + f->lay.patch_m, .shift = f->par + f->lay.patch_s,
-                   .h = h + f->d, .ys = f->d},
+                   .h = h + (size_t)f->prefix * f->d, .ys = f->d},
            w->a, w->c, nt);
+    w->att_sets = 0;
 }
 
-static void head(vk_fast_ctx *f, fworker *w, const int32_t *h, int32_t *out, int nt)
+/* Final LayerNorm of the class token (row 0 of h), classifier, entropy. */
+static void head(const vk_fast_ctx *f, fworker *w, const int32_t *h, int32_t *out, int nt)
 {
     const vk_layout *L = &f->lay;
     int o;
     vk_layernorm_row(h, f->d, f->par + L->lnf_g, f->par + L->lnf_b, f->par[VK_HDR_LN_EPS],
                      w->xn);
-    linear(f, &f->head, w->xn, f->d, 1, 0,
+    linear(f, &f->head, w->xn, f->d, 1,
            &(fepi){.kind = EPI_SET32, .bias = f->par + L->head_b, .mult = f->par + L->head_m,
                    .shift = f->par + L->head_s, .h = w->logit, .ys = f->k},
            w->a, w->c, nt);
@@ -921,6 +1061,26 @@ static void head(vk_fast_ctx *f, fworker *w, const int32_t *h, int32_t *out, int
     out[VK_OUT_NCLASS] = f->k;
     for (o = 0; o < f->k; o++)
         out[VK_OUT_LOGITS + o] = w->logit[o];
+}
+
+/* The kernel's mode rules (vk_k_check_modes) on encoders [from, to), with
+ * a reuse source held at `from` when have_src: -1 if every word is one the
+ * kernel runs, else the first encoder whose word it refuses. */
+static int first_bad_mode(const uint32_t *modes, int from, int to, int have_src)
+{
+    int l, src = have_src;
+    for (l = from; l < to; l++) {
+        uint32_t m = modes[l], a = VK_MODE_ATTN(m);
+        int computes = a == VK_ATTN_FULL || a == VK_ATTN_SHARED, prunes = VK_MODE_PRUNES(m);
+        if (a > VK_ATTN_SHARED || VK_MODE_KEEP(m) > VK_KEEP_ALL || VK_MODE_FFN(m) > 99 ||
+            (m & 0xFF0000F0u) != 0 || (prunes && !computes) || (a == VK_ATTN_REUSE && !src))
+            return l;
+        if (computes)
+            src = 1;
+        if (prunes)
+            src = 0;
+    }
+    return -1;
 }
 
 /* The kernel's cfg checks; VK_KSTAT_OK or the status it writes. */
@@ -935,58 +1095,73 @@ static int32_t check_cfg(const vk_fast_ctx *f, const uint32_t *cfg)
     return VK_KSTAT_OK;
 }
 
-/* The residual stream into an act buffer (VK_ACT_* layout). */
-static void act_save(const vk_fast_ctx *f, const int32_t *h, int32_t *act)
+/* The residual stream of t tokens into an act buffer (VK_ACT_* layout;
+ * the header's other words untouched, as the kernel leaves them). */
+static void act_save(const vk_fast_ctx *f, const int32_t *h, int t, int32_t *act)
 {
-    act[VK_ACT_TOKENS] = f->t;
-    memcpy(act + VK_ACT_HDR, h, (size_t)f->t * f->d * sizeof *h);
+    act[VK_ACT_TOKENS] = t;
+    memcpy(act + VK_ACT_HDR, h, (size_t)t * f->d * sizeof *h);
+}
+
+/* 1 if a saved stream's token count is one the kernel resumes from. */
+static int tokens_ok(const vk_fast_ctx *f, int32_t n)
+{
+    return n > f->prefix && n <= f->t;
 }
 
 static void run_one(vk_fast_ctx *f, fworker *w, const uint32_t *cfg, const int8_t *img,
                     int32_t *act, int32_t *out, int nt)
 {
     int32_t st = check_cfg(f, cfg), start, save, l;
-    size_t n = (size_t)f->t * f->d;
+    int t = f->t;
     if (st != VK_KSTAT_OK) {
         out[VK_OUT_STATUS] = st;
         return;
     }
+    w->st_act = NULL;
     start = (int32_t)cfg[VK_CFG_START];
     save = (int32_t)cfg[VK_CFG_SAVE];
     if (start == 0) {
         embed(f, w, img, w->h, nt);
     } else {
-        if (act[VK_ACT_TOKENS] != f->t) { /* the kernel's check: no pruning here yet */
-            out[VK_OUT_STATUS] = act[VK_ACT_TOKENS] <= f->prefix || act[VK_ACT_TOKENS] > f->t
-                                     ? VK_KSTAT_BAD_CFG
-                                     : VK_KSTAT_BAD_MODE;
+        if (!tokens_ok(f, act[VK_ACT_TOKENS])) {
+            out[VK_OUT_STATUS] = VK_KSTAT_BAD_CFG;
             return;
         }
-        for (size_t i = 0; i < n; i++)
+        t = act[VK_ACT_TOKENS];
+        for (size_t i = 0; i < (size_t)t * f->d; i++)
             w->h[i] = vk_sat_resid(act[VK_ACT_HDR + i]);
+        w->att_sets = 0;
     }
     for (l = start; l < f->n_layers; l++) {
         if (l == save && save > 0)
-            act_save(f, w->h, act);
-        encoder(f, w, l, cfg[VK_CFG_MODES + l], w->h, nt);
+            act_save(f, w->h, t, act);
+        encoder(f, w, l, cfg[VK_CFG_MODES + l], w->h, &t, nt);
     }
     if (save == f->n_layers && save > 0)
-        act_save(f, w->h, act);
+        act_save(f, w->h, t, act);
     head(f, w, w->h, out, nt);
 }
 
 /* ---- public ------------------------------------------------------------- */
 
+int vk_fast_modes_bad(const vk_fast_ctx *f, const uint32_t *modes, int from)
+{
+    return first_bad_mode(modes, from, f->n_layers, 0);
+}
+
 int vk_fast_modes_ok(const vk_fast_ctx *f, const uint32_t *modes, int from)
 {
-    int l;
-    for (l = from; l < f->n_layers; l++) {
-        uint32_t m = modes[l];
-        if ((VK_MODE_ATTN(m) != VK_ATTN_FULL && VK_MODE_ATTN(m) != VK_ATTN_SKIP) ||
-            VK_MODE_PRUNES(m) || VK_MODE_FFN(m) != 0 || VK_MODE_KEEP(m) > VK_KEEP_ALL)
-            return 0;
-    }
-    return 1;
+    return vk_fast_modes_bad(f, modes, from) < 0;
+}
+
+int vk_fast_tokens(const vk_fast_ctx *f, const uint32_t *modes, int k)
+{
+    int t = f->t, l;
+    for (l = 0; l < k && l < f->n_layers; l++)
+        if (VK_MODE_PRUNES(modes[l]))
+            t = f->prefix + vk_keep_count(t - f->prefix, (int32_t)VK_MODE_KEEP(modes[l]));
+    return t;
 }
 
 void vk_fast_run(vk_fast_ctx *f, const uint32_t *cfg, const int8_t *img, int32_t *act,
@@ -1025,30 +1200,73 @@ vk_status vk_fast_run_batch(vk_fast_ctx *f, const uint32_t *cfg, const int8_t *i
 
 void vk_fast_embed(vk_fast_ctx *f, int worker, const int8_t *img, int32_t *act)
 {
-    embed(f, &f->w[worker], img, act, 1);
+    fworker *w = &f->w[worker];
+    embed(f, w, img, act + VK_ACT_HDR, 1);
+    act[VK_ACT_TOKENS] = f->t;
+    w->st_act = act;
+    w->st_at = 0;
 }
 
-void vk_fast_encoders(vk_fast_ctx *f, int worker, const uint32_t *modes, int from, int to,
-                      int32_t *act)
+/* Encoders [from, to) on the stream act for the pieces: continuing the
+ * worker's sets (cont), or from a saved stream (saturated first, as the
+ * kernel loads it). */
+static int32_t pieces_run(vk_fast_ctx *f, fworker *w, const uint32_t *modes, int from, int to,
+                          int32_t *act, int cont)
 {
-    int l;
+    int t = act[VK_ACT_TOKENS], l;
+    if (from < 0 || to < from || to > f->n_layers || !tokens_ok(f, t))
+        return VK_KSTAT_BAD_CFG;
+    if (first_bad_mode(modes, from, to, cont && w->att_sets > 0) >= 0)
+        return VK_KSTAT_BAD_MODE;
+    if (!cont) {
+        for (size_t i = 0; i < (size_t)t * f->d; i++)
+            act[VK_ACT_HDR + i] = vk_sat_resid(act[VK_ACT_HDR + i]);
+        w->att_sets = 0;
+    }
     for (l = from; l < to; l++)
-        encoder(f, &f->w[worker], l, modes[l], act, 1);
+        encoder(f, w, l, modes[l], act + VK_ACT_HDR, &t, 1);
+    act[VK_ACT_TOKENS] = t;
+    w->st_act = act;
+    w->st_at = to;
+    return VK_KSTAT_OK;
+}
+
+int32_t vk_fast_encoders(vk_fast_ctx *f, int worker, const uint32_t *modes, int from, int to,
+                         int32_t *act)
+{
+    fworker *w = &f->w[worker];
+    if (w->st_act != act || w->st_at != from)
+        return VK_KSTAT_BAD_CFG;
+    return pieces_run(f, w, modes, from, to, act, 1);
+}
+
+int32_t vk_fast_resume(vk_fast_ctx *f, int worker, const uint32_t *modes, int from, int to,
+                       int32_t *act)
+{
+    return pieces_run(f, &f->w[worker], modes, from, to, act, 0);
 }
 
 void vk_fast_head(vk_fast_ctx *f, int worker, const int32_t *act, int32_t *out)
 {
-    head(f, &f->w[worker], act, out, 1);
+    head(f, &f->w[worker], act + VK_ACT_HDR, out, 1);
 }
 
 uint64_t vk_fast_macs(const vk_fast_ctx *f, const uint32_t *modes)
 {
-    uint64_t t = (uint64_t)f->t, d = (uint64_t)f->d, m = (uint64_t)f->mlp;
+    uint64_t d = (uint64_t)f->d, dh = (uint64_t)f->dh;
     uint64_t n = (uint64_t)f->g * f->g * f->pd * d + d * (uint64_t)f->k;
     int l;
     for (l = 0; l < f->n_layers; l++) {
-        if (VK_MODE_ATTN(modes[l]) == VK_ATTN_FULL)
-            n += t * d * 3 * d + 2 * t * t * d + t * d * d;
+        uint64_t t = (uint64_t)vk_fast_tokens(f, modes, l), attn = VK_MODE_ATTN(modes[l]);
+        uint64_t m = (uint64_t)vk_ffn_keep(f->mlp, (int32_t)VK_MODE_FFN(modes[l]));
+        if (attn == VK_ATTN_FULL)
+            n += t * d * 2 * d + t * t * d;
+        else if (attn == VK_ATTN_SHARED)
+            n += t * d * 2 * dh + t * t * dh;
+        if (attn != VK_ATTN_SKIP)
+            n += t * d * d + t * t * d + t * d * d; /* V, context, projection */
+        if (VK_MODE_PRUNES(modes[l]))
+            t = (uint64_t)vk_fast_tokens(f, modes, l + 1);
         n += 2 * t * d * m;
     }
     return n;
@@ -1072,6 +1290,11 @@ size_t vk_fast_out_n(const vk_fast_ctx *f)
 size_t vk_fast_act_n(const vk_fast_ctx *f)
 {
     return VK_ACT_WORDS(f->t, f->d);
+}
+
+size_t vk_fast_act_words(const vk_fast_ctx *f, int tokens)
+{
+    return VK_ACT_WORDS(tokens, f->d);
 }
 
 size_t vk_fast_img_n(const vk_fast_ctx *f)
@@ -1227,12 +1450,14 @@ static void *zalloc(size_t n, int *fail)
     return p;
 }
 
-/* corr: the matrix is used with signed A (all but V^T, used with P) */
-static void mat_alloc(const vk_fast_ctx *f, fmat *mt, int n, int k, int corr, int *fail)
+/* n_cut: input prefixes (k, k - 64, ...) the matrix is used with by
+ * signed A (VNNI keeps a correction for each); 0 for V^T, used with P. */
+static void mat_alloc(const vk_fast_ctx *f, fmat *mt, int n, int k, int n_cut, int *fail)
 {
     mat_dims(f, mt, n, k);
     mt->b = zalloc(mat_b_bytes(f, mt), fail);
-    mt->corr = corr && f->isa == VK_FAST_ISA_VNNI ? zalloc((size_t)mt->n_pad * 4, fail) : NULL;
+    mt->n_cut = f->isa == VK_FAST_ISA_VNNI ? n_cut : 0;
+    mt->corr = mt->n_cut ? zalloc((size_t)mt->n_cut * mt->n_pad * 4, fail) : NULL;
 }
 
 static void mat_free(fmat *mt)
@@ -1351,6 +1576,7 @@ static int requant_in_range(const vk_fast_ctx *f)
     for (l = 0; ok && l < f->n_layers; l++) {
         uint32_t o = L->layer_p + (uint32_t)l * L->layer_p_n;
         ok = pairs_ok(f->par, o + L->qkv_m, o + L->qkv_s, 3 * f->d) &&
+             pairs_ok(f->par, o + L->qks_m, o + L->qks_s, 2 * f->dh) &&
              pairs_ok(f->par, o + L->av_m, o + L->av_s, 1) &&
              pairs_ok(f->par, o + L->proj_m, o + L->proj_s, f->d) &&
              pairs_ok(f->par, o + L->fc1_m, o + L->fc1_s, f->mlp) &&
@@ -1365,7 +1591,8 @@ static int softmax_in_range(const vk_fast_ctx *f)
 {
     for (int l = 0; l < f->n_layers; l++) {
         const int32_t *lp = f->par + f->lay.layer_p + (size_t)l * f->lay.layer_p_n;
-        if (lp[f->lay.sm_s] < 0 || lp[f->lay.sm_s] > 62)
+        if (lp[f->lay.sm_s] < 0 || lp[f->lay.sm_s] > 62 || lp[f->lay.smh_s] < 0 ||
+            lp[f->lay.smh_s] > 62)
             return 0;
     }
     return 1;
@@ -1409,7 +1636,9 @@ void vk_fast_ctx_free(vk_fast_ctx *f)
     mat_free(&f->patch);
     mat_free(&f->head);
     for (l = 0; l < f->n_layers; l++) {
-        mat_free(&f->qkv[l]);
+        mat_free(&f->qk[l]);
+        mat_free(&f->v[l]);
+        mat_free(&f->qks[l]);
         mat_free(&f->proj[l]);
         mat_free(&f->fc1[l]);
         mat_free(&f->fc2[l]);
@@ -1475,10 +1704,12 @@ vk_status vk_fast_ctx_new(const vk_qmodel *q, vk_fast_isa isa, vk_fast_ctx **ctx
     mat_alloc(f, &f->patch, f->d, f->pd, 1, &fail);
     mat_alloc(f, &f->head, f->k, f->d, 1, &fail);
     for (l = 0; l < f->n_layers; l++) {
-        mat_alloc(f, &f->qkv[l], 3 * f->d, f->d, 1, &fail);
+        mat_alloc(f, &f->qk[l], 2 * f->d, f->d, 1, &fail);
+        mat_alloc(f, &f->v[l], f->d, f->d, 1, &fail);
+        mat_alloc(f, &f->qks[l], 2 * f->dh, f->d, 1, &fail);
         mat_alloc(f, &f->proj[l], f->d, f->d, 1, &fail);
         mat_alloc(f, &f->fc1[l], f->mlp, f->d, 1, &fail);
-        mat_alloc(f, &f->fc2[l], f->d, f->mlp, 1, &fail);
+        mat_alloc(f, &f->fc2[l], f->d, f->mlp, (f->mlp - 1) / VK_FFN_BLOCK + 1, &fail);
     }
     if (fail) {
         vk_fast_ctx_free(f);
@@ -1495,14 +1726,16 @@ vk_status vk_fast_ctx_new(const vk_qmodel *q, vk_fast_isa isa, vk_fast_ctx **ctx
             vk_fast_ctx_free(f);
             return vk_fail(err, VK_E_NOMEM, "vk_fast: out of memory for the packed weights");
         }
-        pack_tiled(f, q->wt, f->lay.patch_w, f->pd, tmp, &f->patch);
-        pack_tiled(f, q->wt, f->lay.head_w, f->d, tmp, &f->head);
+        pack_tiled(f, q->wt, f->lay.patch_w, 0, f->pd, tmp, &f->patch);
+        pack_tiled(f, q->wt, f->lay.head_w, 0, f->d, tmp, &f->head);
         for (l = 0; l < f->n_layers; l++) {
             uint32_t lw = f->lay.layer_w + (uint32_t)l * f->lay.layer_w_n;
-            pack_tiled(f, q->wt, lw + f->lay.qkv_w, f->d, tmp, &f->qkv[l]);
-            pack_tiled(f, q->wt, lw + f->lay.proj_w, f->d, tmp, &f->proj[l]);
-            pack_tiled(f, q->wt, lw + f->lay.fc1_w, f->d, tmp, &f->fc1[l]);
-            pack_tiled(f, q->wt, lw + f->lay.fc2_w, f->mlp, tmp, &f->fc2[l]);
+            pack_tiled(f, q->wt, lw + f->lay.qkv_w, 0, f->d, tmp, &f->qk[l]);
+            pack_tiled(f, q->wt, lw + f->lay.qkv_w, 2 * f->d, f->d, tmp, &f->v[l]);
+            pack_tiled(f, q->wt, lw + f->lay.qks_w, 0, f->d, tmp, &f->qks[l]);
+            pack_tiled(f, q->wt, lw + f->lay.proj_w, 0, f->d, tmp, &f->proj[l]);
+            pack_tiled(f, q->wt, lw + f->lay.fc1_w, 0, f->d, tmp, &f->fc1[l]);
+            pack_tiled(f, q->wt, lw + f->lay.fc2_w, 0, f->mlp, tmp, &f->fc2[l]);
         }
         free(tmp);
     }

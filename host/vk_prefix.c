@@ -169,9 +169,10 @@ static entry *new_entry(vk_prefix *c, const pkey *k, int depth, size_t bytes)
 vk_status vk_prefix_run(vk_prefix *c, vk_fast_ctx *f, const uint32_t *modes,
                         const int8_t *imgs, int n, int32_t *outs, vk_err *err)
 {
-    int L = vk_fast_n_layers(f), k0 = 0, k, l, i, nthr = omp_get_max_threads();
+    int L = vk_fast_n_layers(f), k0 = 0, k, i, bad, nthr = omp_get_max_threads(), failed = 0;
+    int shallower = 0;
     size_t in = vk_fast_img_n(f), an = vk_fast_act_n(f), on = vk_fast_out_n(f);
-    size_t ebytes = (size_t)n * an * sizeof(int32_t);
+    size_t stride[VK_MAX_LAYERS + 1]; /* words per image of the stream after k encoders */
     entry *src = NULL, *fill[VK_MAX_LAYERS + 1] = {0};
     int32_t *tmp;
     pkey key;
@@ -179,12 +180,13 @@ vk_status vk_prefix_run(vk_prefix *c, vk_fast_ctx *f, const uint32_t *modes,
 
     if (n < 1)
         return vk_fail(err, VK_E_ARG, "prefix cache: no images to run (n = %d)", n);
-    for (l = L - 1; l >= 0; l--)
-        if (!vk_fast_modes_ok(f, modes, l))
-            return vk_fail(err, VK_E_ARG,
-                           "prefix cache: encoder %d has mode word 0x%08x, which the kernel "
-                           "does not implement",
-                           l, modes[l]);
+    if ((bad = vk_fast_modes_bad(f, modes, 0)) >= 0)
+        return vk_fail(err, VK_E_ARG,
+                       "prefix cache: encoder %d has mode word 0x%08x, which the kernel "
+                       "refuses on this path (status %d)",
+                       bad, modes[bad], VK_KSTAT_BAD_MODE);
+    for (k = 0; k <= L; k++)
+        stride[k] = vk_fast_act_words(f, vk_fast_tokens(f, modes, k));
     if (nthr > n)
         nthr = n;
     if ((rc = vk_fast_reserve_workers(f, nthr, err)) != VK_OK)
@@ -193,49 +195,68 @@ vk_status vk_prefix_run(vk_prefix *c, vk_fast_ctx *f, const uint32_t *modes,
     if (!tmp)
         return vk_fail(err, VK_E_NOMEM, "prefix cache: out of memory for %d streams", nthr);
 
+    /* the deepest cached prefix whose suffix is self-contained: a reuse
+       after it must not read attention computed inside it */
     key = (pkey){vk_fast_model_hash(f), hash_bytes(imgs, (size_t)n * in), n, in, modes};
     for (k = L - 1; k >= 1 && !src; k--)
-        if ((src = find(c, &key, k)) != NULL)
+        if ((src = find(c, &key, k)) != NULL && !vk_fast_modes_ok(f, modes, k)) {
+            src = NULL;
+            shallower = 1;
+        } else if (src) {
             k0 = k;
+        }
     if (src)
         src->pinned = 1;
     for (k = k0 + 1; k <= L - 1; k++)
-        if (!(fill[k] = new_entry(c, &key, k, ebytes))) {
+        if (!find(c, &key, k) &&
+            !(fill[k] = new_entry(c, &key, k, (size_t)n * stride[k] * sizeof(int32_t)))) {
             c->st.skipped += (uint64_t)(L - k);
             break;
         }
 
-#pragma omp parallel num_threads(nthr)
+#pragma omp parallel num_threads(nthr) reduction(| : failed)
     {
         int w = omp_get_thread_num(), ll;
         int32_t *a = tmp + (size_t)w * an;
 #pragma omp for schedule(dynamic, 4)
         for (i = 0; i < n; i++) {
+            int32_t st = VK_KSTAT_OK;
             if (src)
-                memcpy(a, src->act + (size_t)i * an, an * sizeof *a);
+                memcpy(a, src->act + (size_t)i * stride[k0], stride[k0] * sizeof *a);
             else
                 vk_fast_embed(f, w, imgs + (size_t)i * in, a);
-            for (ll = k0; ll < L; ll++) {
-                vk_fast_encoders(f, w, modes, ll, ll + 1, a);
+            for (ll = k0; ll < L && st == VK_KSTAT_OK; ll++) {
+                st = src && ll == k0 ? vk_fast_resume(f, w, modes, ll, ll + 1, a)
+                                     : vk_fast_encoders(f, w, modes, ll, ll + 1, a);
                 if (fill[ll + 1])
-                    memcpy(fill[ll + 1]->act + (size_t)i * an, a, an * sizeof *a);
+                    memcpy(fill[ll + 1]->act + (size_t)i * stride[ll + 1], a,
+                           stride[ll + 1] * sizeof *a);
             }
-            vk_fast_head(f, w, a, outs + (size_t)i * on);
+            if (st == VK_KSTAT_OK)
+                vk_fast_head(f, w, a, outs + (size_t)i * on);
+            else
+                failed = 1;
         }
     }
     free(tmp);
 
     /* most recently used: this path's entries, the shallowest first */
     for (k = L - 1; k >= 1; k--) {
-        entry *e = fill[k] ? fill[k] : (k <= k0 ? find(c, &key, k) : NULL);
-        if (e) {
+        entry *e = fill[k] ? fill[k] : find(c, &key, k);
+        if (e && failed && e == fill[k]) {
+            drop(c, e);
+        } else if (e) {
             e->pinned = 0;
             unlink_entry(c, e);
             push_front(c, e);
         }
     }
+    if (failed) /* the checks above make this unreachable; never store or return a partial run */
+        return vk_fail(err, VK_E_ARG, "prefix cache: the fast path refused a step of a path "
+                                      "it had accepted");
     c->st.paths++;
     c->st.hits += src != NULL;
+    c->st.shallower += src != NULL && shallower;
     c->st.enc_requested += (uint64_t)n * L;
     c->st.enc_computed += (uint64_t)n * (L - k0);
     return VK_OK;

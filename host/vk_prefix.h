@@ -4,14 +4,19 @@
  * A path's genome gives one mode word per encoder; two paths with the same
  * first k mode words have the same residual stream after encoder k, for
  * every image. vk_prefix_run evaluates a path over n images with a vk_fast
- * context: it starts from the longest cached prefix of the path (the
+ * context: it starts from the longest cached prefix it can resume from (the
  * kernel's START semantics), computes only the remaining encoders, stores
  * the streams after each newly computed encoder (depths 1 .. n_layers-1)
  * as far as the byte budget allows, and writes exactly the out words
  * vk_fast_run_batch (and so vk_kernel_top) would.
  *
  * An entry is keyed by (model blob SHA-256, the image set's bytes and
- * count, depth k, the k mode words) and holds n * tokens * dim int32 words.
+ * count, depth k, the k mode words) and holds each image's stream in the
+ * act layout (its token count, then tokens * dim words; a prefix that
+ * prunes tokens stores the kept ones only). A path resumes only from a
+ * depth after which it reads no attention computed before (a reuse whose
+ * source lies in the prefix would need probabilities the cache does not
+ * keep): it falls back to a shallower depth, or computes from the image.
  * Memory: entries never exceed max_bytes in total; least recently used ones
  * are evicted first. A path touches its entries deepest first, so shallow
  * prefixes (shared by the most genomes) stay longest; when a path's new
@@ -45,6 +50,8 @@ typedef struct {
     uint64_t enc_requested;  /* sum over paths of images x encoders */
     uint64_t enc_computed;   /* of those, computed (the rest resumed from the cache) */
     uint64_t hits;           /* paths that resumed from a cached prefix */
+    uint64_t shallower;      /* of those, paths that resumed shallower than their
+                                deepest cached prefix (a reuse read attention in it) */
     uint64_t evictions;      /* entries evicted for room */
     uint64_t skipped;        /* entries not stored for want of room */
     size_t entries;          /* entries held now */
@@ -59,9 +66,9 @@ void vk_prefix_free(vk_prefix *pc); /* NULL is a no-op */
 
 /* Evaluates the path modes (vk_fast_n_layers(f) mode words) on n images
  * (imgs: n * vk_fast_img_n bytes) into outs (n * vk_fast_out_n words).
- * Errors: VK_E_ARG for a mode the kernel does not implement (like its
- * VK_KSTAT_BAD_MODE) or n < 1, VK_E_NOMEM; outs is unspecified then and
- * the cache unchanged except for evictions. */
+ * Errors: VK_E_ARG for mode words the kernel refuses from START = 0 (its
+ * VK_KSTAT_BAD_MODE; the message names the encoder) or n < 1, VK_E_NOMEM;
+ * outs is unspecified then and the cache unchanged except for evictions. */
 vk_status vk_prefix_run(vk_prefix *pc, vk_fast_ctx *f, const uint32_t *modes,
                         const int8_t *imgs, int n, int32_t *outs, vk_err *err);
 

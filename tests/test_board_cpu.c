@@ -484,10 +484,20 @@ static void test_errors(void)
     if (!ready || !(b = open_loaded("cpu")))
         return;
     memcpy(reuse, VK_FX_FULL, sizeof reuse);
-    reuse[2] = VK_MODE(VK_ATTN_REUSE);
+    reuse[0] = VK_MODE(VK_ATTN_REUSE); /* no earlier attention to reuse: the kernel refuses it */
     vk_path_req r = {.modes = reuse};
     CHECK_EQ_INT(vk_board_measure(b, &r, N_IMG, res, &m, &err), VK_E_UNSUPPORTED);
     CHECK_STR_CONTAINS(err.msg, "kernel status 3");
+    /* a cascade whose high path, resumed after 2 encoders, reuses the
+       attention of encoder 1 (in the shared prefix): the kernel refuses
+       START = 2 for it; from encoder 0 the path is valid */
+    memcpy(reuse, VK_FX_FULL, sizeof reuse);
+    reuse[2] = VK_MODE(VK_ATTN_REUSE);
+    vk_path_req rc = {.modes = VK_FX_FULL, .modes_high = reuse, .threshold_q16 = 0, .resume = 2};
+    CHECK_EQ_INT(vk_board_measure(b, &rc, N_IMG, res, &m, &err), VK_E_UNSUPPORTED);
+    CHECK_STR_CONTAINS(err.msg, "kernel status 3");
+    rc.resume = 0;
+    CHECK_EQ_INT(vk_board_measure(b, &rc, N_IMG, res, &m, &err), VK_OK);
     /* the board still works afterwards */
     vk_path_req rf = {.modes = VK_FX_FULL};
     CHECK_EQ_INT(vk_board_measure(b, &rf, N_IMG, res, &m, &err), VK_OK);
