@@ -35,6 +35,7 @@
 #include "boards/vk_board.h"
 #include "host/vk_quant.h"
 #include "host/vk_sha256.h"
+#include "boards/vk_wire.h"
 
 #include <sys/socket.h>
 
@@ -156,15 +157,6 @@ static void reply_board_err(vk_agent_reply *r, vk_status rc, const vk_err *err)
 
 /* ---- request heads ----------------------------------------------------- */
 
-static int is_id(const char *s)
-{
-    size_t i;
-    for (i = 0; i < 64; i++)
-        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
-            return 0;
-    return s[64] == 0;
-}
-
 /* Media type of a Content-Type header (before ';', trimmed) equals want. */
 static int ctype_is(const char *ctype, const char *want)
 {
@@ -241,7 +233,7 @@ static int check_head(const vk_agent *a, const char *method, const char *path, c
                       model ? "/v1/models/ID" : "/v1/datasets/ID");
             return 0;
         }
-        if (!is_id(id)) {
+        if (!vk_wire_is_id(id)) {
             reply_err(r, 400, "bad id", "id",
                       "%s id: expected the SHA-256 of the body as 64 lower-case hex digits",
                       model ? "model" : "dataset");
@@ -360,11 +352,6 @@ static void serve_head(vk_agent *a, held_kind k, const char *id, vk_agent_reply 
     pthread_mutex_lock(&a->mu);
     r->status = store_find(a, k, id) ? 200 : 404;
     pthread_mutex_unlock(&a->mu);
-}
-
-static uint32_t rd32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
 
 /* An upload being received: its bytes are hashed and written to their one
@@ -515,9 +502,9 @@ static void upload_finish(vk_agent *a, upload *u, vk_agent_reply *r)
         }
         h->bytes = h->q.par_n * sizeof *h->q.par + h->q.wt_n;
     } else {
-        uint32_t n = rd32(u->hdr + 8), img_n = rd32(u->hdr + 12);
+        uint32_t n = 0, img_n = 0;
         size_t body = u->len - DS_HDR;
-        if (memcmp(u->hdr, DS_MAGIC, 8)) {
+        if (!vk_wire_dataset_header_read(u->hdr, &n, &img_n) && memcmp(u->hdr, DS_MAGIC, 8)) {
             free(h);
             reply_err(r, 400, "bad dataset", "body",
                       "dataset upload: expected the magic \"" DS_MAGIC "\" and a %d-byte header",
@@ -588,33 +575,6 @@ static void serve_put(vk_agent *a, held_kind k, const char *id, const uint8_t *b
     upload_finish(a, &u, r);
 }
 
-/* An integral JSON number in [lo, hi]. */
-static int json_int(const cJSON *v, double lo, double hi, int64_t *out)
-{
-    if (!cJSON_IsNumber(v) || v->valuedouble != floor(v->valuedouble) || v->valuedouble < lo ||
-        v->valuedouble > hi)
-        return 0;
-    *out = (int64_t)v->valuedouble;
-    return 1;
-}
-
-/* A JSON array of exactly n u32 values. */
-static int json_u32s(const cJSON *v, int n, uint32_t *out)
-{
-    int i = 0;
-    const cJSON *e;
-    if (!cJSON_IsArray(v) || cJSON_GetArraySize(v) != n)
-        return 0;
-    cJSON_ArrayForEach(e, v)
-    {
-        int64_t x;
-        if (!json_int(e, 0, 4294967295.0, &x))
-            return 0;
-        out[i++] = (uint32_t)x;
-    }
-    return 1;
-}
-
 static void on_progress(void *ctx, int done, int total)
 {
     vk_agent *a = ctx;
@@ -622,70 +582,6 @@ static void on_progress(void *ctx, int done, int total)
     a->prog_done = done;
     a->prog_total = total;
     pthread_mutex_unlock(&a->mu);
-}
-
-static cJSON *add_u64(cJSON *o, const char *k, uint64_t v)
-{
-    return cJSON_AddNumberToObject(o, k, (double)v);
-}
-
-/* A double written with 17 significant digits, so that the client reads
- * back the same bits (cJSON's own printing may drop the last one); null
- * when not finite. */
-static cJSON *exact(double v)
-{
-    char s[40];
-    if (!isfinite(v))
-        return cJSON_CreateNull();
-    snprintf(s, sizeof s, "%.17g", v);
-    return cJSON_CreateRaw(s);
-}
-
-static void add_exact(cJSON *o, const char *k, double v)
-{
-    cJSON_AddItemToObject(o, k, exact(v));
-}
-
-static cJSON *measure_json(const vk_agent *a, const vk_measure *m, const vk_img_result *res, int n,
-                           int n_layers, double ms)
-{
-    cJSON *o = cJSON_CreateObject(), *sc, *rs, *cls, *ent, *esc, *sms, *smj;
-    if (!o)
-        return NULL;
-    cJSON_AddStringToObject(o, "board", vk_board_kind(a->board));
-    cJSON_AddNumberToObject(o, "n_images", m->n_images);
-    add_exact(o, "latency_ms", m->latency_ms);
-    add_exact(o, "latency_p10_ms", m->latency_p10_ms);
-    add_exact(o, "latency_p90_ms", m->latency_p90_ms);
-    cJSON_AddStringToObject(o, "latency_src", vk_source_str(m->latency_src));
-    add_exact(o, "energy_mj", m->energy_mj);
-    cJSON_AddStringToObject(o, "energy_src", vk_source_str(m->energy_src));
-    cJSON_AddStringToObject(o, "note", m->note);
-    sms = cJSON_AddArrayToObject(o, "suffix_ms");
-    smj = cJSON_AddArrayToObject(o, "suffix_mj");
-    for (int k = 0; k <= n_layers; k++) {
-        cJSON_AddItemToArray(sms, exact(m->suffix_ms[k]));
-        cJSON_AddItemToArray(smj, exact(m->suffix_mj[k]));
-    }
-    add_u64(o, "cycles", m->cycles);
-    add_u64(o, "ddr_bytes", m->ddr_bytes);
-    add_u64(o, "macs", m->macs);
-    add_u64(o, "macs_skipped", m->macs_skipped);
-    sc = cJSON_AddObjectToObject(o, "stage_cycles");
-    for (int s = 0; s < VK_STAGE_N; s++)
-        add_u64(sc, vk_stage_str((vk_stage)s), m->stage_cycles[s]);
-    cJSON_AddNumberToObject(o, "n_escalated", m->n_escalated);
-    rs = cJSON_AddObjectToObject(o, "results");
-    cls = cJSON_AddArrayToObject(rs, "cls");
-    ent = cJSON_AddArrayToObject(rs, "entropy_q16");
-    esc = cJSON_AddArrayToObject(rs, "escalated");
-    for (int i = 0; i < n; i++) {
-        cJSON_AddItemToArray(cls, cJSON_CreateNumber(res[i].cls));
-        cJSON_AddItemToArray(ent, cJSON_CreateNumber(res[i].entropy_q16));
-        cJSON_AddItemToArray(esc, cJSON_CreateNumber(res[i].escalated));
-    }
-    cJSON_AddNumberToObject(o, "ms", ms);
-    return o;
 }
 
 static double now_ms(void)
@@ -743,126 +639,74 @@ static void run_measure(vk_agent *a, held *hm, held *hd, const vk_path_req *req,
     pthread_mutex_lock(&a->mu);
     a->n_measures++;
     pthread_mutex_unlock(&a->mu);
-    reply_json(
-        r, 200,
-        measure_json(a, &m, res, n, (int)vk_qmodel_dim(&hm->q, VK_HDR_LAYERS), now_ms() - t0));
+    r->body = vk_wire_measure_ans_encode(vk_board_kind(a->board), &m, res, n,
+                                         (int)vk_qmodel_dim(&hm->q, VK_HDR_LAYERS),
+                                         now_ms() - t0);
+    r->status = r->body ? 200 : 500;
     free(res);
 }
 
 static void serve_measure(vk_agent *a, const uint8_t *body, size_t len, vk_agent_reply *r)
 {
-    static const char *fields[] = {"model",      "dataset",       "n",     "modes",
-                                   "modes_high", "threshold_q16", "resume"};
-    const char *end = NULL;
-    cJSON *j = cJSON_ParseWithLengthOpts((const char *)body, len, &end, 0), *e;
-    const cJSON *jm, *jd, *jmodes, *jhigh;
-    uint32_t modes[VK_MAX_LAYERS], high[VK_MAX_LAYERS];
-    int64_t n = 0, thr = 0, resume = 0;
+    vk_wire_measure_req q;
+    char bad[128];
     held *hm, *hd;
     int n_layers;
     vk_path_req req;
 
-    if (!j)
-        return reply_err(r, 400, "bad json", "body",
-                         "measure: body is not valid JSON (near byte %zu)",
-                         end ? (size_t)(end - (const char *)body) : (size_t)0);
-    if (!cJSON_IsObject(j)) {
-        cJSON_Delete(j);
-        return reply_err(r, 400, "bad request", "body", "measure: body must be a JSON object");
+    if (!vk_wire_measure_req_decode((const char *)body, len, &q, bad, sizeof bad)) {
+        char field[48];
+        size_t k = strcspn(bad, ":");
+        snprintf(field, sizeof field, "%.*s", (int)(k < sizeof field ? k : sizeof field - 1),
+                 bad);
+        return reply_err(r, 400, strstr(bad, "not valid JSON") ? "bad json" : "bad request",
+                         field, "measure: %s", bad);
     }
-    cJSON_ArrayForEach(e, j)
-    {
-        size_t f;
-        for (f = 0; f < sizeof fields / sizeof fields[0]; f++)
-            if (e->string && !strcmp(e->string, fields[f]))
-                break;
-        if (f == sizeof fields / sizeof fields[0]) {
-            char name[64];
-            snprintf(name, sizeof name, "%s", e->string ? e->string : "");
-            cJSON_Delete(j);
-            return reply_err(r, 400, "bad request", name, "measure: unknown field '%s'", name);
-        }
-    }
-    jm = cJSON_GetObjectItemCaseSensitive(j, "model");
-    jd = cJSON_GetObjectItemCaseSensitive(j, "dataset");
-    jmodes = cJSON_GetObjectItemCaseSensitive(j, "modes");
-    jhigh = cJSON_GetObjectItemCaseSensitive(j, "modes_high");
-    const char *bad = NULL, *why = NULL;
-    if (!cJSON_IsString(jm) || !is_id(jm->valuestring))
-        bad = "model", why = "a model id (64 lower-case hex digits)";
-    else if (!cJSON_IsString(jd) || !is_id(jd->valuestring))
-        bad = "dataset", why = "a dataset id (64 lower-case hex digits)";
-    else if (!json_int(cJSON_GetObjectItemCaseSensitive(j, "n"), 1, INT32_MAX, &n))
-        bad = "n", why = "an integer >= 1";
-    else if (!cJSON_IsArray(jmodes))
-        bad = "modes", why = "an array of mode words";
-    else if (jhigh && !cJSON_IsNull(jhigh) && !cJSON_IsArray(jhigh))
-        bad = "modes_high", why = "an array of mode words or null";
-    else if (cJSON_GetObjectItemCaseSensitive(j, "threshold_q16") &&
-             !json_int(cJSON_GetObjectItemCaseSensitive(j, "threshold_q16"), INT32_MIN, INT32_MAX,
-                       &thr))
-        bad = "threshold_q16", why = "a 32-bit integer";
-    else if (cJSON_GetObjectItemCaseSensitive(j, "resume") &&
-             !json_int(cJSON_GetObjectItemCaseSensitive(j, "resume"), 0, VK_MAX_LAYERS, &resume))
-        bad = "resume", why = "an integer in 0..12";
-    if (bad) {
-        cJSON_Delete(j);
-        return reply_err(r, 400, "bad request", bad, "measure: field '%s' must be %s", bad, why);
-    }
-
-    if (pthread_mutex_trylock(&a->board_mu) != 0) {
-        cJSON_Delete(j);
+    if (pthread_mutex_trylock(&a->board_mu) != 0)
         return reply_err(r, 409, "busy", NULL,
                          "a measurement is running on this board; retry later");
-    }
     pthread_mutex_lock(&a->mu);
-    hm = store_find(a, HELD_MODEL, jm->valuestring);
-    hd = store_find(a, HELD_DATASET, jd->valuestring);
+    hm = store_find(a, HELD_MODEL, q.model);
+    hd = store_find(a, HELD_DATASET, q.dataset);
     if (hm && hd) {
         hm->refs++;
         hd->refs++;
         hm->used = hd->used = ++a->tick;
         a->busy = 1;
         a->prog_done = 0;
-        a->prog_total = (int)n;
+        a->prog_total = q.n;
     }
     pthread_mutex_unlock(&a->mu);
     if (!hm || !hd) {
         pthread_mutex_unlock(&a->board_mu);
-        reply_err(r, 404, hm ? "unknown dataset" : "unknown model", hm ? "dataset" : "model",
-                  "measure: %s %s is not held by this agent; upload it first",
-                  hm ? "dataset" : "model", hm ? jd->valuestring : jm->valuestring);
-        cJSON_Delete(j);
-        return;
+        return reply_err(r, 404, hm ? "unknown dataset" : "unknown model",
+                         hm ? "dataset" : "model",
+                         "measure: %s %s is not held by this agent; upload it first",
+                         hm ? "dataset" : "model", hm ? q.dataset : q.model);
     }
 
     n_layers = (int)vk_qmodel_dim(&hm->q, VK_HDR_LAYERS);
-    if (!json_u32s(jmodes, n_layers, modes))
-        bad = "modes";
-    else if (jhigh && cJSON_IsArray(jhigh) && !json_u32s(jhigh, n_layers, high))
-        bad = "modes_high";
-    if (bad)
-        reply_err(r, 400, "bad request", bad,
-                  "measure: field '%s' must be %d mode words (u32), one per encoder", bad,
+    if (q.n_modes != n_layers)
+        reply_err(r, 400, "bad request", "modes",
+                  "measure: field 'modes' must be %d mode words (u32), one per encoder",
                   n_layers);
     else if (hd->img_n != vk_qmodel_img_n(&hm->q))
         reply_err(r, 400, "bad request", "dataset",
                   "measure: dataset images have %zu bytes, the model takes %zu", hd->img_n,
                   vk_qmodel_img_n(&hm->q));
-    else if (n > hd->n)
-        reply_err(r, 400, "bad request", "n", "measure: n = %lld but the dataset has %d images",
-                  (long long)n, hd->n);
+    else if (q.n > hd->n)
+        reply_err(r, 400, "bad request", "n", "measure: n = %d but the dataset has %d images",
+                  q.n, hd->n);
     else {
         memset(&req, 0, sizeof req);
-        req.modes = modes;
-        req.modes_high = jhigh && cJSON_IsArray(jhigh) ? high : NULL;
-        req.threshold_q16 = (int32_t)thr;
-        req.resume = (int32_t)resume;
+        req.modes = q.modes;
+        req.modes_high = q.cascade ? q.modes_high : NULL;
+        req.threshold_q16 = q.threshold_q16;
+        req.resume = q.resume;
         req.progress = on_progress;
         req.progress_ctx = a;
-        run_measure(a, hm, hd, &req, (int)n, r);
+        run_measure(a, hm, hd, &req, q.n, r);
     }
-    cJSON_Delete(j);
     pthread_mutex_lock(&a->mu);
     hm->refs--;
     hd->refs--;

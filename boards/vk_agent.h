@@ -65,6 +65,9 @@
  * a request (and, on an agent with a token, not holding the token), so
  * slow or idle connections cannot lock out a client with work to do.
  *
+ * The bodies are encoded and decoded by boards/vk_wire.h, which the remote
+ * board uses too.
+ *
  * Lifecycle: open (opens the board, checks options) -> listen (starts the
  * server threads) -> close. vk_agent_handle answers one request without any
  * socket (the server calls it; so do the fuzz target and tests).

@@ -44,6 +44,7 @@
 
 #include "boards/vk_board.h"
 #include "host/vk_sha256.h"
+#include "boards/vk_wire.h"
 
 #define CONNECT_S_DEFAULT 3
 #define TOTAL_S_DEFAULT 600
@@ -412,27 +413,17 @@ static vk_status remote_load(void *state, const vk_qmodel *q, vk_err *err)
     return VK_OK;
 }
 
-static void wr32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-    p[2] = (uint8_t)(v >> 16);
-    p[3] = (uint8_t)(v >> 24);
-}
-
 static vk_status remote_load_data(void *state, const int8_t *imgs, int n, vk_err *err)
 {
     vk_remote *r = state;
-    size_t len = 16 + (size_t)n * r->img_n;
+    size_t len = VK_WIRE_DS_HDR + (size_t)n * r->img_n;
     uint8_t *blob = malloc(len), d[32];
     char id[65];
     vk_status rc;
     if (!blob)
         return vk_fail(err, VK_E_NOMEM, "board '%s': out of memory for %d images", r->base, n);
-    memcpy(blob, "VKDS0001", 8);
-    wr32(blob + 8, (uint32_t)n);
-    wr32(blob + 12, (uint32_t)r->img_n);
-    memcpy(blob + 16, imgs, (size_t)n * r->img_n);
+    vk_wire_dataset_header(blob, (uint32_t)n, (uint32_t)r->img_n);
+    memcpy(blob + VK_WIRE_DS_HDR, imgs, (size_t)n * r->img_n);
     vk_sha256(blob, len, d);
     vk_sha256_hex(d, id);
     if ((rc = ensure_held(r, "datasets", id, blob, len, err)) != VK_OK) {
@@ -446,196 +437,26 @@ static vk_status remote_load_data(void *state, const int8_t *imgs, int n, vk_err
     return VK_OK;
 }
 
-static cJSON *u32_array(const uint32_t *v, int n)
-{
-    cJSON *a = cJSON_CreateArray();
-    for (int i = 0; a && i < n; i++)
-        cJSON_AddItemToArray(a, cJSON_CreateNumber(v[i]));
-    return a;
-}
-
-/* ---- checking the answer ------------------------------------------------ */
-
-typedef struct {
-    const cJSON *root;
-    char bad[64]; /* the first field that failed */
-} checker;
-
-static const cJSON *field(checker *c, const cJSON *o, const char *name)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
-    if (!v && !c->bad[0])
-        snprintf(c->bad, sizeof c->bad, "%s (missing)", name);
-    return v;
-}
-
-static double num(checker *c, const cJSON *o, const char *name)
-{
-    const cJSON *v = field(c, o, name);
-    if (v && (!cJSON_IsNumber(v) || !isfinite(v->valuedouble))) {
-        if (!c->bad[0])
-            snprintf(c->bad, sizeof c->bad, "%s (not a finite number)", name);
-        return 0;
-    }
-    return v ? v->valuedouble : 0;
-}
-
-/* Figures a board can give, per image: anything outside is an agent's
- * error (a negative time, an hour per image, a megajoule). */
-#define MAX_MS 3.6e6
-#define MAX_MJ 1e9
-
-/* A finite number in [0, max]. */
-static double figure(checker *c, const cJSON *o, const char *name, double max)
-{
-    double v = num(c, o, name);
-    if (!(v >= 0 && v <= max)) {
-        if (!c->bad[0])
-            snprintf(c->bad, sizeof c->bad, "%s (out of range 0..%g)", name, max);
-        return 0;
-    }
-    return v;
-}
-
-/* An integer in [lo, hi]. */
-static int64_t integer(checker *c, const cJSON *o, const char *name, double lo, double hi)
-{
-    double v = num(c, o, name);
-    if (v != floor(v) || v < lo || v > hi) {
-        if (!c->bad[0])
-            snprintf(c->bad, sizeof c->bad, "%s (not an integer in %.0f..%.0f)", name, lo, hi);
-        return 0;
-    }
-    return (int64_t)v;
-}
-
-static vk_source source(checker *c, const cJSON *o, const char *name)
-{
-    const cJSON *v = field(c, o, name);
-    if (cJSON_IsString(v)) {
-        if (!strcmp(v->valuestring, "measured"))
-            return VK_SRC_MEASURED;
-        if (!strcmp(v->valuestring, "modeled"))
-            return VK_SRC_MODELED;
-        if (!strcmp(v->valuestring, "none"))
-            return VK_SRC_NONE;
-    }
-    if (v && !c->bad[0])
-        snprintf(c->bad, sizeof c->bad, "%s (expected measured, modeled or none)", name);
-    return VK_SRC_NONE;
-}
-
-/* An array of exactly n numbers, each passed through check. */
-static const cJSON *array(checker *c, const cJSON *o, const char *name, int n)
-{
-    const cJSON *v = field(c, o, name);
-    if (v && (!cJSON_IsArray(v) || cJSON_GetArraySize(v) != n)) {
-        if (!c->bad[0])
-            snprintf(c->bad, sizeof c->bad, "%s (expected an array of %d)", name, n);
-        return NULL;
-    }
-    return v;
-}
-
-#define TWO53 9007199254740992.0
-
-/* Parses and checks a measure answer into res/out (untouched on error). */
+/* Decodes and checks a measure answer (vk_wire) into res/out (untouched on
+ * error); the note says where it came from. */
 static vk_status parse_answer(const vk_remote *r, const buf *ans, int n, int cascade,
                               vk_img_result *res, vk_measure *out, vk_err *err)
 {
-    cJSON *j = cJSON_ParseWithLength(ans->p ? ans->p : "", ans->n);
-    checker c = {j, ""};
     vk_measure m;
-    vk_img_result *tmp = calloc((size_t)n, sizeof *tmp);
-    const cJSON *a, *e, *sc, *rs, *cls, *ent, *esc;
-    const char *note;
-    int i, sum = 0;
+    char bad[96], note[sizeof m.note];
     size_t room;
-
-    if (!tmp) {
-        cJSON_Delete(j);
-        return vk_fail(err, VK_E_NOMEM, "board '%s': out of memory for %d results", r->base, n);
-    }
-    if (!cJSON_IsObject(j)) {
-        free(tmp);
-        cJSON_Delete(j);
-        return vk_fail(err, VK_E_NET, "agent %s: measure answer is not a JSON object", r->base);
-    }
-    memset(&m, 0, sizeof m);
-    m.n_images = (int)integer(&c, j, "n_images", n, n);
-    m.latency_ms = figure(&c, j, "latency_ms", MAX_MS);
-    m.latency_p10_ms = figure(&c, j, "latency_p10_ms", MAX_MS);
-    m.latency_p90_ms = figure(&c, j, "latency_p90_ms", MAX_MS);
-    m.latency_src = source(&c, j, "latency_src");
-    m.energy_mj = figure(&c, j, "energy_mj", MAX_MJ);
-    m.energy_src = source(&c, j, "energy_src");
-    if ((a = array(&c, j, "suffix_ms", r->n_layers + 1)) != NULL) {
-        i = 0;
-        cJSON_ArrayForEach(e, a) m.suffix_ms[i++] = cJSON_IsNumber(e) ? e->valuedouble : NAN;
-    }
-    if ((a = array(&c, j, "suffix_mj", r->n_layers + 1)) != NULL) {
-        i = 0;
-        cJSON_ArrayForEach(e, a) m.suffix_mj[i++] = cJSON_IsNumber(e) ? e->valuedouble : NAN;
-    }
-    for (i = 0; i <= r->n_layers && !c.bad[0]; i++)
-        if (!isfinite(m.suffix_ms[i]) || !isfinite(m.suffix_mj[i]))
-            snprintf(c.bad, sizeof c.bad, "suffix_ms/suffix_mj[%d] (not a finite number)", i);
-        else if (!(m.suffix_ms[i] >= 0 && m.suffix_ms[i] <= MAX_MS))
-            snprintf(c.bad, sizeof c.bad, "suffix_ms[%d] (out of range 0..%g)", i, MAX_MS);
-        else if (!(m.suffix_mj[i] >= 0 && m.suffix_mj[i] <= MAX_MJ))
-            snprintf(c.bad, sizeof c.bad, "suffix_mj[%d] (out of range 0..%g)", i, MAX_MJ);
-    m.cycles = (uint64_t)integer(&c, j, "cycles", 0, TWO53);
-    m.ddr_bytes = (uint64_t)integer(&c, j, "ddr_bytes", 0, TWO53);
-    m.macs = (uint64_t)integer(&c, j, "macs", 0, TWO53);
-    m.macs_skipped = (uint64_t)integer(&c, j, "macs_skipped", 0, TWO53);
-    sc = field(&c, j, "stage_cycles");
-    for (i = 0; sc && i < VK_STAGE_N; i++)
-        m.stage_cycles[i] = (uint64_t)integer(&c, sc, vk_stage_str((vk_stage)i), 0, TWO53);
-    m.n_escalated = (int)integer(&c, j, "n_escalated", 0, n);
-    e = field(&c, j, "note");
-    note = cJSON_IsString(e) ? e->valuestring : "";
-    if (e && !cJSON_IsString(e) && !c.bad[0])
-        snprintf(c.bad, sizeof c.bad, "note (not a string)");
-    rs = field(&c, j, "results");
-    cls = array(&c, rs, "cls", n);
-    ent = array(&c, rs, "entropy_q16", n);
-    esc = array(&c, rs, "escalated", n);
-    if (cls && ent && esc) {
-        const cJSON *x = cls->child, *y = ent->child, *z = esc->child;
-        for (i = 0; i < n && !c.bad[0]; i++, x = x->next, y = y->next, z = z->next) {
-            double vc = cJSON_IsNumber(x) ? x->valuedouble : -1;
-            double ve = cJSON_IsNumber(y) ? y->valuedouble : NAN;
-            double vz = cJSON_IsNumber(z) ? z->valuedouble : -1;
-            if (vc != floor(vc) || vc < 0 || vc >= r->n_classes)
-                snprintf(c.bad, sizeof c.bad, "results.cls[%d] (not a class of the model)", i);
-            else if (!(ve == floor(ve) && ve >= INT32_MIN && ve <= INT32_MAX))
-                snprintf(c.bad, sizeof c.bad, "results.entropy_q16[%d] (not an int32)", i);
-            else if (!(vz == 0 || (vz == 1 && cascade)))
-                snprintf(c.bad, sizeof c.bad, "results.escalated[%d] (expected 0%s)", i,
-                         cascade ? " or 1" : " for a single path");
-            tmp[i].cls = (int32_t)vc;
-            tmp[i].entropy_q16 = (int32_t)ve;
-            tmp[i].escalated = (uint8_t)vz;
-            sum += tmp[i].escalated;
-        }
-    }
-    if (!c.bad[0] && sum != m.n_escalated)
-        snprintf(c.bad, sizeof c.bad, "n_escalated (%d, but %d images are flagged)", m.n_escalated,
-                 sum);
-    if (c.bad[0]) {
-        vk_status rc =
-            vk_fail(err, VK_E_NET, "agent %s: measure answer: bad field %s", r->base, c.bad);
-        free(tmp);
-        cJSON_Delete(j);
-        return rc;
+    if (!vk_wire_measure_ans_decode(ans->p, ans->n, n, r->n_layers, r->n_classes, cascade, res,
+                                    &m, bad, sizeof bad)) {
+        if (!strcmp(bad, "body (not a JSON object)"))
+            return vk_fail(err, VK_E_NET, "agent %s: measure answer is not a JSON object",
+                           r->base);
+        return vk_fail(err, VK_E_NET, "agent %s: measure answer: bad field %s", r->base, bad);
     }
     /* the agent's note, shortened if need be, then where it came from */
+    memcpy(note, m.note, sizeof note);
     room = sizeof m.note - strlen(" (via )") - strlen(r->base) - 1;
     snprintf(m.note, sizeof m.note, "%.*s (via %s)", (int)room, note, r->base);
-    memcpy(res, tmp, (size_t)n * sizeof *res);
     *out = m;
-    free(tmp);
-    cJSON_Delete(j);
     return VK_OK;
 }
 
@@ -643,27 +464,27 @@ static vk_status remote_measure(void *state, const vk_path_req *req, int n, vk_i
                                 vk_measure *out, vk_err *err)
 {
     vk_remote *r = state;
-    cJSON *q = cJSON_CreateObject();
-    char *body = NULL;
+    vk_wire_measure_req q;
+    char *body;
     long code = 0;
     buf ans = {0};
     vk_status rc;
 
     if (!r->data)
         return vk_fail(err, VK_E_ARG, "board '%s': no images loaded", r->base);
-    if (q) {
-        cJSON_AddStringToObject(q, "model", r->model_id);
-        cJSON_AddStringToObject(q, "dataset", r->data_id);
-        cJSON_AddNumberToObject(q, "n", n);
-        cJSON_AddItemToObject(q, "modes", u32_array(req->modes, r->n_layers));
-        if (req->modes_high) {
-            cJSON_AddItemToObject(q, "modes_high", u32_array(req->modes_high, r->n_layers));
-            cJSON_AddNumberToObject(q, "threshold_q16", req->threshold_q16);
-            cJSON_AddNumberToObject(q, "resume", req->resume);
-        }
-        body = cJSON_PrintUnformatted(q);
-        cJSON_Delete(q);
+    memset(&q, 0, sizeof q);
+    memcpy(q.model, r->model_id, 65);
+    memcpy(q.dataset, r->data_id, 65);
+    q.n = n;
+    q.n_modes = r->n_layers;
+    memcpy(q.modes, req->modes, (size_t)r->n_layers * sizeof *q.modes);
+    if (req->modes_high) {
+        q.cascade = 1;
+        memcpy(q.modes_high, req->modes_high, (size_t)r->n_layers * sizeof *q.modes_high);
+        q.threshold_q16 = req->threshold_q16;
+        q.resume = req->resume;
     }
+    body = vk_wire_measure_req_encode(&q);
     if (!body)
         return vk_fail(err, VK_E_NOMEM, "board '%s': out of memory", r->base);
     for (int attempt = 0;; attempt++) {

@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include "boards/vk_agent.h"
+#include "boards/vk_wire.h"
 #include "host/vk_quant.h"
 #include "host/vk_sha256.h"
 
@@ -93,13 +94,11 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
         die("quantize", &err);
     vk_sha256(mblob, mlen, d);
     vk_sha256_hex(d, mid);
-    dlen = 16 + N_IMG * IMG;
+    dlen = VK_WIRE_DS_HDR + N_IMG * IMG;
     dblob = calloc(1, dlen);
-    memcpy(dblob, "VKDS0001", 8);
-    dblob[8] = N_IMG;
-    dblob[12] = IMG;
+    vk_wire_dataset_header(dblob, N_IMG, IMG);
     for (int i = 0; i < N_IMG; i++)
-        vk_quant_input(&q, &f[(i % 4) * IMG], (int8_t *)dblob + 16 + i * IMG);
+        vk_quant_input(&q, &f[(i % 4) * IMG], (int8_t *)dblob + VK_WIRE_DS_HDR + i * IMG);
     vk_sha256(dblob, dlen, d);
     vk_sha256_hex(d, did);
     vk_qmodel_free(&q);

@@ -25,6 +25,7 @@
 
 #include "boards/vk_agent.h"
 #include "boards/vk_board.h"
+#include "boards/vk_wire.h"
 #include "host/vk_quant.h"
 #include "host/vk_sha256.h"
 #include "tests/vk_fixture.h"
@@ -186,9 +187,7 @@ static void setup(void)
     sha_hex(mblob, mlen, mid);
     dlen = 16 + sizeof imgs;
     dblob = malloc(dlen);
-    memcpy(dblob, "VKDS0001", 8);
-    put32(dblob + 8, N_IMG);
-    put32(dblob + 12, IMG);
+    vk_wire_dataset_header(dblob, N_IMG, IMG);
     memcpy(dblob + 16, imgs, sizeof imgs);
     sha_hex(dblob, dlen, did);
     agent_log = tmpfile();

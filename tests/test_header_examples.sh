@@ -61,6 +61,7 @@ prelude() {
         vk_img_result *val_res[2] = {0}, *res = 0; uint8_t *level = 0; vk_measure meas[2];
         vk_levels_sweep_in in;' ;;
     search/vk_search.h) echo 'const char *path = "x";' ;;
+    boards/vk_wire.h) echo 'const char *req = "{}"; size_t req_len = 2;' ;;
     db/vk_store.h) echo 'vk_run_info run; vk_path_rec rec; int n_images = 1;
         const char *model_hash = "", *data_hash = "";' ;;
     esac

@@ -88,7 +88,7 @@ CFLAGS="-O2 -g0 -std=c11 -D_GNU_SOURCE -I. -I$OUT/include -fopenmp -pthread
         -Wno-unused-label"
 LIB_SRC="kernels/vk_kernel.c host/cli/vk_cli.c host/vk_clock.c host/vk_status.c host/vk_sha256.c
          host/vk_quant.c host/vk_ref.c host/vk_model.c host/vk_safetensors.c host/vk_datafile.c
-         boards/vk_agent.c boards/vk_board.c boards/vk_measure.c
+         boards/vk_agent.c boards/vk_wire.c boards/vk_board.c boards/vk_measure.c
          boards/vk_cycles.c boards/vk_board_sim.c"
 # the cpu board (and the fast path it runs) is left out, with a warning,
 # when it does not build for aarch64

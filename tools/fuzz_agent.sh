@@ -16,12 +16,13 @@ BUILD=${BUILD:-build}
 OUT=$BUILD/fuzz
 SECONDS_=${FUZZ_SECONDS:-20}
 CLANG=${CLANG:-clang}
-SRC="boards/vk_agent.c boards/vk_board.c boards/vk_board_sim.c boards/vk_cycles.c
+SRC="boards/vk_agent.c boards/vk_wire.c boards/vk_board.c boards/vk_board_sim.c boards/vk_cycles.c
      kernels/vk_kernel.c host/vk_quant.c host/vk_ref.c host/vk_model.c
-     host/vk_safetensors.c host/vk_sha256.c host/vk_status.c host/vk_datafile.c"
+     host/vk_safetensors.c host/vk_sha256.c host/vk_status.c host/vk_datafile.c
+     host/vk_fast.c host/vk_prefix.c boards/vk_measure.c boards/vk_resource.c"
 CPPFLAGS="-D_GNU_SOURCE -I. -I/usr/include/cjson"
 SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined"
-LIBS="-lcjson -lmicrohttpd -lm -pthread"
+LIBS="-lcjson -lmicrohttpd -lm -pthread -fopenmp"
 
 mkdir -p "$OUT/corpus" "$OUT/seeds" "$OUT/obj"
 
@@ -48,7 +49,7 @@ if printf 'int LLVMFuzzerTestOneInput(const char *d, long n){return 0;}' |
         o="$OUT/obj/$(echo "$s" | tr / _).o"
         # coverage only where the requests are handled
         cov=""
-        case $s in boards/vk_agent.c | host/vk_quant.c) cov="-fsanitize=fuzzer-no-link" ;; esac
+        case $s in boards/vk_agent.c | boards/vk_wire.c | host/vk_quant.c) cov="-fsanitize=fuzzer-no-link" ;; esac
         $CLANG $CPPFLAGS -O1 -g $SAN $cov -c "$s" -o "$o" &
         pids="$pids $!"
         objs="$objs $o"
