@@ -19,55 +19,95 @@
 
 #define VK_DATA_MAX_IMAGES 10000000
 
-/* Reads a whole (possibly gzip-compressed) file; gzread handles both. */
-static vk_status read_all(const char *path, uint8_t **out, size_t *len, vk_err *err)
+/* Reads exactly n bytes (fewer at the end of the data); -1 on a gzip error. */
+static long long gz_read_n(gzFile f, uint8_t *b, size_t n)
 {
-    gzFile f = gzopen(path, "rb");
-    size_t cap = 1 << 20, n = 0;
-    uint8_t *b;
-    if (!f)
-        return vk_fail(err, VK_E_IO, "%s: cannot open: %m", path);
-    b = malloc(cap);
-    for (;;) {
-        if (!b) {
-            gzclose(f);
-            return vk_fail(err, VK_E_NOMEM, "%s: out of memory", path);
-        }
-        int r = gzread(f, b + n, (unsigned)(cap - n));
-        if (r < 0) {
-            int e;
-            const char *msg = gzerror(f, &e);
-            vk_fail(err, VK_E_FORMAT, "%s: corrupt or truncated gzip data (%s)", path, msg);
-            free(b);
-            gzclose(f);
-            return VK_E_FORMAT;
-        }
-        n += (size_t)r;
+    size_t got = 0;
+    while (got < n) {
+        unsigned k = n - got > (1u << 30) ? 1u << 30 : (unsigned)(n - got);
+        int r = gzread(f, b + got, k);
+        if (r < 0)
+            return -1;
         if (r == 0)
             break;
-        if (n == cap) {
-            if (cap > ((size_t)2 << 30)) {
-                free(b);
+        got += (size_t)r;
+    }
+    return (long long)got;
+}
+
+/* Reads a whole (possibly gzip-compressed; gzread handles both) IDX file of
+ * `dims` dimensions, never more than its header declares: magic (0, 0, type
+ * 0x08, dims), then dims big-endian u32 sizes, then their product of bytes.
+ * More data than that is refused before it is decompressed (a gzip bomb);
+ * what does not start with that magic is returned as read (4 bytes) for the
+ * caller's magic check to name. */
+static vk_status read_all(const char *path, int dims, uint8_t **out, size_t *len, vk_err *err)
+{
+    gzFile f = gzopen(path, "rb");
+    uint8_t hdr[20], extra;
+    size_t hn = 4, total;
+    uint8_t *b = NULL;
+    long long got;
+    if (!f)
+        return vk_fail(err, VK_E_IO, "%s: cannot open: %m", path);
+    got = gz_read_n(f, hdr, 4);
+    if (got == 4 && hdr[0] == 0 && hdr[1] == 0 && hdr[2] == 0x08 && hdr[3] == dims) {
+        hn = 4 + 4 * (size_t)hdr[3];
+        got = gz_read_n(f, hdr + 4, hn - 4);
+        got = got < 0 ? -1 : got + 4;
+    }
+    if (got < 0)
+        goto gzerr;
+    total = (size_t)got;
+    if (got == (long long)hn && hn > 4) {
+        uint64_t body = 1;
+        for (size_t i = 4; i < hn; i += 4) {
+            body *= (uint64_t)hdr[i] << 24 | (uint64_t)hdr[i + 1] << 16 |
+                    (uint64_t)hdr[i + 2] << 8 | hdr[i + 3];
+            if (body > ((uint64_t)2 << 30)) {
                 gzclose(f);
-                return vk_fail(err, VK_E_FORMAT, "%s: larger than 2 GiB", path);
+                return vk_fail(err, VK_E_FORMAT, "%s: its IDX header declares more than 2 GiB",
+                               path);
             }
-            uint8_t *nb = realloc(b, cap * 2);
-            if (!nb)
-                free(b);
-            b = nb;
-            cap *= 2;
         }
+        total = hn + (size_t)body;
+    }
+    b = malloc(total ? total : 1);
+    if (!b) {
+        gzclose(f);
+        return vk_fail(err, VK_E_NOMEM, "%s: out of memory for %zu bytes", path, total);
+    }
+    memcpy(b, hdr, (size_t)got);
+    if (total > (size_t)got) {
+        long long r = gz_read_n(f, b + got, total - (size_t)got);
+        if (r < 0)
+            goto gzerr;
+        total = (size_t)got + (size_t)r;
+    }
+    if (hn > 4 && gzread(f, &extra, 1) > 0) {
+        free(b);
+        gzclose(f);
+        return vk_fail(err, VK_E_FORMAT,
+                       "%s: holds more than the %zu bytes its IDX header declares (a gzip bomb "
+                       "or a corrupt file); nothing more was read",
+                       path, total);
     }
     /* a truncated gzip stream ends without error from gzread but gzclose
        reports it */
-    int zr = gzclose(f);
-    if (zr != Z_OK) {
+    if (gzclose(f) != Z_OK) {
         free(b);
         return vk_fail(err, VK_E_FORMAT, "%s: truncated or corrupt gzip stream", path);
     }
     *out = b;
-    *len = n;
+    *len = total;
     return VK_OK;
+gzerr: {
+    int e;
+    vk_fail(err, VK_E_FORMAT, "%s: corrupt or truncated gzip data (%s)", path, gzerror(f, &e));
+    free(b);
+    gzclose(f);
+    return VK_E_FORMAT;
+}
 }
 
 static uint32_t be32(const uint8_t *p)
@@ -346,9 +386,9 @@ vk_status vk_catalog_open_idx(const char *images, const char *labels, const vk_m
     size_t il, ll;
     vk_catalog *s = NULL;
     vk_status rc;
-    if ((rc = read_all(images, &ib, &il, err)) != VK_OK)
+    if ((rc = read_all(images, 3, &ib, &il, err)) != VK_OK)
         return rc;
-    if ((rc = read_all(labels, &lb, &ll, err)) != VK_OK)
+    if ((rc = read_all(labels, 1, &lb, &ll, err)) != VK_OK)
         goto out;
     rc = VK_E_FORMAT;
     if (il < 16 || be32(ib) != 0x00000803) {

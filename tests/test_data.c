@@ -6,6 +6,7 @@
 #include <jpeglib.h>
 #include <png.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -173,7 +174,7 @@ static void test_idx(void)
     idx_fails(img, lab, &m, VK_E_FORMAT, img,
               "63 bytes, but the header (3 images of 4x4) needs 64");
     write_file("a-images-idx3-ubyte", ib, in + 1, 0);
-    idx_fails(img, lab, &m, VK_E_FORMAT, img, "65 bytes");
+    idx_fails(img, lab, &m, VK_E_FORMAT, img, "more than the 64 bytes its IDX header declares");
     write_file("a-images-idx3-ubyte", ib, in, 0);
     /* trailing label byte */
     write_file("a-labels-idx1-ubyte", lb, ln + 1, 0);
@@ -213,6 +214,40 @@ static void test_idx(void)
     CHECK_EQ_INT(vk_dataset_load("/nonexistent/data", &m, 0, &ds, &err), VK_E_IO);
     CHECK_STR_CONTAINS(err.msg, "/nonexistent/data: no such file or folder");
     CHECK_EQ_INT(vk_dataset_load("/etc/hostname", &m, 0, &ds, &err), VK_E_ARG);
+    vk_model_free(&m);
+}
+
+/* Item 15 of issue 15: a gzip bomb (a header declaring 3 images of 4x4,
+ * then 64 MiB of zeros that compress to about 64 KiB) is refused once the
+ * declared bytes are read, naming the file, without decompressing the
+ * rest: the process grows by far less than the bomb. */
+static void test_gzip_bomb(void)
+{
+    char img[256], lab[256], path[256];
+    uint8_t hdr[16], lb[16];
+    vk_model m;
+    struct rusage r0, r1;
+    model(&m, 1, 4, 10, NULL);
+    put_be32(hdr, 0x00000803);
+    put_be32(hdr + 4, 3);
+    put_be32(hdr + 8, 4);
+    put_be32(hdr + 12, 4);
+    path_of(img, "bomb-images-idx3-ubyte.gz");
+    path_of(lab, "bomb-labels-idx1-ubyte");
+    snprintf(path, sizeof path, "%s", img);
+    gzFile f = gzopen(path, "wb9");
+    uint8_t *zero = calloc(1, 1 << 20);
+    gzwrite(f, hdr, sizeof hdr);
+    for (int i = 0; i < 64; i++)
+        gzwrite(f, zero, 1 << 20);
+    gzclose(f);
+    free(zero);
+    uint8_t labels[3] = {1, 2, 3};
+    write_file("bomb-labels-idx1-ubyte", lb, idx_labels(lb, 3, labels), 0);
+    getrusage(RUSAGE_SELF, &r0);
+    idx_fails(img, lab, &m, VK_E_FORMAT, img, "more than the 64 bytes its IDX header declares");
+    getrusage(RUSAGE_SELF, &r1);
+    CHECK(r1.ru_maxrss - r0.ru_maxrss < 16 * 1024); /* KiB */
     vk_model_free(&m);
 }
 
@@ -876,6 +911,7 @@ int main(void)
         return 1;
     }
     RUN(test_idx);
+    RUN(test_gzip_bomb);
     RUN(test_idx_resize_and_hash);
     RUN(test_folder);
     RUN(test_sample_order);
