@@ -440,6 +440,15 @@ static void get(loader *ld, const char *name, float *dst, int rank, int64_t a, i
         return;
     snprintf(full, sizeof full, "%s%s", ld->prefix, name);
     ld->rc = vk_st_get_f32(ld->st, full, shape, rank, dst, ld->err);
+    /* a NaN or infinity would quantize to garbage that still runs */
+    size_t n = 1;
+    for (int i = 0; i < rank; i++)
+        n *= (size_t)shape[i];
+    for (size_t i = 0; ld->rc == VK_OK && i < n; i++)
+        if (!isfinite(dst[i]))
+            ld->rc = vk_fail(ld->err, VK_E_FORMAT,
+                             "%s: tensor \"%s\": element %zu is %s (weights must be finite)",
+                             vk_st_path(ld->st), full, i, isnan(dst[i]) ? "NaN" : "infinite");
 }
 
 vk_status vk_model_load_hf(const char *dir, vk_model *m, vk_err *err)

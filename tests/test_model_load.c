@@ -375,6 +375,54 @@ static void test_hf_bad_tensors(void)
     CHECK_STR_CONTAINS(hf_fails(VK_E_IO), "model.safetensors");
 }
 
+/* Item 11 of issue 15: a NaN or an infinity among the weights is refused,
+ * naming the tensor (it used to quantize silently into a model that ran). */
+static void poke_float(const char *tensor, size_t elem, uint32_t bits)
+{
+    char path[256];
+    snprintf(path, sizeof path, "%s/model.safetensors", dir);
+    FILE *f = fopen(path, "r+b");
+    uint8_t h8[8];
+    uint64_t hl = 0;
+    CHECK(f != NULL);
+    if (!f)
+        return;
+    CHECK(fread(h8, 1, 8, f) == 8);
+    for (int i = 7; i >= 0; i--)
+        hl = hl << 8 | h8[i];
+    CHECK(hl < (1u << 20));
+    char *hdr = calloc(1, hl < (1u << 20) ? (size_t)hl + 1 : 1);
+    CHECK(hl < (1u << 20) && fread(hdr, 1, (size_t)hl, f) == hl);
+    cJSON *j = cJSON_Parse(hdr), *t = cJSON_GetObjectItem(j, tensor);
+    cJSON *off = cJSON_GetObjectItem(t, "data_offsets");
+    CHECK(off != NULL);
+    if (off) { /* the tensors are F32 (write_hf) */
+        long pos = (long)(8 + hl + (uint64_t)cJSON_GetArrayItem(off, 0)->valuedouble + 4 * elem);
+        uint8_t v[4] = {(uint8_t)bits, (uint8_t)(bits >> 8), (uint8_t)(bits >> 16),
+                        (uint8_t)(bits >> 24)};
+        fseek(f, pos, SEEK_SET);
+        CHECK(fwrite(v, 1, 4, f) == 4);
+    }
+    cJSON_Delete(j);
+    free(hdr);
+    fclose(f);
+}
+
+static void test_hf_non_finite(void)
+{
+    setup(config_ok, NULL);
+    write_hf("vit.", L, NULL, NULL);
+    poke_float("vit.encoder.layer.1.attention.attention.query.weight", 5, 0x7fc00000u);
+    const char *msg = hf_fails(VK_E_FORMAT);
+    CHECK_STR_CONTAINS(msg, "model.safetensors: tensor "
+                            "\"vit.encoder.layer.1.attention.attention.query.weight\"");
+    CHECK_STR_CONTAINS(msg, "element 5 is NaN");
+    write_hf("vit.", L, NULL, NULL);
+    poke_float("classifier.bias", 0, 0xff800000u);
+    msg = hf_fails(VK_E_FORMAT);
+    CHECK_STR_CONTAINS(msg, "tensor \"classifier.bias\": element 0 is infinite");
+}
+
 /* timm-named tensors; dist adds a DeiT distillation token. */
 static void write_timm(int layers, int dist, const char *reshape)
 {
@@ -547,6 +595,7 @@ int main(void)
     RUN(test_hf_defaults);
     RUN(test_hf_bad_config);
     RUN(test_hf_bad_tensors);
+    RUN(test_hf_non_finite);
     RUN(test_timm);
     RUN(test_hparams_and_random);
     char path[256];
