@@ -79,6 +79,15 @@ static const char *const migrations[] = {
     " GROUP BY run_id, low, high, threshold_q16, resume);"
     "CREATE UNIQUE INDEX cascades_key ON cascades(run_id, low, high, threshold_q16, resume);"
     "PRAGMA user_version = 4;",
+    /* 4 -> 5: fine-tuned paths linked to the paths they were tuned from
+       (`vitskip finetune-plan`): the tuned path, its parent, the run that
+       measured it (whose model is the tuned checkpoint), the sidecar's
+       hold-out and test top-1, and the sidecar itself */
+    "CREATE TABLE finetunes(path_id INT PRIMARY KEY REFERENCES paths(id),"
+    " parent_id INT NOT NULL REFERENCES paths(id), run_id INT NOT NULL REFERENCES runs(id),"
+    " model TEXT NOT NULL, val_top1 REAL, test_top1 REAL, sidecar TEXT NOT NULL,"
+    " created TEXT NOT NULL);"
+    "PRAGMA user_version = 5;",
 };
 
 static double mono_s(void)
@@ -1190,6 +1199,99 @@ vk_status vk_store_replay_list(vk_store *s, vk_replay_rec **out, int *n, vk_err 
     *out = v;
     *n = k;
     return VK_OK;
+}
+
+vk_status vk_store_finetune_insert(vk_store *s, const vk_finetune_rec *f, const char *sidecar,
+                                   vk_err *err)
+{
+    char ts[32];
+    sqlite3_stmt *st = prep(s, "INSERT INTO finetunes(path_id,parent_id,run_id,model,val_top1,"
+                               "test_top1,sidecar,created) VALUES(?,?,?,?,?,?,?,?)");
+    now(ts, sizeof ts);
+    if (st) {
+        sqlite3_bind_int64(st, 1, f->path_id);
+        sqlite3_bind_int64(st, 2, f->parent_id);
+        sqlite3_bind_int64(st, 3, f->run_id);
+        sqlite3_bind_text(st, 4, f->model, -1, SQLITE_STATIC);
+        sqlite3_bind_double(st, 5, f->val_top1);
+        sqlite3_bind_double(st, 6, f->test_top1);
+        sqlite3_bind_text(st, 7, sidecar, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 8, ts, -1, SQLITE_STATIC);
+    }
+    return write1(s, st, err, "cannot store the fine-tuned path's link");
+}
+
+/* The fine-tune links of a query (bound by the caller); *out owned. */
+static vk_status finetune_rows(vk_store *s, sqlite3_stmt *st, vk_finetune_rec **out, int *n,
+                               vk_err *err)
+{
+    int cap = 8, k = 0, r;
+    vk_finetune_rec *v = malloc((size_t)cap * sizeof *v);
+    if (!st || !v) {
+        free(v);
+        sqlite3_finalize(st);
+        return !st ? dberr(s, err, "prepare") : vk_fail(err, VK_E_NOMEM, "out of memory");
+    }
+    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+        if (k == cap) {
+            vk_finetune_rec *nv = realloc(v, (size_t)(cap *= 2) * sizeof *v);
+            if (!nv) {
+                free(v);
+                sqlite3_finalize(st);
+                return vk_fail(err, VK_E_NOMEM, "out of memory");
+            }
+            v = nv;
+        }
+        vk_finetune_rec *f = &v[k++];
+        f->path_id = sqlite3_column_int64(st, 0);
+        f->parent_id = sqlite3_column_int64(st, 1);
+        f->run_id = sqlite3_column_int64(st, 2);
+        if (!take_text(f->model, sizeof f->model, st, 3, TXT_PRINT, 0) ||
+            !take_figure(&f->val_top1, st, 4, 100, 1) ||
+            !take_figure(&f->test_top1, st, 5, 100, 1) ||
+            !take_text(f->created, sizeof f->created, st, 6, TXT_PRINT, 1)) {
+            vk_status rc = vk_fail(err, VK_E_FORMAT, "%s: fine-tuned path %lld: stored fields "
+                                   "NULL, too long, out of range or of unexpected characters "
+                                   "(a foreign or tampered database)",
+                                   s->path, (long long)f->path_id);
+            free(v);
+            sqlite3_finalize(st);
+            return rc;
+        }
+    }
+    sqlite3_finalize(st);
+    if (r != SQLITE_DONE) {
+        free(v);
+        return dberr(s, err, "cannot read the fine-tuned paths");
+    }
+    *out = v;
+    *n = k;
+    return VK_OK;
+}
+
+#define FINETUNE_COLS "path_id,parent_id,run_id,model,val_top1,test_top1,created FROM finetunes"
+
+vk_status vk_store_finetune_get(vk_store *s, int64_t path_id, vk_finetune_rec *f, int *found,
+                                vk_err *err)
+{
+    vk_finetune_rec *v;
+    int n;
+    sqlite3_stmt *st = prep(s, "SELECT " FINETUNE_COLS " WHERE path_id=?");
+    if (st)
+        sqlite3_bind_int64(st, 1, path_id);
+    vk_status rc = finetune_rows(s, st, &v, &n, err);
+    if (rc != VK_OK)
+        return rc;
+    *found = n > 0;
+    if (n > 0)
+        *f = v[0];
+    free(v);
+    return VK_OK;
+}
+
+vk_status vk_store_finetune_list(vk_store *s, vk_finetune_rec **out, int *n, vk_err *err)
+{
+    return finetune_rows(s, prep(s, "SELECT " FINETUNE_COLS " ORDER BY path_id"), out, n, err);
 }
 
 void vk_store_rec_free(vk_path_rec *rec)

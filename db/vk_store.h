@@ -60,7 +60,7 @@
 #include "../boards/vk_measure.h"
 #include "../host/vk_status.h"
 
-#define VK_STORE_SCHEMA 4
+#define VK_STORE_SCHEMA 5
 #define VK_STORE_WAIT_DEFAULT 300 /* seconds a locked database is waited for */
 
 typedef struct vk_store vk_store;
@@ -183,6 +183,28 @@ typedef struct {
 
 /* Every stored replay, oldest first; *out owned by caller (free). */
 vk_status vk_store_replay_list(vk_store *s, vk_replay_rec **out, int *n, vk_err *err);
+
+/* A path measured on fine-tuned weights, linked to the path it was tuned
+ * from (`vitskip finetune-plan`). The tuned path was evaluated by run_id,
+ * whose model is the tuned checkpoint. */
+typedef struct {
+    int64_t path_id;   /* the tuned path */
+    int64_t parent_id; /* the path it was tuned from */
+    int64_t run_id;    /* the run that measured the tuned path */
+    char model[512];   /* the tuned checkpoint folder */
+    double val_top1, test_top1; /* the tuning sidecar's top-1 of the path, float
+                                   (PyTorch): hold-out and test */
+    char created[32];
+} vk_finetune_rec;
+
+/* Stores the link with the tuning's sidecar (finetune.json, kept whole). */
+vk_status vk_store_finetune_insert(vk_store *s, const vk_finetune_rec *f, const char *sidecar,
+                                   vk_err *err);
+/* *found = 0 (f untouched) when path_id is not a fine-tuned path. */
+vk_status vk_store_finetune_get(vk_store *s, int64_t path_id, vk_finetune_rec *f, int *found,
+                                vk_err *err);
+/* Every link, by tuned path id; *out owned by caller (free). */
+vk_status vk_store_finetune_list(vk_store *s, vk_finetune_rec **out, int *n, vk_err *err);
 
 /* PRAGMA integrity_check, plus every measurement row whole (its per-image
  * blob matches its image count) and no genome twice per model/data/board. */

@@ -98,7 +98,7 @@ bad "missing model" 1 "level 1" eval --level "$T/none=FSFSFSFS" --level models/d
 # first half), refused when the test split would need that half too
 bad "val is the test data" 1 "would change the test split" eval $L2 --data "$DATA" --limit 9000 \
     --val "$DATA"
-bad "missing file" 1 "cannot open the levels file" eval --cascade "$T/none.json" $common
+bad "missing file" 1 "the levels file: cannot open it" eval --cascade "$T/none.json" $common
 printf '{"format": "vitskip-cascade", "version": 1, "levels": [' > "$T/l1.json"
 bad "truncated file" 1 "not a JSON object" eval --cascade "$T/l1.json" $common
 sed 's/vitskip-cascade/other/' "$T/lv.json" > "$T/l2.json"

@@ -61,6 +61,11 @@ sed 's/"genome":[[:space:]]*"[A-Z]*"/"genome": "FH:k70SF:f50HRS:f25F"/' "$T/p.js
 "$VITSKIP" eval --model "$T/ftm" --data "$DATA" --limit 20 --float > /dev/null 2>&1 &&
     ok || ko "vitskip does not import the mixed-mode checkpoint"
 
+# a time budget: no epoch starts after it, the sidecar says where it stopped
+"$PY" $FT --export "$T/p.json" --model models/demo --out "$T/ftb" $small --time-budget 0.001 \
+    > "$T/ftb.out" 2>&1 && grep -q '"stopped_early": "time budget of 0.001 s reached after epoch 1 of 2"' \
+    "$T/ftb/finetune.json" && ok || ko "time budget: $(tail -3 "$T/ftb.out")"
+
 # bad input: exit 2 and a message naming what is wrong
 bad() { # bad NAME EXPECTED-TEXT finetune-args...
     name=$1 want=$2
@@ -86,6 +91,7 @@ bad "high level of a path" "needs a cascade" --export "$T/p.json" $args --level 
 bad "not a checkpoint" "not a checkpoint" --export "$T/p.json" --model "$T" --out "$T/x" $small
 bad "no data" "$T" --export "$T/p.json" --model models/demo --out "$T/x" --data "$T" --device cpu
 bad "bad option" "alpha" --export "$T/p.json" $args --alpha 2
+bad "bad time budget" "time-budget" --export "$T/p.json" $args --time-budget 0
 [ ! -e "$T/x" ] && ok || ko "a failed run wrote its output folder"
 
 summary finetune

@@ -233,8 +233,8 @@ static void test_migration_backup(void)
     vk_store_close(db);
 
     snprintf(cmd, sizeof cmd, "python3 -c \"import sqlite3; c=sqlite3.connect('%s'); "
-             "c.executescript('DROP INDEX hv_history_key; DROP INDEX cascades_key; "
-             "ALTER TABLE runs DROP COLUMN strategy; ALTER TABLE runs DROP COLUMN "
+             "c.executescript('DROP TABLE finetunes; DROP INDEX hv_history_key; "
+             "DROP INDEX cascades_key; ALTER TABLE runs DROP COLUMN strategy; ALTER TABLE runs DROP COLUMN "
              "offspring; ALTER TABLE runs DROP COLUMN space; ALTER TABLE runs DROP COLUMN "
              "seed_genomes; ALTER TABLE hv_history "
              "DROP COLUMN hypervolume3; PRAGMA user_version=1;')\"", path);
@@ -813,8 +813,8 @@ static void test_idempotent_history(void)
                           ".fetchone()[0] == 4 else 1)"), 0);
     /* a version-3 file with the duplicates older versions wrote */
     snprintf(code, sizeof code,
-             "c.executescript('DROP INDEX hv_history_key; DROP INDEX cascades_key; "
-             "INSERT INTO hv_history SELECT * FROM hv_history; "
+             "c.executescript('DROP TABLE finetunes; DROP INDEX hv_history_key; "
+             "DROP INDEX cascades_key; INSERT INTO hv_history SELECT * FROM hv_history; "
              "INSERT INTO cascades(run_id,low,high,threshold_q16,resume,top1,escalated,latency_ms,"
              "energy_mj,latency_scratch_ms,energy_scratch_mj) SELECT run_id,low,high,"
              "threshold_q16,resume,top1,escalated,latency_ms,energy_mj,latency_scratch_ms,"
@@ -831,6 +831,57 @@ static void test_idempotent_history(void)
     vk_store_close(db);
     CHECK_EQ_INT(py(path, "sys.exit(0 if c.execute('select count(*) from hv_history')"
                           ".fetchone()[0] == 4 else 1)"), 0);
+}
+
+/* A fine-tuned path's link (finetune-plan) round-trips; a tampered row is
+ * refused with the path named; a path without a link is not found. */
+static void test_finetunes(void)
+{
+    char path[256];
+    vk_store *db;
+    vk_err err = {{0}};
+    vk_img_result res[N_IMG], res2[N_IMG];
+    vk_path_rec parent, tuned;
+    vk_run_info r = {0};
+    vk_finetune_rec f = {0}, got, *all;
+    int found = 1, n = 0;
+    snprintf(path, sizeof path, "%s/ft.db", dir);
+    CHECK_EQ_INT(vk_store_open(path, &db, &err), VK_OK);
+    strcpy(r.model_hash, HM);
+    strcpy(r.data_hash, HD);
+    CHECK_EQ_INT(vk_store_run_create(db, &r, &err), VK_OK);
+    make_rec(&parent, "FSFSFSFS", res);
+    make_rec(&tuned, "FSFSFSFS", res2);
+    CHECK_EQ_INT(vk_store_path_insert(db, r.id, HM, HD, &parent, N_IMG, &err), VK_OK);
+    CHECK_EQ_INT(vk_store_path_insert(db, r.id, HM, "d9", &tuned, N_IMG, &err), VK_OK);
+    CHECK_EQ_INT(vk_store_finetune_get(db, parent.id, &got, &found, &err), VK_OK);
+    CHECK_EQ_INT(found, 0);
+    f.path_id = tuned.id;
+    f.parent_id = parent.id;
+    f.run_id = r.id;
+    f.val_top1 = 81.25;
+    f.test_top1 = 80.5;
+    strcpy(f.model, "ft/P1");
+    CHECK_EQ_INT(vk_store_finetune_insert(db, &f, "{\"format\": \"vitskip-finetune\"}", &err),
+                 VK_OK);
+    CHECK(vk_store_finetune_insert(db, &f, "{}", &err) != VK_OK); /* one link a path */
+    CHECK_STR_CONTAINS(err.msg, "cannot store the fine-tuned path's link");
+    CHECK_EQ_INT(vk_store_finetune_get(db, tuned.id, &got, &found, &err), VK_OK);
+    CHECK(found && got.parent_id == parent.id && got.run_id == r.id && got.val_top1 == 81.25 &&
+          got.test_top1 == 80.5 && !strcmp(got.model, "ft/P1") && got.created[0]);
+    CHECK_EQ_INT(vk_store_finetune_list(db, &all, &n, &err), VK_OK);
+    CHECK(n == 1 && all[0].path_id == tuned.id);
+    free(all);
+    vk_store_close(db);
+    CHECK_EQ_INT(py(path, "c.execute('UPDATE finetunes SET model=\"ft\"||char(27)||\"[2J\"')"), 0);
+    CHECK_EQ_INT(vk_store_open(path, &db, &err), VK_OK);
+    CHECK_EQ_INT(vk_store_finetune_get(db, tuned.id, &got, &found, &err), VK_E_FORMAT);
+    CHECK_STR_CONTAINS(err.msg, "fine-tuned path 2: stored");
+    vk_store_close(db);
+    CHECK_EQ_INT(py(path, "c.execute('UPDATE finetunes SET model=\"ft\", test_top1=150')"), 0);
+    CHECK_EQ_INT(vk_store_open(path, &db, &err), VK_OK);
+    CHECK_EQ_INT(vk_store_finetune_list(db, &all, &n, &err), VK_E_FORMAT);
+    vk_store_close(db);
 }
 
 int main(void)
@@ -853,6 +904,7 @@ int main(void)
     TIMED(test_full_disk_read_only);
     TIMED(test_tampered);
     TIMED(test_idempotent_history);
+    RUN(test_finetunes);
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     if (system(cmd) != 0)

@@ -18,6 +18,7 @@ static const vk_command commands[] = {
     {"show", vk_cmd_show, "runs, Pareto fronts of paths and cascades"},
     {"replay", vk_cmd_replay, "re-measure a stored path or cascade end to end on a board"},
     {"export", vk_cmd_export, "a path's or cascade's skip table as a C header or JSON"},
+    {"finetune-plan", vk_cmd_finetune_plan, "tune a run's front paths, measure and store them"},
     {"eval", vk_cmd_eval, "top-1, entropy and timing of one path on a board"},
     {"boards", vk_cmd_boards, "boards this machine offers, and why others are not"},
     {"model-figures", vk_cmd_model_figures, "the ZCU102 model's figures for DeiT-S and the demo"},

@@ -27,6 +27,7 @@ int vk_cmd_search_bench(int argc, char **argv);
 int vk_cmd_show(int argc, char **argv);
 int vk_cmd_replay(int argc, char **argv);
 int vk_cmd_export(int argc, char **argv);
+int vk_cmd_finetune_plan(int argc, char **argv);
 int vk_cmd_agent(int argc, char **argv);
 int vk_cmd_bench(int argc, char **argv);
 

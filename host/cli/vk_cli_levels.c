@@ -60,23 +60,23 @@ static int file_fail(const vk_cli_cascade *c, const char *path, const char *what
     return VK_EXIT_FAIL;
 }
 
-static char *read_text(const char *path, char *why, size_t why_n)
+char *vk_cli_read_text(const char *path, size_t max, char *why, size_t why_n)
 {
     FILE *f = fopen(path, "rb");
     char *buf = NULL;
     long n;
     if (!f) {
-        snprintf(why, why_n, "cannot open the levels file");
+        snprintf(why, why_n, "cannot open it");
         return NULL;
     }
-    if (fseek(f, 0, SEEK_END) || (n = ftell(f)) < 0 || n > (1 << 20) || fseek(f, 0, SEEK_SET)) {
-        snprintf(why, why_n, "not a levels file (unreadable, or over 1 MiB)");
+    if (fseek(f, 0, SEEK_END) || (n = ftell(f)) < 0 || (size_t)n > max || fseek(f, 0, SEEK_SET)) {
+        snprintf(why, why_n, "unreadable, or over %zu bytes", max);
         fclose(f);
         return NULL;
     }
     buf = malloc((size_t)n + 1);
     if (!buf || fread(buf, 1, (size_t)n, f) != (size_t)n) {
-        snprintf(why, why_n, "cannot read the levels file");
+        snprintf(why, why_n, "cannot read it");
         free(buf);
         fclose(f);
         return NULL;
@@ -107,10 +107,12 @@ int vk_cli_cascade_read_file(vk_cli_cascade *c, const char *path)
     static const char *const lv_keys[] = {"model", "genome", NULL};
     char why[256], msg[512];
     const char *bad;
-    char *text = read_text(path, why, sizeof why);
+    char *text = vk_cli_read_text(path, 1 << 20, why, sizeof why);
     int rc = VK_EXIT_FAIL, n;
-    if (!text)
-        return file_fail(c, path, why);
+    if (!text) {
+        snprintf(msg, sizeof msg, "the levels file: %s", why);
+        return file_fail(c, path, msg);
+    }
     cJSON *root = cJSON_Parse(text), *f;
     free(text);
     if (!root || !cJSON_IsObject(root)) {

@@ -46,6 +46,10 @@ typedef struct {
     vk_objective objective;
 } vk_cli_cascade;
 
+/* A whole text file of at most max bytes, NUL-terminated (caller frees);
+ * NULL with why filled ("cannot open it", ...) otherwise. */
+char *vk_cli_read_text(const char *path, size_t max, char *why, size_t why_n);
+
 /* Adds "MODEL=GENOME" (split at the last '='; a genome has no '='). 0, or
  * a usage error printed and its exit code. */
 int vk_cli_cascade_add_level(vk_cli_cascade *c, const char *arg);

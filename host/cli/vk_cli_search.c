@@ -44,6 +44,15 @@ int vk_cli_load_config(vk_store *db, const char *id, vk_skip_table *t, vk_err *e
                  lo.board, lo.top1, lo.m.latency_ms, vk_source_str(lo.m.latency_src),
                  lo.m.energy_mj, vk_source_str(lo.m.energy_src));
         vk_store_rec_free(&lo);
+        vk_finetune_rec ft;
+        int tuned = 0;
+        if (vk_store_finetune_get(db, n, &ft, &tuned, err) != VK_OK)
+            return VK_EXIT_FAIL;
+        if (tuned) { /* its weights are the tuned checkpoint's */
+            size_t k = strlen(t->comment);
+            snprintf(t->comment + k, sizeof t->comment - k, "; fine-tuned from P%lld, weights %.200s",
+                     (long long)ft.parent_id, ft.model);
+        }
         return 0;
     }
     vk_cascade_rec c;

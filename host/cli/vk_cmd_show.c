@@ -82,12 +82,23 @@ int vk_cmd_show(int argc, char **argv)
         vk_path_rec p;
         if (vk_store_path_get(db, paths[i], r.n_images, &p, &err) != VK_OK)
             goto out_json;
+        vk_finetune_rec ft;
+        int tuned = 0;
+        if (vk_store_finetune_get(db, p.id, &ft, &tuned, &err) != VK_OK) {
+            vk_store_rec_free(&p);
+            goto out_json;
+        }
         if (json) {
             cJSON *o = cJSON_CreateObject();
             char id[24];
             snprintf(id, sizeof id, "P%lld", (long long)p.id);
             cJSON_AddStringToObject(o, "config", id);
             cJSON_AddStringToObject(o, "genome", p.genome);
+            if (tuned) {
+                snprintf(id, sizeof id, "P%lld", (long long)ft.parent_id);
+                cJSON_AddStringToObject(o, "finetuned_from", id);
+                cJSON_AddStringToObject(o, "checkpoint", ft.model);
+            }
             cJSON_AddNumberToObject(o, "top1", p.top1);
             cJSON_AddNumberToObject(o, "latency_ms", p.m.latency_ms);
             cJSON_AddStringToObject(o, "latency_source", vk_source_str(p.m.latency_src));
@@ -95,9 +106,12 @@ int vk_cmd_show(int argc, char **argv)
             cJSON_AddStringToObject(o, "energy_source", vk_source_str(p.m.energy_src));
             cJSON_AddItemToArray(arr, o);
         } else {
-            printf("P%-5lld %6.2f%% %12.4f %-9s %11.4f %-9s %s\n", (long long)p.id, p.top1,
+            printf("P%-5lld %6.2f%% %12.4f %-9s %11.4f %-9s %s", (long long)p.id, p.top1,
                    p.m.latency_ms, vk_source_str(p.m.latency_src), p.m.energy_mj,
                    vk_source_str(p.m.energy_src), p.genome);
+            if (tuned)
+                printf("  (fine-tuned from P%lld: %s)", (long long)ft.parent_id, ft.model);
+            printf("\n");
         }
         vk_store_rec_free(&p);
     }

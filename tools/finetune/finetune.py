@@ -34,6 +34,7 @@ usage: finetune.py --export P.json --model DIR --data DIR --out DIR
                    [--level low|high] [--epochs 10] [--lr 1e-4] [--batch 256]
                    [--alpha 0.5] [--temperature 2] [--entropy 0] [--easy-p 0.9]
                    [--seed 0] [--device cuda|cpu] [--limit N] [--max-steps N]
+                   [--time-budget S]
 Exit status: 0 done, 1 failure, 2 bad arguments or input (the message names
 the file and field).
 """
@@ -141,11 +142,14 @@ def main(argv=None):
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     ap.add_argument("--limit", type=int, default=None, help="smoke tests: images per split")
     ap.add_argument("--max-steps", type=int, default=None, help="smoke tests: steps per epoch")
+    ap.add_argument("--time-budget", type=float, default=None,
+                    help="seconds: start no epoch after this (the schedule is not shortened; "
+                         "the sidecar records where it stopped)")
     a = ap.parse_args(argv)
     if not (0 <= a.alpha <= 1) or a.temperature <= 0 or a.entropy < 0 or a.epochs < 1 \
-            or a.batch < 1 or a.lr <= 0:
+            or a.batch < 1 or a.lr <= 0 or (a.time_budget is not None and a.time_budget <= 0):
         ap.error("--alpha in [0,1], --temperature > 0, --entropy >= 0, --epochs, --batch, "
-                 "--lr positive")
+                 "--lr, --time-budget positive")
     try:
         parent = vkvit.load_pretrained(a.model)
     except (OSError, ValueError, KeyError) as ex:
@@ -193,7 +197,13 @@ def main(argv=None):
     best = (-1.0, 0, None)
     epochs_log = []
     t0 = time.time()
+    stopped = None
     for ep in range(1, a.epochs + 1):
+        if a.time_budget is not None and ep > 1 and time.time() - t0 > a.time_budget:
+            stopped = "time budget of %g s reached after epoch %d of %d" % (
+                a.time_budget, ep - 1, a.epochs)
+            log("stopped: " + stopped)
+            break
         student.train()
         perm = torch.randperm(len(xtr), device=dev)
         tot, nb = 0.0, 0
@@ -252,9 +262,10 @@ def main(argv=None):
         "hyperparameters": {"epochs": a.epochs, "lr": a.lr, "weight_decay": a.wd,
                             "batch": a.batch, "alpha": a.alpha, "temperature": a.temperature,
                             "entropy": a.entropy, "easy_p": a.easy_p, "seed": a.seed,
-                            "max_steps": a.max_steps, "warmup": "5% linear, cosine",
+                            "max_steps": a.max_steps, "time_budget": a.time_budget,
+                            "warmup": "5% linear, cosine",
                             "augment": "flip, 2-pixel translation"},
-        "selected_epoch": best[1], "epochs": epochs_log,
+        "selected_epoch": best[1], "epochs": epochs_log, "stopped_early": stopped,
         "accuracy": acc, "dtype": str(parent_dtype).split(".")[1],
         "torch": torch.__version__, "device": str(dev),
         "seconds": round(time.time() - t0, 1)}
