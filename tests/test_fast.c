@@ -16,14 +16,21 @@
  * points, resuming from streams the kernel saved (pruned ones too) and
  * from noise with any token count; malformed cfg words. Every out word and
  * act word, and the words around them that must stay untouched, are
- * compared with memcmp. */
+ * compared with memcmp. The bundled models too (models/demo, 17 tokens,
+ * and models/fm197, 197 tokens), on Fashion-MNIST test images, with the
+ * genomes named below, random ones of the search's space and of any
+ * percent, resumes and refusals. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "host/vk_fast.h"
 #include "host/vk_prefix.h"
+#include "host/vk_workload.h"
 #include "kernels/vk_kernel.h"
+#include "search/vk_genome.h"
+#include "tests/vk_fixture.h"
 #include "tests/vk_test.h"
 
 static uint64_t rs = 0x9E3779B97F4A7C15ull;
@@ -704,6 +711,125 @@ static void test_prefix(void)
     CHECK(big <= small);
 }
 
+/* Genome text for n encoders: gene g everywhere, or alt at odd encoders,
+ * or gene one at encoder 1 only. */
+static void genome_text(char *out, int n, const char *g, const char *alt, const char *one)
+{
+    out[0] = 0;
+    for (int l = 0; l < n; l++)
+        strcat(out, one ? (l == 1 ? one : g) : alt && l % 2 ? alt : g);
+}
+
+/* A bundled model (dir) calibrated on calib_n training images, on n_img
+ * test images: the named genomes (every encoder full; every other
+ * attention skipped; shared heads everywhere; 70% of the patch tokens kept
+ * at encoder 1; half the FFN dropped everywhere; mix, a genome of every
+ * mode) and n_rand random genomes of the search's space ("all") and as
+ * many of any percent, on every image, with random save points; n_rand
+ * resumes from streams the kernel saved with new suffixes and n_rand
+ * refused genomes, on one image each. */
+static void real_model(const char *dir, int tokens, const char *mix, int n_img, int calib_n,
+                       int n_rand)
+{
+    char cfgp[256], named[6][VK_GENOME_TEXT_MAX];
+    struct stat st;
+    vk_workload_opts o = {
+        .model = dir, .data = VK_FX_FMNIST, .limit = n_img, .calib_n = calib_n, .quiet = 1};
+    vk_workload w;
+    vk_err err = {{0}};
+    vk_fast_ctx *ctx[3];
+    vk_space sp;
+    vk_rng rng;
+    vk_genome g;
+    uint32_t cfg[VK_CFG_WORDS], modes[VK_MAX_LAYERS];
+    long ok0 = cov_status[VK_KSTAT_OK], bad0 = cov_status[VK_KSTAT_BAD_MODE];
+    snprintf(cfgp, sizeof cfgp, "%s/config.json", dir);
+    if (stat(cfgp, &st) != 0 || stat(VK_FX_FMNIST, &st) != 0)
+        SKIP("%s or %s absent", cfgp, VK_FX_FMNIST);
+    if (vk_workload_open(&o, &w, &err) != VK_OK) {
+        fprintf(stderr, "%s: %s\n", dir, err.msg);
+        CHECK(0);
+        return;
+    }
+    int L = vk_qmodel_dim(&w.q, VK_HDR_LAYERS);
+    size_t in = vk_qmodel_img_n(&w.q), an = vk_qmodel_act_n(&w.q);
+    int32_t *saved = malloc(an * 4), out[VK_OUT_WORDS];
+    CHECK_EQ_INT(vk_qmodel_dim(&w.q, VK_HDR_TOKENS), tokens);
+    CHECK_EQ_INT(w.n, n_img);
+    if (open_ctxs(&w.q, ctx))
+        goto out;
+    genome_text(named[0], L, "F", NULL, NULL);
+    genome_text(named[1], L, "F", "S", NULL);
+    genome_text(named[2], L, "H", NULL, NULL);
+    genome_text(named[3], L, "F", NULL, "F:k70");
+    genome_text(named[4], L, "F:f50", NULL, NULL);
+    snprintf(named[5], sizeof named[5], "%s", mix);
+    CHECK_EQ_INT(vk_space_parse("all", &sp, &err), VK_OK);
+    vk_rng_seed(&rng, 0x5EED197);
+    vk_test_seed("genomes", 0x5EED197);
+    for (int c = 0; c < 6 + 2 * n_rand; c++) {
+        char what[VK_GENOME_TEXT_MAX + 300];
+        if (c < 6) {
+            CHECK_EQ_INT(vk_genome_parse(named[c], L, &g, &err), VK_OK);
+            memcpy(modes, g.modes, sizeof modes);
+        } else if (c < 6 + n_rand) {
+            vk_genome_random(&g, L, &sp, &rng);
+            memcpy(modes, g.modes, sizeof modes);
+        } else {
+            random_modes(modes, L, 0);
+        }
+        memcpy(g.modes, modes, sizeof modes);
+        vk_genome_format(&g, L, what);
+        snprintf(what + strlen(what), 300, " on %s", dir);
+        for (int i = 0; i < n_img; i++) {
+            vk_cfg_init(cfg, modes, L, 0, rint_(0, L));
+            one_case(&w.q, ctx, cfg, w.imgs + (size_t)i * in, NULL, what);
+        }
+    }
+    for (int c = 0; c < n_rand; c++) { /* resumes from saved streams, pruned ones too */
+        const int8_t *img = w.imgs + (size_t)rint_(0, n_img - 1) * in;
+        int k = rint_(1, L - 1);
+        vk_genome_random(&g, L, &sp, &rng);
+        memcpy(modes, g.modes, sizeof modes);
+        vk_cfg_init(cfg, modes, L, 0, k);
+        vk_kernel_run(w.q.wt, w.q.par, cfg, img, saved, out);
+        CHECK_EQ_INT(out[VK_OUT_STATUS], VK_KSTAT_OK);
+        for (int l = k; l < L; l++)
+            if (rnd() % 2)
+                modes[l] = rand_word();
+        repair_modes(modes, k, L);
+        vk_cfg_init(cfg, modes, L, k, rint_(0, L) < k ? 0 : rint_(k, L));
+        one_case(&w.q, ctx, cfg, img, saved, "resume");
+    }
+    for (int c = 0; c < n_rand; c++) { /* refused genomes */
+        random_modes(modes, L, 0);
+        break_modes(modes, 0, L);
+        vk_cfg_init(cfg, modes, L, 0, 0);
+        one_case(&w.q, ctx, cfg, w.imgs + (size_t)rint_(0, n_img - 1) * in, NULL, "refused");
+    }
+    /* the named genomes, the search's and the resumes are all valid */
+    CHECK(cov_status[VK_KSTAT_OK] - ok0 >= (long)(6 + n_rand) * n_img + n_rand);
+    CHECK(cov_status[VK_KSTAT_BAD_MODE] - bad0 >= n_rand);
+    printf("fast: %s (%d tokens, %d encoders): %d genomes on %d images, %d resumes, "
+           "%d refused genomes, byte-equal on every instruction set\n",
+           dir, tokens, L, 6 + 2 * n_rand, n_img, n_rand, n_rand);
+    for (int i = 0; i < n_isa; i++)
+        vk_fast_ctx_free(ctx[i]);
+out:
+    free(saved);
+    vk_workload_free(&w);
+}
+
+static void test_demo_model(void)
+{
+    real_model("models/demo", 17, "H:k70FRS:f50FHRF:k50", 4, 64, 12);
+}
+
+static void test_fm197(void)
+{
+    real_model("models/fm197", 197, "H:k70FRRF:k50SH:f25RFH:k85FR:f50", 2, 16, 3);
+}
+
 /* The byte comparisons above ran every mode and every refusal. */
 static void test_coverage(void)
 {
@@ -740,6 +866,8 @@ int main(void)
     RUN(test_bad_par);
     RUN(test_requant_edges);
     RUN(test_prefix);
+    RUN(test_demo_model);
+    RUN(test_fm197);
     RUN(test_coverage);
     return vk_test_summary("fast");
 }
