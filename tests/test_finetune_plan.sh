@@ -28,6 +28,10 @@ p=$(grep -E '^  P[0-9]+ ' "$T/dry.out" | head -1 | awk '{print $1}')
 tp=$(grep -E "^P[0-9]+ .*<- $p " "$T/plan.out" | awk '{print $1}')
 [ -n "$tp" ] && [ "$tp" != "$p" ] && ok || die "no tuned path stored: $(cat "$T/plan.out")"
 grep -q "hold-out .*test .*finetune.json" "$T/plan.out" && ok || ko "no sidecar figures"
+# the plan's export is the bytes `vitskip export -o` writes (a tuning made
+# from either is recognised by the export's hash)
+"$VITSKIP" export --db "$T/r.db" --config "$p" --format json -o "$T/e.json" &&
+    cmp -s "$T/e.json" "$T/ft/$p.json" && ok || ko "the plan's export differs from vitskip export's"
 
 # show, export and replay see it
 "$VITSKIP" show --db "$T/r.db" > "$T/show.out" 2>&1 &&

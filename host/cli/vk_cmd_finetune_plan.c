@@ -532,7 +532,10 @@ int vk_cmd_finetune_plan(int argc, char **argv)
             rcode = VK_EXIT_FAIL;
             char *j = vk_export_json(&t);
             FILE *f = fopen(exp_path, "w");
-            int ok = j && f && fputs(j, f) >= 0;
+            /* the bytes `vitskip export -o` writes, so a tuning made from
+               either is recognised by the export's hash */
+            int ok = j && f && fputs(j, f) >= 0 &&
+                     (!j[0] || j[strlen(j) - 1] == '\n' || fputc('\n', f) != EOF);
             if (f && fclose(f))
                 ok = 0;
             free(j);
@@ -545,6 +548,7 @@ int vk_cmd_finetune_plan(int argc, char **argv)
         char *side = read_sidecar(dir, p->genome, parent_sha, have_esha ? esha : NULL, &val, &test,
                                   why, sizeof why);
         if (!side && !import_only) {
+            fprintf(stderr, "finetune-plan: %s: tuning (%s)\n", id, why);
             const char *keys[] = {"{export}", "{model}", "{data}", "{out}", "{genome}"};
             const char *vals[] = {exp_path, run.model, data_dir, dir, p->genome};
             if (expand(cmd, keys, vals, 5, line, sizeof line)) {
