@@ -55,6 +55,14 @@ grep -q '^thresholds 1->2 .* 2->3 .*: the least latency' "$T/c.out" && ok ||
 grep -q 'images per level 60 / ' "$T/c.out" && ok || ko "3 levels routed: $(cat "$T/c.out")"
 grep -q 'heldout.json' "$T/c.err" && ok || ko "no note on the hold-out"
 
+# the cpu board has no energy figures: edp (the default) would make every
+# threshold's cost 0, so the thresholds minimize latency, and it says so
+"$VITSKIP" eval --level "$T/other=SSFSFSFS" --level models/demo=FFFFFFFF $common \
+    --val-limit 100 --board cpu > "$T/d.out" 2> "$T/d.err" &&
+    grep -q '^board cpu gives no energy figures: the thresholds minimize latency, not edp' \
+        "$T/d.out" && grep -q '^thresholds 1->2 .*: the least latency' "$T/d.out" && ok ||
+    ko "cpu board, objective edp: $(cat "$T/d.out" "$T/d.err" | tail -5)"
+
 # replay: stored paths of a search as levels (each on its run's checkpoint)
 "$VITSKIP" search --model models/demo --data "$DATA" --limit 40 --budget 3 --db "$T/r.db" -q \
     > "$T/s.out" 2>&1 || die "search failed: $(tail -3 "$T/s.out")"

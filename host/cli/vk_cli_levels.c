@@ -406,6 +406,12 @@ int vk_cli_cascade_run(const vk_cli_cascade *c, vk_store *db, const char *config
             goto out;
         }
         vk_levels_sweep_in in = {.n_levels = L, .n = n_val, .objective = c->objective};
+        for (int l = 0; l < L && in.objective != VK_OBJ_LATENCY; l++)
+            if (vmeas[l].energy_src == VK_SRC_NONE) { /* every energy 0: the choice arbitrary */
+                printf("board %s gives no energy figures: the thresholds minimize latency, "
+                       "not %s\n", c->board, vk_objective_name(c->objective));
+                in.objective = VK_OBJ_LATENCY;
+            }
         int resume[VK_LEVELS_MAX];
         vk_levels_resume(vlv, L, resume);
         double top1[VK_LEVELS_MAX];
@@ -446,7 +452,7 @@ int vk_cli_cascade_run(const vk_cli_cascade *c, vk_store *db, const char *config
         if (best.met)
             printf(": the least %s with validation top-1 >= %.2f%% (level %d alone %.2f%% - "
                    "%.2f)\n",
-                   vk_objective_name(c->objective), in.min_top1, L, top1[L - 1], c->max_drop);
+                   vk_objective_name(in.objective), in.min_top1, L, top1[L - 1], c->max_drop);
         else
             printf(": no thresholds reach %.2f%% (level %d alone %.2f%% - %.2f) on validation; "
                    "the most accurate\n",
