@@ -1,5 +1,6 @@
 /* vitskip: command-line entry point; dispatches to the vk_cmd_* functions.
  * Exit codes: 0 ok, 1 failure, 2 usage error, 3 board or network failure. */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -37,6 +38,19 @@ static void usage(FILE *f)
                "exit codes: 0 ok, 1 failure, 2 usage error, 3 board or network failure\n");
 }
 
+/* What was printed must have reached stdout (not so on a full disk or
+ * /dev/full): a command that could not say its result failed. */
+static int finish(int code)
+{
+    int e = fflush(stdout) != 0 ? errno : 0;
+    if (e || ferror(stdout)) {
+        fprintf(stderr, "vitskip: cannot write to standard output%s%s\n", e ? ": " : "",
+                e ? strerror(e) : "");
+        return code ? code : 1;
+    }
+    return code;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -45,11 +59,11 @@ int main(int argc, char **argv)
     }
     if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
         usage(stdout);
-        return 0;
+        return finish(0);
     }
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         if (!strcmp(argv[1], commands[i].name))
-            return commands[i].fn(argc - 1, argv + 1);
+            return finish(commands[i].fn(argc - 1, argv + 1));
     fprintf(stderr, "vitskip: unknown command '%s'\ntry 'vitskip --help'\n", argv[1]);
     return 2;
 }

@@ -1,6 +1,8 @@
 /* vk_cli: shared helpers of the subcommands (usage errors, progress). */
 #include "vk_cli.h"
 
+#include <errno.h>
+#include <math.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -23,12 +25,24 @@ int vk_cli_parse_num(const char *cmd, const char *opt, const char *s, double lo,
 {
     char *end;
     double v = strtod(s, &end);
-    if (*end || end == s || !(v >= lo))
-        return vk_cli_usage(cmd, "%s '%s': expected a number >= %g", opt, s, lo);
+    if (*end || end == s || !isfinite(v) || !(v >= lo))
+        return vk_cli_usage(cmd, "%s '%s': expected a finite number >= %g", opt, s, lo);
     *out = v;
     return 0;
 }
 
+int vk_cli_parse_int(const char *cmd, const char *opt, const char *s, long long lo, long long hi,
+                     long long *out)
+{
+    char *end;
+    long long v;
+    errno = 0;
+    v = strtoll(s, &end, 10);
+    if (*end || end == s || errno || v < lo || v > hi)
+        return vk_cli_usage(cmd, "%s '%s': expected an integer from %lld to %lld", opt, s, lo, hi);
+    *out = v;
+    return 0;
+}
 
 void vk_progress_begin(vk_progress *p, const char *label, int total)
 {

@@ -35,9 +35,18 @@ int vk_cmd_bench(int argc, char **argv);
  * returns VK_EXIT_USAGE. */
 int vk_cli_usage(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* Parses opt's value s as a number >= lo into *out; returns 0, or prints a
- * usage error for cmd and returns VK_EXIT_USAGE (*out untouched). */
+/* Bounds of the integer options: counts of paths, images or generations,
+ * and NSGA-II's population and offspring. */
+#define VK_CLI_MAX_COUNT 10000000
+#define VK_CLI_MAX_POPULATION 4096
+
+/* Parses opt's value s as a finite number >= lo into *out; returns 0, or
+ * prints a usage error for cmd and returns VK_EXIT_USAGE (*out untouched). */
 int vk_cli_parse_num(const char *cmd, const char *opt, const char *s, double lo, double *out);
+/* The same for a decimal integer in [lo, hi] (no exponent, no fraction:
+ * "1e10", "inf" and out-of-range values are usage errors). */
+int vk_cli_parse_int(const char *cmd, const char *opt, const char *s, long long lo, long long hi,
+                     long long *out);
 
 /* Progress on stderr: a redrawn bar on a terminal, else a line per 10%.
  * Thread-safe; label is borrowed for the bar's lifetime. */

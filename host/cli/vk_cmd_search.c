@@ -169,7 +169,7 @@ static int run_search(int argc, char **argv, int exhaustive)
         {0, 0, 0, 0}};
     const char *cmd = exhaustive ? "sweep" : "search";
     vk_search_opts o;
-    double v = 0;
+    long long v = 0;
     int c, space_set = 0;
     vk_search_opts_default(&o);
     o.budget = exhaustive ? 0 : 64;
@@ -217,13 +217,13 @@ static int run_search(int argc, char **argv, int exhaustive)
         case 'l': if (vk_cli_parse_num(cmd, "--latency-budget", optarg, 0, &o.latency_budget_ms)) return 2; break;
         case 'e': if (vk_cli_parse_num(cmd, "--energy-budget", optarg, 0, &o.energy_budget_mj)) return 2; break;
         case 't': if (vk_cli_parse_num(cmd, "--time-budget", optarg, 0, &o.time_budget_s)) return 2; break;
-        case 'n': if (vk_cli_parse_num(cmd, "--budget", optarg, 1, &v)) return 2; o.budget = (int)v; break;
-        case 's': if (vk_cli_parse_num(cmd, "--stagnation", optarg, 1, &v)) return 2; o.stagnation = (int)v; break;
-        case 'p': if (vk_cli_parse_num(cmd, "--population", optarg, 4, &v)) return 2; o.population = (int)v; break;
-        case 'O': if (vk_cli_parse_num(cmd, "--offspring", optarg, 1, &v)) return 2; o.offspring = (int)v; break;
-        case 'L': if (vk_cli_parse_num(cmd, "--limit", optarg, 1, &v)) return 2; o.limit = (int)v; break;
-        case 'S': if (vk_cli_parse_num(cmd, "--seed", optarg, 0, &v)) return 2; o.seed = (uint64_t)v; break;
-        case 'r': if (vk_cli_parse_num(cmd, "--resume", optarg, 1, &v)) return 2; o.resume_run = (int64_t)v; break;
+        case 'n': if (vk_cli_parse_int(cmd, "--budget", optarg, 1, VK_CLI_MAX_COUNT, &v)) return 2; o.budget = (int)v; break;
+        case 's': if (vk_cli_parse_int(cmd, "--stagnation", optarg, 1, VK_CLI_MAX_COUNT, &v)) return 2; o.stagnation = (int)v; break;
+        case 'p': if (vk_cli_parse_int(cmd, "--population", optarg, 4, VK_CLI_MAX_POPULATION, &v)) return 2; o.population = (int)v; break;
+        case 'O': if (vk_cli_parse_int(cmd, "--offspring", optarg, 1, VK_CLI_MAX_POPULATION, &v)) return 2; o.offspring = (int)v; break;
+        case 'L': if (vk_cli_parse_int(cmd, "--limit", optarg, 1, VK_CLI_MAX_COUNT, &v)) return 2; o.limit = (int)v; break;
+        case 'S': if (vk_cli_parse_int(cmd, "--seed", optarg, 0, INT64_MAX, &v)) return 2; o.seed = (uint64_t)v; break;
+        case 'r': if (vk_cli_parse_int(cmd, "--resume", optarg, 1, INT64_MAX, &v)) return 2; o.resume_run = (int64_t)v; break;
         default: return vk_cli_usage(cmd, "unknown option");
         }
     }

@@ -74,17 +74,17 @@ int vk_cmd_search_bench(int argc, char **argv)
     const char *cmd = "search-bench", *dbpath = NULL, *budgets_s = "32,64,128";
     int64_t run_id = 0;
     int n_seeds = 10, population = 6, offspring = 1, budgets[8], n_budgets = 0, c, rcx = VK_EXIT_FAIL;
-    double v = 0;
+    long long v = 0;
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
         case 'D': dbpath = optarg; break;
         case 'b': budgets_s = optarg; break;
         case 'h': fputs(search_bench_help, stdout); return VK_EXIT_OK;
-        case 'r': if (vk_cli_parse_num(cmd, "--run", optarg, 1, &v)) return 2; run_id = (int64_t)v; break;
-        case 'n': if (vk_cli_parse_num(cmd, "--seeds", optarg, 1, &v)) return 2; n_seeds = (int)v; break;
-        case 'p': if (vk_cli_parse_num(cmd, "--population", optarg, 4, &v)) return 2; population = (int)v; break;
-        case 'O': if (vk_cli_parse_num(cmd, "--offspring", optarg, 1, &v)) return 2; offspring = (int)v; break;
+        case 'r': if (vk_cli_parse_int(cmd, "--run", optarg, 1, INT64_MAX, &v)) return 2; run_id = (int64_t)v; break;
+        case 'n': if (vk_cli_parse_int(cmd, "--seeds", optarg, 1, 10000, &v)) return 2; n_seeds = (int)v; break;
+        case 'p': if (vk_cli_parse_int(cmd, "--population", optarg, 4, VK_CLI_MAX_POPULATION, &v)) return 2; population = (int)v; break;
+        case 'O': if (vk_cli_parse_int(cmd, "--offspring", optarg, 1, VK_CLI_MAX_POPULATION, &v)) return 2; offspring = (int)v; break;
         default: return vk_cli_usage(cmd, "unknown option");
         }
     }
