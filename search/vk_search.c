@@ -392,7 +392,8 @@ vk_status vk_search_run(const vk_search_opts *o_in, vk_search_result *res, vk_er
     const vk_search_events *evs = o_in->events;
     vk_space sp;
     vk_genome seeds[VK_SEARCH_MAX_SEEDS];
-    char seed_buf[sizeof run.seed_genomes];
+    char seed_buf[sizeof run.seed_genomes], boards_buf[sizeof run.boards];
+    int run_boards = 0; /* a resume on the boards the run stored */
     vk_status rc;
 
     memset(res, 0, sizeof *res);
@@ -420,6 +421,18 @@ vk_status vk_search_run(const vk_search_opts *o_in, vk_search_result *res, vk_er
             if (*q)
                 *q++ = 0;
             o.seed_genomes[o.n_seed_genomes++] = p;
+        }
+        /* and its boards, unless told others: a resume measures where the
+           run measured */
+        if (o.n_boards == 0) {
+            snprintf(boards_buf, sizeof boards_buf, "%s", run.boards);
+            for (char *p = boards_buf, *q; *p && o.n_boards < VK_SEARCH_MAX_BOARDS; p = q) {
+                q = p + strcspn(p, ",");
+                if (*q)
+                    *q++ = 0;
+                o.boards[o.n_boards++] = p;
+            }
+            run_boards = 1;
         }
         o.random = !strcmp(run.strategy, "random");
         o.budget = run.budget;
@@ -525,7 +538,8 @@ vk_status vk_search_run(const vk_search_opts *o_in, vk_search_result *res, vk_er
         vk_search_start st = {.run_id = run.id, .model = o.model, .n_images = w->n,
                               .n_layers = nl, .n_boards = n_boards, .objective = o.objective,
                               .random = o.random, .seed = o.seed, .space = run.space,
-                              .n_valid = vk_space_valid(&sp, nl)};
+                              .n_valid = vk_space_valid(&sp, nl), .boards = o.boards,
+                              .run_boards = run_boards};
         evs->started(evs->ctx, &st);
     }
 

@@ -54,6 +54,8 @@ typedef struct {
     uint64_t seed;
     const char *space; /* the run's space (vk_space_format) */
     uint64_t n_valid;  /* its valid paths for this model */
+    const char *const *boards; /* n_boards specs, borrowed for the call */
+    int run_boards;            /* a resume on the boards its run stored */
 } vk_search_start;
 
 /* The state after a generation was told. */
@@ -94,7 +96,7 @@ typedef struct {
     int limit;                        /* evaluation images (0 = all) */
     const char *db;
     const char *boards[VK_SEARCH_MAX_BOARDS];
-    int n_boards;
+    int n_boards; /* a resume without boards takes its run's */
     vk_objective objective;
     double max_acc_drop;      /* points vs the full model; < 0 = none */
     double latency_budget_ms; /* <= 0 = none */

@@ -1,10 +1,12 @@
 #!/bin/sh
-# The CLI's own inputs and outputs (issue 15, items 9 and 15):
+# The CLI's own inputs and outputs (issue 15, items 2, 9 and 15):
 #  - numeric options are integers with ranges, or finite numbers: 1e10,
 #    inf, 3e9, -1 and out-of-range values are usage errors (exit 2) naming
 #    the option, never a budget removed or a seed stored as 0;
 #  - a command whose output cannot be written (stdout on /dev/full) fails
-#    with exit 1 and says so.
+#    with exit 1 and says so;
+#  - --resume without --board continues on the boards the run stored (here
+#    the cpu board), says so, and measures nothing again.
 . tests/vk_test.sh
 args="--model models/demo --data $DATA --limit 40 --population 4 -q"
 
@@ -44,4 +46,14 @@ if [ -w /dev/full ]; then
 else
     skip "no writable /dev/full"
 fi
+
+# a resume stays on the run's boards
+"$VITSKIP" search $args --board cpu --budget 4 --seed 2 --db "$T/c.db" > "$T/c1.out" 2>&1 ||
+    die "search on the cpu board failed: $(tail -2 "$T/c1.out")"
+"$VITSKIP" search --db "$T/c.db" --resume 1 -q > "$T/c2.out" 2>&1 ||
+    ko "resume failed: $(tail -2 "$T/c2.out")"
+grep -q "^search: boards cpu (the run's own" "$T/c2.out" && ok ||
+    ko "the resume does not say its boards: $(head -2 "$T/c2.out")"
+b=$(sqlite3 "$T/c.db" 'select count(*), group_concat(distinct board) from paths')
+[ "$b" = "4|cpu" ] && ok || ko "after the resume the paths are $b (4|cpu expected)"
 summary "cli input"

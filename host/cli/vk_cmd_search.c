@@ -42,7 +42,8 @@ static const char search_help[] =
     "                       FSFH:k70, see vitskip eval --help)\n"
     "  --limit N            evaluate on the first N images (default: all)\n"
     "  --calib PATH         calibration images (see vitskip eval --help)\n"
-    "  --resume RUN         continue a killed run (its own settings are used)\n"
+    "  --resume RUN         continue a killed run (its own settings and, without\n"
+    "                       --board, its own boards are used)\n"
     "  -q, --quiet          no progress on stderr\n";
 
 /* ---- progress on stderr ------------------------------------------------ */
@@ -52,16 +53,26 @@ typedef struct {
     char label[48];
     int bar_on;             /* this batch shows a bar */
     vk_objective objective; /* the run's, from on_started */
+    int quiet;              /* -q: only the boards of a resume are said */
 } search_view;
 
 static void on_started(void *ctx, const vk_search_start *s)
 {
-    ((search_view *)ctx)->objective = s->objective;
-    fprintf(stderr, "search: run %lld, %s, %d images, %d encoders, %d board(s), objective "
-                    "error vs %s, %s over space %s (%llu valid paths), seed %llu\n",
-            (long long)s->run_id, s->model, s->n_images, s->n_layers, s->n_boards,
-            vk_objective_name(s->objective), s->random ? "random search" : "NSGA-II", s->space,
-            (unsigned long long)s->n_valid, (unsigned long long)s->seed);
+    search_view *v = ctx;
+    v->objective = s->objective;
+    if (v->quiet && !s->run_boards)
+        return;
+    if (!v->quiet)
+        fprintf(stderr,
+                "search: run %lld, %s, %d images, %d encoders, %d board(s), objective "
+                "error vs %s, %s over space %s (%llu valid paths), seed %llu\n",
+                (long long)s->run_id, s->model, s->n_images, s->n_layers, s->n_boards,
+                vk_objective_name(s->objective), s->random ? "random search" : "NSGA-II", s->space,
+                (unsigned long long)s->n_valid, (unsigned long long)s->seed);
+    fprintf(stderr, "search: boards");
+    for (int i = 0; i < s->n_boards; i++)
+        fprintf(stderr, "%s%s", i ? ", " : " ", s->boards[i]);
+    fprintf(stderr, "%s\n", s->run_boards ? " (the run's own; --board B measures elsewhere)" : "");
 }
 
 static void on_batch_begin(void *ctx, int gen, int n_paths, int n_found)
@@ -245,12 +256,12 @@ static int run_search(int argc, char **argv, int exhaustive)
         return vk_cli_usage(cmd, "--resume takes the model and data of the run; drop --model/--data");
     if (!o.resume_run && (!o.model || !o.data))
         return vk_cli_usage(cmd, "--model and --data are required");
-    if (o.n_boards == 0)
+    if (o.n_boards == 0 && !o.resume_run)
         o.boards[o.n_boards++] = "sim";
-    search_view view = {.objective = o.objective};
-    vk_search_events ev = {.ctx = &view, .attempt_failed = vk_cli_search_failed};
+    search_view view = {.objective = o.objective, .quiet = o.quiet};
+    vk_search_events ev = {.ctx = &view, .started = on_started,
+                           .attempt_failed = vk_cli_search_failed};
     if (!o.quiet) {
-        ev.started = on_started;
         ev.batch_begin = on_batch_begin;
         ev.batch_progress = on_batch_progress;
         ev.batch_end = on_batch_end;
