@@ -13,7 +13,7 @@
 
 static const char search_bench_help[] =
     "usage: vitskip search-bench --db FILE [--run RUN] [--seeds N] [--budgets B1,B2,...]\n"
-    "                            [--population N] [--offspring N]\n"
+    "                            [--population N] [--offspring N] [--csv FILE]\n"
     "\n"
     "How good is the search? Takes a sweep run (`vitskip sweep`: every path of the\n"
     "space measured, so its front is the true one) and runs NSGA-II and random\n"
@@ -29,7 +29,9 @@ static const char search_bench_help[] =
     "  --budgets LIST  evaluations at which to read the hypervolume (default 32,64,128)\n"
     "  --population N  NSGA-II population (default 6, as vitskip search)\n"
     "  --offspring N   NSGA-II children per generation (default 1, as a search\n"
-    "                  on one board)\n";
+    "                  on one board)\n"
+    "  --csv FILE      also write every search's figures there, one line per\n"
+    "                  strategy, seed and budget (tools/optuna_bench.py reads it)\n";
 
 /* Number of valid paths in run's space (vk_space_valid), 0 if unknown or
  * beyond a sweep's. */
@@ -70,8 +72,9 @@ int vk_cmd_search_bench(int argc, char **argv)
     static const struct option opts[] = {{"db", 1, 0, 'D'},      {"run", 1, 0, 'r'},
                                          {"seeds", 1, 0, 'n'},   {"budgets", 1, 0, 'b'},
                                          {"population", 1, 0, 'p'}, {"offspring", 1, 0, 'O'},
-                                         {"help", 0, 0, 'h'},    {0, 0, 0, 0}};
-    const char *cmd = "search-bench", *dbpath = NULL, *budgets_s = "32,64,128";
+                                         {"csv", 1, 0, 'c'},     {"help", 0, 0, 'h'},
+                                         {0, 0, 0, 0}};
+    const char *cmd = "search-bench", *dbpath = NULL, *budgets_s = "32,64,128", *csv = NULL;
     int64_t run_id = 0;
     int n_seeds = 10, population = 6, offspring = 1, budgets[8], n_budgets = 0, c, rcx = VK_EXIT_FAIL;
     long long v = 0;
@@ -80,6 +83,7 @@ int vk_cmd_search_bench(int argc, char **argv)
         switch (c) {
         case 'D': dbpath = optarg; break;
         case 'b': budgets_s = optarg; break;
+        case 'c': csv = optarg; break;
         case 'h': fputs(search_bench_help, stdout); return VK_EXIT_OK;
         case 'r': if (vk_cli_parse_int(cmd, "--run", optarg, 1, INT64_MAX, &v)) return 2; run_id = (int64_t)v; break;
         case 'n': if (vk_cli_parse_int(cmd, "--seeds", optarg, 1, 10000, &v)) return 2; n_seeds = (int)v; break;
@@ -104,9 +108,17 @@ int vk_cmd_search_bench(int argc, char **argv)
         return vk_cli_usage(cmd, "--budgets is empty");
     if (offspring > population)
         return vk_cli_usage(cmd, "--offspring %d exceeds --population %d", offspring, population);
-    vk_store *db = NULL;
-    if (vk_cli_open_db(cmd, dbpath, &db))
+    FILE *csvf = NULL; /* --csv, opened first: a bad path fails before the searches */
+    if (csv && !(csvf = fopen(csv, "w"))) {
+        fprintf(stderr, "vitskip %s: --csv %s: cannot create the file\n", cmd, csv);
         return VK_EXIT_FAIL;
+    }
+    vk_store *db = NULL;
+    if (vk_cli_open_db(cmd, dbpath, &db)) {
+        if (csvf)
+            fclose(csvf);
+        return VK_EXIT_FAIL;
+    }
     vk_err err = {{0}};
     vk_run_info sweep;
     double true_hv = 0, true_hv3 = -1;
@@ -294,9 +306,28 @@ int vk_cmd_search_bench(int argc, char **argv)
             printf("%-8d %-26s %-26s %d/%d\n", budgets[b], cell[0], cell[1], ahead, n_seeds);
         }
     }
-#undef FRAC
     printf("(%d searches in %.1f s; figures are the sweep's: %s)\n", 2 * n_seeds,
            vk_clock_now() - t0, sweep.boards);
+    if (csv) {
+        static const char *const names[] = {"nsga2", "random"};
+        fprintf(csvf, "# sweep run %lld of %s: %d paths, %s, %d images, error vs %s\n",
+                (long long)run_id, dbpath, n_paths, sweep.boards, sweep.n_images,
+                sweep.objective);
+        fprintf(csvf, "strategy,seed,budget,hv_pct,hv3_pct\n");
+        for (int st = 0; st < 2; st++)
+            for (int sd = 0; sd < n_seeds; sd++)
+                for (int b = 0; b < n_budgets; b++)
+                    fprintf(csvf, "%s,%d,%d,%.6f,%.6f\n", names[st], sd + 1, budgets[b],
+                            FRAC(st, b, sd, 0), FRAC(st, b, sd, 1));
+        int bad = ferror(csvf);
+        bad |= fclose(csvf) != 0;
+        csvf = NULL;
+        if (bad) {
+            vk_fail(&err, VK_E_IO, "--csv %s: write failed", csv);
+            goto fail_w;
+        }
+    }
+#undef FRAC
     free(frac);
     vk_workload_free(&w);
     rcx = VK_EXIT_OK;
@@ -307,6 +338,8 @@ fail_w:
 fail:
     fprintf(stderr, "vitskip %s: %s\n", cmd, err.msg);
 out:
+    if (csvf)
+        fclose(csvf);
     if (tmp[0])
         remove_db(tmp);
     vk_store_close(db);
