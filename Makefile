@@ -106,7 +106,7 @@ deps:
 bench: $(BUILD)/vitskip
 	sh tools/bench.sh $(BUILD)/vitskip
 
-# NSGA-II vs random search against the demo model's true front
+# vitskip's strategies and Optuna's samplers against the demo model's true front
 bench-search: $(BUILD)/vitskip
 	sh tools/search_bench.sh $(BUILD)/vitskip
 

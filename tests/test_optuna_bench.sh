@@ -1,0 +1,78 @@
+#!/bin/sh
+# tools/optuna_bench.py (Optuna's samplers against a sweep, beside vitskip's
+# strategies): its hypervolume equals vitskip's on the same point sets (the
+# sweep's history and searches' histories recomputed from their stored
+# measurements), random sampling with a result cache reaches exactly 100% at
+# the whole space, a cache never does worse than paying for repeats, vitskip's
+# search-bench rows are merged, and bad databases, options and CSV files are
+# clear errors. The units (hypervolume vs counted cells, spaces, repair) are
+# in tests/test_optuna_bench.py.
+. tests/vk_test.sh
+PY=/usr/bin/python3
+OB=tools/optuna_bench.py
+"$PY" -c "import optuna" 2>/dev/null || die "no optuna for $PY (tools/install-deps.sh installs python3-optuna)"
+"$PY" tests/test_optuna_bench.py > "$T/u" 2>&1 && ok || ko "units: $(cat "$T/u")"
+base="--model models/demo --data $DATA --limit 12 --objective edp --max-acc-drop 1.0 -q"
+"$VITSKIP" sweep $base --db "$T/s.db" > "$T/sweep.out" 2>&1 || die "sweep failed: $(tail -3 "$T/sweep.out")"
+cp "$T/s.db" "$T/r.db"
+"$VITSKIP" search $base --db "$T/r.db" --budget 40 > /dev/null 2>&1 || ko "nsga2 search failed"
+"$VITSKIP" search $base --db "$T/r.db" --budget 40 --strategy random --seed 3 > /dev/null 2>&1 ||
+    ko "random search failed"
+for run in 1 2 3; do
+    db="$T/r.db"; [ $run = 1 ] && db="$T/s.db"
+    "$PY" $OB --check-hv "$db" $run > "$T/c" 2>&1 && ok || ko "check-hv run $run: $(cat "$T/c")"
+done
+grep -q "256 records" "$T/c" || grep -q "40 records" "$T/c" && ok || ko "check-hv: $(cat "$T/c")"
+# a hypervolume history that disagrees is caught
+sqlite3 "$T/r.db" "update hv_history set hypervolume = hypervolume * 1.001 where run_id = 2 and n_evals = 20"
+"$PY" $OB --check-hv "$T/r.db" 2 > "$T/c" 2>&1
+[ $? = 1 ] && ok || ko "check-hv missed an altered hypervolume: $(cat "$T/c")"
+
+"$VITSKIP" search-bench --db "$T/s.db" --seeds 2 --budgets 8,64,256 --csv "$T/vk.csv" > /dev/null 2>&1 ||
+    ko "search-bench --csv failed"
+[ "$(grep -c '^nsga2,' "$T/vk.csv")" = 6 ] && [ "$(grep -c '^random,' "$T/vk.csv")" = 6 ] && ok ||
+    ko "search-bench --csv rows: $(cat "$T/vk.csv")"
+"$PY" $OB --db "$T/s.db" --seeds 2 --budgets 8,64,256 --samplers random \
+    --max-trials 3000 --vitskip-csv "$T/vk.csv" --csv "$T/all.csv" > "$T/b.out" 2> "$T/b.err" && ok ||
+    ko "optuna_bench failed: $(cat "$T/b.err")"
+# error vs cost, repeats free: random sampling at the whole space is exact
+grep -A6 "error vs the run's cost; repeats free" "$T/b.out" |
+    grep -q '^| 256 | \*\*100.00% \[100.00, 100.00\]\*\* | \*\*100.00% \[100.00, 100.00\]\*\* | \*\*100.00% \[100.00, 100.00\]\*\* |$' &&
+    ok || ko "at the whole space vitskip's strategies and cached random sampling must reach 100%"
+# per study: the cache accounting is never below the trial accounting
+bad=$(awk -F, 'NR > 1 { k = $1 "," $3 "," $4; if ($2 == "trial") t[k] = $5; else c[k] = $5 }
+    END { for (k in t) if (c[k] + 1e-9 < t[k]) print k }' "$T/all.csv")
+[ -z "$bad" ] && ok || ko "cache below trial accounting: $bad"
+[ "$(grep -c '^Optuna random,' "$T/all.csv")" = 12 ] && ok || ko "--csv rows for Optuna random"
+# the other samplers run (one seed, small budgets)
+"$PY" $OB --db "$T/s.db" --seeds 1 --budgets 4,8 --samplers nsga2,nsga2-small,tpe,tpe-mv > "$T/o.out" 2>&1 &&
+    grep -q "Optuna TPE (multivariate)" "$T/o.out" && ok || ko "other samplers: $(cat "$T/o.out")"
+
+# bad input: a clear error, exit 1 (2 for a usage error)
+bad() { # EXPECTED_RC PATTERN ARGS...
+    rc=$1; pat=$2; shift 2
+    "$PY" $OB "$@" > /dev/null 2> "$T/e"
+    r=$?
+    [ $r = "$rc" ] && grep -q "$pat" "$T/e" && ok || ko "$*: rc $r, $(cat "$T/e")"
+}
+bad 1 "no such file" --db "$T/none.db"
+echo "not a database" > "$T/text.db"
+bad 1 "not a vitskip database" --db "$T/text.db"
+sqlite3 "$T/other.db" "create table meta(key, value); insert into meta values('app', 'other')"
+bad 1 "no vitskip marker" --db "$T/other.db"
+bad 1 "no run 9" --db "$T/s.db" --run 9
+bad 1 "expected increasing" --db "$T/s.db" --budgets 8,4
+bad 1 "exceeds the sweep's 256" --db "$T/s.db" --budgets 300
+bad 1 "unknown 'anneal'" --db "$T/s.db" --samplers random,anneal
+bad 2 "expected comma-separated" --db "$T/s.db" --budgets x
+bad 1 "RUN 'x' is not a number" --check-hv "$T/s.db" x
+printf 'strategy,seed\n' > "$T/v1.csv"
+bad 1 "line 1: expected '# sweep run N" --db "$T/s.db" --vitskip-csv "$T/v1.csv"
+printf '# sweep run 1 of x\nnsga2,1,8,oops,1\n' > "$T/v2.csv"
+bad 1 "line 2: expected strategy,seed,budget" --db "$T/s.db" --vitskip-csv "$T/v2.csv"
+printf '# sweep run 1 of x\nnsga2,1,8,150,1\n' > "$T/v3.csv"
+bad 1 "line 2: malformed row" --db "$T/s.db" --vitskip-csv "$T/v3.csv"
+bad 1 "not found\|no such file\|No such file" --db "$T/s.db" --vitskip-csv "$T/none.csv"
+"$VITSKIP" search-bench --db "$T/s.db" --seeds 1 --budgets 8 --csv "$T/no/dir.csv" > /dev/null 2> "$T/e"
+[ $? = 1 ] && grep -q "cannot create" "$T/e" && ok || ko "search-bench --csv to a missing folder: $(cat "$T/e")"
+summary optuna_bench
