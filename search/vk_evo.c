@@ -28,6 +28,9 @@ struct vk_evo {
     int filled; /* generation 0 topped up with random genomes */
     int random_only; /* random search: no selection, no variation */
     vk_space space;  /* the genes genomes are drawn from */
+    int pool;        /* screening: candidates bred per child, <= 1 none */
+    vk_evo_pick_fn pick;
+    void *pick_ctx;
 };
 
 vk_evo *vk_evo_new(int n_layers, int population, int offspring, uint64_t seed)
@@ -215,6 +218,56 @@ void vk_evo_set_space(vk_evo *e, const vk_space *sp)
     e->space = *sp;
 }
 
+void vk_evo_set_screen(vk_evo *e, int pool, vk_evo_pick_fn pick, void *ctx)
+{
+    e->pool = pick ? pool : 0;
+    e->pick = pick;
+    e->pick_ctx = ctx;
+}
+
+/* A child of two tournament winners; with fallback (a crowded space) the
+ * parents are drawn but the child is random. */
+static void breed(vk_evo *e, const int *rank, const double *crowd, int fallback, vk_genome *c)
+{
+    const vk_genome *p1 = &e->pop[tournament(e, rank, crowd)].g;
+    const vk_genome *p2 = &e->pop[tournament(e, rank, crowd)].g;
+    vk_genome_child(c, p1, p2, e->n_layers, &e->space, &e->rng);
+    if (fallback)
+        random_genome(e, c);
+}
+
+/* Breeds up to pool x offspring distinct unseen children, lets pick choose
+ * `offspring` of them and adds those to the batch. */
+static void breed_screened(vk_evo *e, const int *rank, const double *crowd, int n_space)
+{
+    int cap = e->pool * e->off_n, n = 0, *chosen = malloc((size_t)cap * sizeof *chosen);
+    vk_genome *cand = malloc((size_t)cap * sizeof *cand);
+    if (!cand || !chosen)
+        goto out;
+    for (int tries = 0; n < cap && tries < 64 * e->pop_n * e->pool && e->n_seen + n < n_space;
+         tries++) {
+        vk_genome c;
+        breed(e, rank, crowd, tries >= 32 * e->pop_n * e->pool, &c);
+        int dup = seen(e, &c);
+        for (int i = 0; i < n && !dup; i++)
+            dup = vk_genome_equal(&cand[i], &c, e->n_layers);
+        if (!dup)
+            cand[n++] = c;
+    }
+    if (n <= e->off_n) {
+        for (int i = 0; i < n; i++)
+            add_batch(e, &cand[i]);
+    } else {
+        int k = e->pick(e->pick_ctx, cand, n, e->off_n, chosen);
+        for (int i = 0; i < k; i++)
+            if (chosen[i] >= 0 && chosen[i] < n)
+                add_batch(e, &cand[chosen[i]]);
+    }
+out:
+    free(cand);
+    free(chosen);
+}
+
 /* Adds the first unseen valid genome at or after a random index of the
  * space (the index's digits in base vk_space_genes: each encoder's gene),
  * wrapping around. Used when breeding and random draws found nothing new
@@ -263,17 +316,16 @@ int vk_evo_ask(vk_evo *e, vk_genome *out, int max)
                 return 0;
             }
             score(e->pop, e->n_pop, rank, crowd);
-            for (int tries = 0; e->n_batch < e->off_n && tries < 64 * e->pop_n &&
-                                e->n_seen < n_space;
-                 tries++) {
-                vk_genome c;
-                const vk_genome *p1 = &e->pop[tournament(e, rank, crowd)].g;
-                const vk_genome *p2 = &e->pop[tournament(e, rank, crowd)].g;
-                vk_genome_child(&c, p1, p2, e->n_layers, &e->space, &e->rng);
-                if (tries >= 32 * e->pop_n) /* crowded space: fall back to random */
-                    random_genome(e, &c);
-                add_batch(e, &c);
-            }
+            if (e->pool > 1)
+                breed_screened(e, rank, crowd, n_space);
+            else
+                for (int tries = 0; e->n_batch < e->off_n && tries < 64 * e->pop_n &&
+                                    e->n_seen < n_space;
+                     tries++) {
+                    vk_genome c;
+                    breed(e, rank, crowd, tries >= 32 * e->pop_n, &c);
+                    add_batch(e, &c);
+                }
             free(rank);
             free(crowd);
         }

@@ -44,6 +44,13 @@ void vk_evo_free(vk_evo *e);
 void vk_evo_set_random(vk_evo *e);
 /* The space genomes are drawn from (default: F/S). Call before vk_evo_ask. */
 void vk_evo_set_space(vk_evo *e, const vk_space *sp);
+/* Screening of bred children (the `predict` strategy, vk_pred.h): each
+ * generation after the first breeds up to pool x offspring distinct unseen
+ * children and pick(ctx, cand, n, k, chosen) writes the indices of the k
+ * (or fewer) to propose; the others are not marked proposed. pool <= 1 or
+ * pick NULL: no screening (the default). Call before vk_evo_ask. */
+typedef int (*vk_evo_pick_fn)(void *ctx, const vk_genome *cand, int n, int k, int *chosen);
+void vk_evo_set_screen(vk_evo *e, int pool, vk_evo_pick_fn pick, void *ctx);
 /* Adds a genome to generation 0 (ignored if already seeded). */
 void vk_evo_seed(vk_evo *e, const vk_genome *g);
 /* Up to max genomes to evaluate now; 0 when the space is exhausted. */

@@ -14,6 +14,7 @@
 #include "../host/vk_workload.h"
 #include "vk_evo.h"
 #include "vk_hv.h"
+#include "vk_pred.h"
 
 void vk_search_opts_default(vk_search_opts *o)
 {
@@ -187,6 +188,59 @@ static double violation(const vk_search_opts *o, double full_top1, const vk_path
     if (o->energy_budget_mj > 0 && r->m.energy_mj > o->energy_budget_mj)
         v += (r->m.energy_mj - o->energy_budget_mj) / o->energy_budget_mj;
     return v;
+}
+
+/* The predict strategy's screen (vk_evo_set_screen): the surrogate (top-1,
+ * latency, energy) fitted on the run's measurements so far predicts each
+ * candidate; vk_pred_pick chooses on optimistic objectives and violation. */
+typedef struct {
+    const vk_search_opts *o;
+    vk_pred *pred;
+    const evaluated *ev;
+    int n_ev;
+    double full_top1;
+    const double *ref;
+} screen_ctx;
+
+static int screen(void *ctx, const vk_genome *cand, int n, int k, int *chosen)
+{
+    screen_ctx *s = ctx;
+    double(*mean)[2] = malloc((size_t)n * sizeof *mean), (*sd)[2] = malloc((size_t)n * sizeof *sd);
+    double *viol = malloc((size_t)n * sizeof *viol);
+    double *front = malloc((size_t)(s->n_ev ? s->n_ev : 1) * 2 * sizeof *front);
+    int nf = 0, m = 0;
+    vk_err err;
+    if (!mean || !sd || !viol || !front || vk_pred_fit(s->pred, &err) != VK_OK)
+        goto out;
+    for (int i = 0; i < s->n_ev; i++)
+        if (s->ev[i].viol == 0) {
+            front[2 * nf] = s->ev[i].obj[0];
+            front[2 * nf + 1] = s->ev[i].obj[1];
+            nf++;
+        }
+    for (int i = 0; i < n; i++) {
+        double y[3], e[3];
+        vk_path_rec r;
+        vk_pred_predict(s->pred, &cand[i], y, e);
+        mean[i][0] = 100 - y[0];
+        sd[i][0] = e[0];
+        mean[i][1] = vk_objective_cost(s->o->objective, y[1], y[2]);
+        sd[i][1] = mean[i][1] - vk_objective_cost(s->o->objective, fmax(y[1] - e[1], 0),
+                                                  fmax(y[2] - e[2], 0));
+        memset(&r, 0, sizeof r); /* the violation of the optimistic figures */
+        r.top1 = y[0] + e[0];
+        r.m.latency_ms = fmax(y[1] - e[1], 0);
+        r.m.energy_mj = fmax(y[2] - e[2], 0);
+        viol[i] = violation(s->o, s->full_top1, &r);
+    }
+    m = vk_pred_pick((const double(*)[2])mean, (const double(*)[2])sd, viol, n, front, nf, s->ref,
+                     k, chosen);
+out:
+    free(mean);
+    free(sd);
+    free(viol);
+    free(front);
+    return m;
 }
 
 /* The Pareto front of ev[0..n) (constrained domination), by cost, into
@@ -386,6 +440,8 @@ vk_status vk_search_run(const vk_search_opts *o_in, vk_search_result *res, vk_er
     vk_board *boards[VK_SEARCH_MAX_BOARDS] = {0};
     vk_run_info run;
     vk_evo *evo = NULL;
+    vk_pred *pred = NULL;
+    screen_ctx sc = {.o = &o};
     evaluated *ev = NULL;
     int n_ev = 0, cap_ev = 0, nl, n_boards = 0, stagnant = 0, n_sweep = 0;
     double full_top1 = -1, ref[3] = {100, 0, 0}, hv = 0, hv3 = -1, t0 = vk_clock_now();
@@ -435,6 +491,7 @@ vk_status vk_search_run(const vk_search_opts *o_in, vk_search_result *res, vk_er
             run_boards = 1;
         }
         o.random = !strcmp(run.strategy, "random");
+        o.predict = !strcmp(run.strategy, "predict");
         o.budget = run.budget;
         o.population = run.population;
         o.offspring = run.offspring;
@@ -517,7 +574,8 @@ vk_status vk_search_run(const vk_search_opts *o_in, vk_search_result *res, vk_er
             snprintf(run.seed_genomes + l, sizeof run.seed_genomes - l, "%s%s", i ? "," : "",
                      o.seed_genomes[i]);
         }
-        snprintf(run.strategy, sizeof run.strategy, "%s", o.random ? "random" : "nsga2");
+        snprintf(run.strategy, sizeof run.strategy, "%s",
+                 o.random ? "random" : o.predict ? "predict" : "nsga2");
         run.budget = o.budget;
         if (o.offspring <= 0)
             o.offspring = o.n_boards < o.population ? o.n_boards : o.population;
@@ -537,7 +595,8 @@ vk_status vk_search_run(const vk_search_opts *o_in, vk_search_result *res, vk_er
     if (evs && evs->started) {
         vk_search_start st = {.run_id = run.id, .model = o.model, .n_images = w->n,
                               .n_layers = nl, .n_boards = n_boards, .objective = o.objective,
-                              .random = o.random, .seed = o.seed, .space = run.space,
+                              .random = o.random, .predict = o.predict && !o.random,
+                              .seed = o.seed, .space = run.space,
                               .n_valid = vk_space_valid(&sp, nl), .boards = o.boards,
                               .run_boards = run_boards};
         evs->started(evs->ctx, &st);
@@ -554,6 +613,15 @@ vk_status vk_search_run(const vk_search_opts *o_in, vk_search_result *res, vk_er
     vk_evo_set_space(evo, &sp);
     if (o.random)
         vk_evo_set_random(evo);
+    if (o.predict && !o.random && !o.exhaustive) {
+        if (!(pred = vk_pred_new(&sp, nl, 3))) {
+            rc = vk_fail(err, VK_E_NOMEM, "out of memory");
+            goto out_w;
+        }
+        sc.pred = pred;
+        sc.ref = ref;
+        vk_evo_set_screen(evo, VK_SEARCH_PRED_POOL, screen, &sc);
+    }
     {
         vk_genome g;
         /* full first: constraints are relative to it; random search gets
@@ -585,6 +653,9 @@ vk_status vk_search_run(const vk_search_opts *o_in, vk_search_result *res, vk_er
         int want = o.exhaustive ? n_sweep : o.population * 2 + 64;
         if (want > (int)(sizeof batch / sizeof batch[0]))
             want = (int)(sizeof batch / sizeof batch[0]);
+        sc.ev = ev; /* what the screen trains on */
+        sc.n_ev = n_ev;
+        sc.full_top1 = full_top1;
         int nb = vk_evo_ask(evo, batch, want);
         if (o.budget > 0 && n_ev + nb > o.budget)
             nb = o.budget - n_ev;
@@ -666,6 +737,11 @@ vk_status vk_search_run(const vk_search_opts *o_in, vk_search_result *res, vk_er
             e->obj[1] = cost_of(o.objective, &e->rec.m);
             e->viol = violation(&o, full_top1, &e->rec);
             vk_evo_tell(evo, &e->g, e->obj, e->viol);
+            if (pred) {
+                double y[3] = {e->rec.top1, e->rec.m.latency_ms, e->rec.m.energy_mj};
+                if ((rc = vk_pred_add(pred, &e->g, y, err)) != VK_OK)
+                    break;
+            }
             if ((rc = hypervolumes(ev, n_ev, ref, &hv, &hv3, &stagnant, err)) != VK_OK)
                 break;
             rc = vk_store_hv(db, run.id, n_ev, hv, hv3, err);
@@ -698,6 +774,7 @@ vk_status vk_search_run(const vk_search_opts *o_in, vk_search_result *res, vk_er
     }
     res->objective = o.objective;
     res->random = o.random;
+    res->predict = o.predict && !o.random;
     res->n_evaluated = n_ev;
     res->seconds = vk_clock_now() - t0;
     res->full_top1 = full_top1;
@@ -715,6 +792,7 @@ out_w:
         vk_store_rec_free(&ev[i].rec);
     free(ev);
     vk_evo_free(evo);
+    vk_pred_free(pred);
     for (int i = 0; i < o.n_boards; i++)
         vk_board_close(boards[i]);
     if (w == &own_w)

@@ -5,7 +5,10 @@
  * A run proposes paths of a space of per-encoder modes (vk_genome.h) with
  * NSGA-II (seeded with no skip, PIVOT's alternate skip, all skipped where
  * the space has S, and the user's genomes; or, with `random`, the full
- * path then uniformly random distinct paths, the baseline), looks each one up in the
+ * path then uniformly random distinct paths, the baseline; or, with
+ * `predict`, NSGA-II whose bred children are screened by a surrogate
+ * trained on the run's measurements, vk_pred.h: of VK_SEARCH_PRED_POOL
+ * candidates per child only the most promising is measured), looks each one up in the
  * database first (never measuring a genome twice for the same model,
  * dataset and board), keeps every board busy with one worker thread each,
  * records every result as it arrives (one transaction per measurement), the
@@ -43,6 +46,7 @@
 #define VK_SEARCH_MAX_BOARDS 16
 #define VK_SEARCH_MAX_SEEDS 16
 #define VK_SEARCH_MAX_SWEEP 65536
+#define VK_SEARCH_PRED_POOL 2 /* candidates bred per child measured (predict) */
 
 /* The run as it starts (for a line saying what runs). */
 typedef struct {
@@ -51,6 +55,7 @@ typedef struct {
     int n_images, n_layers, n_boards;
     vk_objective objective;
     int random; /* random search, else NSGA-II */
+    int predict; /* NSGA-II screened by the surrogate */
     uint64_t seed;
     const char *space; /* the run's space (vk_space_format) */
     uint64_t n_valid;  /* its valid paths for this model */
@@ -121,6 +126,8 @@ typedef struct {
     int exhaustive;           /* sweep: every valid path of the space (at
                                  most VK_SEARCH_MAX_SWEEP), no NSGA-II */
     int random;               /* random search instead of NSGA-II (the baseline) */
+    int predict;              /* NSGA-II with children screened by a surrogate
+                                 (strategy `predict`) */
     int no_cascades;          /* skip the cascade sweep at the end */
 } vk_search_opts;
 
@@ -133,6 +140,7 @@ typedef struct {
     int64_t run_id;          /* 0 until the run exists */
     vk_objective objective;  /* the run's (a resumed run keeps its own) */
     int random;              /* random search, else NSGA-II */
+    int predict;             /* NSGA-II screened by the surrogate */
     int n_evaluated;
     double seconds;          /* from start to the last evaluation */
     double full_top1;        /* the full path's, % */

@@ -15,7 +15,7 @@ typedef struct {
 static const vk_command commands[] = {
     {"search", vk_cmd_search, "co-search paths and cascades on one or more boards"},
     {"sweep", vk_cmd_sweep, "measure every path of the space (the true front)"},
-    {"search-bench", vk_cmd_search_bench, "NSGA-II vs random search against a sweep's true front"},
+    {"search-bench", vk_cmd_search_bench, "the search strategies against a sweep's true front"},
     {"show", vk_cmd_show, "runs, Pareto fronts of paths and cascades"},
     {"replay", vk_cmd_replay, "re-measure a stored path or cascade end to end on a board"},
     {"export", vk_cmd_export, "a path's or cascade's skip table as a C header or JSON"},

@@ -30,8 +30,10 @@ static const char search_help[] =
     "                       at most the population, so every board is busy and\n"
     "                       selection happens as often as it can; with more boards\n"
     "                       than 6, raise --population too)\n"
-    "  --strategy S         nsga2 (default) or random (the baseline: the full path,\n"
-    "                       then uniformly random distinct paths)\n"
+    "  --strategy S         nsga2 (default), random (the baseline: the full path,\n"
+    "                       then uniformly random distinct paths) or predict\n"
+    "                       (NSGA-II breeding 2 candidates per child; a surrogate\n"
+    "                       fitted on the run's measurements picks which is measured)\n"
     "  --seed S             random seed (default 1), recorded with the run\n"
     "  --space SPACE        the modes each encoder may take: FS (default, PIVOT's:\n"
     "                       full or skipped attention), all (F, S, R reuse, H shared\n"
@@ -67,7 +69,9 @@ static void on_started(void *ctx, const vk_search_start *s)
                 "search: run %lld, %s, %d images, %d encoders, %d board(s), objective "
                 "error vs %s, %s over space %s (%llu valid paths), seed %llu\n",
                 (long long)s->run_id, s->model, s->n_images, s->n_layers, s->n_boards,
-                vk_objective_name(s->objective), s->random ? "random search" : "NSGA-II", s->space,
+                vk_objective_name(s->objective),
+                s->random ? "random search" : s->predict ? "NSGA-II with predictor" : "NSGA-II",
+                s->space,
                 (unsigned long long)s->n_valid, (unsigned long long)s->seed);
     fprintf(stderr, "search: boards");
     for (int i = 0; i < s->n_boards; i++)
@@ -120,7 +124,8 @@ static void print_front(const vk_search_result *r)
            "hypervolume %.6g (error vs %s; reference 100%% error, 1.1 x the full path's "
            "cost)",
            (long long)r->run_id, r->n_evaluated, r->seconds,
-           r->random ? "random search" : "NSGA-II", r->full_top1, r->hv,
+           r->random ? "random search" : r->predict ? "NSGA-II with predictor" : "NSGA-II",
+           r->full_top1, r->hv,
            vk_objective_name(r->objective));
     if (r->hv3 >= 0)
         printf(", %.6g (error, latency, energy)", r->hv3);
@@ -218,10 +223,11 @@ static int run_search(int argc, char **argv, int exhaustive)
             break;
         }
         case 'x':
-            if (!strcmp(optarg, "nsga2") || !strcmp(optarg, "random"))
+            if (!strcmp(optarg, "nsga2") || !strcmp(optarg, "random") || !strcmp(optarg, "predict")) {
                 o.random = !strcmp(optarg, "random");
-            else
-                return vk_cli_usage(cmd, "--strategy '%s': expected nsga2 or random", optarg);
+                o.predict = !strcmp(optarg, "predict");
+            } else
+                return vk_cli_usage(cmd, "--strategy '%s': expected nsga2, random or predict", optarg);
             break;
         case 'h': fputs(search_help, stdout); return VK_EXIT_OK;
         case 'a': if (vk_cli_parse_num(cmd, "--max-acc-drop", optarg, 0, &o.max_acc_drop)) return 2; break;
@@ -245,7 +251,7 @@ static int run_search(int argc, char **argv, int exhaustive)
     if (o.offspring > o.population)
         return vk_cli_usage(cmd, "--offspring %d exceeds --population %d", o.offspring,
                             o.population);
-    if (exhaustive && o.random)
+    if (exhaustive && (o.random || o.predict))
         return vk_cli_usage(cmd, "--strategy: a sweep measures every path, it has no strategy");
     if (o.resume_run && o.n_seed_genomes)
         return vk_cli_usage(cmd, "--resume proposes the run's own seed genomes; drop "
