@@ -1,5 +1,6 @@
-/* vk_cmd_search_bench: `vitskip search-bench`, NSGA-II vs random search
- * against a sweep's true front. */
+/* vk_cmd_search_bench: `vitskip search-bench`, the search strategies
+ * (NSGA-II, random, NSGA-II with the predictor) against a sweep's true
+ * front. */
 #include <getopt.h>
 #include <math.h>
 #include <stdlib.h>
@@ -14,10 +15,11 @@
 static const char search_bench_help[] =
     "usage: vitskip search-bench --db FILE [--run RUN] [--seeds N] [--budgets B1,B2,...]\n"
     "                            [--population N] [--offspring N] [--csv FILE]\n"
+    "                            [--strategies LIST]\n"
     "\n"
     "How good is the search? Takes a sweep run (`vitskip sweep`: every path of the\n"
-    "space measured, so its front is the true one) and runs NSGA-II and random\n"
-    "search N times each (seeds 1..N) with the sweep's model, data, board,\n"
+    "space measured, so its front is the true one) and runs each strategy N\n"
+    "times (seeds 1..N) with the sweep's model, data, board,\n"
     "objective and constraints, on a copy of the database: every path they ask\n"
     "for is found there, so no board is used and the answers are the sweep's\n"
     "own measurements. Prints the hypervolume each reaches after each budget as\n"
@@ -31,7 +33,15 @@ static const char search_bench_help[] =
     "  --offspring N   NSGA-II children per generation (default 1, as a search\n"
     "                  on one board)\n"
     "  --csv FILE      also write every search's figures there, one line per\n"
-    "                  strategy, seed and budget (tools/optuna_bench.py reads it)\n";
+    "                  strategy, seed and budget (tools/optuna_bench.py reads it)\n"
+    "  --strategies L  some of nsga2, random, predict (NSGA-II whose children a\n"
+    "                  surrogate of the measurements so far screens), comma-\n"
+    "                  separated (default all three)\n";
+
+/* The strategies, as vitskip search --strategy names them. */
+static const char *const strat_name[] = {"nsga2", "random", "predict"};
+static const char *const strat_text[] = {"NSGA-II", "random search", "NSGA-II+predictor"};
+#define N_STRAT 3
 
 /* Number of valid paths in run's space (vk_space_valid), 0 if unknown or
  * beyond a sweep's. */
@@ -72,11 +82,13 @@ int vk_cmd_search_bench(int argc, char **argv)
     static const struct option opts[] = {{"db", 1, 0, 'D'},      {"run", 1, 0, 'r'},
                                          {"seeds", 1, 0, 'n'},   {"budgets", 1, 0, 'b'},
                                          {"population", 1, 0, 'p'}, {"offspring", 1, 0, 'O'},
-                                         {"csv", 1, 0, 'c'},     {"help", 0, 0, 'h'},
-                                         {0, 0, 0, 0}};
-    const char *cmd = "search-bench", *dbpath = NULL, *budgets_s = "32,64,128", *csv = NULL;
+                                         {"csv", 1, 0, 'c'},     {"strategies", 1, 0, 'x'},
+                                         {"help", 0, 0, 'h'},    {0, 0, 0, 0}};
+    const char *cmd = "search-bench", *dbpath = NULL, *budgets_s = "32,64,128", *csv = NULL,
+               *strats_s = "nsga2,random,predict";
     int64_t run_id = 0;
     int n_seeds = 10, population = 6, offspring = 1, budgets[8], n_budgets = 0, c, rcx = VK_EXIT_FAIL;
+    int strat[N_STRAT], n_st = 0;
     long long v = 0;
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -84,6 +96,7 @@ int vk_cmd_search_bench(int argc, char **argv)
         case 'D': dbpath = optarg; break;
         case 'b': budgets_s = optarg; break;
         case 'c': csv = optarg; break;
+        case 'x': strats_s = optarg; break;
         case 'h': fputs(search_bench_help, stdout); return VK_EXIT_OK;
         case 'r': if (vk_cli_parse_int(cmd, "--run", optarg, 1, INT64_MAX, &v)) return 2; run_id = (int64_t)v; break;
         case 'n': if (vk_cli_parse_int(cmd, "--seeds", optarg, 1, 10000, &v)) return 2; n_seeds = (int)v; break;
@@ -106,6 +119,23 @@ int vk_cmd_search_bench(int argc, char **argv)
     }
     if (!n_budgets)
         return vk_cli_usage(cmd, "--budgets is empty");
+    for (const char *p = strats_s; *p;) {
+        size_t l = strcspn(p, ",");
+        int id = -1;
+        for (int k = 0; k < N_STRAT; k++)
+            if (strlen(strat_name[k]) == l && !strncmp(p, strat_name[k], l))
+                id = k;
+        for (int k = 0; k < n_st && id >= 0; k++)
+            if (strat[k] == id)
+                id = -1;
+        if (id < 0)
+            return vk_cli_usage(cmd, "--strategies '%s': expected some of nsga2, random, "
+                                     "predict, each once, comma-separated", strats_s);
+        strat[n_st++] = id;
+        p += l + (p[l] == ',');
+    }
+    if (!n_st)
+        return vk_cli_usage(cmd, "--strategies is empty");
     if (offspring > population)
         return vk_cli_usage(cmd, "--offspring %d exceeds --population %d", offspring, population);
     FILE *csvf = NULL; /* --csv, opened first: a bad path fails before the searches */
@@ -190,7 +220,7 @@ int vk_cmd_search_bench(int argc, char **argv)
            n_seeds, population, offspring);
     fflush(stdout);
     /* frac[strategy][budget][seed][0: 2 objectives, 1: 3 objectives] */
-    double *frac = calloc((size_t)2 * n_budgets * n_seeds * 2, sizeof *frac);
+    double *frac = calloc((size_t)n_st * n_budgets * n_seeds * 2, sizeof *frac);
     if (!frac) {
         vk_fail(&err, VK_E_NOMEM, "out of memory");
         goto fail;
@@ -216,8 +246,8 @@ int vk_cmd_search_bench(int argc, char **argv)
     double t0 = vk_clock_now();
     vk_progress prog;
     vk_search_events ev = {.attempt_failed = vk_cli_search_failed};
-    vk_progress_begin(&prog, "search-bench", 2 * n_seeds);
-    for (int st = 0; st < 2; st++)
+    vk_progress_begin(&prog, "search-bench", n_st * n_seeds);
+    for (int st = 0; st < n_st; st++)
         for (int sd = 0; sd < n_seeds; sd++) {
             vk_search_opts o;
             int64_t r = 0;
@@ -240,7 +270,8 @@ int vk_cmd_search_bench(int argc, char **argv)
             o.offspring = offspring;
             o.seed = (uint64_t)sd + 1;
             o.space = sweep.space;
-            o.random = st == 1;
+            o.random = strat[st] == 1;
+            o.predict = strat[st] == 2;
             o.quiet = 1;
             o.events = &ev;
             o.no_cascades = 1;
@@ -285,39 +316,45 @@ int vk_cmd_search_bench(int argc, char **argv)
         printf("\nhypervolume reached, %% of the true front's (%s); mean [worst, best] over "
                "%d seeds\n",
                k == 0 ? "error vs the run's cost" : "error, latency, energy", n_seeds);
-        printf("%-8s %-26s %-26s %s\n", "budget", "NSGA-II", "random search",
-               "NSGA-II ahead (seeds)");
+        printf("%-8s", "budget");
+        for (int st = 0; st < n_st; st++)
+            printf(" %-26s", strat_text[strat[st]]);
+        if (n_st > 1)
+            printf(" %s ahead of %s (seeds)", strat_text[strat[0]], strat_text[strat[1]]);
+        printf("\n");
         for (int b = 0; b < n_budgets; b++) {
-            char cell[2][64];
             int ahead = 0;
-            for (int st = 0; st < 2; st++) {
+            printf("%-8d", budgets[b]);
+            for (int st = 0; st < n_st; st++) {
                 double sum = 0, lo = INFINITY, hi = -INFINITY;
+                char cell[64];
                 for (int sd = 0; sd < n_seeds; sd++) {
                     double f = FRAC(st, b, sd, k);
                     sum += f;
                     lo = f < lo ? f : lo;
                     hi = f > hi ? f : hi;
                 }
-                snprintf(cell[st], sizeof cell[st], "%6.2f%% [%6.2f, %6.2f]", sum / n_seeds, lo,
-                         hi);
+                snprintf(cell, sizeof cell, "%6.2f%% [%6.2f, %6.2f]", sum / n_seeds, lo, hi);
+                printf(" %-26s", cell);
             }
-            for (int sd = 0; sd < n_seeds; sd++)
+            for (int sd = 0; sd < n_seeds && n_st > 1; sd++)
                 ahead += FRAC(0, b, sd, k) > FRAC(1, b, sd, k);
-            printf("%-8d %-26s %-26s %d/%d\n", budgets[b], cell[0], cell[1], ahead, n_seeds);
+            if (n_st > 1)
+                printf(" %d/%d", ahead, n_seeds);
+            printf("\n");
         }
     }
-    printf("(%d searches in %.1f s; figures are the sweep's: %s)\n", 2 * n_seeds,
+    printf("(%d searches in %.1f s; figures are the sweep's: %s)\n", n_st * n_seeds,
            vk_clock_now() - t0, sweep.boards);
     if (csv) {
-        static const char *const names[] = {"nsga2", "random"};
         fprintf(csvf, "# sweep run %lld of %s: %d paths, %s, %d images, error vs %s\n",
                 (long long)run_id, dbpath, n_paths, sweep.boards, sweep.n_images,
                 sweep.objective);
         fprintf(csvf, "strategy,seed,budget,hv_pct,hv3_pct\n");
-        for (int st = 0; st < 2; st++)
+        for (int st = 0; st < n_st; st++)
             for (int sd = 0; sd < n_seeds; sd++)
                 for (int b = 0; b < n_budgets; b++)
-                    fprintf(csvf, "%s,%d,%d,%.6f,%.6f\n", names[st], sd + 1, budgets[b],
+                    fprintf(csvf, "%s,%d,%d,%.6f,%.6f\n", strat_name[strat[st]], sd + 1, budgets[b],
                             FRAC(st, b, sd, 0), FRAC(st, b, sd, 1));
         int bad = ferror(csvf);
         bad |= fclose(csvf) != 0;
