@@ -281,3 +281,47 @@ void vk_board_list(FILE *out)
     else
         fprintf(out, "  %-8s any http://HOST:PORT serving `vitskip agent`\n", "remote");
 }
+
+vk_status vk_board_keep_images(const char *spec, const int8_t *src, int n, size_t img_n,
+                               int8_t **imgs, int *n_imgs, vk_err *err)
+{
+    int8_t *c = malloc((size_t)n * img_n);
+    if (!c)
+        return vk_fail(err, VK_E_NOMEM, "board '%s': out of memory for %d images", spec, n);
+    memcpy(c, src, (size_t)n * img_n);
+    free(*imgs);
+    *imgs = c;
+    *n_imgs = n;
+    return VK_OK;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+double vk_board_quantile(double *v, int n, double q)
+{
+    double pos;
+    int i;
+    qsort(v, (size_t)n, sizeof *v, cmp_double);
+    pos = q * (n - 1);
+    i = (int)pos;
+    return i + 1 < n ? v[i] + (pos - i) * (v[i + 1] - v[i]) : v[n - 1];
+}
+
+void vk_board_latency(double *tot, double *lo, int n_timed, double *hi, int n_hi,
+                      int n_escalated, int n, vk_measure *out)
+{
+    if (lo) {
+        out->latency_ms = vk_board_quantile(lo, n_timed, 0.5) +
+                          (n_hi ? (double)n_escalated / n * vk_board_quantile(hi, n_hi, 0.5) : 0);
+        out->n_escalated = n_escalated;
+    } else {
+        out->latency_ms = vk_board_quantile(tot, n_timed, 0.5);
+    }
+    out->latency_p10_ms = vk_board_quantile(tot, n_timed, 0.1);
+    out->latency_p90_ms = vk_board_quantile(tot, n_timed, 0.9);
+    out->latency_src = VK_SRC_MEASURED;
+}

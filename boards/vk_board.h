@@ -75,4 +75,28 @@ void vk_board_close(vk_board *b); /* NULL is a no-op */
  * (`vitskip boards`). */
 void vk_board_list(FILE *out);
 
+/* ---- for back-ends: the mechanics every back-end shares ---------------- */
+
+/* The load_data of a back-end that keeps the images: *imgs (n_imgs of
+ * them, owned by the back-end, freed with free) replaced by a copy of the n
+ * images of img_n bytes at src. Out of memory: VK_E_NOMEM naming the board
+ * spec, and the old images kept. */
+vk_status vk_board_keep_images(const char *spec, const int8_t *src, int n, size_t img_n,
+                               int8_t **imgs, int *n_imgs, vk_err *err);
+
+/* The q-quantile (0..1) of v[0..n), n >= 1, linear between order
+ * statistics; sorts v in place. */
+double vk_board_quantile(double *v, int n, double q);
+
+/* The latency figures of a measurement from wall times per image (ms),
+ * n_timed of the request's n images timed: tot[] their whole times; for a
+ * cascade (lo non-NULL) lo[] their low-path times, hi[0..n_hi) the
+ * high-path times of those that escalated, and n_escalated of all n images
+ * escalated. Sets out->latency_ms (a path: the median of tot; a cascade:
+ * the median of lo + n_escalated / n x the median of hi), latency_p10_ms
+ * and latency_p90_ms (of tot), latency_src (measured) and, for a cascade,
+ * n_escalated. Sorts the arrays in place. */
+void vk_board_latency(double *tot, double *lo, int n_timed, double *hi, int n_hi,
+                      int n_escalated, int n, vk_measure *out);
+
 #endif

@@ -63,6 +63,8 @@
 #include <time.h>
 
 #include "boards/vk_board.h"
+#include "host/vk_clock.h"
+#include "host/vk_env.h"
 #include "host/vk_fast.h"
 #include "host/vk_prefix.h"
 
@@ -112,28 +114,7 @@ typedef struct {
 
 static double now_ms(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e3 + ts.tv_nsec * 1e-6;
-}
-
-static int env_int(const char *name, int def, int lo, int hi, int *v, vk_err *err)
-{
-    const char *e = getenv(name);
-    char *end;
-    long x;
-    if (!e || !*e) {
-        *v = def;
-        return 1;
-    }
-    errno = 0;
-    x = strtol(e, &end, 10);
-    if (errno || *end || x < lo || x > hi) {
-        vk_fail(err, VK_E_ARG, "%s='%s': expected an integer in %d..%d", name, e, lo, hi);
-        return 0;
-    }
-    *v = (int)x;
-    return 1;
+    return vk_clock_now() * 1e3;
 }
 
 /* "model name" (x86) or "CPU part" (Arm) from /proc/cpuinfo. */
@@ -202,25 +183,28 @@ static void rapl_probe(vk_cpu *s)
 static vk_status cpu_open(const char *spec, void **state, vk_err *err)
 {
     vk_cpu *s;
-    int threads, timed, suffix, mb;
+    long threads, timed, suffix, mb;
+    vk_status rc;
     if (strcmp(spec, "cpu"))
         return vk_fail(err, VK_E_ARG,
                        "board '%s': the cpu board takes no options (threads: "
                        "VITSKIP_CPU_THREADS)",
                        spec);
-    if (!env_int("VITSKIP_CPU_THREADS", VK_CPU_DEFAULT_THREADS, 1, VK_CPU_MAX_THREADS, &threads,
-                 err) ||
-        !env_int("VITSKIP_CPU_TIMED", VK_CPU_TIMED_DEFAULT, 0, 100000, &timed, err) ||
-        !env_int("VITSKIP_SUFFIX_IMAGES", VK_CPU_SUFFIX_DEFAULT, 0, VK_CPU_SUFFIX_MAX, &suffix,
-                 err) ||
-        !env_int("VITSKIP_PREFIX_MB", VK_CPU_PREFIX_MB_DEFAULT, 0, 65536, &mb, err))
-        return VK_E_ARG;
+    if ((rc = vk_env_long("VITSKIP_CPU_THREADS", VK_CPU_DEFAULT_THREADS, 1, VK_CPU_MAX_THREADS,
+                          &threads, err)) != VK_OK ||
+        (rc = vk_env_long("VITSKIP_CPU_TIMED", VK_CPU_TIMED_DEFAULT, 0, 100000, &timed, err)) !=
+            VK_OK ||
+        (rc = vk_env_long("VITSKIP_SUFFIX_IMAGES", VK_CPU_SUFFIX_DEFAULT, 0, VK_CPU_SUFFIX_MAX,
+                          &suffix, err)) != VK_OK ||
+        (rc = vk_env_long("VITSKIP_PREFIX_MB", VK_CPU_PREFIX_MB_DEFAULT, 0, 65536, &mb, err)) !=
+            VK_OK)
+        return rc;
     s = calloc(1, sizeof *s);
     if (!s)
         return vk_fail(err, VK_E_NOMEM, "board '%s': out of memory", spec);
-    s->n_threads = threads;
-    s->n_timed = timed;
-    s->n_suffix = suffix;
+    s->n_threads = (int)threads;
+    s->n_timed = (int)timed;
+    s->n_suffix = (int)suffix;
     s->prefix_bytes = (size_t)mb << 20;
     cpu_model(s->model, sizeof s->model);
     rapl_probe(s);
@@ -284,17 +268,8 @@ static vk_status cpu_load(void *state, const vk_qmodel *q, vk_err *err)
 static vk_status cpu_load_data(void *state, const int8_t *imgs, int n, vk_err *err)
 {
     vk_cpu *s = state;
-    int8_t *c;
-    if (!s->f)
-        return vk_fail(err, VK_E_ARG, "board 'cpu': load a model before the images");
-    c = malloc((size_t)n * s->img_n);
-    if (!c)
-        return vk_fail(err, VK_E_NOMEM, "board 'cpu': out of memory for %d images", n);
-    memcpy(c, imgs, (size_t)n * s->img_n);
-    free(s->imgs);
-    s->imgs = c;
-    s->n_imgs = n;
-    return reset_cache(s, err);
+    vk_status rc = vk_board_keep_images("cpu", imgs, n, s->img_n, &s->imgs, &s->n_imgs, err);
+    return rc != VK_OK ? rc : reset_cache(s, err);
 }
 
 static void job_fail(cpu_job *j, int img, int why)
@@ -483,23 +458,6 @@ static void run_phase(vk_cpu *s, cpu_job *j, uint64_t *e0, uint64_t *e1, int *ra
     pthread_mutex_destroy(&j->mu);
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-/* q-quantile of v[0..n) (sorted in place), linear between order statistics. */
-static double quantile(double *v, int n, double q)
-{
-    double pos;
-    int i;
-    qsort(v, (size_t)n, sizeof *v, cmp_double);
-    pos = q * (n - 1);
-    i = (int)pos;
-    return i + 1 < n ? v[i] + (pos - i) * (v[i + 1] - v[i]) : v[n - 1];
-}
-
 /* Phase 1: every image's result, through the prefix cache. */
 static vk_status results(vk_cpu *s, const vk_path_req *req, int n, vk_img_result *res,
                          vk_err *err)
@@ -612,21 +570,11 @@ static vk_status cpu_measure(void *state, const vk_path_req *req, int n, vk_img_
         if (r[spread(k, n_tim, n)].escalated)
             hi[n_esc++] = j.hi_ms[k];
     }
-    if (cascade) {
-        double lo_med = quantile(j.lo_ms, n_tim, 0.5);
-        m.latency_ms =
-            lo_med + (n_esc ? (double)n_esc_all / n * quantile(hi, n_esc, 0.5) : 0);
-        m.n_escalated = n_esc_all;
-    } else {
-        m.latency_ms = quantile(tot, n_tim, 0.5);
-    }
-    m.latency_p10_ms = quantile(tot, n_tim, 0.1);
-    m.latency_p90_ms = quantile(tot, n_tim, 0.9);
-    m.latency_src = VK_SRC_MEASURED;
+    vk_board_latency(tot, cascade ? j.lo_ms : NULL, n_tim, hi, n_esc, n_esc_all, n, &m);
     for (int k = cascade ? 0 : 1; k <= L && n_suf > 0; k++) {
         for (int si = 0; si < n_suf; si++)
             col[si] = js.suf_ms[(size_t)si * (size_t)(L + 1) + (size_t)k];
-        m.suffix_ms[k] = quantile(col, n_suf, 0.5);
+        m.suffix_ms[k] = vk_board_quantile(col, n_suf, 0.5);
     }
     if (!cascade)
         m.suffix_ms[0] = m.latency_ms;

@@ -6,7 +6,8 @@
  * first line of the file $VITSKIP_TOKEN_FILE.
  * Timeouts: connect 3 s ($VITSKIP_HTTP_CONNECT_TIMEOUT, seconds); whole
  * request 600 s ($VITSKIP_HTTP_TIMEOUT, seconds), which also bounds how long
- * a measurement waits for a busy agent.
+ * a measurement waits for a busy agent; either in 1..86400, else open
+ * fails naming the variable.
  *
  * open   GET /v1/status: the agent must answer protocol version 1.
  * load   keeps the model's file form and its SHA-256; HEAD /v1/models/ID,
@@ -43,11 +44,14 @@
 #include <time.h>
 
 #include "boards/vk_board.h"
+#include "host/vk_clock.h"
+#include "host/vk_env.h"
 #include "host/vk_sha256.h"
 #include "boards/vk_wire.h"
 
 #define CONNECT_S_DEFAULT 3
 #define TOTAL_S_DEFAULT 600
+#define TIMEOUT_S_MAX 86400
 #define RETRIES 5
 #define BACKOFF0_MS 100
 #define BACKOFF_MAX_MS 2000
@@ -112,25 +116,6 @@ static void sleep_ms(long ms)
         ;
 }
 
-static double mono_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
-/* Positive seconds from an environment variable, else dflt. */
-static long env_seconds(const char *name, long dflt)
-{
-    const char *s = getenv(name);
-    char *end;
-    long v;
-    if (!s || !*s)
-        return dflt;
-    v = strtol(s, &end, 10);
-    return (*end || v < 1) ? dflt : v;
-}
-
 typedef enum {
     RETRY_TRANSPORT, /* idempotent: any transport failure or 503 */
     RETRY_UNSENT     /* POST: only when unsent, or the agent is busy */
@@ -146,7 +131,7 @@ static vk_status http(vk_remote *r, const char *method, const char *path, const 
                       vk_err *err)
 {
     char url[512], ctype_h[96];
-    double t_end = mono_s() + (double)r->total_s;
+    double t_end = vk_clock_now() + (double)r->total_s;
     long backoff = BACKOFF0_MS;
     int tries = 0;
     char first[CURL_ERROR_SIZE] = ""; /* the first failure, when later ones differ */
@@ -158,7 +143,7 @@ static vk_status http(vk_remote *r, const char *method, const char *path, const 
         char cerr[CURL_ERROR_SIZE] = "";
         CURLcode cc;
         long st = 0;
-        double left = t_end - mono_s();
+        double left = t_end - vk_clock_now();
         buf b = {0};
 
         curl_easy_reset(r->curl);
@@ -199,9 +184,9 @@ static vk_status http(vk_remote *r, const char *method, const char *path, const 
         int unsent = cc == CURLE_COULDNT_CONNECT || (cc == CURLE_OPERATION_TIMEDOUT && !conn_us);
         int retry = rk == RETRY_TRANSPORT ? cc != CURLE_OK || st == 503 : unsent || busy;
         if (retry && busy)
-            retry = mono_s() + backoff / 1000.0 < t_end; /* wait for a busy agent */
+            retry = vk_clock_now() + backoff / 1000.0 < t_end; /* wait for a busy agent */
         else if (retry)
-            retry = tries <= RETRIES && mono_s() + backoff / 1000.0 < t_end;
+            retry = tries <= RETRIES && vk_clock_now() + backoff / 1000.0 < t_end;
         if (retry && cc != CURLE_OK && !first[0])
             snprintf(first, sizeof first, "%s", cerr[0] ? cerr : curl_easy_strerror(cc));
         if (retry) {
@@ -316,10 +301,16 @@ static vk_status remote_open(const char *spec, void **state, vk_err *err)
     const char *tok = getenv("VITSKIP_TOKEN"), *tokf = getenv("VITSKIP_TOKEN_FILE");
     char t[4096];
     size_t n = strlen(spec);
+    long connect_s, total_s;
     vk_status rc;
 
     if (strncmp(spec, "http://", 7) || n >= sizeof r->base)
         return vk_fail(err, VK_E_ARG, "board '%s': expected http://HOST:PORT", spec);
+    if ((rc = vk_env_long("VITSKIP_HTTP_CONNECT_TIMEOUT", CONNECT_S_DEFAULT, 1, TIMEOUT_S_MAX,
+                          &connect_s, err)) != VK_OK ||
+        (rc = vk_env_long("VITSKIP_HTTP_TIMEOUT", TOTAL_S_DEFAULT, 1, TIMEOUT_S_MAX, &total_s,
+                          err)) != VK_OK)
+        return rc;
     pthread_once(&curl_once, curl_init);
     if (curl_init_rc != CURLE_OK)
         return vk_fail(err, VK_E_NET, "board '%s': libcurl: %s", spec,
@@ -330,8 +321,8 @@ static vk_status remote_open(const char *spec, void **state, vk_err *err)
     memcpy(r->base, spec, n + 1);
     if (n > 7 && r->base[n - 1] == '/')
         r->base[n - 1] = 0;
-    r->connect_s = env_seconds("VITSKIP_HTTP_CONNECT_TIMEOUT", CONNECT_S_DEFAULT);
-    r->total_s = env_seconds("VITSKIP_HTTP_TIMEOUT", TOTAL_S_DEFAULT);
+    r->connect_s = connect_s;
+    r->total_s = total_s;
     if (tok && *tok) {
         snprintf(t, sizeof t, "%s", tok);
     } else if (tokf && *tokf) {

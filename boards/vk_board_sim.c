@@ -29,6 +29,7 @@
 
 #include "boards/vk_board.h"
 #include "boards/vk_cycles.h"
+#include "host/vk_env.h"
 #include "host/vk_fast.h"
 #include "host/vk_prefix.h"
 #include "kernels/vk_kernel.h"
@@ -90,31 +91,18 @@ static const char *kstat_str(int32_t st)
 static vk_status sim_open(const char *spec, void **state, vk_err *err)
 {
     vk_sim *s;
-    const char *env = getenv("VK_SIM_THREADS");
-    int threads = VK_SIM_DEFAULT_THREADS;
+    long threads, verify;
     vk_status rc;
-    if (env && *env) {
-        char *end;
-        long v = strtol(env, &end, 10);
-        if (*end || v < 1 || v > VK_SIM_MAX_THREADS)
-            return vk_fail(err, VK_E_ARG, "VK_SIM_THREADS='%s': expected an integer in 1..%d", env,
-                           VK_SIM_MAX_THREADS);
-        threads = (int)v;
-    }
-    env = getenv("VITSKIP_SIM_VERIFY");
-    long verify = VK_SIM_VERIFY_DEFAULT;
-    if (env && *env) {
-        char *end;
-        verify = strtol(env, &end, 10);
-        if (*end || verify < 0 || verify > 1000000)
-            return vk_fail(err, VK_E_ARG,
-                           "VITSKIP_SIM_VERIFY='%s': expected an integer in 0..1000000", env);
-    }
+    if ((rc = vk_env_long("VK_SIM_THREADS", VK_SIM_DEFAULT_THREADS, 1, VK_SIM_MAX_THREADS,
+                          &threads, err)) != VK_OK ||
+        (rc = vk_env_long("VITSKIP_SIM_VERIFY", VK_SIM_VERIFY_DEFAULT, 0, 1000000, &verify,
+                          err)) != VK_OK)
+        return rc;
     s = calloc(1, sizeof *s);
     if (!s)
         return vk_fail(err, VK_E_NOMEM, "board '%s': out of memory", spec);
     snprintf(s->spec, sizeof s->spec, "%s", spec);
-    s->n_threads = threads;
+    s->n_threads = (int)threads;
     s->n_verify = (int)verify;
     if ((rc = vk_prefix_new(0, &s->pc, err)) != VK_OK) {
         free(s);
@@ -183,14 +171,7 @@ static vk_status sim_load(void *state, const vk_qmodel *q, vk_err *err)
 static vk_status sim_load_data(void *state, const int8_t *imgs, int n, vk_err *err)
 {
     vk_sim *s = state;
-    int8_t *c = malloc((size_t)n * s->img_n);
-    if (!c)
-        return vk_fail(err, VK_E_NOMEM, "board '%s': out of memory for %d images", s->spec, n);
-    memcpy(c, imgs, (size_t)n * s->img_n);
-    free(s->imgs);
-    s->imgs = c;
-    s->n_imgs = n;
-    return VK_OK;
+    return vk_board_keep_images(s->spec, imgs, n, s->img_n, &s->imgs, &s->n_imgs, err);
 }
 
 /* Every image through the fast path and the prefix cache, as the cpu board

@@ -87,6 +87,8 @@
 
 #include "boards/vk_board.h"
 #include "boards/vk_hwmon.h"
+#include "host/vk_clock.h"
+#include "host/vk_env.h"
 
 #define VK_XRT_KERNEL "vk_kernel_top"
 #define VK_XRT_DEFAULT_XCLBIN "vitskip.xclbin"
@@ -183,9 +185,7 @@ typedef struct {
 
 static double now_ms(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e3 + ts.tv_nsec * 1e-6;
+    return vk_clock_now() * 1e3;
 }
 
 /* errno after a failed XRT call, as text. */
@@ -289,25 +289,6 @@ out:
     return rc;
 }
 
-static int env_uint(const char *name, long def, long lo, long hi, long *v, vk_err *err)
-{
-    const char *e = getenv(name);
-    char *end;
-    long x;
-    if (!e || !*e) {
-        *v = def;
-        return 1;
-    }
-    errno = 0;
-    x = strtol(e, &end, 10);
-    if (errno || *end || x < lo || x > hi) {
-        vk_fail(err, VK_E_ARG, "%s='%s': expected an integer in %ld..%ld", name, e, lo, hi);
-        return 0;
-    }
-    *v = x;
-    return 1;
-}
-
 /* "xrt", "xrt:N", "xrt:N:FILE" -> index and xclbin path. */
 static vk_status parse_spec(vk_xrt *s, const char *spec, vk_err *err)
 {
@@ -379,10 +360,11 @@ static vk_status xrt_open(const char *spec, void **state, vk_err *err)
     long timeout, suffix;
     int e, n;
     vk_status rc;
-    if (!env_uint("VITSKIP_XRT_TIMEOUT_MS", VK_XRT_DEFAULT_TIMEOUT_MS, 1, 3600000, &timeout, err) ||
-        !env_uint("VITSKIP_SUFFIX_IMAGES", VK_XRT_SUFFIX_DEFAULT, 0, VK_XRT_SUFFIX_MAX, &suffix,
-                  err))
-        return VK_E_ARG;
+    if ((rc = vk_env_long("VITSKIP_XRT_TIMEOUT_MS", VK_XRT_DEFAULT_TIMEOUT_MS, 1, 3600000,
+                          &timeout, err)) != VK_OK ||
+        (rc = vk_env_long("VITSKIP_SUFFIX_IMAGES", VK_XRT_SUFFIX_DEFAULT, 0, VK_XRT_SUFFIX_MAX,
+                          &suffix, err)) != VK_OK)
+        return rc;
     if (!(s = calloc(1, sizeof *s)))
         return vk_fail(err, VK_E_NOMEM, "board '%s': out of memory", spec);
     snprintf(s->spec, sizeof s->spec, "%s", spec);
@@ -570,14 +552,7 @@ fail:
 static vk_status xrt_load_data(void *state, const int8_t *imgs, int n, vk_err *err)
 {
     vk_xrt *s = state;
-    int8_t *c = malloc((size_t)n * s->img_n);
-    if (!c)
-        return vk_fail(err, VK_E_NOMEM, "board '%s': out of memory for %d images", s->spec, n);
-    memcpy(c, imgs, (size_t)n * s->img_n);
-    free(s->imgs);
-    s->imgs = c;
-    s->n_imgs = n;
-    return VK_OK;
+    return vk_board_keep_images(s->spec, imgs, n, s->img_n, &s->imgs, &s->n_imgs, err);
 }
 
 static vk_status put_cfg(vk_xrt *s, int r, const uint32_t *modes, int start, int save, vk_err *err)
@@ -630,23 +605,6 @@ static vk_status run_once(vk_xrt *s, int r, int i, const char *what, vk_img_resu
     return VK_OK;
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-/* q-quantile of v[0..n) (sorted in place), linear between order statistics. */
-static double quantile(double *v, int n, double q)
-{
-    double pos;
-    int i;
-    qsort(v, (size_t)n, sizeof *v, cmp_double);
-    pos = q * (n - 1);
-    i = (int)pos;
-    return i + 1 < n ? v[i] + (pos - i) * (v[i + 1] - v[i]) : v[n - 1];
-}
-
 /* suffix_ms of the resuming path on n_suf images spread over n. */
 static vk_status time_suffixes(vk_xrt *s, const vk_path_req *req, int n, int n_suf, double *t,
                                vk_measure *m, vk_err *err)
@@ -672,7 +630,7 @@ static vk_status time_suffixes(vk_xrt *s, const vk_path_req *req, int n, int n_s
                 return rc;
             t[si] = now_ms() - t0;
         }
-        m->suffix_ms[k] = quantile(t, n_suf, 0.5);
+        m->suffix_ms[k] = vk_board_quantile(t, n_suf, 0.5);
     }
     return VK_OK;
 }
@@ -778,16 +736,7 @@ static vk_status xrt_measure(void *state, const vk_path_req *req, int n, vk_img_
 
     memset(&m, 0, sizeof m);
     m.n_images = n;
-    m.latency_src = VK_SRC_MEASURED;
-    if (cascade) {
-        m.latency_ms =
-            quantile(lo, n, 0.5) + (n_esc ? (double)n_esc / n * quantile(hi, n_esc, 0.5) : 0);
-        m.n_escalated = n_esc;
-    } else {
-        m.latency_ms = quantile(tot, n, 0.5);
-    }
-    m.latency_p10_ms = quantile(tot, n, 0.1);
-    m.latency_p90_ms = quantile(tot, n, 0.9);
+    vk_board_latency(tot, cascade ? lo : NULL, n, hi, n_esc, n_esc, n, &m);
     if (s->hw && !energy_fail) {
         m.energy_mj = joules * 1e3 / n;
         m.energy_src = VK_SRC_MEASURED;

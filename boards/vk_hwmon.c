@@ -16,6 +16,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "host/vk_clock.h"
+
 #define VK_HWMON_MAX_RAILS 64
 #define VK_HWMON_WARN_MAX 1024
 #define VK_HWMON_ROOT_MAX 2048 /* root/class/hwmon; leaves room for hwmonN/file */
@@ -53,13 +55,6 @@ static const struct {
     {"u80", "VCCAUX"},         {"u84", "VCC1V2"},     {"u16", "VCC3V3"},   {"u74", "MGTAVCC"},
     {"u75", "MGTAVTT"},
 };
-
-static double mono_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
 
 /* Appends "dev skipped: why" to the warnings (truncated when full). */
 static void warn_add(vk_hwmon *h, const char *dev, const char *why)
@@ -314,7 +309,7 @@ static void *sampler(void *arg)
             break;
         pthread_mutex_unlock(&h->mu);
         ok = sample_w(h, &w, msg, sizeof msg);
-        t = mono_s();
+        t = vk_clock_now();
         pthread_mutex_lock(&h->mu);
         if (!ok) {
             h->failed = 1;
@@ -339,7 +334,7 @@ vk_status vk_hwmon_start(vk_hwmon *h, int period_ms, vk_err *err)
         return vk_fail(err, VK_E_ARG, "hwmon: sampling period %d ms outside 1..10000", period_ms);
     if (!sample_w(h, &w, msg, sizeof msg))
         return vk_fail(err, VK_E_IO, "hwmon: %s", msg);
-    h->t0 = h->t_prev = mono_s();
+    h->t0 = h->t_prev = vk_clock_now();
     h->p_prev = w;
     h->e_j = 0;
     h->failed = 0;
@@ -373,7 +368,7 @@ vk_status vk_hwmon_stop(vk_hwmon *h, double *energy_j, double *mean_w, vk_err *e
         return vk_fail(err, VK_E_IO, "hwmon: sampling failed: %s", h->fail_msg);
     if (!sample_w(h, &w, msg, sizeof msg))
         return vk_fail(err, VK_E_IO, "hwmon: %s", msg);
-    t = mono_s();
+    t = vk_clock_now();
     integrate(h, t, w);
     *energy_j = h->e_j;
     *mean_w = t > h->t0 ? h->e_j / (t - h->t0) : w;

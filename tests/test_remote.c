@@ -729,6 +729,27 @@ static void test_token(void)
     vk_agent_close(a);
 }
 
+/* A timeout that is not a whole number of seconds in range fails the open,
+ * naming the variable, before anything is sent. */
+static void test_bad_timeouts(void)
+{
+    const char *vars[] = {"VITSKIP_HTTP_TIMEOUT", "VITSKIP_HTTP_CONNECT_TIMEOUT"};
+    const char *bad[] = {"soon", "0", "-5", "86401", "10s"};
+    vk_board *b = NULL;
+    vk_err err = {{0}};
+    for (int v = 0; v < 2; v++) {
+        for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+            setenv(vars[v], bad[i], 1);
+            CHECK_EQ_INT(vk_board_open("http://127.0.0.1:1", &b, &err), VK_E_ARG);
+            CHECK_STR_CONTAINS(err.msg, vars[v]);
+            CHECK_STR_CONTAINS(err.msg, "1..86400");
+        }
+        unsetenv(vars[v]);
+    }
+    CHECK(b == NULL);
+    setenv("VITSKIP_HTTP_TIMEOUT", "20", 1); /* as setup left it */
+}
+
 /* VK_REMOTE_URL names an agent started outside (tests/test_qemu_agent.sh:
  * the aarch64 build under qemu): a path and a cascade on the first
  * VK_REMOTE_IMAGES images (default 24) equal the local sim board's. */
@@ -780,6 +801,7 @@ int main(void)
     RUN(test_upload_once);
     RUN(test_garbage_answers);
     RUN(test_token);
+    RUN(test_bad_timeouts);
     vk_qmodel_free(&qm);
     vk_model_free(&model);
     fclose(quiet);

@@ -86,7 +86,7 @@ cp "$CJSON_SRC/cJSON.h" "$MHD_SRC/src/include/microhttpd.h" "$OUT/include/"
 CFLAGS="-O2 -g0 -std=c11 -D_GNU_SOURCE -I. -I$OUT/include -fopenmp -pthread
         -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wpointer-arith -Werror
         -Wno-unused-label"
-LIB_SRC="kernels/vk_kernel.c host/cli/vk_cli.c host/vk_clock.c host/vk_status.c host/vk_sha256.c
+LIB_SRC="kernels/vk_kernel.c host/cli/vk_cli.c host/vk_clock.c host/vk_env.c host/vk_status.c host/vk_sha256.c
          host/vk_quant.c host/vk_ref.c host/vk_model.c host/vk_safetensors.c host/vk_datafile.c
          boards/vk_agent.c boards/vk_wire.c boards/vk_board.c boards/vk_measure.c
          boards/vk_cycles.c boards/vk_board_sim.c"
