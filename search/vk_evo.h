@@ -1,6 +1,6 @@
-/* vk_evo: the search's algorithms, with no I/O: NSGA-II with constrained
- * domination over genomes of a space (vk_genome.h), and the cascade
- * threshold sweep (hypervolume: vk_hv.h; random numbers: vk_rng.h).
+/* vk_evo: NSGA-II, with no I/O: constrained domination over genomes of a
+ * space (vk_genome.h) (hypervolume: vk_hv.h; random numbers: vk_rng.h; the
+ * cascade threshold sweep: vk_cascade.h).
  *
  * NSGA-II runs in generations: vk_evo_ask() returns the next batch to
  * evaluate (generation 0 = the seeds, then `offspring` random genomes of
@@ -29,6 +29,7 @@
 
 #include "../host/vk_status.h"
 #include "../kernels/vk_config.h"
+#include "vk_cascade.h" /* for vk_search.c, until it includes it itself */
 #include "vk_genome.h"
 
 typedef struct vk_evo vk_evo;
@@ -67,20 +68,5 @@ int vk_evo_dominates(const double a[2], double va, const double b[2], double vb)
 void vk_evo_ranks(const double (*obj)[2], const double *viol, int n, int *rank);
 /* Crowding distances within one front given by idx[0..m). */
 void vk_evo_crowding(const double (*obj)[2], const int *idx, int m, double *dist);
-
-/* One point of a cascade sweep. */
-typedef struct {
-    int32_t threshold_q16; /* escalate when entropy > threshold */
-    int n_escalated;
-    double top1;           /* percent */
-    double cost;           /* expected per-image cost */
-} vk_sweep_pt;
-
-/* For every distinct threshold, accuracy and expected cost of the cascade
- * (cost = c_low + escalated share * c_high) exactly, by a sort and a sweep.
- * ok_low/ok_high: per image 1 if that path is right; ent: low path's
- * entropy. out needs n + 1 entries; returns the number written. */
-int vk_cascade_sweep(const int32_t *ent, const uint8_t *ok_low, const uint8_t *ok_high, int n,
-                     double c_low, double c_high, vk_sweep_pt *out);
 
 #endif

@@ -55,6 +55,8 @@ prelude() {
     boards/vk_resource.h) echo 'vk_cycles_hw hw;' ;;
     search/vk_evo.h) echo 'uint64_t seed = 1; const vk_genome *full = 0; vk_genome batch[16]; int n, i;
         double obj[2] = {0}, violation = 0;' ;;
+    search/vk_cascade.h) echo 'const int32_t *ent = 0; const uint8_t *ok_low = 0, *ok_high = 0; int n = 4;
+        double lat_low = 1, lat_high = 2;' ;;
     search/vk_objective.h) echo 'vk_measure m;' ;;
     search/vk_levels.h) echo 'vk_board *b = 0; vk_qmodel tuned, full; int n_val = 1, n = 1;
         const int8_t *tuned_val = 0, *full_val = 0, *tuned_test = 0, *full_test = 0;
