@@ -21,7 +21,6 @@
 
 #include "boards/vk_board.h"
 #include "host/vk_quant.h"
-#include "kernels/vk_kernel.h"
 #include "tests/vk_fixture.h"
 #include "tests/vk_test.h"
 
@@ -44,41 +43,9 @@ static void setup(void)
     setenv("VITSKIP_CPU_RAPL", "/nonexistent-vk/energy_uj", 1);
 }
 
-/* Direct kernel call on image i, from scratch. */
-static void direct(const uint32_t *modes, int i, vk_img_result *r)
-{
-    uint32_t cfg[VK_CFG_WORDS] = {VK_CFG_MAGIC};
-    int32_t out[VK_OUT_WORDS], act[17 * 32];
-    for (int l = 0; l < N_LAYERS; l++)
-        cfg[VK_CFG_MODES + l] = modes[l];
-    vk_kernel_run(qm.wt, qm.par, cfg, &imgs[i * IMG_N], act, out);
-    CHECK_EQ_INT(out[VK_OUT_STATUS], VK_KSTAT_OK);
-    memset(r, 0, sizeof *r);
-    r->cls = out[VK_OUT_CLASS];
-    r->entropy_q16 = out[VK_OUT_ENTROPY];
-}
-
 static vk_board *open_loaded(const char *spec)
 {
-    vk_board *b = NULL;
-    vk_err err = {{0}};
-    CHECK_EQ_INT(vk_board_open(spec, &b, &err), VK_OK);
-    if (!b) {
-        fprintf(stderr, "%s\n", err.msg);
-        return NULL;
-    }
-    CHECK_EQ_INT(vk_board_load(b, &qm, &err), VK_OK);
-    CHECK_EQ_INT(vk_board_load_data(b, imgs, N_IMG, &err), VK_OK);
-    return b;
-}
-
-static int same_results(const vk_img_result *a, const vk_img_result *b, int n)
-{
-    for (int i = 0; i < n; i++)
-        if (a[i].cls != b[i].cls || a[i].entropy_q16 != b[i].entropy_q16 ||
-            a[i].escalated != b[i].escalated)
-            return 0;
-    return 1;
+    return vk_fixture_board(spec, &qm, imgs, N_IMG);
 }
 
 static void check_latency(const vk_measure *m)
@@ -121,9 +88,9 @@ static void test_equals_sim_and_kernel(void)
         CHECK_EQ_INT(last_done, N_IMG);
         req.progress = NULL;
         CHECK_EQ_INT(vk_board_measure(s, &req, N_IMG, rsim, &ms, &err), VK_OK);
-        CHECK(same_results(rc, rsim, N_IMG));
+        CHECK(vk_fixture_same_results(rc, rsim, N_IMG, 1));
         for (int i = 0; i < N_IMG; i++) {
-            direct(paths[p], i, &want);
+            vk_fixture_direct(&qm, paths[p], &imgs[i * IMG_N], &want);
             CHECK_EQ_INT(rc[i].cls, want.cls);
             CHECK_EQ_INT(rc[i].entropy_q16, want.entropy_q16);
             CHECK_EQ_INT(rc[i].escalated, 0);
@@ -149,7 +116,7 @@ static void test_equals_sim_and_kernel(void)
     vk_path_req req = {.modes = VK_FX_FULL};
     CHECK_EQ_INT(vk_board_measure(c, &req, 3, rc, &mc, &err), VK_OK);
     CHECK_EQ_INT(mc.n_images, 3);
-    direct(VK_FX_FULL, 2, &want);
+    vk_fixture_direct(&qm, VK_FX_FULL, &imgs[2 * IMG_N], &want);
     CHECK_EQ_INT(rc[2].entropy_q16, want.entropy_q16);
     vk_board_close(c);
     vk_board_close(s);
@@ -203,7 +170,7 @@ static void test_cascade(void)
     vk_path_req mid = {.modes = VK_FX_HALF, .modes_high = VK_FX_FULL, .threshold_q16 = thr, .resume = 1};
     CHECK_EQ_INT(vk_board_measure(c, &mid, N_IMG, res, &m, &err), VK_OK);
     CHECK_EQ_INT(vk_board_measure(s, &mid, N_IMG, rsim, &ms, &err), VK_OK);
-    CHECK(same_results(res, rsim, N_IMG));
+    CHECK(vk_fixture_same_results(res, rsim, N_IMG, 1));
     for (int i = 0; i < N_IMG; i++) {
         int esc = half[i].entropy_q16 > thr;
         n_esc += esc;
@@ -221,7 +188,7 @@ static void test_cascade(void)
                         .resume = N_LAYERS};
     CHECK_EQ_INT(vk_board_measure(c, &last, N_IMG, res, &m, &err), VK_OK);
     CHECK_EQ_INT(vk_board_measure(s, &last, N_IMG, rsim, &ms, &err), VK_OK);
-    CHECK(same_results(res, rsim, N_IMG));
+    CHECK(vk_fixture_same_results(res, rsim, N_IMG, 1));
     for (int i = 0; i < N_IMG; i++) {
         CHECK_EQ_INT(res[i].escalated, half[i].entropy_q16 > thr);
         CHECK_EQ_INT(res[i].entropy_q16, half[i].entropy_q16);
@@ -253,7 +220,7 @@ static void test_threads(void)
     setenv("VITSKIP_CPU_THREADS", "3", 1);
     if ((b = open_loaded("cpu"))) {
         CHECK_EQ_INT(vk_board_measure(b, &r, N_IMG, three, &m, &err), VK_OK);
-        CHECK(same_results(one, three, N_IMG));
+        CHECK(vk_fixture_same_results(one, three, N_IMG, 1));
         CHECK_STR_CONTAINS(m.note, "each of 3 threads,");
         vk_board_close(b);
     }
@@ -345,7 +312,7 @@ static void test_prefix_cache(void)
             vk_path_req r = {.modes = modes};
             CHECK_EQ_INT(vk_board_measure(b, &r, N_IMG, got, &m, &err), VK_OK);
             for (int i = 0; i < N_IMG; i++) {
-                direct(modes, i, &want);
+                vk_fixture_direct(&qm, modes, &imgs[i * IMG_N], &want);
                 bad += got[i].cls != want.cls || got[i].entropy_q16 != want.entropy_q16 ||
                        got[i].escalated;
                 checked++;
@@ -363,8 +330,8 @@ static void test_prefix_cache(void)
             r.modes = lo_modes;
             CHECK_EQ_INT(vk_board_measure(b, &r, N_IMG, got, &m, &err), VK_OK);
             for (int i = 0; i < N_IMG; i++) {
-                direct(lo_modes, i, &lo);
-                direct(hm, i, &hi);
+                vk_fixture_direct(&qm, lo_modes, &imgs[i * IMG_N], &lo);
+                vk_fixture_direct(&qm, hm, &imgs[i * IMG_N], &hi);
                 int esc = lo.entropy_q16 > 40000;
                 want = esc ? hi : lo;
                 bad += got[i].cls != want.cls || got[i].entropy_q16 != want.entropy_q16 ||

@@ -36,40 +36,9 @@ static void setup(void)
     ready = !vk_test_cur_fail;
 }
 
-/* Direct kernel call: class and entropy of image i for modes, from scratch. */
-static void direct(const uint32_t *modes, int i, vk_img_result *r)
-{
-    uint32_t cfg[VK_CFG_WORDS] = {VK_CFG_MAGIC};
-    int32_t out[VK_OUT_WORDS], act[17 * 32];
-    for (int l = 0; l < N_LAYERS; l++)
-        cfg[VK_CFG_MODES + l] = modes[l];
-    vk_kernel_run(qm.wt, qm.par, cfg, &imgs[i * 256], act, out);
-    CHECK_EQ_INT(out[VK_OUT_STATUS], VK_KSTAT_OK);
-    memset(r, 0, sizeof *r);
-    r->cls = out[VK_OUT_CLASS];
-    r->entropy_q16 = out[VK_OUT_ENTROPY];
-}
-
 static vk_board *open_loaded(void)
 {
-    vk_board *b = NULL;
-    vk_err err = {{0}};
-    CHECK_EQ_INT(vk_board_open("sim", &b, &err), VK_OK);
-    if (!b) {
-        fprintf(stderr, "%s\n", err.msg);
-        return NULL;
-    }
-    CHECK_EQ_INT(vk_board_load(b, &qm, &err), VK_OK);
-    CHECK_EQ_INT(vk_board_load_data(b, imgs, N_IMG, &err), VK_OK);
-    return b;
-}
-
-static int same_results(const vk_img_result *a, const vk_img_result *b, int n)
-{
-    for (int i = 0; i < n; i++)
-        if (a[i].cls != b[i].cls || a[i].entropy_q16 != b[i].entropy_q16)
-            return 0;
-    return 1;
+    return vk_fixture_board("sim", &qm, imgs, N_IMG);
 }
 
 static int last_done, n_calls;
@@ -98,7 +67,7 @@ static void test_equals_kernel(void)
     CHECK_EQ_INT(last_done, N_IMG);
     CHECK(n_calls >= 1);
     for (int i = 0; i < N_IMG; i++) {
-        direct(VK_FX_FULL, i, &want);
+        vk_fixture_direct(&qm, VK_FX_FULL, &imgs[i * 256], &want);
         CHECK_EQ_INT(res[i].cls, want.cls);
         CHECK_EQ_INT(res[i].entropy_q16, want.entropy_q16);
         CHECK_EQ_INT(res[i].escalated, 0);
@@ -137,7 +106,7 @@ static void test_skip(void)
     CHECK_EQ_INT(vk_board_measure(b, &rf, N_IMG, full, &mf, &err), VK_OK);
     CHECK_EQ_INT(vk_board_measure(b, &rh, N_IMG, half, &mh, &err), VK_OK);
     for (int i = 0; i < N_IMG; i++) {
-        direct(VK_FX_HALF, i, &want);
+        vk_fixture_direct(&qm, VK_FX_HALF, &imgs[i * 256], &want);
         CHECK_EQ_INT(half[i].cls, want.cls);
         CHECK_EQ_INT(half[i].entropy_q16, want.entropy_q16);
         differ += half[i].entropy_q16 != full[i].entropy_q16;
@@ -165,7 +134,7 @@ static void test_cascade(void)
     /* threshold -1: everything escalates, results are the high path's */
     vk_path_req all = {.modes = VK_FX_NONE, .modes_high = VK_FX_FULL, .threshold_q16 = -1};
     CHECK_EQ_INT(vk_board_measure(b, &all, N_IMG, res, &m, &err), VK_OK);
-    CHECK(same_results(res, full, N_IMG));
+    CHECK(vk_fixture_same_results(res, full, N_IMG, 0));
     CHECK_EQ_INT(m.n_escalated, N_IMG);
     for (int i = 0; i < N_IMG; i++)
         CHECK_EQ_INT(res[i].escalated, 1);
@@ -174,7 +143,7 @@ static void test_cascade(void)
     /* INT32_MAX: nothing escalates, results are the low path's */
     vk_path_req none = {.modes = VK_FX_NONE, .modes_high = VK_FX_FULL, .threshold_q16 = INT32_MAX};
     CHECK_EQ_INT(vk_board_measure(b, &none, N_IMG, res, &m, &err), VK_OK);
-    CHECK(same_results(res, low, N_IMG));
+    CHECK(vk_fixture_same_results(res, low, N_IMG, 0));
     CHECK_EQ_INT(m.n_escalated, 0);
     CHECK(m.latency_ms == ml.latency_ms);
 
@@ -217,7 +186,7 @@ static void test_resume_exact(void)
             lowm[l] = l < k ? VK_FX_FULL[l] : VK_FX_NONE[l];
         vk_path_req r = {.modes = lowm, .modes_high = VK_FX_FULL, .threshold_q16 = -1, .resume = k};
         CHECK_EQ_INT(vk_board_measure(b, &r, N_IMG, res, &m, &err), VK_OK);
-        CHECK(same_results(res, full, N_IMG));
+        CHECK(vk_fixture_same_results(res, full, N_IMG, 0));
         CHECK_EQ_INT(m.n_escalated, N_IMG);
         /* cost: low path with act save + high suffix from k with act load */
         vk_cycles_run(&hw, &d, lowm, 0, k, 0, &lo);
@@ -250,7 +219,7 @@ static void test_threads(void)
     b = open_loaded();
     if (b) {
         CHECK_EQ_INT(vk_board_measure(b, &r, N_IMG, three, &m, &err), VK_OK);
-        CHECK(same_results(one, three, N_IMG));
+        CHECK(vk_fixture_same_results(one, three, N_IMG, 0));
         for (int i = 0; i < N_IMG; i++)
             CHECK_EQ_INT(one[i].escalated, three[i].escalated);
         vk_board_close(b);

@@ -667,25 +667,7 @@ static int fk_setup(void)
 
 static vk_board *fk_open(const char *spec)
 {
-    vk_board *b = NULL;
-    vk_err err = {{0}};
-    CHECK_EQ_INT(vk_board_open(spec, &b, &err), VK_OK);
-    if (!b) {
-        fprintf(stderr, "%s: %s\n", spec, err.msg);
-        return NULL;
-    }
-    CHECK_EQ_INT(vk_board_load(b, &fk_q, &err), VK_OK);
-    CHECK_EQ_INT(vk_board_load_data(b, fk_imgs, FK_N, &err), VK_OK);
-    return b;
-}
-
-static int fk_same(const vk_img_result *a, const vk_img_result *b)
-{
-    for (int i = 0; i < FK_N; i++)
-        if (a[i].cls != b[i].cls || a[i].entropy_q16 != b[i].entropy_q16 ||
-            a[i].escalated != b[i].escalated)
-            return 0;
-    return 1;
+    return vk_fixture_board(spec, &fk_q, fk_imgs, FK_N);
 }
 
 /* The request on both boards: same per-image results; x's figures measured. */
@@ -697,7 +679,7 @@ static void fk_compare(vk_board *x, vk_board *sim, const vk_path_req *req, vk_im
     vk_err err = {{0}};
     CHECK_EQ_INT(vk_board_measure(x, req, FK_N, rx, m, &err), VK_OK);
     CHECK_EQ_INT(vk_board_measure(sim, req, FK_N, rs, &ms, &err), VK_OK);
-    CHECK(fk_same(rx, rs));
+    CHECK(vk_fixture_same_results(rx, rs, FK_N, 1));
     CHECK_EQ_INT(m->n_escalated, ms.n_escalated);
     CHECK_EQ_INT(m->latency_src, VK_SRC_MEASURED);
     CHECK(m->latency_ms > 0 && m->latency_p10_ms <= m->latency_ms &&

@@ -69,18 +69,7 @@ static vk_agent *agent_start(const char *token)
 /* Opens spec and loads the model and all images; NULL on failure. */
 static vk_board *open_loaded(const char *spec)
 {
-    vk_board *b = NULL;
-    vk_err err = {{0}};
-    if (vk_board_open(spec, &b, &err) != VK_OK) {
-        fprintf(stderr, "open %s: %s\n", spec, err.msg);
-        CHECK(0);
-        return NULL;
-    }
-    CHECK_EQ_INT(vk_board_load(b, &qm, &err), VK_OK);
-    CHECK_EQ_INT(vk_board_load_data(b, imgs, N_IMG, &err), VK_OK);
-    if (err.msg[0])
-        fprintf(stderr, "%s\n", err.msg);
-    return b;
+    return vk_fixture_board(spec, &qm, imgs, N_IMG);
 }
 
 static vk_status run(vk_board *b, const uint32_t *lo, const uint32_t *hi, int32_t thr,
@@ -103,19 +92,6 @@ static int same_measure(const vk_measure *a, const vk_measure *b)
            a->macs_skipped == b->macs_skipped &&
            !memcmp(a->stage_cycles, b->stage_cycles, sizeof a->stage_cycles) &&
            a->n_escalated == b->n_escalated;
-}
-
-/* Class, entropy and escalation flag of every image are equal. */
-static int same_results(const vk_img_result *a, const vk_img_result *b, int n)
-{
-    for (int i = 0; i < n; i++)
-        if (a[i].cls != b[i].cls || a[i].entropy_q16 != b[i].entropy_q16 ||
-            a[i].escalated != b[i].escalated) {
-            fprintf(stderr, "image %d: %d %d %d vs %d %d %d\n", i, a[i].cls, a[i].entropy_q16,
-                    a[i].escalated, b[i].cls, b[i].entropy_q16, b[i].escalated);
-            return 0;
-        }
-    return 1;
 }
 
 static int progress_calls, progress_done;
@@ -172,7 +148,7 @@ static void test_equals_local(void)
     vk_path_req req = {.modes = LOW, .progress = on_progress};
     CHECK_EQ_INT(vk_board_measure(rb, &req, 50, rr, &rm, &err), VK_OK);
     CHECK_EQ_INT(run(lb, LOW, NULL, 0, 0, 50, lr, &lm, &err), VK_OK);
-    CHECK(same_results(rr, lr, 50));
+    CHECK(vk_fixture_same_results(rr, lr, 50, 1));
     CHECK(same_measure(&rm, &lm));
     CHECK_EQ_INT(rm.latency_src, VK_SRC_MODELED);
     snprintf(via, sizeof via, " (via %s)", spec);
@@ -186,7 +162,7 @@ static void test_equals_local(void)
     memset(lr, 0, sizeof lr);
     CHECK_EQ_INT(run(rb, LOW, HIGH, thr, 1, N_IMG, rr, &rm, &err), VK_OK);
     CHECK_EQ_INT(run(lb, LOW, HIGH, thr, 1, N_IMG, lr, &lm, &err), VK_OK);
-    CHECK(same_results(rr, lr, N_IMG));
+    CHECK(vk_fixture_same_results(rr, lr, N_IMG, 1));
     CHECK(same_measure(&rm, &lm));
     CHECK(lm.n_escalated > 0 && lm.n_escalated < N_IMG);
     /* an error of the agent's board comes back as that error */
@@ -689,7 +665,7 @@ static void test_killed_and_restarted(void)
         lb = open_loaded("sim");
         CHECK_EQ_INT(run(b, HIGH, NULL, 0, 0, 40, res, &m, &err), VK_OK);
         CHECK_EQ_INT(run(lb, HIGH, NULL, 0, 0, 40, lr, &lm, &err), VK_OK);
-        CHECK(same_results(res, lr, 40));
+        CHECK(vk_fixture_same_results(res, lr, 40, 1));
         CHECK(same_measure(&m, &lm));
         vk_board_close(lb);
         kill(pid, SIGKILL);
@@ -773,12 +749,12 @@ static void test_external(void)
         if (err.msg[0])
             fprintf(stderr, "%s\n", err.msg);
         CHECK_EQ_INT(run(lb, LOW, NULL, 0, 0, n, lr, &lm, &err), VK_OK);
-        CHECK(same_results(rr, lr, n));
+        CHECK(vk_fixture_same_results(rr, lr, n, 1));
         CHECK(same_measure(&rm, &lm));
         int32_t thr = lr[n / 2].entropy_q16;
         CHECK_EQ_INT(run(rb, LOW, HIGH, thr, 1, n, rr, &rm, &err), VK_OK);
         CHECK_EQ_INT(run(lb, LOW, HIGH, thr, 1, n, lr, &lm, &err), VK_OK);
-        CHECK(same_results(rr, lr, n));
+        CHECK(vk_fixture_same_results(rr, lr, n, 1));
         CHECK(same_measure(&rm, &lm));
         CHECK(lm.n_escalated > 0);
         printf("external agent: %d images, path and cascade (%d escalated) equal the local sim "
