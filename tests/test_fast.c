@@ -36,10 +36,7 @@
 static uint64_t rs = 0x9E3779B97F4A7C15ull;
 static uint64_t rnd(void)
 {
-    rs ^= rs << 13;
-    rs ^= rs >> 7;
-    rs ^= rs << 17;
-    return rs;
+    return vk_fixture_next(&rs);
 }
 static int rint_(int lo, int hi) /* [lo, hi] */
 {
@@ -848,6 +845,7 @@ static void test_coverage(void)
 
 int main(void)
 {
+    vk_test_seed("rnd", rs);
     isas[n_isa++] = VK_FAST_ISA_SCALAR;
     if (vk_fast_isa_supported(VK_FAST_ISA_AVX2))
         isas[n_isa++] = VK_FAST_ISA_AVX2;

@@ -45,10 +45,7 @@ static void setup(void)
 static uint64_t rng = 0x2545F4914F6CDD1Dull;
 static uint32_t rnd(void)
 {
-    rng ^= rng << 13;
-    rng ^= rng >> 7;
-    rng ^= rng << 17;
-    return (uint32_t)(rng >> 16);
+    return (uint32_t)(vk_fixture_next(&rng) >> 16);
 }
 
 /* Brute force: every threshold from {never, always, each entropy} at every

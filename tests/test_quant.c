@@ -19,10 +19,7 @@
 static uint64_t rs = 88172645463325252ull;
 static double urand(void)
 {
-    rs ^= rs << 13;
-    rs ^= rs >> 7;
-    rs ^= rs << 17;
-    return (double)(rs >> 11) / 9007199254740992.0;
+    return (double)(vk_fixture_next(&rs) >> 11) / 9007199254740992.0;
 }
 
 static void test_rshift_round(void)
@@ -344,6 +341,7 @@ static void test_demo_int8_accuracy(void)
 
 int main(void)
 {
+    vk_test_seed("urand", rs);
     RUN(test_rshift_round);
     RUN(test_exp2_log2);
     RUN(test_entropy_softmax);

@@ -19,10 +19,7 @@ void vk_fixture_srand(uint64_t seed)
 
 float vk_fixture_urand(void)
 {
-    rs ^= rs << 13;
-    rs ^= rs >> 7;
-    rs ^= rs << 17;
-    return (float)((rs >> 11) / 9007199254740992.0);
+    return (float)((vk_fixture_next(&rs) >> 11) / 9007199254740992.0);
 }
 
 vk_status vk_fixture_tiny_build(int n_layers, int n_img, uint64_t img_seed, uint64_t model_seed,

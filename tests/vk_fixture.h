@@ -41,6 +41,16 @@ extern const uint32_t VK_FX_FULL[VK_MAX_LAYERS];
 extern const uint32_t VK_FX_HALF[VK_MAX_LAYERS];
 extern const uint32_t VK_FX_NONE[VK_MAX_LAYERS];
 
+/* The next 64 bits of the xorshift64 stream in *state (nonzero): a test's
+ * own seeded stream, its draws independent of the fixture's. */
+static inline uint64_t vk_fixture_next(uint64_t *state)
+{
+    *state ^= *state << 13;
+    *state ^= *state >> 7;
+    *state ^= *state << 17;
+    return *state;
+}
+
 /* Uniform in [0, 1) from the stream seeded by vk_fixture_srand (xorshift64). */
 float vk_fixture_urand(void);
 void vk_fixture_srand(uint64_t seed); /* nonzero */
