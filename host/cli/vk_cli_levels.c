@@ -491,7 +491,8 @@ int vk_cli_cascade_run(const vk_cli_cascade *c, vk_store *db, const char *config
                m.latency_ms, vk_source_str(m.latency_src));
         if (m.energy_src != VK_SRC_NONE)
             printf("energy    %.4f mJ/image [%s], EDP %.5f mJ*ms\n", m.energy_mj,
-                   vk_source_str(m.energy_src), m.energy_mj * m.latency_ms);
+                   vk_source_str(m.energy_src),
+                   vk_objective_cost(VK_OBJ_EDP, m.latency_ms, m.energy_mj));
         else
             printf("energy    not available on this board\n");
         for (int l = 0; l < L; l++) {

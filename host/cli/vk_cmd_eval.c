@@ -276,7 +276,8 @@ int vk_cmd_eval(int argc, char **argv)
                vk_source_str(meas.latency_src), meas.latency_p10_ms, meas.latency_p90_ms);
         if (meas.energy_src != VK_SRC_NONE)
             printf("energy    %.4f mJ/image [%s], EDP %.5f mJ*ms\n", meas.energy_mj,
-                   vk_source_str(meas.energy_src), meas.energy_mj * meas.latency_ms);
+                   vk_source_str(meas.energy_src),
+                   vk_objective_cost(VK_OBJ_EDP, meas.latency_ms, meas.energy_mj));
         else
             printf("energy    not available on this board\n");
         printf("          %s\n", meas.note);
