@@ -372,6 +372,36 @@ int vk_space_contains(const vk_space *sp, const vk_genome *g, int n_layers)
 
 /* ---- variation ---------------------------------------------------------- */
 
+int vk_space_one_at_a_time(const vk_space *sp, int n_layers, vk_genome *out, int max)
+{
+    int n = 0;
+    vk_err err;
+    for (int l = 0; l < n_layers; l++) {
+        uint32_t v[24];
+        int nv = 0;
+        for (int i = 0; i < sp->n_attn; i++)
+            if (sp->attn[i] != VK_ATTN_FULL)
+                v[nv++] = VK_MODE(sp->attn[i]);
+        for (int i = 0; i < sp->n_keep; i++)
+            if (sp->keep[i] != VK_KEEP_ALL)
+                v[nv++] = VK_MODE_FULL_WORD(VK_ATTN_FULL, sp->keep[i], 0);
+        for (int i = 0; i < sp->n_ffn; i++)
+            if (sp->ffn[i] != 0)
+                v[nv++] = VK_MODE_FULL_WORD(VK_ATTN_FULL, VK_KEEP_ALL, sp->ffn[i]);
+        for (int i = 0; i < nv; i++) {
+            vk_genome g;
+            vk_genome_pattern(&g, n_layers, 0);
+            g.modes[l] = v[i];
+            if (vk_genome_check(&g, n_layers, 0, &err) != VK_OK)
+                continue;
+            if (n < max)
+                out[n] = g;
+            n++;
+        }
+    }
+    return n;
+}
+
 int vk_space_is_fs(const vk_space *sp)
 {
     return sp->n_attn == 2 && has_attn(sp, VK_ATTN_FULL) && has_attn(sp, VK_ATTN_SKIP) &&

@@ -99,6 +99,13 @@ uint64_t vk_space_valid(const vk_space *sp, int n_layers);
 /* 1 if every gene of g is in the space. */
 int vk_space_contains(const vk_space *sp, const vk_genome *g, int n_layers);
 
+/* One-at-a-time variants of the full path: every valid genome of F
+ * encoders but one, whose gene differs from F in one field (another
+ * attention letter, a keep percent on F, or an FFN drop on F) taken from
+ * the space; encoder-major, the space's order within. At most max written;
+ * returns how many there are. */
+int vk_space_one_at_a_time(const vk_space *sp, int n_layers, vk_genome *out, int max);
+
 /* 1 if the space is PIVOT's F/S space (no keep or ffn choices). */
 int vk_space_is_fs(const vk_space *sp);
 

@@ -492,6 +492,8 @@ vk_status vk_search_run(const vk_search_opts *o_in, vk_search_result *res, vk_er
         }
         o.random = !strcmp(run.strategy, "random");
         o.predict = !strcmp(run.strategy, "predict");
+        o.one_at_a_time = !strcmp(run.strategy, "one-at-a-time");
+        o.exhaustive |= o.one_at_a_time;
         o.budget = run.budget;
         o.population = run.population;
         o.offspring = run.offspring;
@@ -535,7 +537,15 @@ vk_status vk_search_run(const vk_search_opts *o_in, vk_search_result *res, vk_er
             goto out_w;
         }
     }
-    if (o.exhaustive && vk_space_valid(&sp, nl) > VK_SEARCH_MAX_SWEEP) {
+    if (o.one_at_a_time) { /* exactly these: NSGA-II would breed on */
+        n_sweep = 1 + vk_space_one_at_a_time(&sp, nl, NULL, 0);
+        o.budget = n_sweep;
+    }
+    else if (o.exhaustive)
+        n_sweep = (int)(vk_space_valid(&sp, nl) <= VK_SEARCH_MAX_SWEEP
+                            ? vk_space_valid(&sp, nl)
+                            : VK_SEARCH_MAX_SWEEP + 1);
+    if (o.exhaustive && n_sweep > VK_SEARCH_MAX_SWEEP) {
         rc = vk_fail(err, VK_E_ARG,
                      "sweep: the space %s has %llu valid paths for %d encoders; a sweep "
                      "measures at most %d (use search, or a smaller --space)",
@@ -575,7 +585,8 @@ vk_status vk_search_run(const vk_search_opts *o_in, vk_search_result *res, vk_er
                      o.seed_genomes[i]);
         }
         snprintf(run.strategy, sizeof run.strategy, "%s",
-                 o.random ? "random" : o.predict ? "predict" : "nsga2");
+                 o.random ? "random" : o.predict ? "predict"
+                 : o.one_at_a_time ? "one-at-a-time" : "nsga2");
         run.budget = o.budget;
         if (o.offspring <= 0)
             o.offspring = o.n_boards < o.population ? o.n_boards : o.population;
@@ -603,7 +614,6 @@ vk_status vk_search_run(const vk_search_opts *o_in, vk_search_result *res, vk_er
     }
 
     /* a sweep's generation 0 holds the whole space */
-    n_sweep = (int)(o.exhaustive ? vk_space_valid(&sp, nl) : 0);
     evo = o.exhaustive ? vk_evo_new(nl, n_sweep, n_sweep, o.seed)
                        : vk_evo_new(nl, o.population, o.offspring, o.seed);
     if (!evo) {
@@ -626,14 +636,23 @@ vk_status vk_search_run(const vk_search_opts *o_in, vk_search_result *res, vk_er
         vk_genome g;
         /* full first: constraints are relative to it; random search gets
            only the full path, the reference every run needs */
-        for (int p = 0; p < (o.random ? 1 : 3); p++) {
+        for (int p = 0; p < (o.random || o.one_at_a_time ? 1 : 3); p++) {
             vk_genome_pattern(&g, nl, p == 0 ? 0 : p == 1 ? 2 : 1);
             if (p == 0 || vk_space_contains(&sp, &g, nl))
                 vk_evo_seed(evo, &g);
         }
-        for (int i = 0; i < o.n_seed_genomes; i++)
+        for (int i = 0; i < o.n_seed_genomes && !o.one_at_a_time; i++)
             vk_evo_seed(evo, &seeds[i]);
-        if (o.exhaustive) { /* sweep: every valid path, in order */
+        if (o.one_at_a_time) { /* the full path's variants, in order */
+            vk_genome *v = malloc((size_t)n_sweep * sizeof *v);
+            if (!v) {
+                rc = vk_fail(err, VK_E_NOMEM, "out of memory");
+                goto out_w;
+            }
+            for (int i = 0, nv = vk_space_one_at_a_time(&sp, nl, v, n_sweep); i < nv; i++)
+                vk_evo_seed(evo, &v[i]);
+            free(v);
+        } else if (o.exhaustive) { /* sweep: every valid path, in order */
             int genes = vk_space_genes(&sp);
             uint64_t size = vk_space_size(&sp, nl);
             vk_err e2;

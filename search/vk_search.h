@@ -125,6 +125,10 @@ typedef struct {
                                  (default, PIVOT's), "all", ... */
     int exhaustive;           /* sweep: every valid path of the space (at
                                  most VK_SEARCH_MAX_SWEEP), no NSGA-II */
+    int one_at_a_time;        /* with exhaustive: the full path and its
+                                 one-at-a-time variants in the space
+                                 (vk_space_one_at_a_time) instead, exactly
+                                 (budget set to their count, no seeds) */
     int random;               /* random search instead of NSGA-II (the baseline) */
     int predict;              /* NSGA-II with children screened by a surrogate
                                  (strategy `predict`) */

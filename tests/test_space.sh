@@ -65,4 +65,25 @@ $VITSKIP export --db "$T/s.db" --config "P$p" --format header -o "$T/t.h" &&
     grep -q "encoder 1: shared-head attention, keeps 70% of the tokens" "$T/t.h" &&
     grep -q "encoder 4: attention skipped, drops 50% of the FFN" "$T/t.h" && ok ||
     ko "export header: $(head -20 "$T/t.h")"
+# one-at-a-time: the full path and each single-field variant, then the table
+expect 2 "is a kind of sweep" $S --one-at-a-time
+expect 2 "drop --seed-genome" $VITSKIP sweep --model $M --data $DATA --db "$T/o.db" \
+    --one-at-a-time --seed-genome FFFFFFFF
+$VITSKIP sweep --model $M --data $DATA --limit 24 --board sim --db "$T/o.db" -q \
+    --space FSR:k100,70 --one-at-a-time >"$T/o" 2>&1 || ko "sweep --one-at-a-time: $(tail -3 "$T/o")"
+qo() { python3 -c "import sqlite3,sys; print(sqlite3.connect('$T/o.db').execute(sys.argv[1]).fetchone()[0])" "$1"; }
+# 8 encoders x (S, R, F:k70), less R at encoder 1, and the full path
+[ "$(qo 'select count(*) from run_paths where run_id = 1')" = 24 ] && ok || ko "24 one-at-a-time paths"
+[ "$(qo 'select strategy from runs where id = 1')" = one-at-a-time ] && ok || ko "strategy stored"
+[ "$(qo "select count(*) from paths where genome = 'FFFF:k70FFFF'")" = 1 ] && ok || ko "a keep variant"
+$VITSKIP sensitivity --db "$T/o.db" >"$T/sens" 2>&1 &&
+    grep -q "^enc *S *R *F:k70$" "$T/sens" && grep -q "^1  .* - " "$T/sens" &&
+    grep -q "^8 " "$T/sens" && grep -q "^mean " "$T/sens" && ok ||
+    ko "sensitivity table: $(cat "$T/sens")"
+$VITSKIP sensitivity --db "$T/o.db" --json 1 >"$T/sj" &&
+    python3 -c "import json,sys; j=json.load(open('$T/sj')); sys.exit(len(j['variants']) != 23 or j['run'] != 1)" &&
+    ok || ko "sensitivity --json: $(head -c 300 "$T/sj")"
+expect 1 "not one-at-a-time" $VITSKIP sensitivity --db "$T/s.db" 1
+expect 1 "no one-at-a-time run" $VITSKIP sensitivity --db "$T/s.db"
+expect 2 "expected one run id" $VITSKIP sensitivity --db "$T/o.db" x
 summary space

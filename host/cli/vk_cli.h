@@ -19,6 +19,7 @@
 #define VK_EXIT_BOARD 3
 
 int vk_cmd_eval(int argc, char **argv);
+int vk_cmd_sensitivity(int argc, char **argv);
 int vk_cmd_boards(int argc, char **argv);
 int vk_cmd_model_figures(int argc, char **argv);
 int vk_cmd_search(int argc, char **argv);

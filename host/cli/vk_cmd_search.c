@@ -181,7 +181,7 @@ static int run_search(int argc, char **argv, int exhaustive)
         {"seed", 1, 0, 'S'},         {"seed-genome", 1, 0, 'g'}, {"limit", 1, 0, 'L'},
         {"calib", 1, 0, 'c'},        {"resume", 1, 0, 'r'},      {"quiet", 0, 0, 'q'},
         {"strategy", 1, 0, 'x'},     {"offspring", 1, 0, 'O'},   {"help", 0, 0, 'h'},
-        {"space", 1, 0, 'P'},
+        {"space", 1, 0, 'P'},        {"one-at-a-time", 0, 0, '1'},
         {0, 0, 0, 0}};
     const char *cmd = exhaustive ? "sweep" : "search";
     vk_search_opts o;
@@ -213,6 +213,11 @@ static int run_search(int argc, char **argv, int exhaustive)
             o.seed_genomes[o.n_seed_genomes++] = optarg;
             break;
         case 'q': o.quiet = 1; break;
+        case '1':
+            if (!exhaustive)
+                return vk_cli_usage(cmd, "--one-at-a-time is a kind of sweep (vitskip sweep)");
+            o.one_at_a_time = 1;
+            break;
         case 'P': {
             vk_space sp;
             vk_err e;
@@ -251,6 +256,9 @@ static int run_search(int argc, char **argv, int exhaustive)
     if (o.offspring > o.population)
         return vk_cli_usage(cmd, "--offspring %d exceeds --population %d", o.offspring,
                             o.population);
+    if (o.one_at_a_time && o.n_seed_genomes)
+        return vk_cli_usage(cmd, "--one-at-a-time measures the full path's variants only; "
+                                 "drop --seed-genome");
     if (exhaustive && (o.random || o.predict))
         return vk_cli_usage(cmd, "--strategy: a sweep measures every path, it has no strategy");
     if (o.resume_run && o.n_seed_genomes)
@@ -286,7 +294,7 @@ static int run_search(int argc, char **argv, int exhaustive)
     if (rc != VK_OK) {
         fprintf(stderr, "vitskip %s: %s\n", cmd, err.msg);
         if (run)
-            fprintf(stderr, "resume with: vitskip search --db %s --resume %lld\n", o.db,
+            fprintf(stderr, "resume with: vitskip %s --db %s --resume %lld\n", cmd, o.db,
                     (long long)run);
         return rc == VK_E_BOARD || rc == VK_E_NET || rc == VK_E_TIMEOUT ? VK_EXIT_BOARD
                                                                        : VK_EXIT_FAIL;
@@ -303,9 +311,14 @@ int vk_cmd_sweep(int argc, char **argv)
 {
     for (int i = 1; i < argc; i++)
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            printf("usage: vitskip sweep --model DIR --data PATH --db FILE [--board B ...]\n\n"
-                   "Measures every path of the space (2^encoders), giving the true front;\n"
-                   "takes the search's options.\n");
+            printf("usage: vitskip sweep --model DIR --data PATH --db FILE [--board B ...]\n"
+                   "                     [--space SPACE] [--one-at-a-time]\n\n"
+                   "Measures every valid path of the space (--space, default FS: 2^encoders),\n"
+                   "giving the true front (at most %d paths); takes the search's options.\n"
+                   "--one-at-a-time measures the full path and every path that changes one\n"
+                   "field of one encoder to another choice of the space instead (read it\n"
+                   "with vitskip sensitivity).\n",
+                   VK_SEARCH_MAX_SWEEP);
             return VK_EXIT_OK;
         }
     return run_search(argc, argv, 1);
