@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "vk_safetensors.h"
 
@@ -42,10 +43,13 @@ vk_status vk_hparams_check(const vk_hparams *hp, const char *what, vk_err *err)
     if (hp->dim / hp->n_heads > VK_MAX_HEAD_DIM)
         return vk_fail(err, VK_E_UNSUPPORTED, "%s: head dimension %d exceeds the kernel's %d", what,
                        hp->dim / hp->n_heads, VK_MAX_HEAD_DIM);
-    int g = hp->image_size / hp->patch_size;
-    if (g * g + 1 > VK_MAX_TOKENS)
+    int g = hp->image_size / hp->patch_size, pre = 1 + !!hp->distilled;
+    if (g * g + pre > VK_MAX_TOKENS)
         return vk_fail(err, VK_E_UNSUPPORTED, "%s: %d tokens exceed the kernel's %d", what,
-                       g * g + 1, VK_MAX_TOKENS);
+                       g * g + pre, VK_MAX_TOKENS);
+    if (hp->dist_head && !hp->distilled)
+        return vk_fail(err, VK_E_FORMAT, "%s: a distillation head without a distillation token",
+                       what);
     if (hp->n_channels * hp->patch_size * hp->patch_size > VK_MAX_PATCH_DIM)
         return vk_fail(err, VK_E_UNSUPPORTED, "%s: patch of %d values exceeds the kernel's %d",
                        what, hp->n_channels * hp->patch_size * hp->patch_size, VK_MAX_PATCH_DIM);
@@ -63,10 +67,12 @@ vk_status vk_model_alloc(vk_model *m, const vk_hparams *hp, vk_err *err)
         return rc;
     memset(&r, 0, sizeof r);
     r.hp = *hp;
-    r.n_tokens = (hp->image_size / hp->patch_size) * (hp->image_size / hp->patch_size) + 1;
+    r.n_prefix = 1 + !!hp->distilled;
+    r.n_tokens = (hp->image_size / hp->patch_size) * (hp->image_size / hp->patch_size) + r.n_prefix;
     d = (size_t)hp->dim, t = (size_t)r.n_tokens, mlp = (size_t)hp->mlp_dim;
     k = (size_t)hp->n_classes, pd = (size_t)hp->n_channels * hp->patch_size * hp->patch_size;
-    n = d * pd + d + d + t * d + 2 * d + k * d + k +
+    n = d * pd + d + d + t * d + 2 * d + k * d + k + (hp->distilled ? d : 0) +
+        (hp->dist_head ? k * d + k : 0) +
         (size_t)hp->n_layers *
             (4 * d + 3 * d * d + 3 * d + d * d + d + mlp * d + mlp + d * mlp + d);
     r.arena = calloc(n, sizeof(float));
@@ -81,6 +87,8 @@ vk_status vk_model_alloc(vk_model *m, const vk_hparams *hp, vk_err *err)
     TAKE(r.patch_w, d * pd);
     TAKE(r.patch_b, d);
     TAKE(r.cls, d);
+    if (hp->distilled)
+        TAKE(r.dist, d);
     TAKE(r.pos, t * d);
     for (int l = 0; l < hp->n_layers; l++) {
         vk_layer *L = &r.layers[l];
@@ -101,6 +109,10 @@ vk_status vk_model_alloc(vk_model *m, const vk_hparams *hp, vk_err *err)
     TAKE(r.lnf_b, d);
     TAKE(r.head_w, k * d);
     TAKE(r.head_b, k);
+    if (hp->dist_head) {
+        TAKE(r.headd_w, k * d);
+        TAKE(r.headd_b, k);
+    }
 #undef TAKE
     for (size_t i = 0; i < k; i++) {
         char b[24];
@@ -176,6 +188,12 @@ void vk_model_randomize(vk_model *m, uint64_t seed)
     fill(m->lnf_b, d, 0, 0.05, &s);
     fill(m->head_w, k * d, 0, 1 / sqrt((double)d), &s);
     fill(m->head_b, k, 0, 0.05, &s);
+    if (m->dist)
+        fill(m->dist, d, 0, 0.5, &s);
+    if (m->headd_w) {
+        fill(m->headd_w, k * d, 0, 1 / sqrt((double)d), &s);
+        fill(m->headd_b, k, 0, 0.05, &s);
+    }
 }
 
 /* ---- JSON helpers -------------------------------------------------------- */
@@ -270,7 +288,11 @@ static vk_status parse_act(const char *s, const char *path, vk_act *act, vk_err 
     return VK_OK;
 }
 
-static vk_status parse_config(const char *path, vk_hparams *hp, cJSON **labels_out, vk_err *err)
+/* teacher: 1 when config.json's architectures name
+ * DeiTForImageClassificationWithTeacher, 0 when they name another class,
+ * -1 when absent. */
+static vk_status parse_config(const char *path, vk_hparams *hp, cJSON **labels_out,
+                              int *teacher, vk_err *err)
 {
     vk_status rc = VK_OK;
     char *text = read_text(path, err, &rc);
@@ -285,6 +307,38 @@ static vk_status parse_config(const char *path, vk_hparams *hp, cJSON **labels_o
         return vk_fail(err, VK_E_FORMAT, "%s: not a JSON object", path);
     }
     memset(hp, 0, sizeof *hp);
+    v = cJSON_GetObjectItemCaseSensitive(root, "model_type");
+    if (v && !cJSON_IsString(v)) {
+        rc = vk_fail(err, VK_E_FORMAT, "%s: field \"model_type\" must be a string", path);
+        goto out;
+    }
+    if (v && strcmp(v->valuestring, "vit") && strcmp(v->valuestring, "deit")) {
+        rc = vk_fail(err, VK_E_UNSUPPORTED,
+                     "%s: model_type \"%s\" is not supported (vit: ViTForImageClassification; "
+                     "deit: DeiTForImageClassification[WithTeacher])",
+                     path, v->valuestring);
+        goto out;
+    }
+    hp->distilled = v && !strcmp(v->valuestring, "deit");
+    *teacher = -1;
+    v = cJSON_GetObjectItemCaseSensitive(root, "architectures");
+    if (v && cJSON_IsArray(v) && cJSON_GetArraySize(v) > 0) {
+        const cJSON *a = cJSON_GetArrayItem(v, 0);
+        if (!cJSON_IsString(a)) {
+            rc = vk_fail(err, VK_E_FORMAT, "%s: \"architectures\" must list class names", path);
+            goto out;
+        }
+        if (strcmp(a->valuestring, "ViTForImageClassification") &&
+            strcmp(a->valuestring, "DeiTForImageClassification") &&
+            strcmp(a->valuestring, "DeiTForImageClassificationWithTeacher")) {
+            rc = vk_fail(err, VK_E_UNSUPPORTED,
+                         "%s: architecture %s is not supported (ViTForImageClassification, "
+                         "DeiTForImageClassification, DeiTForImageClassificationWithTeacher)",
+                         path, a->valuestring);
+            goto out;
+        }
+        *teacher = !strcmp(a->valuestring, "DeiTForImageClassificationWithTeacher");
+    }
     if ((rc = json_int(root, path, "hidden_size", 1, 0, &hp->dim, err)) ||
         (rc = json_int(root, path, "num_hidden_layers", 1, 0, &hp->n_layers, err)) ||
         (rc = json_int(root, path, "num_attention_heads", 1, 0, &hp->n_heads, err)) ||
@@ -451,21 +505,63 @@ static void get(loader *ld, const char *name, float *dst, int rank, int64_t a, i
                              vk_st_path(ld->st), full, i, isnan(dst[i]) ? "NaN" : "infinite");
 }
 
+/* The error for a folder whose weights are missing: a PyTorch pickle gets
+ * the one line that converts it. */
+static vk_status no_weights(const char *dir, const char *want, vk_err *err)
+{
+    char bin[1024];
+    FILE *f;
+    snprintf(bin, sizeof bin, "%s/pytorch_model.bin", dir);
+    if ((f = fopen(bin, "rb"))) {
+        fclose(f);
+        return vk_fail(err, VK_E_UNSUPPORTED,
+                       "%s holds pytorch_model.bin, not %s (vitskip reads safetensors only); "
+                       "convert it once: python3 -c \"import torch; from safetensors.torch "
+                       "import save_file; sd = torch.load('%s', map_location='cpu'); "
+                       "save_file({k: v.contiguous() for k, v in sd.items()}, '%s/%s')\"",
+                       dir, want, bin, dir, want);
+    }
+    return vk_fail(err, VK_E_IO, "%s/%s: no such file", dir, want);
+}
+
 vk_status vk_model_load_hf(const char *dir, vk_model *m, vk_err *err)
 {
     char path[1024], name[256];
+    const char *pre;
     vk_hparams hp;
     cJSON *labels = NULL;
     vk_model r;
     vk_st *st = NULL;
     vk_status rc;
+    int teacher = -1;
     snprintf(path, sizeof path, "%s/config.json", dir);
-    rc = parse_config(path, &hp, &labels, err);
+    rc = parse_config(path, &hp, &labels, &teacher, err);
     if (rc != VK_OK)
         return rc;
-    rc = vk_model_alloc(&r, &hp, err);
+    snprintf(path, sizeof path, "%s/model.safetensors", dir);
+    if ((rc = vk_st_open(path, &st, err)) != VK_OK) {
+        FILE *f = fopen(path, "rb");
+        if (!f)
+            rc = no_weights(dir, "model.safetensors", err);
+        else
+            fclose(f);
+        cJSON_Delete(labels);
+        return rc;
+    }
+    pre = vk_st_find(st, "vit.embeddings.cls_token")    ? "vit."
+          : vk_st_find(st, "deit.embeddings.cls_token") ? "deit."
+                                                        : "";
+    /* DeiT: the distillation token always; its head when the architecture
+       (or, without one, the tensors) say so */
+    if (hp.distilled)
+        hp.dist_head = teacher >= 0 ? teacher : vk_st_find(st, "cls_classifier.weight") != NULL;
+    snprintf(path, sizeof path, "%s/config.json", dir);
+    rc = vk_hparams_check(&hp, path, err);
+    if (rc == VK_OK)
+        rc = vk_model_alloc(&r, &hp, err);
     if (rc != VK_OK) {
         cJSON_Delete(labels);
+        vk_st_close(st);
         return rc;
     }
     if (labels)
@@ -477,14 +573,14 @@ vk_status vk_model_load_hf(const char *dir, vk_model *m, vk_err *err)
     if ((rc = parse_preproc(path, &r, err)) != VK_OK)
         goto fail;
     snprintf(path, sizeof path, "%s/model.safetensors", dir);
-    if ((rc = vk_st_open(path, &st, err)) != VK_OK)
-        goto fail;
     vk_st_sha256(st, r.sha256);
     {
         int64_t d = hp.dim, t = r.n_tokens, mlp = hp.mlp_dim, k = hp.n_classes;
         int64_t p = hp.patch_size, c = hp.n_channels;
-        loader ld = {st, vk_st_find(st, "vit.embeddings.cls_token") ? "vit." : "", err, VK_OK};
+        loader ld = {st, pre, err, VK_OK};
         get(&ld, "embeddings.cls_token", r.cls, 3, 1, 1, d, 0);
+        if (hp.distilled)
+            get(&ld, "embeddings.distillation_token", r.dist, 3, 1, 1, d, 0);
         get(&ld, "embeddings.position_embeddings", r.pos, 3, 1, t, d, 0);
         get(&ld, "embeddings.patch_embeddings.projection.weight", r.patch_w, 4, d, c, p, p);
         get(&ld, "embeddings.patch_embeddings.projection.bias", r.patch_b, 1, d, 0, 0, 0);
@@ -514,23 +610,32 @@ vk_status vk_model_load_hf(const char *dir, vk_model *m, vk_err *err)
         get(&ld, "layernorm.weight", r.lnf_w, 1, d, 0, 0, 0);
         get(&ld, "layernorm.bias", r.lnf_b, 1, d, 0, 0, 0);
         ld.prefix = "";
-        get(&ld, "classifier.weight", r.head_w, 2, k, d, 0, 0);
-        get(&ld, "classifier.bias", r.head_b, 1, k, 0, 0, 0);
+        if (hp.dist_head) {
+            get(&ld, "cls_classifier.weight", r.head_w, 2, k, d, 0, 0);
+            get(&ld, "cls_classifier.bias", r.head_b, 1, k, 0, 0, 0);
+            get(&ld, "distillation_classifier.weight", r.headd_w, 2, k, d, 0, 0);
+            get(&ld, "distillation_classifier.bias", r.headd_b, 1, k, 0, 0, 0);
+        } else {
+            get(&ld, "classifier.weight", r.head_w, 2, k, d, 0, 0);
+            get(&ld, "classifier.bias", r.head_b, 1, k, 0, 0, 0);
+        }
         rc = ld.rc;
         if (rc == VK_OK) {
-            snprintf(name, sizeof name, "%sencoder.layer.%d.layernorm_before.weight",
-                     vk_st_find(st, "vit.embeddings.cls_token") ? "vit." : "", hp.n_layers);
+            snprintf(name, sizeof name, "%sencoder.layer.%d.layernorm_before.weight", pre,
+                     hp.n_layers);
             if (vk_st_find(st, name))
                 rc = vk_fail(err, VK_E_FORMAT, "%s: holds more encoders than config.json's %d",
                              path, hp.n_layers);
         }
     }
     vk_st_close(st);
+    st = NULL;
     if (rc != VK_OK)
         goto fail;
     *m = r;
     return VK_OK;
 fail:
+    vk_st_close(st);
     vk_model_free(&r);
     return rc;
 }
@@ -551,9 +656,14 @@ vk_status vk_model_load_timm(const char *path, const vk_hparams *hp, vk_model *m
     if ((rc = vk_st_open(path, &st, err)) != VK_OK)
         goto fail;
     vk_st_sha256(st, r.sha256);
-    if (vk_st_find(st, "dist_token")) {
-        rc = vk_fail(err, VK_E_UNSUPPORTED,
-                     "%s: has a distillation token (distilled DeiT); not supported", path);
+    if (!vk_st_find(st, "dist_token") != !hp->distilled ||
+        !vk_st_find(st, "head_dist.weight") != !hp->dist_head) {
+        rc = vk_fail(err, VK_E_FORMAT,
+                     "%s: %s a distillation token and %s a distillation head, the "
+                     "hyper-parameters say %s and %s",
+                     path, vk_st_find(st, "dist_token") ? "has" : "has no",
+                     vk_st_find(st, "head_dist.weight") ? "has" : "has no",
+                     hp->distilled ? "one" : "none", hp->dist_head ? "one" : "none");
         goto fail;
     }
     snprintf(name, sizeof name, "blocks.%d.norm1.weight", hp->n_layers);
@@ -567,6 +677,8 @@ vk_status vk_model_load_timm(const char *path, const vk_hparams *hp, vk_model *m
         int64_t p = hp->patch_size, c = hp->n_channels;
         loader ld = {st, "", err, VK_OK};
         get(&ld, "cls_token", r.cls, 3, 1, 1, d, 0);
+        if (hp->distilled)
+            get(&ld, "dist_token", r.dist, 3, 1, 1, d, 0);
         get(&ld, "pos_embed", r.pos, 3, 1, t, d, 0);
         get(&ld, "patch_embed.proj.weight", r.patch_w, 4, d, c, p, p);
         get(&ld, "patch_embed.proj.bias", r.patch_b, 1, d, 0, 0, 0);
@@ -591,6 +703,10 @@ vk_status vk_model_load_timm(const char *path, const vk_hparams *hp, vk_model *m
         get(&ld, "norm.bias", r.lnf_b, 1, d, 0, 0, 0);
         get(&ld, "head.weight", r.head_w, 2, k, d, 0, 0);
         get(&ld, "head.bias", r.head_b, 1, k, 0, 0, 0);
+        if (hp->dist_head) {
+            get(&ld, "head_dist.weight", r.headd_w, 2, k, d, 0, 0);
+            get(&ld, "head_dist.bias", r.headd_b, 1, k, 0, 0, 0);
+        }
         rc = ld.rc;
     }
     if (rc != VK_OK)
@@ -627,4 +743,219 @@ void vk_model_ffn_order(const vk_model *m, int l, double *imp, int *perm)
         perm[j] = j;
     }
     qsort_r(perm, (size_t)mlp, sizeof *perm, cmp_imp, imp);
+}
+
+/* ---- any checkpoint ---------------------------------------------------------- */
+
+/* Head count of a timm architecture name: vit_/deit_/deit3_ + tiny (3),
+ * small (6), base (12); 0 if not one of those. */
+static int arch_heads(const char *arch)
+{
+    static const struct {
+        const char *size;
+        int heads;
+    } sz[] = {{"tiny_", 3}, {"small_", 6}, {"base_", 12}};
+    const char *rest = !strncmp(arch, "vit_", 4)     ? arch + 4
+                       : !strncmp(arch, "deit3_", 6) ? arch + 6
+                       : !strncmp(arch, "deit_", 5)  ? arch + 5
+                                                     : NULL;
+    for (size_t i = 0; rest && i < sizeof sz / sizeof sz[0]; i++)
+        if (!strncmp(rest, sz[i].size, strlen(sz[i].size)))
+            return sz[i].heads;
+    return 0;
+}
+
+vk_status vk_timm_hparams(const char *path, const char *arch, int heads, vk_hparams *hp,
+                          vk_err *err)
+{
+    vk_st *st;
+    vk_hparams r;
+    const vk_st_tensor *pe, *pos, *fc1, *head;
+    char name[64];
+    vk_status rc = vk_st_open(path, &st, err);
+    if (rc != VK_OK)
+        return rc;
+    memset(&r, 0, sizeof r);
+    r.n_heads = heads > 0 ? heads : arch ? arch_heads(arch) : 0;
+    if (r.n_heads <= 0) {
+        vk_st_close(st);
+        if (arch)
+            return vk_fail(err, VK_E_UNSUPPORTED,
+                           "timm architecture \"%s\": not one vitskip knows (vit_, deit_ or "
+                           "deit3_ followed by tiny_, small_ or base_, e.g. "
+                           "deit_small_patch16_224)",
+                           arch);
+        return vk_fail(err, VK_E_ARG,
+                       "%s: a timm checkpoint needs its architecture: a config.json beside it "
+                       "(timm's, with \"architecture\"), or --arch NAME such as "
+                       "deit_small_patch16_224",
+                       path);
+    }
+    pe = vk_st_find(st, "patch_embed.proj.weight");
+    pos = vk_st_find(st, "pos_embed");
+    fc1 = vk_st_find(st, "blocks.0.mlp.fc1.weight");
+    head = vk_st_find(st, "head.weight");
+    if (!pe || pe->rank != 4 || pe->shape[2] != pe->shape[3] || !pos || pos->rank != 3 ||
+        !fc1 || fc1->rank != 2 || !head || head->rank != 2) {
+        vk_st_close(st);
+        return vk_fail(err, VK_E_FORMAT,
+                       "%s: not a timm VisionTransformer (patch_embed.proj.weight [D, C, P, P], "
+                       "pos_embed [1, T, D], blocks.0.mlp.fc1.weight [M, D] and head.weight "
+                       "[K, D] expected)",
+                       path);
+    }
+    r.dim = (int)pe->shape[0];
+    r.n_channels = (int)pe->shape[1];
+    r.patch_size = (int)pe->shape[2];
+    r.mlp_dim = (int)fc1->shape[0];
+    r.n_classes = (int)head->shape[0];
+    r.distilled = vk_st_find(st, "dist_token") != NULL;
+    r.dist_head = vk_st_find(st, "head_dist.weight") != NULL;
+    r.ln_eps = 1e-6f;
+    r.act = VK_ACT_GELU;
+    while (r.n_layers < 1000) {
+        snprintf(name, sizeof name, "blocks.%d.norm1.weight", r.n_layers);
+        if (!vk_st_find(st, name))
+            break;
+        r.n_layers++;
+    }
+    {
+        int64_t patches = pos->shape[1] - 1 - r.distilled, g = 0;
+        while ((g + 1) * (g + 1) <= patches)
+            g++;
+        if (g * g != patches) {
+            vk_st_close(st);
+            return vk_fail(err, VK_E_FORMAT, "%s: pos_embed holds %lld patch positions, not a square",
+                           path, (long long)patches);
+        }
+        r.image_size = (int)g * r.patch_size;
+    }
+    vk_st_close(st);
+    if ((rc = vk_hparams_check(&r, path, err)) != VK_OK)
+        return rc;
+    *hp = r;
+    return VK_OK;
+}
+
+static int exists(const char *p)
+{
+    struct stat st;
+    return stat(p, &st) == 0;
+}
+
+static int has_suffix(const char *s, const char *suf)
+{
+    size_t n = strlen(s), k = strlen(suf);
+    return n >= k && !strcmp(s + n - k, suf);
+}
+
+/* timm's config.json (beside the weights): architecture, model_args.num_heads,
+ * pretrained_cfg.mean/std. *is_timm = 0 when it is not timm's. */
+static vk_status timm_config(const char *path, char *arch, size_t arch_n, int *heads, float *mean,
+                             float *std, int *has_norm, int *is_timm, vk_err *err)
+{
+    vk_status rc = VK_OK;
+    char *text = read_text(path, err, &rc);
+    cJSON *root, *a, *v;
+    *is_timm = 0;
+    *heads = 0;
+    *has_norm = 0;
+    if (!text)
+        return rc;
+    root = cJSON_Parse(text);
+    free(text);
+    if (!root || !cJSON_IsObject(root)) {
+        cJSON_Delete(root);
+        return vk_fail(err, VK_E_FORMAT, "%s: not a JSON object", path);
+    }
+    a = cJSON_GetObjectItemCaseSensitive(root, "architecture");
+    if (!cJSON_IsString(a))
+        goto out;
+    *is_timm = 1;
+    snprintf(arch, arch_n, "%s", a->valuestring);
+    v = cJSON_GetObjectItemCaseSensitive(root, "model_args");
+    if (cJSON_IsObject(v) &&
+        (rc = json_int(v, path, "num_heads", 0, 0, heads, err)) != VK_OK)
+        goto out;
+    v = cJSON_GetObjectItemCaseSensitive(root, "pretrained_cfg");
+    if (cJSON_IsObject(v) && cJSON_GetObjectItemCaseSensitive(v, "mean") &&
+        cJSON_GetObjectItemCaseSensitive(v, "std")) {
+        if ((rc = json_float_array(v, path, "mean", VK_MAX_CHANNELS, mean, err)) ||
+            (rc = json_float_array(v, path, "std", VK_MAX_CHANNELS, std, err)))
+            goto out;
+        *has_norm = 1;
+    }
+out:
+    cJSON_Delete(root);
+    return rc;
+}
+
+vk_status vk_model_load(const char *path, const char *arch, vk_model *m, vk_err *err)
+{
+    char cfg[1024], weights[1024], arch_buf[128] = "";
+    float mean[VK_MAX_CHANNELS], std[VK_MAX_CHANNELS];
+    int heads = 0, has_norm = 0, is_timm = 0;
+    struct stat st;
+    vk_hparams hp;
+    vk_model r;
+    vk_status rc;
+    if (stat(path, &st))
+        return vk_fail(err, VK_E_IO, "%s: no such file or folder", path);
+    if (S_ISDIR(st.st_mode)) {
+        snprintf(cfg, sizeof cfg, "%s/config.json", path);
+        snprintf(weights, sizeof weights, "%s/model.safetensors", path);
+        if (!exists(cfg)) {
+            if (!exists(weights))
+                return no_weights(path, "model.safetensors", err);
+            if (!arch)
+                return vk_fail(err, VK_E_ARG,
+                               "%s: no config.json; for timm weights give --arch NAME (e.g. "
+                               "deit_small_patch16_224)",
+                               path);
+        } else {
+            if ((rc = timm_config(cfg, arch_buf, sizeof arch_buf, &heads, mean, std, &has_norm,
+                                  &is_timm, err)) != VK_OK)
+                return rc;
+            if (!is_timm)
+                return vk_model_load_hf(path, m, err);
+            if (!exists(weights))
+                return no_weights(path, "model.safetensors", err);
+        }
+    } else {
+        if (!has_suffix(path, ".safetensors"))
+            return vk_fail(err, VK_E_UNSUPPORTED,
+                           "%s: vitskip reads safetensors (a Hugging Face folder, or a timm "
+                           ".safetensors file); convert a PyTorch file once: python3 -c "
+                           "\"import torch; from safetensors.torch import save_file; sd = "
+                           "torch.load('%s', map_location='cpu'); sd = sd.get('model', sd); "
+                           "save_file({k: v.contiguous() for k, v in sd.items()}, "
+                           "'model.safetensors')\"",
+                           path, path);
+        snprintf(weights, sizeof weights, "%s", path);
+        /* timm's config.json beside the file, when there is one */
+        const char *slash = strrchr(path, '/');
+        snprintf(cfg, sizeof cfg, "%.*sconfig.json", slash ? (int)(slash - path + 1) : 0, path);
+        if (!arch && exists(cfg) &&
+            (rc = timm_config(cfg, arch_buf, sizeof arch_buf, &heads, mean, std, &has_norm,
+                              &is_timm, err)) != VK_OK)
+            return rc;
+    }
+    if (arch) /* given: it overrides a config.json's */
+        snprintf(arch_buf, sizeof arch_buf, "%s", arch), heads = 0;
+    if ((rc = vk_timm_hparams(weights, arch_buf[0] ? arch_buf : NULL, heads, &hp, err)) != VK_OK)
+        return rc;
+    if ((rc = vk_model_load_timm(weights, &hp, &r, err)) != VK_OK)
+        return rc;
+    /* preprocessing: the config's, else timm's defaults for the family
+       (vit_: 0.5 / 0.5, as its augreg weights; deit: ImageNet's) */
+    if (!has_norm && !strncmp(arch_buf, "vit_", 4))
+        for (int c = 0; c < VK_MAX_CHANNELS; c++)
+            mean[c] = std[c] = 0.5f, has_norm = 1;
+    if (has_norm)
+        for (int c = 0; c < VK_MAX_CHANNELS; c++) {
+            r.mean[c] = mean[c];
+            r.std[c] = std[c];
+        }
+    *m = r;
+    return VK_OK;
 }

@@ -6,7 +6,7 @@
  * [dim][channels*patch*patch] in (c, ky, kx) order; qkv_w stacks the query,
  * key and value projections: rows [0,D) query, [D,2D) key, [2D,3D) value.
  *
- * Lifecycle: vk_model_load_hf() or vk_model_load_timm() -> use -> vk_model_free().
+ * Lifecycle: vk_model_load() (or _load_hf, _load_timm) -> use -> vk_model_free().
  *
  *     vk_model m; vk_err err = {0};
  *     if (vk_model_load_hf("models/demo", &m, &err) != VK_OK) die(err.msg);
@@ -49,11 +49,17 @@ typedef struct {
     int n_classes;   /* K */
     float ln_eps;
     vk_act act;
+    int distilled;   /* 1: a distillation token after the class token (DeiT) */
+    int dist_head;   /* 1 (distilled only): a distillation head whose logits are
+                        averaged with the class head's, as transformers'
+                        DeiTForImageClassificationWithTeacher and timm's
+                        distilled DeiT in eval mode do */
 } vk_hparams;
 
 typedef struct {
     vk_hparams hp;
-    int n_tokens;             /* (image/patch)^2 + 1 (class token first) */
+    int n_tokens;             /* n_prefix + (image/patch)^2 */
+    int n_prefix;             /* 1 (class token) or 2 (class, distillation) */
     /* preprocessing (from preprocessor_config.json, or defaults) */
     float rescale;            /* pixel byte -> [0,1], typically 1/255 */
     float mean[VK_MAX_CHANNELS], std[VK_MAX_CHANNELS];
@@ -61,10 +67,12 @@ typedef struct {
 
     float *patch_w, *patch_b; /* [D][C*P*P], [D] */
     float *cls;               /* [D] */
+    float *dist;              /* [D] distillation token, or NULL */
     float *pos;               /* [T][D] */
     vk_layer layers[VK_MAX_LAYERS];
     float *lnf_w, *lnf_b;     /* [D] */
     float *head_w, *head_b;   /* [K][D], [K] */
+    float *headd_w, *headd_b; /* [K][D], [K] distillation head, or NULL */
 
     float *arena;             /* owns every tensor above */
     size_t arena_n;           /* floats */
@@ -74,17 +82,40 @@ typedef struct {
                                  weights after loading must zero it. */
 } vk_model;
 
-/* Loads a Hugging Face ViTForImageClassification directory (config.json,
- * model.safetensors, optional preprocessor_config.json). Checks every dtype,
+/* Loads a transformers ViTForImageClassification, DeiTForImageClassification
+ * (distillation token, class head) or DeiTForImageClassificationWithTeacher
+ * (both heads, logits averaged) folder (config.json, model.safetensors in
+ * F32, F16 or BF16, optional preprocessor_config.json). Checks every dtype,
  * shape and offset against the header and the config. On error *m is
  * untouched and err names the file and the problem. */
 vk_status vk_model_load_hf(const char *dir, vk_model *m, vk_err *err);
 
 /* Loads a timm-named ViT/DeiT safetensors file (patch_embed.proj.weight,
- * blocks.N.attn.qkv.weight, ..., head.weight) given its hyper-parameters.
+ * blocks.N.attn.qkv.weight, ..., head.weight; dist_token and head_dist for
+ * a distilled DeiT, as hp says) given its hyper-parameters.
  * Preprocessing defaults to ImageNet mean/std, rescale 1/255. */
 vk_status vk_model_load_timm(const char *path, const vk_hparams *hp, vk_model *m,
                              vk_err *err);
+
+/* Loads any supported checkpoint (README "Bring your own model"):
+ *  - a folder with a transformers config.json (model_type vit or deit):
+ *    vk_model_load_hf;
+ *  - a folder with timm's config.json ("architecture", optional
+ *    model_args.num_heads, pretrained_cfg.mean/std) and model.safetensors;
+ *  - a timm .safetensors file, with arch (a timm name such as
+ *    deit_small_patch16_224) or timm's config.json beside it.
+ * For timm the sizes come from the tensors' shapes (image size from
+ * pos_embed), the head count from model_args or the architecture name
+ * (tiny 3, small 6, base 12); arch, when given, wins over a config.json.
+ * A missing path, a folder with only pytorch_model.bin (the error gives the
+ * one line of Python that converts it), another file type and an
+ * unsupported model_type or architecture are errors saying so. */
+vk_status vk_model_load(const char *path, const char *arch, vk_model *m, vk_err *err);
+
+/* timm hyper-parameters from a safetensors file's shapes (see
+ * vk_model_load); heads > 0 overrides the architecture's head count. */
+vk_status vk_timm_hparams(const char *path, const char *arch, int heads, vk_hparams *hp,
+                          vk_err *err);
 
 /* Allocates a zeroed model of the given shape (labels "0".."K-1"); used by
  * the loaders, by tests and by benchmarks that fill random weights. */

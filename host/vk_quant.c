@@ -132,6 +132,10 @@ vk_status vk_quant_build(const vk_model *m, const vk_ref_stats *st, vk_qmodel *q
     int *perm = NULL;
     size_t n_sw = (size_t)(mlp > 3 * d ? mlp : 3 * d) + (size_t)k + (size_t)pd;
     vk_status rc = vk_hparams_check(hp, "model", err);
+    if (rc == VK_OK && hp->distilled)
+        return vk_fail(err, VK_E_UNSUPPORTED,
+                       "quantize: the model has a distillation token (DeiT); the blob does not "
+                       "carry it yet (the float reference runs it: eval --float)");
     if (rc != VK_OK)
         return rc;
     vk_layout_compute(&r.lay, (uint32_t)hp->n_channels, (uint32_t)hp->patch_size, (uint32_t)d,

@@ -40,7 +40,10 @@ vk_ref_ws *vk_ref_ws_new(const vk_model *m)
     ws->xn = malloc(t * d * sizeof(float));
     ws->qkv = malloc(t * 3 * d * sizeof(float));
     ws->ctx = malloc(t * d * sizeof(float));
-    ws->mid = malloc(t * (size_t)hp->mlp_dim * sizeof(float));
+    /* mid also holds the distillation head's logits */
+    ws->mid = malloc((t * hp->mlp_dim > (size_t)hp->n_classes ? t * hp->mlp_dim
+                                                                : (size_t)hp->n_classes) *
+                     sizeof(float));
     ws->vt = malloc(2 * d / (size_t)hp->n_heads * t * sizeof(float));
     ws->patch =
         malloc(t * (size_t)hp->n_channels * hp->patch_size * hp->patch_size * sizeof(float));
@@ -334,10 +337,11 @@ static void attention(const vk_model *m, vk_ref_ws *ws, int t_n, uint32_t a)
  * the new token count; the residual stream is compacted. */
 static int prune(const vk_model *m, vk_ref_ws *ws, int t_n, uint32_t keep)
 {
-    int d = m->hp.dim, nh = ws->attn_shared ? 1 : m->hp.n_heads, n = t_n - 1;
-    int mk = (int)((keep * (uint32_t)n + 99) / 100);
+    /* the prefix tokens (class, and DeiT's distillation token) always stay */
+    int pre = m->n_prefix, d = m->hp.dim, nh = ws->attn_shared ? 1 : m->hp.n_heads;
+    int n = t_n - pre, mk = (int)((keep * (uint32_t)n + 99) / 100);
     size_t tt = (size_t)t_n * t_n;
-    for (int j = 1; j < t_n; j++) {
+    for (int j = pre; j < t_n; j++) {
         double s = 0;
         for (int hd = 0; hd < nh; hd++)
             s += ws->attn[hd * tt + j];
@@ -345,15 +349,16 @@ static int prune(const vk_model *m, vk_ref_ws *ws, int t_n, uint32_t keep)
     }
     /* selection by rank: token j is kept when fewer than mk tokens beat it */
     int k = 0;
-    ws->keep[k++] = 0;
-    for (int j = 1; j < t_n; j++) {
+    for (; k < pre; k++)
+        ws->keep[k] = k;
+    for (int j = pre; j < t_n; j++) {
         int better = 0;
-        for (int i = 1; i < t_n && better < mk; i++)
+        for (int i = pre; i < t_n && better < mk; i++)
             better += ws->score[i] > ws->score[j] || (ws->score[i] == ws->score[j] && i < j);
         if (better < mk)
             ws->keep[k++] = j;
     }
-    for (int i = 1; i < k; i++)
+    for (int i = pre; i < k; i++)
         memmove(&ws->h[(size_t)i * d], &ws->h[(size_t)ws->keep[i] * d], (size_t)d * sizeof(float));
     ws->attn_ok = 0; /* the matrices no longer match the tokens */
     return k;
@@ -371,6 +376,9 @@ void vk_ref_forward(const vk_model *m, vk_ref_ws *ws, const float *img, const ui
         upd(&st->in, img, (size_t)c * side * side);
     for (int o = 0; o < d; o++)
         ws->h[o] = m->cls[o] + m->pos[o];
+    if (m->dist) /* DeiT: the distillation token second */
+        for (int o = 0; o < d; o++)
+            ws->h[d + o] = m->dist[o] + m->pos[d + o];
     /* every patch a row, then one product with the embedding weights */
     for (int py = 0; py < g; py++)
         for (int px = 0; px < g; px++) {
@@ -383,7 +391,7 @@ void vk_ref_forward(const vk_model *m, vk_ref_ws *ws, const float *img, const ui
         }
     linear(ws->patch, g * g, pd, m->patch_w, m->patch_b, d, ws->tok, 0);
     for (size_t i = 0; i < (size_t)g * g * d; i++)
-        ws->h[d + i] = ws->tok[i] + m->pos[d + i];
+        ws->h[(size_t)m->n_prefix * d + i] = ws->tok[i] + m->pos[(size_t)m->n_prefix * d + i];
     if (st)
         upd(&st->h, ws->h, td);
 
@@ -444,8 +452,13 @@ void vk_ref_forward(const vk_model *m, vk_ref_ws *ws, const float *img, const ui
         if (st)
             upd(&st->h, ws->h, td);
     }
-    layernorm(ws->h, 1, d, m->lnf_w, m->lnf_b, hp->ln_eps, ws->xn);
+    layernorm(ws->h, m->headd_w ? 2 : 1, d, m->lnf_w, m->lnf_b, hp->ln_eps, ws->xn);
     linear(ws->xn, 1, d, m->head_w, m->head_b, hp->n_classes, logits, 0);
+    if (m->headd_w) { /* the two heads averaged, as DeiT with its teacher head */
+        linear(ws->xn + d, 1, d, m->headd_w, m->headd_b, hp->n_classes, ws->mid, 0);
+        for (int j = 0; j < hp->n_classes; j++)
+            logits[j] = (logits[j] + ws->mid[j]) / 2;
+    }
     if (st) {
         upd(&st->lnf, ws->xn, (size_t)d);
         upd(&st->logits, logits, (size_t)hp->n_classes);

@@ -5,27 +5,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "vk_sha256.h"
-
-static int is_dir(const char *p)
-{
-    struct stat st;
-    return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
-}
-
-static vk_status load_model(const vk_workload_opts *o, vk_model *m, vk_err *err)
-{
-    if (is_dir(o->model))
-        return vk_model_load_hf(o->model, m, err);
-    if (!o->timm_hp)
-        return vk_fail(err, VK_E_ARG,
-                       "%s: not a checkpoint directory; a timm .safetensors file needs its "
-                       "hyper-parameters",
-                       o->model);
-    return vk_model_load_timm(o->model, o->timm_hp, m, err);
-}
 
 vk_status vk_workload_open(const vk_workload_opts *o, vk_workload *w, vk_err *err)
 {
@@ -44,7 +25,7 @@ vk_status vk_workload_open(const vk_workload_opts *o, vk_workload *w, vk_err *er
     memset(&sp, 0, sizeof sp);
     if (!o->model || !o->data)
         return vk_fail(err, VK_E_ARG, "a model and a dataset are required");
-    rc = load_model(o, &r.model, err);
+    rc = vk_model_load(o->model, o->arch, &r.model, err);
     if (rc != VK_OK)
         return rc;
     if ((rc = vk_splits_resolve(&so, &r.model, &sp, err)) != VK_OK ||

@@ -24,8 +24,8 @@
 #include "vk_quant.h"
 
 typedef struct {
-    const char *model;    /* HF checkpoint dir, or a timm .safetensors */
-    const vk_hparams *timm_hp; /* required for a timm file */
+    const char *model;    /* checkpoint folder or timm file (vk_model_load) */
+    const char *arch;     /* timm architecture name, or NULL */
     const char *data;     /* IDX file or image folder */
     const char *calib;    /* optional calibration set */
     int limit;            /* evaluation images (0 = all of the test split) */

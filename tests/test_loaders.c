@@ -1,0 +1,374 @@
+/* test_loaders: every checkpoint kind vk_model_load takes, against the logits
+ * its own framework computed (tests/fixtures/frameworks, written by
+ * transformers 5.17 and timm 1.0.29 through tools/make_fixtures.py):
+ * transformers ViT (float32, float16, bfloat16 files), DeiT and DeiT with
+ * its teacher head, timm ViT and distilled DeiT from timm's config.json and
+ * from --arch names, and ViT-B/16 at full width (weights from a formula the
+ * fixture script shares); plus the errors a user meets (missing path, a
+ * pytorch_model.bin folder, another model_type, a timm file without its
+ * architecture). */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "host/vk_model.h"
+#include "host/vk_quant.h"
+#include "host/vk_ref.h"
+#include "tests/vk_test.h"
+
+#define FX "tests/fixtures/frameworks/"
+
+static char dir[64];
+
+typedef struct {
+    uint32_t n, c, h, w, k;
+    float *x, *logits; /* borrowed from buf */
+    uint8_t *buf;
+} ref_file;
+
+static int read_ref(const char *path, ref_file *r)
+{
+    FILE *f = fopen(path, "rb");
+    long n;
+    memset(r, 0, sizeof *r);
+    if (!f)
+        return -1;
+    fseek(f, 0, SEEK_END);
+    n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    r->buf = malloc((size_t)n);
+    if (fread(r->buf, 1, (size_t)n, f) != (size_t)n || n < 28 || memcmp(r->buf, "VKFIX001", 8)) {
+        fclose(f);
+        return -1;
+    }
+    fclose(f);
+    memcpy(&r->n, r->buf + 8, 4);
+    memcpy(&r->c, r->buf + 12, 4);
+    memcpy(&r->h, r->buf + 16, 4);
+    memcpy(&r->w, r->buf + 20, 4);
+    memcpy(&r->k, r->buf + 24, 4);
+    size_t nx = r->c ? (size_t)r->n * r->c * r->h * r->w : 0;
+    if ((size_t)n != 28 + 4 * (nx + (size_t)r->n * r->k))
+        return -1;
+    r->x = (float *)(r->buf + 28);
+    r->logits = r->x + nx;
+    return 0;
+}
+
+/* Largest |logit - reference| of m over the fixture's inputs (x given when
+ * the fixture holds none). */
+static double worst_of(const vk_model *m, const ref_file *r, const float *x)
+{
+    size_t img_n = (size_t)m->hp.n_channels * m->hp.image_size * m->hp.image_size;
+    vk_ref_ws *ws = vk_ref_ws_new(m);
+    float *lg = malloc((size_t)m->hp.n_classes * sizeof(float));
+    double worst = 0;
+    for (uint32_t i = 0; i < r->n; i++) {
+        vk_ref_forward(m, ws, x ? x : r->x + i * img_n, NULL, lg, NULL);
+        for (uint32_t j = 0; j < r->k; j++) {
+            double e = fabs(lg[j] - r->logits[i * r->k + j]);
+            if (e > worst)
+                worst = e;
+        }
+    }
+    vk_ref_ws_free(ws);
+    free(lg);
+    return worst;
+}
+
+/* Loads path (arch may be NULL) and checks it against the fixture's ref.bin. */
+static void check(const char *what, const char *path, const char *arch, const char *ref_dir,
+                  int distilled, int dist_head)
+{
+    char rp[256];
+    ref_file r;
+    vk_model m;
+    vk_err err = {{0}};
+    snprintf(rp, sizeof rp, FX "%s/ref.bin", ref_dir);
+    CHECK_EQ_INT(read_ref(rp, &r), 0);
+    CHECK_EQ_INT(vk_model_load(path, arch, &m, &err), VK_OK);
+    if (err.msg[0]) {
+        fprintf(stderr, "%s: %s\n", what, err.msg);
+        free(r.buf);
+        return;
+    }
+    CHECK_EQ_INT(m.hp.distilled, distilled);
+    CHECK_EQ_INT(m.hp.dist_head, dist_head);
+    CHECK_EQ_INT(m.hp.n_classes, r.k);
+    CHECK_EQ_INT(m.hp.image_size, r.h);
+    double worst = worst_of(&m, &r, NULL);
+    printf("%-44s max |logit - framework| = %.3g over %u inputs\n", what, worst, r.n);
+    CHECK(worst <= 1e-4);
+    vk_model_free(&m);
+    free(r.buf);
+}
+
+static void test_transformers(void)
+{
+    check("transformers ViT, float32", FX "hf_vit", NULL, "hf_vit", 0, 0);
+    check("transformers ViT, float16 file", FX "hf_vit_f16", NULL, "hf_vit_f16", 0, 0);
+    check("transformers ViT, bfloat16 file", FX "hf_vit_bf16", NULL, "hf_vit_bf16", 0, 0);
+    check("transformers DeiT", FX "hf_deit", NULL, "hf_deit", 1, 0);
+    check("transformers DeiT with teacher", FX "hf_deit_teacher", NULL, "hf_deit_teacher", 1, 1);
+    /* labels from id2label */
+    vk_model m;
+    vk_err err = {{0}};
+    CHECK_EQ_INT(vk_model_load(FX "hf_deit", NULL, &m, &err), VK_OK);
+    CHECK(m.n_prefix == 2 && m.n_tokens == 2 + 16);
+    CHECK(!strcmp(m.labels[3], "class_3"));
+    /* the int8 blob does not carry the distillation token yet: refused, named */
+    vk_ref_stats st;
+    vk_qmodel q;
+    memset(&st, 0, sizeof st);
+    CHECK_EQ_INT(vk_quant_build(&m, &st, &q, &err), VK_E_UNSUPPORTED);
+    CHECK_STR_CONTAINS(err.msg, "distillation token");
+    vk_model_free(&m);
+}
+
+static void test_timm(void)
+{
+    check("timm ViT, its config.json", FX "timm_vit", NULL, "timm_vit", 0, 0);
+    check("timm distilled DeiT, its config.json", FX "timm_deit_dist", NULL, "timm_deit_dist", 1,
+          1);
+    /* the file alone, with a timm name (the head count from the name, the
+       sizes from the tensors) */
+    check("timm ViT file, --arch vit_tiny_patch16_224", FX "timm_vit/model.safetensors",
+          "vit_tiny_patch16_224", "timm_vit", 0, 0);
+    check("timm DeiT file, --arch deit_tiny_distilled_...", FX "timm_deit_dist/model.safetensors",
+          "deit_tiny_distilled_patch16_224", "timm_deit_dist", 1, 1);
+    /* preprocessing from timm's pretrained_cfg (this vit_tiny's: 0.5) */
+    vk_model m;
+    vk_err err = {{0}};
+    CHECK_EQ_INT(vk_model_load(FX "timm_vit", NULL, &m, &err), VK_OK);
+    CHECK(m.mean[0] == 0.5f && m.std[2] == 0.5f);
+    vk_model_free(&m);
+    /* a wrong head count changes the function: the name is what decides */
+    ref_file r;
+    CHECK_EQ_INT(read_ref(FX "timm_vit/ref.bin", &r), 0);
+    CHECK_EQ_INT(vk_model_load(FX "timm_vit/model.safetensors", "vit_base_patch16_224", &m, &err),
+                 VK_OK);
+    CHECK_EQ_INT(m.hp.n_heads, 12);
+    CHECK(worst_of(&m, &r, NULL) > 1e-3);
+    vk_model_free(&m);
+    free(r.buf);
+}
+
+/* ---- ViT-B/16 at full width, weights from the fixture's formula ---------- */
+
+static double formula_u(uint64_t t, uint64_t j)
+{
+    uint64_t z = ((t + 1) << 32) + j;
+    z += 0x9E3779B97F4A7C15ull;
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    z ^= z >> 31;
+    return (double)(z >> 40) / 16777216.0 * 2 - 1;
+}
+
+/* The checkpoint name of a transformers 5 module name (save_pretrained
+ * writes the names ViT checkpoints have always had). */
+static void legacy_name(const char *in, char *out, size_t n)
+{
+    static const char *const map[][2] = {
+        {"attention.q_proj", "attention.attention.query"},
+        {"attention.k_proj", "attention.attention.key"},
+        {"attention.v_proj", "attention.attention.value"},
+        {"attention.o_proj", "attention.output.dense"},
+        {"mlp.fc1", "intermediate.dense"},
+        {"mlp.fc2", "output.dense"},
+        {"layernorm_before", "layernorm_before"},
+        {"layernorm_after", "layernorm_after"}};
+    int layer;
+    char rest[128];
+    if (sscanf(in, "vit.layers.%d.%127s", &layer, rest) != 2) {
+        snprintf(out, n, "%s", in);
+        return;
+    }
+    for (size_t i = 0; i < sizeof map / sizeof map[0]; i++) {
+        size_t k = strlen(map[i][0]);
+        if (!strncmp(rest, map[i][0], k)) {
+            snprintf(out, n, "vit.encoder.layer.%d.%s%s", layer, map[i][1], rest + k);
+            return;
+        }
+    }
+    snprintf(out, n, "%s", in);
+}
+
+/* Writes FX hf_vit_b16's tensors (names.txt: transformers' sorted module
+ * names and shapes; the formula's tensor index is the position there) as a
+ * float32 safetensors file under the checkpoint names, each value as
+ * tools/make_fixtures.py's formula(). */
+static int write_vit_b16(const char *out)
+{
+    FILE *nf = fopen(FX "hf_vit_b16/names.txt", "r"), *f;
+    char names[64][128], shapes[64][64], hdr[16384];
+    int64_t dims[64][4], n_el[64];
+    int rank[64], n = 0;
+    size_t off = 0, hl = 0;
+    if (!nf)
+        return -1;
+    while (n < 64 && fscanf(nf, "%127s %63s", names[n], shapes[n]) == 2) {
+        char *p = shapes[n];
+        rank[n] = 0;
+        n_el[n] = 1;
+        while (*p && rank[n] < 4) {
+            dims[n][rank[n]] = strtoll(p, &p, 10);
+            n_el[n] *= dims[n][rank[n]++];
+            if (*p == 'x')
+                p++;
+        }
+        n++;
+    }
+    fclose(nf);
+    hl += (size_t)snprintf(hdr + hl, sizeof hdr - hl, "{");
+    for (int t = 0; t < n; t++) {
+        char ck[160];
+        legacy_name(names[t], ck, sizeof ck);
+        hl += (size_t)snprintf(hdr + hl, sizeof hdr - hl, "%s\"%s\":{\"dtype\":\"F32\",\"shape\":[",
+                               t ? "," : "", ck);
+        for (int d = 0; d < rank[t]; d++)
+            hl += (size_t)snprintf(hdr + hl, sizeof hdr - hl, "%s%lld", d ? "," : "",
+                                   (long long)dims[t][d]);
+        hl += (size_t)snprintf(hdr + hl, sizeof hdr - hl, "],\"data_offsets\":[%zu,%zu]}", off,
+                               off + 4 * (size_t)n_el[t]);
+        off += 4 * (size_t)n_el[t];
+    }
+    hl += (size_t)snprintf(hdr + hl, sizeof hdr - hl, "}");
+    if (!(f = fopen(out, "wb")))
+        return -1;
+    uint64_t len = hl;
+    fwrite(&len, 8, 1, f);
+    fwrite(hdr, 1, hl, f);
+    for (int t = 0; t < n; t++) {
+        const char *nm = names[t];
+        size_t ln = strlen(nm);
+        float *v = malloc((size_t)n_el[t] * sizeof(float));
+        for (int64_t j = 0; j < n_el[t]; j++) {
+            double u = formula_u((uint64_t)t, (uint64_t)j), x;
+            if (rank[t] == 1 && strstr(nm, "layernorm") && ln > 6 && !strcmp(nm + ln - 6, "weight"))
+                x = 1 + 0.1 * u;
+            else if (rank[t] == 1)
+                x = 0.05 * u;
+            else if (strstr(nm, "cls_token") || strstr(nm, "position_embeddings"))
+                x = 0.5 * u;
+            else
+                x = u * sqrt(3.0 / (double)(n_el[t] / dims[t][0]));
+            v[j] = (float)x;
+        }
+        fwrite(v, sizeof(float), (size_t)n_el[t], f);
+        free(v);
+    }
+    return fclose(f) == 0 && n == 40 ? 0 : -1;
+}
+
+static void test_vit_b16(void)
+{
+    char d[128], p[160], cmd[512];
+    ref_file r;
+    vk_model m;
+    vk_err err = {{0}};
+    snprintf(d, sizeof d, "%s/vitb", dir);
+    mkdir(d, 0700);
+    snprintf(p, sizeof p, "%s/model.safetensors", d);
+    CHECK_EQ_INT(write_vit_b16(p), 0);
+    snprintf(cmd, sizeof cmd, "cp " FX "hf_vit_b16/config.json %s/", d);
+    CHECK_EQ_INT(system(cmd), 0);
+    CHECK_EQ_INT(read_ref(FX "hf_vit_b16/ref.bin", &r), 0);
+    CHECK_EQ_INT(vk_model_load(d, NULL, &m, &err), VK_OK);
+    if (err.msg[0]) {
+        fprintf(stderr, "%s\n", err.msg);
+        free(r.buf);
+        return;
+    }
+    CHECK(m.hp.dim == 768 && m.hp.n_heads == 12 && m.hp.mlp_dim == 3072 && m.n_tokens == 197);
+    size_t img_n = 3 * 224 * 224;
+    float *x = malloc(img_n * sizeof(float));
+    for (size_t j = 0; j < img_n; j++)
+        x[j] = (float)formula_u(1000, j) * 2;
+    double worst = worst_of(&m, &r, x);
+    printf("%-44s max |logit - framework| = %.3g over 1 input, 1000 classes\n",
+           "transformers ViT-B/16 width (2 encoders)", worst);
+    CHECK(worst <= 1e-4);
+    free(x);
+    free(r.buf);
+    vk_model_free(&m);
+}
+
+/* ---- what a user gets wrong ----------------------------------------------- */
+
+static void write_file(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    fputs(text, f);
+    fclose(f);
+}
+
+static void test_errors(void)
+{
+    char d[128], p[200];
+    vk_model m, before;
+    vk_err err = {{0}};
+    memset(&m, 0x5A, sizeof m);
+    memcpy(&before, &m, sizeof m);
+    CHECK_EQ_INT(vk_model_load("/nonexistent/model", NULL, &m, &err), VK_E_IO);
+    CHECK_STR_CONTAINS(err.msg, "/nonexistent/model: no such file or folder");
+    /* a folder with only pytorch_model.bin: the conversion line */
+    snprintf(d, sizeof d, "%s/binonly", dir);
+    mkdir(d, 0700);
+    snprintf(p, sizeof p, "%s/pytorch_model.bin", d);
+    write_file(p, "pickle");
+    CHECK_EQ_INT(vk_model_load(d, NULL, &m, &err), VK_E_UNSUPPORTED);
+    CHECK_STR_CONTAINS(err.msg, "pytorch_model.bin");
+    CHECK_STR_CONTAINS(err.msg, "python3 -c");
+    CHECK_STR_CONTAINS(err.msg, "save_file");
+    /* ... also with a config.json beside it */
+    snprintf(p, sizeof p, "cp " FX "hf_vit/config.json %s/", d);
+    CHECK_EQ_INT(system(p), 0);
+    CHECK_EQ_INT(vk_model_load(d, NULL, &m, &err), VK_E_UNSUPPORTED);
+    CHECK_STR_CONTAINS(err.msg, "python3 -c");
+    /* another model type, named */
+    snprintf(p, sizeof p, "%s/config.json", d);
+    write_file(p, "{\"model_type\": \"swin\", \"hidden_size\": 96}");
+    CHECK_EQ_INT(vk_model_load(d, NULL, &m, &err), VK_E_UNSUPPORTED);
+    CHECK_STR_CONTAINS(err.msg, "model_type \"swin\"");
+    write_file(p, "{\"model_type\": \"vit\", \"architectures\": [\"ViTForMaskedImageModeling\"]}");
+    CHECK_EQ_INT(vk_model_load(d, NULL, &m, &err), VK_E_UNSUPPORTED);
+    CHECK_STR_CONTAINS(err.msg, "ViTForMaskedImageModeling");
+    /* a .pth file: the conversion line */
+    snprintf(p, sizeof p, "%s/deit.pth", d);
+    write_file(p, "pickle");
+    CHECK_EQ_INT(vk_model_load(p, NULL, &m, &err), VK_E_UNSUPPORTED);
+    CHECK_STR_CONTAINS(err.msg, "python3 -c");
+    /* a timm file with nothing to say its architecture, and an unknown name */
+    snprintf(p, sizeof p, "%s/config.json", d);
+    unlink(p);
+    snprintf(p, sizeof p, "cp " FX "timm_vit/model.safetensors %s/t.safetensors", d);
+    CHECK_EQ_INT(system(p), 0);
+    snprintf(p, sizeof p, "%s/t.safetensors", d);
+    CHECK_EQ_INT(vk_model_load(p, NULL, &m, &err), VK_E_ARG);
+    CHECK_STR_CONTAINS(err.msg, "--arch");
+    CHECK_EQ_INT(vk_model_load(p, "resnet50", &m, &err), VK_E_UNSUPPORTED);
+    CHECK_STR_CONTAINS(err.msg, "\"resnet50\"");
+    CHECK(memcmp(&m, &before, sizeof m) == 0); /* untouched on every error */
+}
+
+int main(void)
+{
+    snprintf(dir, sizeof dir, "/tmp/vk_loaders_XXXXXX");
+    if (!mkdtemp(dir)) {
+        perror("mkdtemp");
+        return 1;
+    }
+    RUN(test_transformers);
+    RUN(test_timm);
+    RUN(test_vit_b16);
+    RUN(test_errors);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "could not remove %s\n", dir);
+    return vk_test_summary("loaders");
+}
