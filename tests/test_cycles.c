@@ -105,12 +105,12 @@ static int32_t compare(const char *what, const vk_qmodel *q, const vk_cycles_dim
 static void test_loop_counts(void)
 {
     static const shape shapes[] = {
-        {"tiny", {8, 4, 2, 16, 4, 2, 128, 5, 1e-6f, VK_ACT_GELU}, 24},
-        {"demo", {28, 7, 1, 64, 8, 4, 256, 10, 1e-6f, VK_ACT_GELU}, 8},
-        {"tiles", {27, 3, 2, 80, 3, 2, 320, 70, 1e-6f, VK_ACT_GELU}, 6},
-        {"odd", {12, 2, 1, 48, 5, 3, 200, 3, 1e-6f, VK_ACT_GELU}, 6},
-        {"one head", {8, 4, 1, 32, 3, 1, 64, 4, 1e-6f, VK_ACT_GELU}, 8},
-        {"deits", {224, 16, 3, 384, 1, 6, 1536, 1000, 1e-6f, VK_ACT_GELU}, 3},
+        {"tiny", {8, 4, 2, 16, 4, 2, 128, 5, 1e-6f, VK_ACT_GELU, 0, 0}, 24},
+        {"demo", {28, 7, 1, 64, 8, 4, 256, 10, 1e-6f, VK_ACT_GELU, 0, 0}, 8},
+        {"tiles", {27, 3, 2, 80, 3, 2, 320, 70, 1e-6f, VK_ACT_GELU, 0, 0}, 6},
+        {"odd", {12, 2, 1, 48, 5, 3, 200, 3, 1e-6f, VK_ACT_GELU, 0, 0}, 6},
+        {"one head", {8, 4, 1, 32, 3, 1, 64, 4, 1e-6f, VK_ACT_GELU, 0, 0}, 8},
+        {"deits", {224, 16, 3, 384, 1, 6, 1536, 1000, 1e-6f, VK_ACT_GELU, 0, 0}, 3},
     };
     if (!hw_ok)
         return;
