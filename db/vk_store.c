@@ -88,6 +88,17 @@ static const char *const migrations[] = {
     " model TEXT NOT NULL, val_top1 REAL, test_top1 REAL, sidecar TEXT NOT NULL,"
     " created TEXT NOT NULL);"
     "PRAGMA user_version = 5;",
+    /* 5 -> 6: splits: a run selects on validation images (data_hash,
+       n_images) and reports its front on test images it never saw (older
+       runs: test_hash '', selected and reported on the same images); the
+       paths' test figures, per test set */
+    "ALTER TABLE runs ADD COLUMN val TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE runs ADD COLUMN test_hash TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE runs ADD COLUMN n_test INT NOT NULL DEFAULT 0;"
+    "CREATE TABLE path_tests(path_id INT NOT NULL REFERENCES paths(id),"
+    " test_hash TEXT NOT NULL, n_images INT NOT NULL, top1 REAL NOT NULL,"
+    " results BLOB NOT NULL, created TEXT NOT NULL, PRIMARY KEY(path_id, test_hash));"
+    "PRAGMA user_version = 6;",
 };
 
 static double mono_s(void)
@@ -455,8 +466,8 @@ vk_status vk_store_run_create(vk_store *s, vk_run_info *r, vk_err *err)
     sqlite3_stmt *st = prep(s, "INSERT INTO runs(created,model,data,calib,model_hash,data_hash,"
                                "n_images,boards,objective,max_acc_drop,latency_budget_ms,"
                                "energy_budget_mj,seed,budget,population,strategy,offspring,space,"
-                               "seed_genomes,status) "
-                               "VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,'running')");
+                               "seed_genomes,val,test_hash,n_test,status) "
+                               "VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,'running')");
     vk_status rc = VK_OK;
     if (!st)
         return dberr(s, err, "prepare");
@@ -480,6 +491,9 @@ vk_status vk_store_run_create(vk_store *s, vk_run_info *r, vk_err *err)
     sqlite3_bind_int(st, 17, r->offspring);
     sqlite3_bind_text(st, 18, r->space[0] ? r->space : "FS", -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 19, r->seed_genomes, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 20, r->val, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 21, r->test_hash, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 22, r->n_test);
     if (exec(s, "BEGIN IMMEDIATE") != SQLITE_OK || sqlite3_step(st) != SQLITE_DONE ||
         exec(s, "COMMIT") != SQLITE_OK) {
         rc = dberr(s, err, "cannot create a run");
@@ -497,7 +511,7 @@ vk_status vk_store_run_get(vk_store *s, int64_t id, vk_run_info *r, vk_err *err)
     sqlite3_stmt *st = prep(s, "SELECT id,created,model,data,calib,model_hash,data_hash,"
                                "n_images,boards,objective,max_acc_drop,latency_budget_ms,"
                                "energy_budget_mj,seed,budget,population,status,strategy,offspring,"
-                               "space,seed_genomes FROM runs "
+                               "space,seed_genomes,val,test_hash,n_test FROM runs "
                                "WHERE id=?");
     vk_status rc = VK_OK;
     if (!st)
@@ -546,8 +560,13 @@ vk_status vk_store_run_get(vk_store *s, int64_t id, vk_run_info *r, vk_err *err)
         x.population = sqlite3_column_int(st, 15);
         x.offspring = sqlite3_column_int(st, 18);
         if (!take_text(x.space, sizeof x.space, st, 19, TXT_PRINT, 0) ||
-            !take_text(x.seed_genomes, sizeof x.seed_genomes, st, 20, TXT_PRINT, 0)) {
-            rc = vk_fail(err, VK_E_FORMAT, "%s: run %lld: stored space or seed genomes are NULL, "
+            !take_text(x.seed_genomes, sizeof x.seed_genomes, st, 20, TXT_PRINT, 0) ||
+            !take_text(x.val, sizeof x.val, st, 21, TXT_PRINT, 0) ||
+            !take_text(x.test_hash, sizeof x.test_hash, st, 22, TXT_HEX, 0) ||
+            (x.test_hash[0] && strlen(x.test_hash) != 64) ||
+            (x.n_test = sqlite3_column_int(st, 23)) < 0) {
+            rc = vk_fail(err, VK_E_FORMAT, "%s: run %lld: stored space, seed genomes, validation "
+                         "source, test hash or test size are NULL, "
                          "too long or not text (a foreign or tampered database)", s->path,
                          (long long)id);
             goto out;
@@ -794,6 +813,19 @@ static vk_status link_run(vk_store *s, int64_t run_id, int64_t path_id)
     return r == SQLITE_DONE ? VK_OK : VK_E_DB;
 }
 
+/* The per-image results blob (see vk_store.h): 6 bytes per image. */
+static void put_results(uint8_t *blob, const vk_img_result *res, int n)
+{
+    for (int i = 0; i < n; i++) {
+        uint8_t *p = blob + 6 * i;
+        uint32_t e = (uint32_t)res[i].entropy_q16;
+        p[0] = (uint8_t)res[i].cls;
+        p[1] = (uint8_t)((uint16_t)res[i].cls >> 8);
+        p[2] = (uint8_t)e, p[3] = (uint8_t)(e >> 8), p[4] = (uint8_t)(e >> 16);
+        p[5] = (uint8_t)(e >> 24);
+    }
+}
+
 vk_status vk_store_path_insert(vk_store *s, int64_t run_id, const char *model_hash,
                                const char *data_hash, vk_path_rec *rec, int n_images,
                                vk_err *err)
@@ -814,14 +846,7 @@ vk_status vk_store_path_insert(vk_store *s, int64_t run_id, const char *model_ha
         free(blob);
         return st ? vk_fail(err, VK_E_NOMEM, "out of memory") : dberr(s, err, "prepare");
     }
-    for (int i = 0; i < n_images; i++) {
-        uint8_t *p = blob + 6 * i;
-        uint32_t e = (uint32_t)rec->res[i].entropy_q16;
-        p[0] = (uint8_t)rec->res[i].cls;
-        p[1] = (uint8_t)((uint16_t)rec->res[i].cls >> 8);
-        p[2] = (uint8_t)e, p[3] = (uint8_t)(e >> 8), p[4] = (uint8_t)(e >> 16);
-        p[5] = (uint8_t)(e >> 24);
-    }
+    put_results(blob, rec->res, n_images);
     memcpy(sc, rec->m.stage_cycles, sizeof sc);
     put_doubles(sm, rec->m.suffix_ms, VK_MAX_LAYERS + 1);
     put_doubles(sj, rec->m.suffix_mj, VK_MAX_LAYERS + 1);
@@ -894,6 +919,62 @@ vk_status vk_store_run_eval(vk_store *s, int64_t run_id, int64_t path_id, vk_err
         return rc;
     }
     return VK_OK;
+}
+
+vk_status vk_store_path_test_put(vk_store *s, int64_t path_id, const char *test_hash,
+                                 int n_images, double top1, const vk_img_result *res,
+                                 vk_err *err)
+{
+    char ts[32];
+    uint8_t *blob;
+    if (n_images < 1 || !isfinite(top1) || top1 < 0 || top1 > 100)
+        return vk_fail(err, VK_E_ARG, "path %lld: a test top-1 of %g%% on %d images",
+                       (long long)path_id, top1, n_images);
+    if (!(blob = malloc((size_t)n_images * 6)))
+        return vk_fail(err, VK_E_NOMEM, "out of memory");
+    put_results(blob, res, n_images);
+    sqlite3_stmt *st = prep(s, "INSERT INTO path_tests(path_id,test_hash,n_images,top1,results,"
+                               "created) VALUES(?,?,?,?,?,?) ON CONFLICT(path_id,test_hash) "
+                               "DO NOTHING");
+    now(ts, sizeof ts);
+    if (st) {
+        sqlite3_bind_int64(st, 1, path_id);
+        sqlite3_bind_text(st, 2, test_hash, -1, SQLITE_STATIC);
+        sqlite3_bind_int(st, 3, n_images);
+        sqlite3_bind_double(st, 4, top1);
+        sqlite3_bind_blob(st, 5, blob, n_images * 6, SQLITE_STATIC);
+        sqlite3_bind_text(st, 6, ts, -1, SQLITE_STATIC);
+    }
+    vk_status rc = write1(s, st, err, "cannot record the test figure");
+    free(blob);
+    return rc;
+}
+
+vk_status vk_store_path_test_get(vk_store *s, int64_t path_id, const char *test_hash,
+                                 double *top1, int *found, vk_err *err)
+{
+    sqlite3_stmt *st = prep(s, "SELECT top1,n_images,length(results) FROM path_tests "
+                               "WHERE path_id=? AND test_hash=?");
+    vk_status rc = VK_OK;
+    *found = 0;
+    if (!st)
+        return dberr(s, err, "prepare");
+    sqlite3_bind_int64(st, 1, path_id);
+    sqlite3_bind_text(st, 2, test_hash, -1, SQLITE_STATIC);
+    int step = sqlite3_step(st);
+    if (step == SQLITE_ROW) {
+        int n = sqlite3_column_int(st, 1);
+        if (!take_figure(top1, st, 0, 100, 0) || n < 1 || sqlite3_column_int(st, 2) != 6 * n)
+            rc = vk_fail(err, VK_E_FORMAT, "%s: path %lld: stored test figure is not a top-1 "
+                         "in 0..100 with its per-image results (a foreign or tampered database)",
+                         s->path, (long long)path_id);
+        else
+            *found = 1;
+    } else if (step != SQLITE_DONE) {
+        rc = dberr(s, err, "cannot read the test figure");
+    }
+    sqlite3_finalize(st);
+    return rc;
 }
 
 vk_status vk_store_attempt(vk_store *s, int64_t run_id, const char *genome, const char *board,

@@ -60,7 +60,7 @@
 #include "../boards/vk_measure.h"
 #include "../host/vk_status.h"
 
-#define VK_STORE_SCHEMA 5
+#define VK_STORE_SCHEMA 6
 #define VK_STORE_WAIT_DEFAULT 300 /* seconds a locked database is waited for */
 
 typedef struct vk_store vk_store;
@@ -81,6 +81,14 @@ typedef struct {
     int offspring;       /* NSGA-II children per generation */
     char space[64];      /* genes per encoder (vk_space_format; "" = FS on create) */
     char seed_genomes[16 * (VK_MAX_LAYERS * 9 + 1)]; /* the user's, comma-separated */
+    /* Splits (schema 6): the run selects on its validation images (data_hash,
+       n_images: what its paths were measured on) and reports on its test
+       images (test_hash, n_test), which it never selected on. val is the
+       validation source as given ("" = the default). A run stored before
+       (test_hash "") selected and reported on the same images. */
+    char val[512];
+    char test_hash[65];
+    int n_test;
 } vk_run_info;
 
 /* One measured path. */
@@ -131,6 +139,16 @@ vk_status vk_store_path_run(vk_store *s, int64_t path_id, int64_t *run_id, vk_er
 vk_status vk_store_run_eval(vk_store *s, int64_t run_id, int64_t path_id, vk_err *err);
 /* Paths a run evaluated, in order; *ids owned by caller. */
 vk_status vk_store_run_paths(vk_store *s, int64_t run_id, int64_t **ids, int *n, vk_err *err);
+
+/* A path's top-1 on a test set (test_hash, n_images, per-image results
+ * res[n_images]), measured after the search that selected it on other
+ * images; storing it again for the same (path, test set) changes nothing. */
+vk_status vk_store_path_test_put(vk_store *s, int64_t path_id, const char *test_hash,
+                                 int n_images, double top1, const vk_img_result *res,
+                                 vk_err *err);
+/* *found = 0 when the path was not measured on that test set, else *top1. */
+vk_status vk_store_path_test_get(vk_store *s, int64_t path_id, const char *test_hash,
+                                 double *top1, int *found, vk_err *err);
 
 /* A board attempt: ok = 0 records a failure (never a result). */
 vk_status vk_store_attempt(vk_store *s, int64_t run_id, const char *genome, const char *board,

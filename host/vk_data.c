@@ -847,6 +847,39 @@ static int train_sibling(const char *data, char *out, size_t n)
     return stat(out, &st) == 0;
 }
 
+/* Narrows an IDX source to its images [first, first + count): a source of
+ * those images alone, hashed as the IDX file holding just them would be. */
+static vk_status narrow_idx(vk_catalog *s, int first, int count, vk_err *err)
+{
+    size_t px = (size_t)s->ih * s->iw;
+    uint8_t *b;
+    if (!s->idx)
+        return vk_fail(err, VK_E_ARG, "%s: a hold-out narrows an IDX training file, not a folder",
+                       s->path);
+    if (first < 0 || count < 1 || first > s->n - count)
+        return vk_fail(err, VK_E_ARG, "%s: the hold-out images %d..%d are outside its %d images",
+                       s->path, first, first + count - 1, s->n);
+    if (!(b = malloc(16 + (size_t)count * px)))
+        return vk_fail(err, VK_E_NOMEM, "%s: out of memory", s->path);
+    memcpy(b, s->idx, 16);
+    for (int i = 0; i < 4; i++)
+        b[4 + i] = (uint8_t)((uint32_t)count >> (24 - 8 * i));
+    memcpy(b + 16, s->idx + 16 + (size_t)first * px, (size_t)count * px);
+    free(s->idx);
+    s->idx = b;
+    memmove(s->labels, s->labels + first, (size_t)count * sizeof *s->labels);
+    s->n = count;
+    vk_sha256_ctx c;
+    vk_sha256_init(&c);
+    hash_labels(&c, "idx", s);
+    vk_sha256_update(&c, b + 4, 12 + (size_t)count * px);
+    vk_sha256_final(&c, s->hash);
+    size_t l = strlen(s->path);
+    snprintf(s->path + l, sizeof s->path - l, " [images %d..%d, the hold-out]", first,
+             first + count - 1);
+    return VK_OK;
+}
+
 void vk_splits_free(vk_splits *sp)
 {
     if (!sp)
@@ -898,6 +931,11 @@ vk_status vk_splits_resolve(const vk_split_opts *o, const vk_model *m, vk_splits
             vk_err_prefix(err, "%s images", vk_split_role_str((vk_split_role)q));
             goto fail;
         }
+        if (q == VK_SPLIT_VAL && !o->val && path[q] == sib && o->holdout_count > 0 &&
+            (rc = narrow_idx(r.src[q], o->holdout_first, o->holdout_count, err)) != VK_OK) {
+            vk_err_prefix(err, "validation images");
+            goto fail;
+        }
         for (int p = 0; p < q; p++)
             if (!memcmp(vk_catalog_hash(r.src[p]), vk_catalog_hash(r.src[q]), 32)) {
                 vk_catalog_close(r.src[q]);
@@ -938,10 +976,10 @@ vk_status vk_splits_resolve(const vk_split_opts *o, const vk_model *m, vk_splits
         int n_cal = cap_n(o->n_calib, VK_SPLIT_CALIB_N, hi[VK_SPLIT_CALIB] - lo[VK_SPLIT_CALIB]);
         int c_off = lo[VK_SPLIT_CALIB];
         if (r.src[VK_SPLIT_CALIB] == r.src[VK_SPLIT_VAL]) {
-            if (c_off + n_val + n_cal <= hi[VK_SPLIT_CALIB]) {
-                c_off += n_val;
-            } else {
-                c_off = hi[VK_SPLIT_CALIB] - n_cal;
+            /* the end of the selection part: the calibration (and so the
+               blob) does not depend on the validation size */
+            c_off = hi[VK_SPLIT_CALIB] - n_cal;
+            if (c_off < lo[VK_SPLIT_VAL] + n_val) {
                 snprintf(r.note, sizeof r.note,
                          "the %d calibration images overlap the %d validation images (%.120s has "
                          "only %d images outside the test part)",

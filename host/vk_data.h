@@ -135,6 +135,13 @@ typedef struct {
     uint64_t seed;     /* default (0): VK_SAMPLE_SEED */
     int test_percent;  /* share of a source that test shares with validation or
                           calibration, 1..99 (default 50) */
+    int holdout_first, holdout_count; /* the checkpoint's hold-out
+                          (vk_model_heldout): when count > 0 and the
+                          validation source is the default training sibling,
+                          that source is narrowed to its images
+                          [first, first + count), the ones the weights never
+                          trained on (the same images, and the same source
+                          hash, as tools/finetune/holdout_idx.py's file) */
 } vk_split_opts;
 
 #define VK_SPLIT_VAL_N 1000
@@ -157,9 +164,10 @@ typedef struct {
  *    first test_percent % of the order and the rest is the selection part,
  *    so test never shares an image with validation or calibration;
  *  - validation takes the first n_val positions of its selection part;
- *  - calibration on the validation source takes the n_calib positions after
- *    validation when they fit, else the last n_calib of the selection part
- *    (overlapping validation, said in note; never test);
+ *  - calibration on the validation source takes the last n_calib positions
+ *    of the selection part (so it does not depend on the validation size),
+ *    overlapping validation only when the part holds fewer than
+ *    n_val + n_calib (said in note; never test);
  *  - sizes larger than their part are capped to it; an empty part is an
  *    error.
  * Opens each distinct source once. On success the caller owns *sp (free

@@ -224,6 +224,40 @@ static char *read_text(const char *path, vk_err *err, vk_status *rc)
     return b;
 }
 
+vk_status vk_model_heldout(const char *path, int *first, int *count, vk_err *err)
+{
+    char p[1100];
+    struct stat st;
+    vk_status rc = VK_OK;
+    *first = *count = 0;
+    if (stat(path, &st) || !S_ISDIR(st.st_mode))
+        return VK_OK;
+    snprintf(p, sizeof p, "%s/heldout.json", path);
+    if (stat(p, &st))
+        return VK_OK;
+    char *text = read_text(p, err, &rc);
+    if (!text)
+        return rc;
+    cJSON *root = cJSON_Parse(text), *sp, *f, *n;
+    free(text);
+    sp = cJSON_GetObjectItemCaseSensitive(root, "split");
+    f = cJSON_GetObjectItemCaseSensitive(root, "first");
+    n = cJSON_GetObjectItemCaseSensitive(root, "count");
+    if (!cJSON_IsObject(root) || !cJSON_IsString(sp) || strcmp(sp->valuestring, "train") ||
+        !cJSON_IsNumber(f) || !cJSON_IsNumber(n) || f->valuedouble != (int)f->valuedouble ||
+        n->valuedouble != (int)n->valuedouble || f->valuedouble < 0 || n->valuedouble < 1 ||
+        f->valuedouble + n->valuedouble > INT_MAX)
+        rc = vk_fail(err, VK_E_FORMAT,
+                     "%s: expected {\"split\": \"train\", \"first\": N >= 0, \"count\": N > 0}",
+                     p);
+    else {
+        *first = (int)f->valuedouble;
+        *count = (int)n->valuedouble;
+    }
+    cJSON_Delete(root);
+    return rc;
+}
+
 /* Reads an integer field; required fields that are absent are an error. */
 static vk_status json_int(const cJSON *o, const char *path, const char *key, int required, int dflt,
                           int *out, vk_err *err)

@@ -112,6 +112,13 @@ vk_status vk_model_load_timm(const char *path, const vk_hparams *hp, vk_model *m
  * unsupported model_type or architecture are errors saying so. */
 vk_status vk_model_load(const char *path, const char *arch, vk_model *m, vk_err *err);
 
+/* The checkpoint's hold-out (heldout.json in a checkpoint folder, written by
+ * tools/vktrain.py: {"split": "train", "first": N, "count": N > 0}): the
+ * images [first, first + count) of the dataset's training file that the
+ * weights never trained on. *count = 0 when path is not a folder or has no
+ * heldout.json; a malformed file is an error naming it and the field. */
+vk_status vk_model_heldout(const char *path, int *first, int *count, vk_err *err);
+
 /* timm hyper-parameters from a safetensors file's shapes (see
  * vk_model_load); heads > 0 overrides the architecture's head count. */
 vk_status vk_timm_hparams(const char *path, const char *arch, int heads, vk_hparams *hp,

@@ -14,7 +14,7 @@ vk_status vk_workload_open(const vk_workload_opts *o, vk_workload *w, vk_err *er
     vk_dataset calib;
     vk_splits sp;
     vk_split_opts so = {.data = o->data, .calib = o->calib, .n_test = o->limit,
-                        .n_calib = o->calib_n};
+                        .n_calib = o->calib_n, .val = o->val, .n_val = o->n_val};
     float *f = NULL;
     size_t img_n;
     uint8_t h[32];
@@ -28,7 +28,8 @@ vk_status vk_workload_open(const vk_workload_opts *o, vk_workload *w, vk_err *er
     rc = vk_model_load(o->model, o->arch, &r.model, err);
     if (rc != VK_OK)
         return rc;
-    if ((rc = vk_splits_resolve(&so, &r.model, &sp, err)) != VK_OK ||
+    if ((rc = vk_model_heldout(o->model, &so.holdout_first, &so.holdout_count, err)) != VK_OK ||
+        (rc = vk_splits_resolve(&so, &r.model, &sp, err)) != VK_OK ||
         (rc = vk_splits_take(&sp, VK_SPLIT_TEST, &r.data, err)) != VK_OK ||
         (rc = vk_splits_take(&sp, VK_SPLIT_CALIB, &calib, err)) != VK_OK)
         goto err;
@@ -55,7 +56,7 @@ vk_status vk_workload_open(const vk_workload_opts *o, vk_workload *w, vk_err *er
     vk_dataset_hash(&r.data, h);
     vk_sha256_hex(h, r.data_hash);
     vk_dataset_free(&calib);
-    vk_splits_free(&sp);
+    r.splits = sp;
     *w = r;
     return VK_OK;
 err:
@@ -78,14 +79,65 @@ void vk_workload_free(vk_workload *w)
     vk_qmodel_free(&w->q);
     vk_dataset_free(&w->data);
     vk_model_free(&w->model);
+    vk_splits_free(&w->splits);
 }
 
-double vk_workload_top1(const vk_workload *w, const int32_t *cls, int n)
+static double top1_of(const int *labels, const int32_t *cls, int n)
 {
     int ok = 0;
     if (n <= 0)
         return 0;
     for (int i = 0; i < n; i++)
-        ok += cls[i] == w->data.labels[i];
+        ok += cls[i] == labels[i];
     return 100.0 * ok / n;
+}
+
+double vk_workload_top1(const vk_workload *w, const int32_t *cls, int n)
+{
+    return top1_of(w->data.labels, cls, n);
+}
+
+double vk_imageset_top1(const vk_imageset *s, const int32_t *cls)
+{
+    return top1_of(s->data.labels, cls, s->n);
+}
+
+vk_status vk_workload_take(const vk_workload *w, vk_split_role r, vk_imageset *out, vk_err *err)
+{
+    vk_imageset s;
+    size_t img_n = vk_qmodel_img_n(&w->q);
+    uint8_t h[32];
+    float *f = NULL;
+    vk_status rc;
+    memset(&s, 0, sizeof s);
+    memset(out, 0, sizeof *out);
+    if ((rc = vk_splits_take(&w->splits, r, &s.data, err)) != VK_OK)
+        return rc;
+    s.n = s.data.n;
+    s.imgs = malloc((size_t)s.n * img_n);
+    f = malloc(img_n * sizeof(float));
+    if (!s.imgs || !f) {
+        free(f);
+        vk_imageset_free(&s);
+        return vk_fail(err, VK_E_NOMEM, "%s images: out of memory for %d images",
+                       vk_split_role_str(r), s.n);
+    }
+    for (int i = 0; i < s.n; i++) {
+        vk_dataset_normalize(&s.data, &w->model, i, f);
+        vk_quant_input(&w->q, f, &s.imgs[(size_t)i * img_n]);
+    }
+    free(f);
+    vk_dataset_hash(&s.data, h);
+    vk_sha256_hex(h, s.hash);
+    *out = s;
+    return VK_OK;
+}
+
+void vk_imageset_free(vk_imageset *s)
+{
+    if (!s)
+        return;
+    free(s->imgs);
+    vk_dataset_free(&s->data);
+    memset(s, 0, sizeof *s);
 }

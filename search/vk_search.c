@@ -50,6 +50,7 @@ typedef struct {
     int n_boards;
     vk_store *db;
     const vk_workload *w;
+    const vk_imageset *set; /* the images measured on (validation) */
     int64_t run;
     const char *board_key;
     int max_retries;
@@ -99,8 +100,9 @@ static void *worker(void *p)
     worker_arg *a = p;
     batch_ctx *c = a->c;
     vk_board *b = c->boards[a->bi];
-    vk_img_result *res = malloc((size_t)c->w->n * sizeof *res);
-    int32_t *cls = malloc((size_t)c->w->n * sizeof *cls);
+    const int n = c->set->n;
+    vk_img_result *res = malloc((size_t)n * sizeof *res);
+    int32_t *cls = malloc((size_t)n * sizeof *cls);
     int consecutive_fail = 0;
     if (!res || !cls)
         goto out;
@@ -112,7 +114,7 @@ static void *worker(void *p)
         vk_measure m;
         vk_err err = {{0}};
         vk_path_req req = {.modes = jb->g.modes};
-        vk_status rc = vk_board_measure(b, &req, c->w->n, res, &m, &err);
+        vk_status rc = vk_board_measure(b, &req, n, res, &m, &err);
         pthread_mutex_lock(&c->mu);
         int tries = -jb->tries; /* attempts so far, this one included */
         if (rc != VK_OK) {
@@ -135,17 +137,17 @@ static void *worker(void *p)
             continue;
         }
         consecutive_fail = 0;
-        for (int i = 0; i < c->w->n; i++)
+        for (int i = 0; i < n; i++)
             cls[i] = res[i].cls;
         memset(&jb->rec, 0, sizeof jb->rec);
         snprintf(jb->rec.genome, sizeof jb->rec.genome, "%s", jb->text);
         snprintf(jb->rec.board, sizeof jb->rec.board, "%s", c->board_key);
-        jb->rec.top1 = vk_workload_top1(c->w, cls, c->w->n);
+        jb->rec.top1 = vk_imageset_top1(c->set, cls);
         jb->rec.m = m;
         jb->rec.res = res;
         vk_err derr = {{0}};
-        if (vk_store_path_insert(c->db, c->run, c->w->model_hash, c->w->data_hash, &jb->rec,
-                                 c->w->n, &derr) != VK_OK) {
+        if (vk_store_path_insert(c->db, c->run, c->w->model_hash, c->set->hash, &jb->rec, n,
+                                 &derr) != VK_OK) {
             jb->failed = 1;
             c->n_failed++;
             if (!c->first_err.msg[0])
@@ -153,9 +155,9 @@ static void *worker(void *p)
             jb->rec.res = NULL;
         } else {
             vk_store_attempt(c->db, c->run, jb->text, vk_board_spec(b), 1, "", NULL);
-            jb->rec.res = malloc((size_t)c->w->n * sizeof *res);
+            jb->rec.res = malloc((size_t)n * sizeof *res);
             if (jb->rec.res)
-                memcpy(jb->rec.res, res, (size_t)c->w->n * sizeof *res);
+                memcpy(jb->rec.res, res, (size_t)n * sizeof *res);
             jb->done = 1;
             c->n_measured++;
             if (c->ev && c->ev->batch_progress)
@@ -293,10 +295,10 @@ out:
  * it in res, with the cheapest cascade within 0.5 points of the full path,
  * both ways. */
 static vk_status cascades(const vk_search_opts *o, vk_store *db, int64_t run, const vk_workload *w,
-                          evaluated *ev, int n, double full_top1, vk_search_result *res,
-                          vk_err *err)
+                          const vk_imageset *set, evaluated *ev, int n, double full_top1,
+                          vk_search_result *res, vk_err *err)
 {
-    int nl = w->model.hp.n_layers, n_img = w->n, cap = 4096, k = 0;
+    int nl = w->model.hp.n_layers, n_img = set->n, cap = 4096, k = 0;
     vk_cascade_rec *all = malloc((size_t)cap * sizeof *all);
     vk_cascade_rec *front = malloc((size_t)cap * sizeof *front);
     vk_sweep_pt *pts = malloc((size_t)(n_img + 1) * sizeof *pts);
@@ -314,8 +316,8 @@ static vk_status cascades(const vk_search_opts *o, vk_store *db, int64_t run, co
                 continue;
             int shared = vk_genome_resume_depth(&ev[a].g, &ev[b].g, nl);
             for (int i = 0; i < n_img; i++) {
-                ok_lo[i] = lo->res[i].cls == w->data.labels[i];
-                ok_hi[i] = hi->res[i].cls == w->data.labels[i];
+                ok_lo[i] = lo->res[i].cls == set->data.labels[i];
+                ok_hi[i] = hi->res[i].cls == set->data.labels[i];
                 ent[i] = lo->res[i].entropy_q16;
             }
             double hi_lat =
@@ -415,6 +417,91 @@ out:
     return rc;
 }
 
+/* The front's paths and the full path (ev[0]) on the test split: each one
+ * found in the database for this test set, else measured on the first board
+ * that does it (up to max_retries failures per path) and stored. Fills
+ * res->front_test_top1 and res->full_test_top1. */
+static vk_status test_front(const vk_search_opts *o, vk_store *db, const vk_workload *w,
+                            vk_board **boards, int n_boards, const evaluated *ev, int n_ev,
+                            vk_search_result *res, vk_err *err)
+{
+    const vk_search_events *evs = o->events;
+    int nt = res->n_front + 1, n_missing = 0, loaded = 0, done = 0;
+    int64_t *ids = malloc((size_t)nt * sizeof *ids);
+    double *top1 = malloc((size_t)nt * sizeof *top1);
+    int *found = calloc((size_t)nt, sizeof *found);
+    vk_img_result *r = malloc((size_t)w->n * sizeof *r);
+    int32_t *cls = malloc((size_t)w->n * sizeof *cls);
+    vk_status rc = VK_OK;
+    if (!ids || !top1 || !found || !r || !cls) {
+        rc = vk_fail(err, VK_E_NOMEM, "test split: out of memory");
+        goto out;
+    }
+    for (int k = 0; k < nt && rc == VK_OK; k++) {
+        ids[k] = k < res->n_front ? res->front[k].id : ev[0].rec.id;
+        rc = vk_store_path_test_get(db, ids[k], w->data_hash, &top1[k], &found[k], err);
+        for (int j = 0; j < k && !found[k]; j++)
+            found[k] = ids[j] == ids[k] ? -1 : 0; /* the full path on the front: once */
+        n_missing += !found[k];
+    }
+    if (rc == VK_OK && n_missing && evs && evs->batch_begin)
+        evs->batch_begin(evs->ctx, -1, nt, nt - n_missing);
+    for (int k = 0; k < nt && rc == VK_OK; k++) {
+        if (found[k] < 0)
+            for (int j = 0; j < k; j++)
+                if (ids[j] == ids[k])
+                    top1[k] = top1[j];
+        if (found[k])
+            continue;
+        const vk_genome *g = NULL;
+        for (int j = 0; j < n_ev && !g; j++)
+            if (ev[j].rec.id == ids[k])
+                g = &ev[j].g;
+        vk_path_req req = {.modes = g->modes};
+        vk_measure m;
+        vk_err e = {{0}};
+        rc = VK_E_BOARD;
+        for (int a = 0; a <= o->max_retries && rc != VK_OK; a++) {
+            vk_board *b = boards[a % n_boards];
+            if (!loaded || n_boards > 1)
+                rc = vk_board_load_data(b, w->imgs, w->n, &e);
+            else
+                rc = VK_OK;
+            if (rc == VK_OK)
+                rc = vk_board_measure(b, &req, w->n, r, &m, &e);
+            loaded = loaded || rc == VK_OK;
+            if (rc != VK_OK && evs && evs->attempt_failed)
+                evs->attempt_failed(evs->ctx, k < res->n_front ? res->front[k].genome
+                                                               : ev[0].rec.genome,
+                                    vk_board_spec(b), a + 1, e.msg);
+        }
+        if (rc != VK_OK) {
+            rc = vk_fail(err, rc, "test split: %s", e.msg);
+            break;
+        }
+        for (int i = 0; i < w->n; i++)
+            cls[i] = r[i].cls;
+        top1[k] = vk_workload_top1(w, cls, w->n);
+        rc = vk_store_path_test_put(db, ids[k], w->data_hash, w->n, top1[k], r, err);
+        if (evs && evs->batch_progress)
+            evs->batch_progress(evs->ctx, nt - n_missing + ++done);
+    }
+    if (n_missing && evs && evs->batch_end)
+        evs->batch_end(evs->ctx);
+    if (rc == VK_OK) {
+        res->front_test_top1 = top1;
+        top1 = NULL;
+        res->full_test_top1 = res->front_test_top1[nt - 1];
+    }
+out:
+    free(ids);
+    free(top1);
+    free(found);
+    free(r);
+    free(cls);
+    return rc;
+}
+
 static double peak_rss_mib(void)
 {
     struct rusage ru;
@@ -426,6 +513,7 @@ void vk_search_result_free(vk_search_result *res)
     if (!res)
         return;
     free(res->front);
+    free(res->front_test_top1);
     free(res->cascades);
     memset(res, 0, sizeof *res);
 }
@@ -435,6 +523,7 @@ vk_status vk_search_run(const vk_search_opts *o_in, vk_search_result *res, vk_er
     vk_search_opts o = *o_in;
     vk_workload own_w;
     const vk_workload *w = o_in->workload;
+    vk_imageset vs;
     vk_workload_opts wo = {0};
     vk_store *db = NULL;
     vk_board *boards[VK_SEARCH_MAX_BOARDS] = {0};
@@ -453,6 +542,7 @@ vk_status vk_search_run(const vk_search_opts *o_in, vk_search_result *res, vk_er
     vk_status rc;
 
     memset(res, 0, sizeof *res);
+    memset(&vs, 0, sizeof vs);
     res->hv3 = -1;
     res->best_resume_ms = res->best_scratch_ms = INFINITY;
 
@@ -466,7 +556,16 @@ vk_status vk_search_run(const vk_search_opts *o_in, vk_search_result *res, vk_er
         o.model = run.model;
         o.data = run.data;
         o.calib = run.calib[0] ? run.calib : NULL;
-        o.limit = run.n_images;
+        if (!run.test_hash[0]) {
+            rc = vk_fail(err, VK_E_MISMATCH,
+                         "--resume %lld: the run was stored before validation and test splits "
+                         "(it selected and reported on the same images); start a new run",
+                         (long long)run.id);
+            goto out;
+        }
+        o.val = run.val[0] ? run.val : NULL;
+        o.n_val = run.n_images;
+        o.limit = run.n_test;
         o.seed = run.seed;
         o.space = run.space;
         /* the run's seed genomes, proposed again in the same order */
@@ -517,12 +616,18 @@ vk_status vk_search_run(const vk_search_opts *o_in, vk_search_result *res, vk_er
     wo.data = o.data;
     wo.calib = o.calib;
     wo.limit = o.limit;
+    if (o.n_val <= 0 && o.limit > 0) /* a quick run: as many validation images as test */
+        o.n_val = o.limit < VK_SPLIT_VAL_N ? o.limit : VK_SPLIT_VAL_N;
+    wo.val = o.val;
+    wo.n_val = o.n_val;
     wo.quiet = o.quiet;
     if (!w) {
         if ((rc = vk_workload_open(&wo, &own_w, err)) != VK_OK)
             goto out;
         w = &own_w;
     }
+    if ((rc = vk_workload_take(w, VK_SPLIT_VAL, &vs, err)) != VK_OK)
+        goto out_w;
     nl = w->model.hp.n_layers;
     for (int i = 0; i < o.n_seed_genomes; i++) { /* before a run exists */
         if ((rc = vk_genome_parse(o.seed_genomes[i], nl, &seeds[i], err)) != VK_OK) {
@@ -554,12 +659,14 @@ vk_status vk_search_run(const vk_search_opts *o_in, vk_search_result *res, vk_er
         goto out_w;
     }
     if (o.resume_run > 0) {
-        if (strcmp(run.model_hash, w->model_hash) || strcmp(run.data_hash, w->data_hash)) {
+        if (strcmp(run.model_hash, w->model_hash) || strcmp(run.data_hash, vs.hash) ||
+            strcmp(run.test_hash, w->data_hash)) {
             rc = vk_fail(err, VK_E_MISMATCH,
-                         "--resume %lld: the run used model %.16s and data %.16s, but %s "
-                         "quantizes to %.16s and %s hashes to %.16s",
-                         (long long)run.id, run.model_hash, run.data_hash, o.model,
-                         w->model_hash, o.data, w->data_hash);
+                         "--resume %lld: the run used model %.16s, validation images %.16s and "
+                         "test images %.16s, but %s quantizes to %.16s and %s gives %.16s and "
+                         "%.16s",
+                         (long long)run.id, run.model_hash, run.data_hash, run.test_hash,
+                         o.model, w->model_hash, o.data, vs.hash, w->data_hash);
             goto out_w;
         }
     } else {
@@ -567,8 +674,11 @@ vk_status vk_search_run(const vk_search_opts *o_in, vk_search_result *res, vk_er
         snprintf(run.data, sizeof run.data, "%s", o.data);
         snprintf(run.calib, sizeof run.calib, "%s", o.calib ? o.calib : "");
         snprintf(run.model_hash, sizeof run.model_hash, "%s", w->model_hash);
-        snprintf(run.data_hash, sizeof run.data_hash, "%s", w->data_hash);
-        run.n_images = w->n;
+        snprintf(run.data_hash, sizeof run.data_hash, "%s", vs.hash);
+        run.n_images = vs.n;
+        snprintf(run.val, sizeof run.val, "%s", o.val ? o.val : "");
+        snprintf(run.test_hash, sizeof run.test_hash, "%s", w->data_hash);
+        run.n_test = w->n;
         for (int i = 0; i < o.n_boards; i++) {
             size_t l = strlen(run.boards);
             snprintf(run.boards + l, sizeof run.boards - l, "%s%s", i ? "," : "", o.boards[i]);
@@ -599,12 +709,13 @@ vk_status vk_search_run(const vk_search_opts *o_in, vk_search_result *res, vk_er
     for (int i = 0; i < o.n_boards; i++) {
         if ((rc = vk_board_open(o.boards[i], &boards[i], err)) != VK_OK ||
             (rc = vk_board_load(boards[i], &w->q, err)) != VK_OK ||
-            (rc = vk_board_load_data(boards[i], w->imgs, w->n, err)) != VK_OK)
+            (rc = vk_board_load_data(boards[i], vs.imgs, vs.n, err)) != VK_OK)
             goto out_w;
         n_boards++;
     }
     if (evs && evs->started) {
-        vk_search_start st = {.run_id = run.id, .model = o.model, .n_images = w->n,
+        vk_search_start st = {.run_id = run.id, .model = o.model, .n_images = vs.n,
+                              .n_test = w->n,
                               .n_layers = nl, .n_boards = n_boards, .objective = o.objective,
                               .random = o.random, .predict = o.predict && !o.random,
                               .seed = o.seed, .space = run.space,
@@ -690,8 +801,8 @@ vk_status vk_search_run(const vk_search_opts *o_in, vk_search_result *res, vk_er
             int f = 0;
             jobs[i].g = batch[i];
             vk_genome_format(&batch[i], nl, jobs[i].text);
-            rc = vk_store_path_find(db, w->model_hash, w->data_hash, vk_board_kind(boards[0]),
-                                    jobs[i].text, w->n, &jobs[i].rec, &f, err);
+            rc = vk_store_path_find(db, w->model_hash, vs.hash, vk_board_kind(boards[0]),
+                                    jobs[i].text, vs.n, &jobs[i].rec, &f, err);
             if (rc != VK_OK)
                 break;
             if (f) {
@@ -703,7 +814,7 @@ vk_status vk_search_run(const vk_search_opts *o_in, vk_search_result *res, vk_er
         }
         if (rc == VK_OK && found < nb) {
             batch_ctx c = {.jobs = jobs, .n_jobs = nb, .boards = boards, .n_boards = n_boards,
-                           .db = db, .w = w, .run = run.id,
+                           .db = db, .w = w, .set = &vs, .run = run.id,
                            .board_key = vk_board_kind(boards[0]), .max_retries = o.max_retries,
                            .ev = evs, .n_found = found};
             pthread_t th[VK_SEARCH_MAX_BOARDS];
@@ -797,13 +908,17 @@ vk_status vk_search_run(const vk_search_opts *o_in, vk_search_result *res, vk_er
     res->n_evaluated = n_ev;
     res->seconds = vk_clock_now() - t0;
     res->full_top1 = full_top1;
+    res->n_val = vs.n;
+    res->n_test = w->n;
     res->hv = hv;
     res->hv3 = hv3;
     res->peak_rss_mib = peak_rss_mib();
     if ((rc = front_of(ev, n_ev, res, err)) != VK_OK)
         goto out_w;
     if (!o.no_cascades &&
-        (rc = cascades(&o, db, run.id, w, ev, n_ev, full_top1, res, err)) != VK_OK)
+        (rc = cascades(&o, db, run.id, w, &vs, ev, n_ev, full_top1, res, err)) != VK_OK)
+        goto out_w;
+    if (!o.no_test && (rc = test_front(&o, db, w, boards, n_boards, ev, n_ev, res, err)) != VK_OK)
         goto out_w;
     rc = vk_store_run_set_status(db, run.id, "done", err);
 out_w:
@@ -814,6 +929,7 @@ out_w:
     vk_pred_free(pred);
     for (int i = 0; i < o.n_boards; i++)
         vk_board_close(boards[i]);
+    vk_imageset_free(&vs);
     if (w == &own_w)
         vk_workload_free(&own_w);
 out:

@@ -17,7 +17,16 @@
  * error, latency and energy, reference 1.1 x the full path's; feasible
  * points only), failed attempts separately, and at
  * the end the Pareto set of cascades computed from the measured paths'
- * per-image results. A killed run resumes with the same run id: the
+ * per-image results.
+ *
+ * Splits: every path is measured, and every selection (NSGA-II, the
+ * constraints, the front, the cascades' thresholds) made, on the validation
+ * split (vk_workload_take: by default a seeded stratified sample of the
+ * training file, narrowed to the checkpoint's hold-out); after the search
+ * the front and the full path, and only they, are measured on the test
+ * split (the workload's evaluation images), which no selection saw, and
+ * that figure is stored (vk_store_path_test_put) and reported beside the
+ * validation one. A killed run resumes with the same run id: the
  * deterministic proposals are replayed from the database, so only missing
  * measurements reach a board.
  *
@@ -52,7 +61,8 @@
 typedef struct {
     int64_t run_id;
     const char *model;
-    int n_images, n_layers, n_boards;
+    int n_images, n_layers, n_boards; /* n_images: validation, measured on */
+    int n_test;                       /* test images, for the front at the end */
     vk_objective objective;
     int random; /* random search, else NSGA-II */
     int predict; /* NSGA-II screened by the surrogate */
@@ -86,7 +96,8 @@ typedef struct {
     /* a batch of n_paths proposals of which n_found were in the database
        goes to the boards; batch_progress reports the paths done (found
        included) as they finish, batch_end closes the batch */
-    void (*batch_begin)(void *ctx, int gen, int n_paths, int n_found);
+    void (*batch_begin)(void *ctx, int gen, int n_paths, int n_found); /* gen -1:
+                                 the front measured on the test split */
     void (*batch_progress)(void *ctx, int n_done);
     void (*batch_end)(void *ctx);
     void (*attempt_failed)(void *ctx, const char *genome, const char *board, int attempt,
@@ -98,7 +109,10 @@ typedef struct {
     const char *model, *data, *calib; /* as vk_workload_opts */
     const struct vk_workload *workload; /* or NULL: an already opened workload
                                           of that model and data, borrowed */
-    int limit;                        /* evaluation images (0 = all) */
+    int limit;                        /* test images (0 = the whole test split) */
+    const char *val;                  /* validation source (NULL: the default) */
+    int n_val;                        /* validation images (0: VK_SPLIT_VAL_N, or
+                                         limit when that is smaller) */
     const char *db;
     const char *boards[VK_SEARCH_MAX_BOARDS];
     int n_boards; /* a resume without boards takes its run's */
@@ -133,6 +147,8 @@ typedef struct {
     int predict;              /* NSGA-II with children screened by a surrogate
                                  (strategy `predict`) */
     int no_cascades;          /* skip the cascade sweep at the end */
+    int no_test;              /* skip the front's test measurement (a benchmark
+                                 of the selection alone: front_test_top1 NULL) */
 } vk_search_opts;
 
 void vk_search_opts_default(vk_search_opts *o);
@@ -147,12 +163,16 @@ typedef struct {
     int predict;             /* NSGA-II screened by the surrogate */
     int n_evaluated;
     double seconds;          /* from start to the last evaluation */
-    double full_top1;        /* the full path's, % */
+    double full_top1;        /* the full path's, % on validation */
+    double full_test_top1;   /* the full path's, % on test */
+    int n_val, n_test;       /* images of the splits */
     double hv, hv3;          /* hypervolumes; hv3 = -1 without energy */
     double peak_rss_mib;     /* of this process after the last evaluation */
     int has_front;
     vk_path_rec *front;      /* Pareto front of paths by cost, ascending;
-                                per-image results not kept (res NULL) */
+                                per-image results not kept (res NULL);
+                                top1 on validation */
+    double *front_test_top1; /* [n_front]: each one's top-1 on test */
     int n_front;
     int front_infeasible;    /* no feasible path: the least violating shown */
     int has_cascades;

@@ -825,7 +825,7 @@ static void test_splits_idx_default(void)
     vk_splits_free(&sp);
     o.n_val = 100;
     CHECK_EQ_INT(vk_splits_resolve(&o, &m, &sp, &err), VK_OK);
-    CHECK_EQ_INT(sp.sample[VK_SPLIT_CALIB].offset, 100);
+    CHECK_EQ_INT(sp.sample[VK_SPLIT_CALIB].offset, 110); /* the last 50 of 160 */
     CHECK_EQ_INT(sp.sample[VK_SPLIT_CALIB].n, 50);
     char va[160], ca[160];
     int nv, nc;
@@ -841,6 +841,93 @@ static void test_splits_idx_default(void)
     CHECK_EQ_INT(sp.sample[VK_SPLIT_TEST].n, 30);
     CHECK_EQ_INT(sp.sample[VK_SPLIT_CALIB].offset, 30);
     vk_splits_free(&sp);
+    vk_model_free(&m);
+}
+
+/* The checkpoint's hold-out narrows the default validation source (the
+ * training sibling) to its images; an explicit --val is taken as given. */
+static void test_splits_holdout(void)
+{
+    static const int test_counts[2] = {30, 30}, train_counts[2] = {100, 60};
+    char t10k[256], train[256], mdir[300], hj[64], va[160], ca[160], te[160];
+    int nv, nc, nt, first, count;
+    vk_model m;
+    vk_splits sp, sp0;
+    vk_err err = {{0}};
+    model(&m, 1, 2, 2, NULL);
+    idx_by_class("h-t10k", test_counts, 2, t10k);
+    idx_by_class("h-train", train_counts, 2, train);
+    /* images 80..119: 20 of class 0 (ids 80..99), 20 of class 1 */
+    vk_split_opts o = {.data = t10k, .n_val = 20, .n_calib = 10, .holdout_first = 80,
+                       .holdout_count = 40};
+    CHECK_EQ_INT(vk_splits_resolve(&o, &m, &sp, &err), VK_OK);
+    CHECK_EQ_INT(vk_catalog_count(sp.src[VK_SPLIT_VAL]), 40);
+    CHECK_STR_CONTAINS(vk_catalog_path(sp.src[VK_SPLIT_VAL]), "images 80..119, the hold-out");
+    CHECK(sp.src[VK_SPLIT_CALIB] == sp.src[VK_SPLIT_VAL]);
+    ids_of(&sp, VK_SPLIT_VAL, va, 160, &nv);
+    ids_of(&sp, VK_SPLIT_CALIB, ca, 160, &nc);
+    CHECK_EQ_INT(nv, 20);
+    CHECK_EQ_INT(nc, 10);
+    CHECK_EQ_INT(overlap(va, ca, 160), 0);
+    int outside = 0, cls1 = 0;
+    for (int i = 0; i < 160; i++) {
+        outside += (va[i] || ca[i]) && (i < 80 || i >= 120);
+        cls1 += va[i] && i >= 100;
+    }
+    CHECK_EQ_INT(outside, 0);
+    CHECK_EQ_INT(cls1, 10); /* stratified: half of the 20 from each class */
+    /* the test split is the whole test file, as without a hold-out */
+    vk_split_opts o0 = o;
+    o0.holdout_count = 0;
+    CHECK_EQ_INT(vk_splits_resolve(&o0, &m, &sp0, &err), VK_OK);
+    CHECK_EQ_INT(memcmp(&sp.sample[VK_SPLIT_TEST], &sp0.sample[VK_SPLIT_TEST],
+                        sizeof sp.sample[0]), 0);
+    CHECK(memcmp(sp.sample[VK_SPLIT_VAL].source_hash, sp0.sample[VK_SPLIT_VAL].source_hash, 32));
+    ids_of(&sp, VK_SPLIT_TEST, te, 160, &nt);
+    CHECK_EQ_INT(nt, 60);
+    vk_splits_free(&sp0);
+    /* stable: resolved again, the same images */
+    uint8_t h1[32], h2[32];
+    split_hash(&sp, VK_SPLIT_VAL, h1);
+    vk_splits_free(&sp);
+    CHECK_EQ_INT(vk_splits_resolve(&o, &m, &sp, &err), VK_OK);
+    split_hash(&sp, VK_SPLIT_VAL, h2);
+    CHECK_EQ_INT(memcmp(h1, h2, 32), 0);
+    vk_splits_free(&sp);
+    /* an explicit validation source is not narrowed */
+    o.val = train;
+    CHECK_EQ_INT(vk_splits_resolve(&o, &m, &sp, &err), VK_OK);
+    CHECK_EQ_INT(vk_catalog_count(sp.src[VK_SPLIT_VAL]), 160);
+    vk_splits_free(&sp);
+    /* a hold-out outside the file */
+    o.val = NULL;
+    o.holdout_first = 150;
+    CHECK_EQ_INT(vk_splits_resolve(&o, &m, &sp, &err), VK_E_ARG);
+    CHECK_STR_CONTAINS(err.msg, "hold-out images 150..189 are outside its 160 images");
+    /* heldout.json: absent, good, malformed */
+    snprintf(mdir, sizeof mdir, "%s/ckpt", dir);
+    CHECK_EQ_INT(mkdir(mdir, 0755), 0);
+    CHECK_EQ_INT(vk_model_heldout(mdir, &first, &count, &err), VK_OK);
+    CHECK_EQ_INT(count, 0);
+    CHECK_EQ_INT(vk_model_heldout(t10k, &first, &count, &err), VK_OK); /* a file */
+    CHECK_EQ_INT(count, 0);
+    static const char *const bad[] = {"{\"split\": \"test\", \"first\": 0, \"count\": 5}",
+                                       "{\"split\": \"train\", \"first\": -1, \"count\": 5}",
+                                       "{\"split\": \"train\", \"first\": 0, \"count\": 0}",
+                                       "{\"split\": \"train\", \"first\": 0.5, \"count\": 5}",
+                                       "{\"split\": \"train\", \"first\": 0}", "[1, 2]", "nope"};
+    snprintf(hj, sizeof hj, "ckpt/heldout.json");
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        write_file(hj, (const uint8_t *)bad[i], strlen(bad[i]), 0);
+        CHECK_EQ_INT(vk_model_heldout(mdir, &first, &count, &err), VK_E_FORMAT);
+        CHECK_STR_CONTAINS(err.msg, "heldout.json: expected");
+        CHECK_EQ_INT(count, 0);
+    }
+    static const char good[] = "{\"split\": \"train\", \"first\": 55000, \"count\": 5000}";
+    write_file(hj, (const uint8_t *)good, strlen(good), 0);
+    CHECK_EQ_INT(vk_model_heldout(mdir, &first, &count, &err), VK_OK);
+    CHECK_EQ_INT(first, 55000);
+    CHECK_EQ_INT(count, 5000);
     vk_model_free(&m);
 }
 
@@ -898,7 +985,7 @@ static void test_fashion_mnist(void)
             CHECK(hist[k] >= want[r] / 10 && hist[k] <= want[r] / 10 + 1);
         vk_dataset_free(&ds);
     }
-    CHECK_EQ_INT(sp.sample[VK_SPLIT_CALIB].offset, 1000);
+    CHECK_EQ_INT(sp.sample[VK_SPLIT_CALIB].offset, 60000 - 512);
     vk_splits_free(&sp);
     vk_model_free(&m);
 }
@@ -917,6 +1004,7 @@ int main(void)
     RUN(test_sample_order);
     RUN(test_splits_shared_source);
     RUN(test_splits_idx_default);
+    RUN(test_splits_holdout);
     RUN(test_fashion_mnist);
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);

@@ -237,7 +237,9 @@ static void test_migration_backup(void)
              "DROP INDEX cascades_key; ALTER TABLE runs DROP COLUMN strategy; ALTER TABLE runs DROP COLUMN "
              "offspring; ALTER TABLE runs DROP COLUMN space; ALTER TABLE runs DROP COLUMN "
              "seed_genomes; ALTER TABLE hv_history "
-             "DROP COLUMN hypervolume3; PRAGMA user_version=1;')\"", path);
+             "DROP COLUMN hypervolume3; ALTER TABLE runs DROP COLUMN val; ALTER TABLE runs "
+             "DROP COLUMN test_hash; ALTER TABLE runs DROP COLUMN n_test; DROP TABLE "
+             "path_tests; PRAGMA user_version=1;')\"", path);
     CHECK_EQ_INT(system(cmd), 0);
     CHECK_EQ_INT(vk_store_open(path, &db, &err), VK_OK);
     CHECK_EQ_INT(vk_store_run_get(db, r.id, &g, &err), VK_OK);
@@ -729,6 +731,8 @@ static void test_tampered(void)
         "UPDATE runs SET model_hash='not hex'", "UPDATE runs SET status=x'00'",
         "UPDATE runs SET boards='sim'||char(13)", "UPDATE runs SET n_images=-5",
         "UPDATE runs SET model=replace(hex(zeroblob(600)), '0', 'a')",
+        "UPDATE runs SET test_hash='xyz'", "UPDATE runs SET test_hash='abc'",
+        "UPDATE runs SET n_test=-1", "UPDATE runs SET val='a'||char(10)",
     };
     enum { NT = sizeof tamper / sizeof tamper[0], NR = sizeof tamper_run / sizeof tamper_run[0] };
     /* one python process makes every tampered copy: copy i gets change i */
@@ -768,12 +772,65 @@ static void test_tampered(void)
     vk_store_close(db);
 }
 
+/* Splits (schema 6): a run keeps its validation source, test hash and size;
+ * a path's test figure is stored once per test set and read back; a
+ * tampered one is refused. */
+static void test_path_tests(void)
+{
+    char path[256];
+    vk_store *db;
+    vk_err err = {{0}};
+    vk_img_result res[N_IMG];
+    vk_path_rec rec;
+    vk_run_info r = {0}, g;
+    double top1 = -1;
+    int found = 1;
+    snprintf(path, sizeof path, "%s/tests.db", dir);
+    CHECK_EQ_INT(vk_store_open(path, &db, &err), VK_OK);
+    strcpy(r.model_hash, HM);
+    strcpy(r.data_hash, HD);
+    strcpy(r.test_hash, HM);
+    strcpy(r.val, "holdout.gz");
+    r.n_images = N_IMG;
+    r.n_test = 300;
+    CHECK_EQ_INT(vk_store_run_create(db, &r, &err), VK_OK);
+    CHECK_EQ_INT(vk_store_run_get(db, r.id, &g, &err), VK_OK);
+    CHECK(!strcmp(g.test_hash, HM) && !strcmp(g.val, "holdout.gz") && g.n_test == 300);
+    make_rec(&rec, "FSFSFSFS", res);
+    CHECK_EQ_INT(vk_store_path_insert(db, r.id, HM, HD, &rec, N_IMG, &err), VK_OK);
+    CHECK_EQ_INT(vk_store_path_test_get(db, rec.id, HM, &top1, &found, &err), VK_OK);
+    CHECK_EQ_INT(found, 0);
+    CHECK_EQ_INT(vk_store_path_test_put(db, rec.id, HM, N_IMG, 81.5, res, &err), VK_OK);
+    /* again (a resumed run): the first figure is kept */
+    CHECK_EQ_INT(vk_store_path_test_put(db, rec.id, HM, N_IMG, 12.0, res, &err), VK_OK);
+    CHECK_EQ_INT(vk_store_path_test_get(db, rec.id, HM, &top1, &found, &err), VK_OK);
+    CHECK(found && top1 == 81.5);
+    CHECK_EQ_INT(vk_store_path_test_get(db, rec.id, HD, &top1, &found, &err), VK_OK);
+    CHECK_EQ_INT(found, 0); /* another test set */
+    CHECK_EQ_INT(vk_store_path_test_put(db, rec.id, HD, N_IMG, 101, res, &err), VK_E_ARG);
+    CHECK_EQ_INT(vk_store_path_test_put(db, rec.id, HD, 0, 50, res, &err), VK_E_ARG);
+    vk_store_close(db);
+    static const char *const bad[] = {"UPDATE path_tests SET top1=-3",
+                                      "UPDATE path_tests SET top1=\"abc\"",
+                                      "UPDATE path_tests SET results=zeroblob(5)"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char code[512];
+        snprintf(code, sizeof code, "c.execute('%s')", bad[i]);
+        CHECK_EQ_INT(py(path, code), 0);
+        CHECK_EQ_INT(vk_store_open(path, &db, &err), VK_OK);
+        CHECK_EQ_INT(vk_store_path_test_get(db, rec.id, HM, &top1, &found, &err), VK_E_FORMAT);
+        CHECK_STR_CONTAINS(err.msg, "stored test figure");
+        CHECK_EQ_INT(found, 0);
+        vk_store_close(db);
+    }
+}
+
 /* Item 12 of issue 15: recording a run's hypervolume history and cascades
  * again (as a resumed run does) adds nothing; cascades keep their ids. A
  * version-3 file with duplicates from before is cleaned up on upgrade. */
 static void test_idempotent_history(void)
 {
-    char path[256], code[512];
+    char path[256], code[1024];
     vk_store *db;
     vk_err err = {{0}};
     vk_img_result res[N_IMG];
@@ -818,7 +875,9 @@ static void test_idempotent_history(void)
              "INSERT INTO cascades(run_id,low,high,threshold_q16,resume,top1,escalated,latency_ms,"
              "energy_mj,latency_scratch_ms,energy_scratch_mj) SELECT run_id,low,high,"
              "threshold_q16,resume,top1,escalated,latency_ms,energy_mj,latency_scratch_ms,"
-             "energy_scratch_mj FROM cascades; PRAGMA user_version=3;')");
+             "energy_scratch_mj FROM cascades; ALTER TABLE runs DROP COLUMN val; ALTER TABLE "
+             "runs DROP COLUMN test_hash; ALTER TABLE runs DROP COLUMN n_test; DROP TABLE "
+             "path_tests; PRAGMA user_version=3;')");
     CHECK_EQ_INT(py(path, code), 0);
     CHECK_EQ_INT(vk_store_open(path, &db, &err), VK_OK);
     CHECK_EQ_INT(vk_store_cascade_list(db, r.id, &cl, &nc, &err), VK_OK);
@@ -891,6 +950,7 @@ int main(void)
     RUN(test_dedup_roundtrip);
     RUN(test_refusals);
     RUN(test_migration_backup);
+    RUN(test_path_tests);
     RUN(test_readonly_replays);
     RUN(test_kill_loop);
 #define TIMED(fn)                                                                          \

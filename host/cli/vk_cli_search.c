@@ -20,6 +20,34 @@ int vk_cli_open_db(const char *cmd, const char *path, vk_store **db)
 }
 
 
+/* "validation top-1 V% (N images), test top-1 T% (M images)" for a path of
+ * a run with splits; "top-1 V% (selected on)" when it has no test figure. */
+static vk_status path_accuracy(vk_store *db, const vk_path_rec *p, char *out, size_t n,
+                               vk_err *err)
+{
+    int64_t run_id;
+    vk_run_info r;
+    double test;
+    int found = 0;
+    vk_status rc;
+    if ((rc = vk_store_path_run(db, p->id, &run_id, err)) != VK_OK ||
+        (rc = vk_store_run_get(db, run_id, &r, err)) != VK_OK)
+        return rc;
+    if (!r.test_hash[0]) {
+        snprintf(out, n, "top-1 %.2f%% on the %d images it was selected on", p->top1, r.n_images);
+        return VK_OK;
+    }
+    if ((rc = vk_store_path_test_get(db, p->id, r.test_hash, &test, &found, err)) != VK_OK)
+        return rc;
+    if (found)
+        snprintf(out, n, "validation top-1 %.2f%% (%d images), test top-1 %.2f%% (%d images)",
+                 p->top1, r.n_images, test, r.n_test);
+    else
+        snprintf(out, n, "validation top-1 %.2f%% (%d images; not on the front, no test figure)",
+                 p->top1, r.n_images);
+    return VK_OK;
+}
+
 int vk_cli_load_config(vk_store *db, const char *id, vk_skip_table *t, vk_err *err)
 {
     char *end;
@@ -39,10 +67,15 @@ int vk_cli_load_config(vk_store *db, const char *id, vk_skip_table *t, vk_err *e
             return VK_EXIT_FAIL;
         }
         snprintf(t->model_hash, sizeof t->model_hash, "%s", lo.model_hash);
+        char acc[160];
+        if (path_accuracy(db, &lo, acc, sizeof acc, err) != VK_OK) {
+            vk_store_rec_free(&lo);
+            return VK_EXIT_FAIL;
+        }
         snprintf(t->comment, sizeof t->comment,
-                 "path %s on board %s: top-1 %.2f%%, %.4f ms [%s], %.4f mJ [%s] per image", id,
-                 lo.board, lo.top1, lo.m.latency_ms, vk_source_str(lo.m.latency_src),
-                 lo.m.energy_mj, vk_source_str(lo.m.energy_src));
+                 "path %s on board %s: %s, %.4f ms [%s], %.4f mJ [%s] per image", id, lo.board,
+                 acc, lo.m.latency_ms, vk_source_str(lo.m.latency_src), lo.m.energy_mj,
+                 vk_source_str(lo.m.energy_src));
         vk_store_rec_free(&lo);
         vk_finetune_rec ft;
         int tuned = 0;
@@ -75,7 +108,8 @@ int vk_cli_load_config(vk_store *db, const char *id, vk_skip_table *t, vk_err *e
     t->resume = c.resume;
     snprintf(t->model_hash, sizeof t->model_hash, "%s", lo.model_hash);
     snprintf(t->comment, sizeof t->comment,
-             "cascade %s: %s -> %s, top-1 %.2f%%, expected %.4f ms per image with resume, "
+             "cascade %s: %s -> %s, top-1 %.2f%% on the validation images it was chosen on, "
+             "expected %.4f ms per image with resume, "
              "%.4f ms from scratch [%s]",
              id, lo.genome, hi.genome, c.top1, c.latency_ms, c.latency_scratch_ms,
              vk_source_str(lo.m.latency_src));

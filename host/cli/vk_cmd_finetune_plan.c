@@ -298,48 +298,63 @@ static int import_one(vk_store *db, const vk_run_info *run, const vk_path_rec *p
                       const char *dir, const char *board, const char *sidecar, double val,
                       double test, int64_t *tuned_id, vk_err *err)
 {
+    /* the parent's images: its run's validation split (a run stored before
+       the splits: its evaluation images) */
+    const int split = run->test_hash[0] != 0;
     vk_workload w;
     vk_workload_opts wo = {.model = dir, .data = run->data,
-                           .calib = run->calib[0] ? run->calib : NULL, .limit = run->n_images};
+                           .calib = run->calib[0] ? run->calib : NULL,
+                           .limit = split ? run->n_test : run->n_images,
+                           .val = run->val[0] ? run->val : NULL, .n_val = run->n_images};
+    vk_imageset vs;
+    const int8_t *imgs;
+    const char *dhash;
+    int n;
     vk_board *b = NULL;
     vk_genome g;
     vk_run_info r;
     vk_path_rec rec;
     int rcode = VK_EXIT_FAIL;
     memset(&rec, 0, sizeof rec);
+    memset(&vs, 0, sizeof vs);
     if (vk_workload_open(&wo, &w, err) != VK_OK)
         return VK_EXIT_FAIL;
+    if (split && vk_workload_take(&w, VK_SPLIT_VAL, &vs, err) != VK_OK)
+        goto out;
+    imgs = split ? vs.imgs : w.imgs;
+    n = split ? vs.n : w.n;
+    dhash = split ? vs.hash : w.data_hash;
     if (vk_genome_parse(parent->genome, w.model.hp.n_layers, &g, err) != VK_OK)
         goto out;
-    rec.res = calloc((size_t)w.n, sizeof *rec.res);
+    rec.res = calloc((size_t)n, sizeof *rec.res);
     if (!rec.res) {
         vk_fail(err, VK_E_NOMEM, "out of memory");
         goto out;
     }
     if (vk_board_open(board, &b, err) != VK_OK || vk_board_load(b, &w.q, err) != VK_OK ||
-        vk_board_load_data(b, w.imgs, w.n, err) != VK_OK) {
+        vk_board_load_data(b, imgs, n, err) != VK_OK) {
         rcode = VK_EXIT_BOARD;
         goto out;
     }
     {
         vk_progress pr;
         vk_path_req req = {.modes = g.modes, .progress = vk_progress_board, .progress_ctx = &pr};
-        vk_progress_begin(&pr, parent->genome, w.n);
-        vk_status rc = vk_board_measure(b, &req, w.n, rec.res, &rec.m, err);
+        vk_progress_begin(&pr, parent->genome, n);
+        vk_status rc = vk_board_measure(b, &req, n, rec.res, &rec.m, err);
         vk_progress_end(&pr);
         if (rc != VK_OK) {
             rcode = VK_EXIT_BOARD;
             goto out;
         }
     }
-    int32_t *cls = malloc((size_t)w.n * sizeof *cls);
+    int32_t *cls = malloc((size_t)n * sizeof *cls);
     if (!cls) {
         vk_fail(err, VK_E_NOMEM, "out of memory");
         goto out;
     }
-    for (int i = 0; i < w.n; i++)
+    for (int i = 0; i < n; i++)
         cls[i] = rec.res[i].cls;
-    rec.top1 = vk_workload_top1(&w, cls, w.n);
+    rec.top1 = split ? vk_imageset_top1(&vs, cls) : vk_workload_top1(&w, cls, n);
     free(cls);
     snprintf(rec.genome, sizeof rec.genome, "%s", parent->genome);
     snprintf(rec.board, sizeof rec.board, "%s", vk_board_kind(b));
@@ -355,7 +370,7 @@ static int import_one(vk_store *db, const vk_run_info *run, const vk_path_rec *p
         goto out;
     int found = 0;
     vk_path_rec old;
-    if (vk_store_path_find(db, w.model_hash, w.data_hash, rec.board, rec.genome, w.n, &old, &found,
+    if (vk_store_path_find(db, w.model_hash, dhash, rec.board, rec.genome, n, &old, &found,
                            err) != VK_OK)
         goto out;
     if (found) { /* measured before on these weights: record, do not duplicate */
@@ -363,7 +378,7 @@ static int import_one(vk_store *db, const vk_run_info *run, const vk_path_rec *p
         vk_store_rec_free(&old);
         if (vk_store_run_eval(db, r.id, rec.id, err) != VK_OK)
             goto out;
-    } else if (vk_store_path_insert(db, r.id, w.model_hash, w.data_hash, &rec, w.n, err) != VK_OK)
+    } else if (vk_store_path_insert(db, r.id, w.model_hash, dhash, &rec, n, err) != VK_OK)
         goto out;
     if (vk_store_run_set_status(db, r.id, "done", err) != VK_OK)
         goto out;
@@ -387,6 +402,7 @@ static int import_one(vk_store *db, const vk_run_info *run, const vk_path_rec *p
 out:
     vk_board_close(b);
     free(rec.res);
+    vk_imageset_free(&vs);
     vk_workload_free(&w);
     return rcode;
 }

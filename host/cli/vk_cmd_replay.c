@@ -96,12 +96,16 @@ int vk_cmd_replay(int argc, char **argv)
     vk_path_rec orig;
     vk_workload w;
     vk_workload_opts wo = {0};
+    vk_imageset vs;
+    const int8_t *imgs;
+    int n;
     vk_board *b = NULL;
     vk_img_result *res = NULL;
     int32_t *cls = NULL;
     int64_t run_id = 0;
     int c, rcode;
-    double orig_top1, orig_ms, orig_scratch = 0;
+    double orig_top1, orig_ms, orig_scratch = 0, orig_test = -1;
+    int64_t orig_id = 0;
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
@@ -181,26 +185,43 @@ int vk_cmd_replay(int argc, char **argv)
             goto out_db;
         orig_top1 = orig.top1;
         orig_ms = orig.m.latency_ms;
+        orig_id = orig.id;
         vk_store_rec_free(&orig);
     }
     if (vk_store_run_get(db, run_id, &run, &err) != VK_OK)
         goto out_db;
+    if (orig_id && run.test_hash[0]) {
+        int found = 0;
+        if (vk_store_path_test_get(db, orig_id, run.test_hash, &orig_test, &found, &err) != VK_OK)
+            goto out_db;
+        if (!found)
+            orig_test = -1;
+    }
     wo.model = model ? model : run.model;
     wo.data = run.data;
     wo.calib = run.calib[0] ? run.calib : NULL;
-    wo.limit = run.n_images;
+    /* the images the stored figure came from: the run's validation split
+       (a run stored before splits: its evaluation images) */
+    wo.limit = run.test_hash[0] ? run.n_test : run.n_images;
+    wo.val = run.val[0] ? run.val : NULL;
+    wo.n_val = run.n_images;
+    memset(&vs, 0, sizeof vs);
     if (vk_workload_open(&wo, &w, &err) != VK_OK)
         goto out_db;
+    if (run.test_hash[0] && vk_workload_take(&w, VK_SPLIT_VAL, &vs, &err) != VK_OK)
+        goto out_w;
+    imgs = run.test_hash[0] ? vs.imgs : w.imgs;
+    n = run.test_hash[0] ? vs.n : w.n;
     if (!board) {
         board = run.boards;
         char *comma = strchr(run.boards, ',');
         if (comma)
             *comma = 0;
     }
-    res = calloc((size_t)w.n, sizeof *res);
-    cls = calloc((size_t)w.n, sizeof *cls);
+    res = calloc((size_t)n, sizeof *res);
+    cls = calloc((size_t)n, sizeof *cls);
     if (!res || !cls || vk_board_open(board, &b, &err) != VK_OK ||
-        vk_board_load(b, &w.q, &err) != VK_OK || vk_board_load_data(b, w.imgs, w.n, &err) != VK_OK) {
+        vk_board_load(b, &w.q, &err) != VK_OK || vk_board_load_data(b, imgs, n, &err) != VK_OK) {
         rcode = VK_EXIT_BOARD;
         goto out_w;
     }
@@ -213,35 +234,40 @@ int vk_cmd_replay(int argc, char **argv)
             req.threshold_q16 = t.threshold_q16;
             req.resume = t.resume;
         }
-        vk_progress_begin(&pr, "replay", w.n);
-        vk_status rc = vk_board_measure(b, &req, w.n, res, &m, &err);
+        vk_progress_begin(&pr, "replay", n);
+        vk_status rc = vk_board_measure(b, &req, n, res, &m, &err);
         vk_progress_end(&pr);
         if (rc != VK_OK) {
             rcode = VK_EXIT_BOARD;
             goto out_w;
         }
-        for (int i = 0; i < w.n; i++)
+        for (int i = 0; i < n; i++)
             cls[i] = res[i].cls;
-        double top1 = vk_workload_top1(&w, cls, w.n);
+        double top1 = run.test_hash[0] ? vk_imageset_top1(&vs, cls) : vk_workload_top1(&w, cls, n);
         if (vk_store_replay_insert(db, cfg, vk_board_spec(b), w.model_hash, top1, &m, &err) != VK_OK)
             goto out_w;
-        printf("%s %s, %d images, model %.16s%s\n", t.kind_cascade ? "cascade" : "path", cfg,
-               w.n, w.model_hash, model ? " (replayed with --model)" : "");
+        printf("%s %s, %d %s images, model %.16s%s\n", t.kind_cascade ? "cascade" : "path",
+               cfg, n, run.test_hash[0] ? "validation" : "evaluation", w.model_hash,
+               model ? " (replayed with --model)" : "");
         printf("stored:  top-1 %6.2f%%  latency %.4f ms per image%s\n", orig_top1, orig_ms,
                t.kind_cascade ? " (expected, from the two paths' per-image results)" : "");
         if (t.kind_cascade)
             printf("         from scratch as PIVOT does: %.4f ms\n", orig_scratch);
+        if (orig_test >= 0)
+            printf("         test top-1 %6.2f%% on the run's %d test images (not replayed)\n",
+                   orig_test, run.n_test);
         printf("replay:  top-1 %6.2f%%  latency %.4f ms per image [%s], energy %.4f mJ [%s] on "
                "%s%s\n", top1, m.latency_ms, vk_source_str(m.latency_src), m.energy_mj,
                vk_source_str(m.energy_src), vk_board_spec(b),
                t.kind_cascade ? "" : "");
         if (t.kind_cascade)
-            printf("         %d of %d images escalated on the board\n", m.n_escalated, w.n);
+            printf("         %d of %d images escalated on the board\n", m.n_escalated, n);
         printf("         %s\n", m.note);
         rcode = VK_EXIT_OK;
     }
 out_w:
     vk_board_close(b);
+    vk_imageset_free(&vs);
     vk_workload_free(&w);
 out_db:
     if (rcode != VK_EXIT_OK && err.msg[0])

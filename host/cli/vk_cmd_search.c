@@ -42,7 +42,15 @@ static const char search_help[] =
     "                       e.g. FSH:k100,70:f0,50 (F or H required)\n"
     "  --seed-genome G      also evaluate genome G first (in the space; e.g.\n"
     "                       FSFH:k70, see vitskip eval --help)\n"
-    "  --limit N            evaluate on the first N images (default: all)\n"
+    "  --limit N            test images: a seeded class-stratified sample of N of the\n"
+    "                       test split (default: all of it); only the front and the\n"
+    "                       full path are measured on them, after the search\n"
+    "  --val PATH           validation images, what the search selects on (default:\n"
+    "                       the training file beside an IDX t10k file, narrowed to\n"
+    "                       the checkpoint's hold-out when it has heldout.json; else\n"
+    "                       a part of --data that the test split never shares)\n"
+    "  --val-limit N        validation images (default 1000, or --limit's N when\n"
+    "                       smaller): a seeded class-stratified sample\n"
     "  --calib PATH         calibration images (see vitskip eval --help)\n"
     "  --resume RUN         continue a killed run (its own settings and, without\n"
     "                       --board, its own boards are used)\n"
@@ -66,9 +74,10 @@ static void on_started(void *ctx, const vk_search_start *s)
         return;
     if (!v->quiet)
         fprintf(stderr,
-                "search: run %lld, %s, %d images, %d encoders, %d board(s), objective "
+                "search: run %lld, %s, selecting on %d validation images (the front then on "
+                "%d test images), %d encoders, %d board(s), objective "
                 "error vs %s, %s over space %s (%llu valid paths), seed %llu\n",
-                (long long)s->run_id, s->model, s->n_images, s->n_layers, s->n_boards,
+                (long long)s->run_id, s->model, s->n_images, s->n_test, s->n_layers, s->n_boards,
                 vk_objective_name(s->objective),
                 s->random ? "random search" : s->predict ? "NSGA-II with predictor" : "NSGA-II",
                 s->space,
@@ -85,7 +94,10 @@ static void on_batch_begin(void *ctx, int gen, int n_paths, int n_found)
     v->bar_on = n_paths - n_found >= 4; /* a bar for batches worth one */
     if (!v->bar_on)
         return;
-    snprintf(v->label, sizeof v->label, "gen %d: measuring", gen);
+    if (gen < 0)
+        snprintf(v->label, sizeof v->label, "front on the test split");
+    else
+        snprintf(v->label, sizeof v->label, "gen %d: measuring", gen);
     vk_progress_begin(&v->bar, v->label, n_paths);
     vk_progress_update(&v->bar, n_found);
 }
@@ -110,7 +122,7 @@ static void on_generation(void *ctx, const vk_search_gen *g)
     const search_view *v = ctx;
     fprintf(stderr,
             "gen %d: %d evaluated (%d found in the database), hypervolume %.4g, "
-            "cheapest %s: %s %.2f%% at %.4g %s, %.1fs\n",
+            "cheapest %s: %s %.2f%% (validation) at %.4g %s, %.1fs\n",
             g->gen, g->n_evaluated, g->n_found, g->hv,
             g->best_feasible ? "feasible" : "(infeasible)", g->best->genome, g->best->top1,
             g->best_cost, vk_objective_name(v->objective), g->seconds);
@@ -120,12 +132,13 @@ static void on_generation(void *ctx, const vk_search_gen *g)
 
 static void print_front(const vk_search_result *r)
 {
-    printf("run %lld: %d paths evaluated in %.1f s (%s); full model top-1 %.2f%%; "
-           "hypervolume %.6g (error vs %s; reference 100%% error, 1.1 x the full path's "
-           "cost)",
+    printf("run %lld: %d paths evaluated in %.1f s (%s); full model top-1 %.2f%% on "
+           "validation (%d images, selected on), %.2f%% on test (%d images, never selected "
+           "on); hypervolume %.6g on validation (error vs %s; reference 100%% error, 1.1 x "
+           "the full path's cost)",
            (long long)r->run_id, r->n_evaluated, r->seconds,
            r->random ? "random search" : r->predict ? "NSGA-II with predictor" : "NSGA-II",
-           r->full_top1, r->hv,
+           r->full_top1, r->n_val, r->full_test_top1, r->n_test, r->hv,
            vk_objective_name(r->objective));
     if (r->hv3 >= 0)
         printf(", %.6g (error, latency, energy)", r->hv3);
@@ -133,13 +146,14 @@ static void print_front(const vk_search_result *r)
     printf("\nPareto front of paths (objective: error vs %s%s)\n",
            vk_objective_name(r->objective),
            r->front_infeasible ? "; no feasible path, least-violating shown" : "");
-    printf("%-6s %7s %12s %-9s %11s %-9s %12s %s\n", "config", "top-1", "latency ms", "source",
-           "energy mJ", "source", "EDP mJ*ms", "genome");
+    printf("%-6s %8s %9s %12s %-9s %11s %-9s %12s %s\n", "config", "val top1", "test top1",
+           "latency ms", "source", "energy mJ", "source", "EDP mJ*ms", "genome");
     for (int k = 0; k < r->n_front; k++) {
         const vk_path_rec *p = &r->front[k];
         char id[24];
         snprintf(id, sizeof id, "P%lld", (long long)p->id);
-        printf("%-6s %6.2f%% %12.4f %-9s %11.4f %-9s %12.5f %s\n", id, p->top1, p->m.latency_ms,
+        printf("%-6s %7.2f%% %8.2f%% %12.4f %-9s %11.4f %-9s %12.5f %s\n", id, p->top1,
+               r->front_test_top1 ? r->front_test_top1[k] : NAN, p->m.latency_ms,
                vk_source_str(p->m.latency_src), p->m.energy_mj, vk_source_str(p->m.energy_src),
                p->m.energy_mj * p->m.latency_ms, p->genome);
     }
@@ -150,23 +164,24 @@ static void print_front(const vk_search_result *r)
 static void print_cascades(const vk_search_result *r)
 {
     printf("\nPareto front of cascades (low path, entropy test, high path resuming after the "
-           "shared encoders)\n");
-    printf("%-6s %-9s %-9s %9s %7s %10s %12s %12s\n", "config", "low", "high", "threshold",
-           "top-1", "escalated", "lat ms", "lat ms PIVOT");
+           "shared encoders; chosen and figured on validation)\n");
+    printf("%-6s %-9s %-9s %9s %8s %10s %12s %12s\n", "config", "low", "high", "threshold",
+           "val top1", "escalated", "lat ms", "lat ms PIVOT");
     for (int i = 0; i < r->n_cascades && i < 20; i++) {
         const vk_cascade_rec *c = &r->cascades[i];
         char lo_id[24], hi_id[24], id[24];
         snprintf(id, sizeof id, "C%lld", (long long)c->id);
         snprintf(lo_id, sizeof lo_id, "P%lld", (long long)c->low);
         snprintf(hi_id, sizeof hi_id, "P%lld", (long long)c->high);
-        printf("%-6s %-9s %-9s %9.4f %6.2f%% %9.1f%% %12.4f %12.4f\n", id, lo_id, hi_id,
+        printf("%-6s %-9s %-9s %9.4f %7.2f%% %9.1f%% %12.4f %12.4f\n", id, lo_id, hi_id,
                c->threshold_q16 / 65536.0, c->top1, 100 * c->escalated, c->latency_ms,
                c->latency_scratch_ms);
     }
     if (r->n_cascades > 20)
         printf("(%d more in the database)\n", r->n_cascades - 20);
     if (isfinite(r->best_resume_ms))
-        printf("cheapest cascade within 0.5 points of the full path (%.2f%%): %.4f ms per image "
+        printf("cheapest cascade within 0.5 points of the full path (%.2f%% on validation): "
+               "%.4f ms per image "
                "with resume, %.4f ms re-running the high path from scratch as PIVOT does\n",
                r->full_top1, r->best_resume_ms, r->best_scratch_ms);
 }
@@ -181,7 +196,8 @@ static int run_search(int argc, char **argv, int exhaustive)
         {"seed", 1, 0, 'S'},         {"seed-genome", 1, 0, 'g'}, {"limit", 1, 0, 'L'},
         {"calib", 1, 0, 'c'},        {"resume", 1, 0, 'r'},      {"quiet", 0, 0, 'q'},
         {"strategy", 1, 0, 'x'},     {"offspring", 1, 0, 'O'},   {"help", 0, 0, 'h'},
-        {"space", 1, 0, 'P'},        {"one-at-a-time", 0, 0, '1'},
+        {"space", 1, 0, 'P'},        {"one-at-a-time", 0, 0, '1'}, {"val", 1, 0, 'V'},
+        {"val-limit", 1, 0, 'N'},
         {0, 0, 0, 0}};
     const char *cmd = exhaustive ? "sweep" : "search";
     vk_search_opts o;
@@ -196,6 +212,7 @@ static int run_search(int argc, char **argv, int exhaustive)
         case 'm': o.model = optarg; break;
         case 'd': o.data = optarg; break;
         case 'c': o.calib = optarg; break;
+        case 'V': o.val = optarg; break;
         case 'D': o.db = optarg; break;
         case 'b':
             if (o.n_boards == VK_SEARCH_MAX_BOARDS)
@@ -244,6 +261,7 @@ static int run_search(int argc, char **argv, int exhaustive)
         case 'p': if (vk_cli_parse_int(cmd, "--population", optarg, 4, VK_CLI_MAX_POPULATION, &v)) return 2; o.population = (int)v; break;
         case 'O': if (vk_cli_parse_int(cmd, "--offspring", optarg, 1, VK_CLI_MAX_POPULATION, &v)) return 2; o.offspring = (int)v; break;
         case 'L': if (vk_cli_parse_int(cmd, "--limit", optarg, 1, VK_CLI_MAX_COUNT, &v)) return 2; o.limit = (int)v; break;
+        case 'N': if (vk_cli_parse_int(cmd, "--val-limit", optarg, 1, VK_CLI_MAX_COUNT, &v)) return 2; o.n_val = (int)v; break;
         case 'S': if (vk_cli_parse_int(cmd, "--seed", optarg, 0, INT64_MAX, &v)) return 2; o.seed = (uint64_t)v; break;
         case 'r': if (vk_cli_parse_int(cmd, "--resume", optarg, 1, INT64_MAX, &v)) return 2; o.resume_run = (int64_t)v; break;
         default: return vk_cli_usage(cmd, "unknown option");
@@ -266,8 +284,9 @@ static int run_search(int argc, char **argv, int exhaustive)
                                  "--seed-genome");
     if (o.resume_run && space_set)
         return vk_cli_usage(cmd, "--resume continues the run's own space; drop --space");
-    if (o.resume_run && (o.model || o.data))
-        return vk_cli_usage(cmd, "--resume takes the model and data of the run; drop --model/--data");
+    if (o.resume_run && (o.model || o.data || o.val || o.calib || o.limit || o.n_val))
+        return vk_cli_usage(cmd, "--resume takes the model, data and splits of the run; drop "
+                                 "--model/--data/--val/--calib/--limit/--val-limit");
     if (!o.resume_run && (!o.model || !o.data))
         return vk_cli_usage(cmd, "--model and --data are required");
     if (o.n_boards == 0 && !o.resume_run)

@@ -187,6 +187,11 @@ int vk_cmd_search_bench(int argc, char **argv)
     if (vk_store_run_get(db, run_id, &sweep, &err) != VK_OK ||
         vk_store_hv_at(db, run_id, n_paths, &true_hv, &true_hv3, &found, &err) != VK_OK)
         goto fail;
+    if (!sweep.test_hash[0]) {
+        fprintf(stderr, "vitskip %s: run %lld was stored before validation and test splits; "
+                        "sweep again\n", cmd, (long long)run_id);
+        goto out;
+    }
     if (!found || !(true_hv > 0)) {
         fprintf(stderr, "vitskip %s: run %lld has no hypervolume after %d evaluations (an "
                         "interrupted sweep? resume it)\n",
@@ -230,12 +235,13 @@ int vk_cmd_search_bench(int argc, char **argv)
     vk_workload w;
     vk_workload_opts wo = {.model = sweep.model, .data = sweep.data,
                            .calib = sweep.calib[0] ? sweep.calib : NULL,
-                           .limit = sweep.n_images, .quiet = 1};
+                           .limit = sweep.n_test, .val = sweep.val[0] ? sweep.val : NULL,
+                           .n_val = sweep.n_images, .quiet = 1};
     if (vk_workload_open(&wo, &w, &err) != VK_OK) {
         free(frac);
         goto fail;
     }
-    if (strcmp(w.model_hash, sweep.model_hash) || strcmp(w.data_hash, sweep.data_hash)) {
+    if (strcmp(w.model_hash, sweep.model_hash) || strcmp(w.data_hash, sweep.test_hash)) {
         vk_fail(&err, VK_E_MISMATCH, "run %lld: %s or %s changed since the sweep (hashes differ)",
                 (long long)run_id, sweep.model, sweep.data);
         goto fail_w;
@@ -257,7 +263,9 @@ int vk_cmd_search_bench(int argc, char **argv)
             o.data = sweep.data;
             o.workload = &w;
             o.calib = sweep.calib[0] ? sweep.calib : NULL;
-            o.limit = sweep.n_images;
+            o.limit = sweep.n_test;
+            o.val = sweep.val[0] ? sweep.val : NULL;
+            o.n_val = sweep.n_images;
             o.db = tmp;
             o.boards[o.n_boards++] = board;
             if (vk_objective_parse(sweep.objective, &o.objective, &err) != VK_OK)
@@ -275,6 +283,7 @@ int vk_cmd_search_bench(int argc, char **argv)
             o.quiet = 1;
             o.events = &ev;
             o.no_cascades = 1;
+            o.no_test = 1; /* only the hypervolumes (on validation) are compared */
             vk_store *bdb = NULL;
             vk_search_result res;
             vk_status rc = vk_search_run(&o, &res, &err);

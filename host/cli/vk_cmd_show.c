@@ -58,6 +58,18 @@ int vk_cmd_show(int argc, char **argv)
     cJSON_AddStringToObject(jr, "model", r.model);
     cJSON_AddStringToObject(jr, "data", r.data);
     cJSON_AddNumberToObject(jr, "n_images", r.n_images);
+    /* splits: the paths' top1 is on the validation images (n_images), the
+       front's top1_test on the test images; a run without test_hash
+       selected and reported on the same images */
+    cJSON_AddStringToObject(jr, "val", r.val[0] ? r.val : "(default)");
+    cJSON_AddNumberToObject(jr, "n_val", r.n_images);
+    cJSON_AddStringToObject(jr, "top1_on", r.test_hash[0] ? "validation" : "evaluation images");
+    if (r.test_hash[0]) {
+        cJSON_AddStringToObject(jr, "test_hash", r.test_hash);
+        cJSON_AddNumberToObject(jr, "n_test", r.n_test);
+    } else {
+        cJSON_AddNullToObject(jr, "test_hash");
+    }
     cJSON_AddStringToObject(jr, "boards", r.boards);
     cJSON_AddStringToObject(jr, "objective", r.objective);
     cJSON_AddStringToObject(jr, "strategy", r.strategy);
@@ -70,21 +82,32 @@ int vk_cmd_show(int argc, char **argv)
         printf("runs:");
         for (int i = 0; i < n_runs; i++)
             printf(" %lld", (long long)runs[i]);
-        printf("\nrun %lld (%s, %s): model %s, data %s (%d images), boards %s, objective %s, "
+        printf("\nrun %lld (%s, %s): model %s, data %s, boards %s, objective %s, "
                "%s (population %d, %d offspring per generation) over space %s, seed %llu\n",
                (long long)r.id,
-               r.created, r.status, r.model, r.data, r.n_images, r.boards, r.objective,
+               r.created, r.status, r.model, r.data, r.boards, r.objective,
                r.strategy, r.population, r.offspring, r.space, (unsigned long long)r.seed);
-        printf("%-6s %7s %12s %-9s %11s %-9s %s\n", "config", "top-1", "latency ms", "source",
-               "energy mJ", "source", "genome");
+        if (r.test_hash[0])
+            printf("selected on %d validation images (%s), the front reported on %d test images "
+                   "never selected on (test top-1 \"-\": not on the front)\n",
+                   r.n_images, r.val[0] ? r.val : "the default validation split", r.n_test);
+        else
+            printf("selected and reported on the same %d images (a run stored before "
+                   "validation and test splits)\n", r.n_images);
+        printf("%-6s %8s %9s %12s %-9s %11s %-9s %s\n", "config", "val top1", "test top1",
+               "latency ms", "source", "energy mJ", "source", "genome");
     }
     for (int i = 0; i < n_paths; i++) {
         vk_path_rec p;
+        double test = -1;
+        int found = 0;
         if (vk_store_path_get(db, paths[i], r.n_images, &p, &err) != VK_OK)
             goto out_json;
         vk_finetune_rec ft;
         int tuned = 0;
-        if (vk_store_finetune_get(db, p.id, &ft, &tuned, &err) != VK_OK) {
+        if (vk_store_finetune_get(db, p.id, &ft, &tuned, &err) != VK_OK ||
+            (r.test_hash[0] &&
+             vk_store_path_test_get(db, p.id, r.test_hash, &test, &found, &err) != VK_OK)) {
             vk_store_rec_free(&p);
             goto out_json;
         }
@@ -100,14 +123,21 @@ int vk_cmd_show(int argc, char **argv)
                 cJSON_AddStringToObject(o, "checkpoint", ft.model);
             }
             cJSON_AddNumberToObject(o, "top1", p.top1);
+            if (found)
+                cJSON_AddNumberToObject(o, "top1_test", test);
+            else
+                cJSON_AddNullToObject(o, "top1_test");
             cJSON_AddNumberToObject(o, "latency_ms", p.m.latency_ms);
             cJSON_AddStringToObject(o, "latency_source", vk_source_str(p.m.latency_src));
             cJSON_AddNumberToObject(o, "energy_mj", p.m.energy_mj);
             cJSON_AddStringToObject(o, "energy_source", vk_source_str(p.m.energy_src));
             cJSON_AddItemToArray(arr, o);
         } else {
-            printf("P%-5lld %6.2f%% %12.4f %-9s %11.4f %-9s %s", (long long)p.id, p.top1,
-                   p.m.latency_ms, vk_source_str(p.m.latency_src), p.m.energy_mj,
+            char tt[16] = "-";
+            if (found)
+                snprintf(tt, sizeof tt, "%.2f%%", test);
+            printf("P%-5lld %7.2f%% %9s %12.4f %-9s %11.4f %-9s %s", (long long)p.id, p.top1,
+                   tt, p.m.latency_ms, vk_source_str(p.m.latency_src), p.m.energy_mj,
                    vk_source_str(p.m.energy_src), p.genome);
             if (tuned)
                 printf("  (fine-tuned from P%lld: %s)", (long long)ft.parent_id, ft.model);
@@ -122,8 +152,9 @@ int vk_cmd_show(int argc, char **argv)
             goto out_json;
         cJSON *ca = cJSON_AddArrayToObject(root, "cascades");
         if (!json && nc)
-            printf("cascades (Pareto set):\n%-6s %-6s %-6s %9s %7s %11s %12s\n", "config", "low",
-                   "high", "threshold", "top-1", "latency ms", "PIVOT-style");
+            printf("cascades (Pareto set, chosen on validation):\n%-6s %-6s %-6s %9s %8s %11s "
+                   "%12s\n", "config", "low", "high", "threshold", "val top1", "latency ms",
+                   "PIVOT-style");
         for (int i = 0; i < nc; i++) {
             if (json) {
                 cJSON *o = cJSON_CreateObject();
@@ -139,7 +170,7 @@ int vk_cmd_show(int argc, char **argv)
                 cJSON_AddNumberToObject(o, "latency_scratch_ms", cs[i].latency_scratch_ms);
                 cJSON_AddItemToArray(ca, o);
             } else {
-                printf("C%-5lld P%-5lld P%-5lld %9.4f %6.2f%% %11.4f %12.4f\n",
+                printf("C%-5lld P%-5lld P%-5lld %9.4f %7.2f%% %11.4f %12.4f\n",
                        (long long)cs[i].id, (long long)cs[i].low, (long long)cs[i].high,
                        cs[i].threshold_q16 / 65536.0, cs[i].top1, cs[i].latency_ms,
                        cs[i].latency_scratch_ms);
