@@ -33,11 +33,13 @@
  * Per-image results blob: 6 bytes per image, little-endian int16 class then
  * int32 entropy (Q16 nats). Arrays of doubles are stored as little-endian
  * IEEE-754 blobs. The other blobs of a path (vk_measure's fields):
- *   stage_cycles  VK_STAGE_N (9) little-endian uint64: cycles per image of
+ *   stage_cycles  VK_STAGE_N little-endian uint64: cycles per image of
  *                 each vk_stage, in the enum's order (patch embedding,
- *                 LayerNorms, QKV, QK^T, softmax, AV, projection, MLP, head;
- *                 boards/vk_board.h); all zero from a board that does not
- *                 model stages (a measured one). Their sum is the path's
+ *                 LayerNorms, QKV, QK^T, softmax, AV, projection, MLP, head,
+ *                 token pruning; boards/vk_board.h); a blob of another
+ *                 length (an older stage list) reads as all zero, as from a
+ *                 board that does not model stages (a measured one). Their
+ *                 sum is the path's
  *                 modeled cycles (latency = cycles / clock), so each
  *                 stage's share of the latency is its share of the cycles.
  *   suffix_ms, suffix_mj  VK_MAX_LAYERS + 1 doubles: [k] = the path's
