@@ -592,6 +592,57 @@ static vk_status write1(vk_store *s, sqlite3_stmt *st, vk_err *err, const char *
     return rc;
 }
 
+vk_status vk_store_run_remove(vk_store *s, int64_t id, int measurements, int *n_removed,
+                              vk_err *err)
+{
+    char sql[1536];
+    vk_run_info r;
+    vk_status rc;
+    sqlite3_stmt *st = NULL;
+    long long i = (long long)id;
+    *n_removed = 0;
+    if ((rc = vk_store_run_get(s, id, &r, err)) != VK_OK)
+        return rc;
+    /* the run's own rows; its paths are noted first */
+    snprintf(sql, sizeof sql,
+             "CREATE TEMP TABLE IF NOT EXISTS rm_paths(id INTEGER PRIMARY KEY);"
+             "DELETE FROM rm_paths;"
+             "INSERT INTO rm_paths SELECT path_id FROM run_paths WHERE run_id=%lld;"
+             "DELETE FROM replays WHERE config IN (SELECT 'C' || id FROM cascades "
+             "WHERE run_id=%lld);"
+             "DELETE FROM cascades WHERE run_id=%lld;"
+             "DELETE FROM hv_history WHERE run_id=%lld;"
+             "DELETE FROM attempts WHERE run_id=%lld;"
+             "DELETE FROM finetunes WHERE run_id=%lld;"
+             "DELETE FROM run_paths WHERE run_id=%lld;"
+             "DELETE FROM runs WHERE id=%lld;"
+             /* measurements no other run, cascade or fine-tuned link uses */
+             "DELETE FROM rm_paths WHERE id IN (SELECT path_id FROM run_paths) OR "
+             "id IN (SELECT low FROM cascades) OR id IN (SELECT high FROM cascades) OR "
+             "id IN (SELECT path_id FROM finetunes) OR id IN (SELECT parent_id FROM finetunes);",
+             i, i, i, i, i, i, i, i);
+    if (exec(s, "BEGIN IMMEDIATE") != SQLITE_OK || exec(s, sql) != SQLITE_OK)
+        goto fail;
+    if (measurements) {
+        if (!(st = prep(s, "SELECT count(*) FROM rm_paths")) || sqlite3_step(st) != SQLITE_ROW)
+            goto fail;
+        *n_removed = sqlite3_column_int(st, 0);
+        if (exec(s, "DELETE FROM replays WHERE config IN (SELECT 'P' || id FROM rm_paths);"
+                    "DELETE FROM paths WHERE id IN (SELECT id FROM rm_paths);") != SQLITE_OK)
+            goto fail;
+    }
+    if (exec(s, "COMMIT") != SQLITE_OK)
+        goto fail;
+    sqlite3_finalize(st);
+    return VK_OK;
+fail:
+    rc = dberr(s, err, "cannot remove the run");
+    sqlite3_finalize(st);
+    exec(s, "ROLLBACK");
+    *n_removed = 0;
+    return rc;
+}
+
 vk_status vk_store_run_set_status(vk_store *s, int64_t id, const char *status, vk_err *err)
 {
     sqlite3_stmt *st = prep(s, "UPDATE runs SET status=? WHERE id=?");

@@ -118,6 +118,14 @@ void vk_store_set_wait(vk_store *s, int seconds);
 vk_status vk_store_run_create(vk_store *s, vk_run_info *r, vk_err *err); /* fills id */
 vk_status vk_store_run_get(vk_store *s, int64_t id, vk_run_info *r, vk_err *err);
 vk_status vk_store_run_set_status(vk_store *s, int64_t id, const char *status, vk_err *err);
+/* Removes run id with its cascades (and their replays), hypervolume
+ * history, attempts and fine-tuned links (finetune-plan), in one
+ * transaction. Its measured paths stay, so that later searches still find
+ * them, unless measurements = 1: then the paths no other run evaluated
+ * and no cascade or fine-tuned link uses go too (with their replays);
+ * *n_removed counts them. VK_E_NOTFOUND for an unknown run. */
+vk_status vk_store_run_remove(vk_store *s, int64_t id, int measurements, int *n_removed,
+                              vk_err *err);
 /* Ids of every run, newest last; *ids owned by caller (free). */
 vk_status vk_store_run_list(vk_store *s, int64_t **ids, int *n, vk_err *err);
 

@@ -1,8 +1,9 @@
 /* test_store: the SQLite store — dedup across runs, refusal of newer,
  * foreign and non-SQLite files (left byte-identical), migration from
  * schema versions 1, 2 and 3, the online backup, the read-only open (refuses
- * a missing file without creating it, reads, cannot write) and the replay
- * list, and crash safety: a
+ * a missing file without creating it, reads, cannot write), the replay
+ * list, removing a run (measurements kept unless asked), and crash
+ * safety: a
  * child inserting measurements is killed with SIGKILL at random moments;
  * after every kill the database passes integrity_check, every row is whole
  * and no path is duplicated, and inserting resumes where it stopped.
@@ -943,6 +944,81 @@ static void test_finetunes(void)
     vk_store_close(db);
 }
 
+/* Removing a run: its rows go, the measurements stay for dedup (or go
+ * with measurements = 1 when nothing else uses them); cascades' replays
+ * go with them; another run's paths are never touched. */
+static long long count(const char *path, const char *sql)
+{
+    char cmd[700];
+    long long v = -1;
+    snprintf(cmd, sizeof cmd, "sqlite3 %s \"%s\"", path, sql);
+    FILE *p = popen(cmd, "r");
+    if (p) {
+        if (fscanf(p, "%lld", &v) != 1)
+            v = -1;
+        pclose(p);
+    }
+    return v;
+}
+
+static void test_run_remove(void)
+{
+    char path[256];
+    vk_store *db;
+    vk_err err = {{0}};
+    vk_run_info r1 = {0}, r2, r3;
+    vk_img_result res[N_IMG];
+    vk_path_rec a, shared, b;
+    vk_measure m = {0};
+    int n = -1, n_paths;
+    snprintf(path, sizeof path, "%s/rm.db", dir);
+    CHECK_EQ_INT(vk_store_open(path, &db, &err), VK_OK);
+    strcpy(r1.model_hash, HM);
+    strcpy(r1.data_hash, HD);
+    r2 = r1;
+    r3 = r1;
+    CHECK_EQ_INT(vk_store_run_create(db, &r1, &err), VK_OK);
+    CHECK_EQ_INT(vk_store_run_create(db, &r2, &err), VK_OK);
+    make_rec(&a, "FFSS", res);
+    CHECK_EQ_INT(vk_store_path_insert(db, r1.id, HM, HD, &a, N_IMG, &err), VK_OK);
+    make_rec(&shared, "FSSS", res);
+    CHECK_EQ_INT(vk_store_path_insert(db, r1.id, HM, HD, &shared, N_IMG, &err), VK_OK);
+    CHECK_EQ_INT(vk_store_run_eval(db, r2.id, shared.id, &err), VK_OK);
+    vk_cascade_rec c = {.run_id = r1.id, .low = shared.id, .high = a.id, .top1 = 80};
+    CHECK_EQ_INT(vk_store_cascade_insert(db, &c, &err), VK_OK);
+    char cfg[24];
+    snprintf(cfg, sizeof cfg, "C%lld", (long long)c.id);
+    CHECK_EQ_INT(vk_store_replay_insert(db, cfg, "sim", HM, 80, &m, &err), VK_OK);
+    snprintf(cfg, sizeof cfg, "P%lld", (long long)a.id);
+    CHECK_EQ_INT(vk_store_replay_insert(db, cfg, "sim", HM, 80, &m, &err), VK_OK);
+    CHECK_EQ_INT(vk_store_hv(db, r1.id, 1, 5, -1, &err), VK_OK);
+    CHECK_EQ_INT(vk_store_attempt(db, r1.id, "FFSS", "sim", 1, "", &err), VK_OK);
+
+    CHECK_EQ_INT(vk_store_run_remove(db, 99, 0, &n, &err), VK_E_NOTFOUND);
+    CHECK_EQ_INT(vk_store_run_remove(db, r1.id, 0, &n, &err), VK_OK);
+    CHECK_EQ_INT(n, 0);
+    CHECK_EQ_INT(vk_store_run_get(db, r1.id, &r3, &err), VK_E_NOTFOUND);
+    CHECK_EQ_INT(count(path, "select count(*) from paths"), 2); /* kept for dedup */
+    CHECK_EQ_INT(count(path, "select count(*) from cascades"), 0);
+    CHECK_EQ_INT(count(path, "select count(*) from replays"), 1); /* P's, not C's */
+    CHECK_EQ_INT(count(path, "select count(*) from hv_history"), 0);
+    CHECK_EQ_INT(count(path, "select count(*) from attempts"), 0);
+    CHECK_EQ_INT(count(path, "select count(*) from run_paths"), 1);
+
+    /* with the measurements: only what no other run uses */
+    r3 = r2;
+    CHECK_EQ_INT(vk_store_run_create(db, &r3, &err), VK_OK);
+    make_rec(&b, "SSSS", res);
+    CHECK_EQ_INT(vk_store_path_insert(db, r3.id, HM, HD, &b, N_IMG, &err), VK_OK);
+    CHECK_EQ_INT(vk_store_run_eval(db, r3.id, shared.id, &err), VK_OK);
+    CHECK_EQ_INT(vk_store_run_remove(db, r3.id, 1, &n, &err), VK_OK);
+    CHECK_EQ_INT(n, 1);
+    CHECK_EQ_INT(count(path, "select count(*) from paths where genome='SSSS'"), 0);
+    CHECK_EQ_INT(count(path, "select count(*) from paths where genome='FSSS'"), 1);
+    CHECK_EQ_INT(vk_store_check(db, &n_paths, &err), VK_OK);
+    vk_store_close(db);
+}
+
 int main(void)
 {
     if (!mkdtemp(dir))
@@ -952,6 +1028,7 @@ int main(void)
     RUN(test_migration_backup);
     RUN(test_path_tests);
     RUN(test_readonly_replays);
+    RUN(test_run_remove);
     RUN(test_kill_loop);
 #define TIMED(fn)                                                                          \
     do {                                                                                   \
