@@ -180,15 +180,17 @@ typedef struct {
     double obj[2], viol;
 } evaluated;
 
-static double violation(const vk_search_opts *o, double full_top1, const vk_path_rec *r)
+double vk_search_violation(double max_acc_drop, double latency_budget_ms,
+                           double energy_budget_mj, double full_top1, double top1,
+                           double latency_ms, double energy_mj)
 {
     double v = 0;
-    if (o->max_acc_drop >= 0 && full_top1 - r->top1 > o->max_acc_drop)
-        v += (full_top1 - r->top1 - o->max_acc_drop) / (o->max_acc_drop > 0.1 ? o->max_acc_drop : 0.1);
-    if (o->latency_budget_ms > 0 && r->m.latency_ms > o->latency_budget_ms)
-        v += (r->m.latency_ms - o->latency_budget_ms) / o->latency_budget_ms;
-    if (o->energy_budget_mj > 0 && r->m.energy_mj > o->energy_budget_mj)
-        v += (r->m.energy_mj - o->energy_budget_mj) / o->energy_budget_mj;
+    if (max_acc_drop >= 0 && full_top1 - top1 > max_acc_drop)
+        v += (full_top1 - top1 - max_acc_drop) / (max_acc_drop > 0.1 ? max_acc_drop : 0.1);
+    if (latency_budget_ms > 0 && latency_ms > latency_budget_ms)
+        v += (latency_ms - latency_budget_ms) / latency_budget_ms;
+    if (energy_budget_mj > 0 && energy_mj > energy_budget_mj)
+        v += (energy_mj - energy_budget_mj) / energy_budget_mj;
     return v;
 }
 
@@ -865,7 +867,9 @@ vk_status vk_search_run(const vk_search_opts *o_in, vk_search_result *res, vk_er
             }
             e->obj[0] = 100 - e->rec.top1;
             e->obj[1] = cost_of(o.objective, &e->rec.m);
-            e->viol = violation(&o, full_top1, &e->rec);
+            e->viol = vk_search_violation(o.max_acc_drop, o.latency_budget_ms, o.energy_budget_mj,
+                                          full_top1, e->rec.top1, e->rec.m.latency_ms,
+                                          e->rec.m.energy_mj);
             vk_evo_tell(evo, &e->g, e->obj, e->viol);
             if (pred) {
                 double y[3] = {e->rec.top1, e->rec.m.latency_ms, e->rec.m.energy_mj};

@@ -153,6 +153,14 @@ typedef struct {
 
 void vk_search_opts_default(vk_search_opts *o);
 
+/* How far a path or cascade is outside a run's constraints (0 = feasible,
+ * larger = worse; constrained domination ranks on it): the accuracy drop
+ * from the full model's top-1 beyond max_acc_drop (< 0 = none), latency
+ * and energy beyond their budgets (<= 0 = none), each relative. */
+double vk_search_violation(double max_acc_drop, double latency_budget_ms,
+                           double energy_budget_mj, double full_top1, double top1,
+                           double latency_ms, double energy_mj);
+
 /* What a run found. Filled step by step: on error, run_id is set once the
  * run exists, the front once every path was told (has_front), the
  * cascades once they were stored (has_cascades). */

@@ -18,6 +18,7 @@ static const vk_command commands[] = {
     {"search-bench", vk_cmd_search_bench, "the search strategies against a sweep's true front"},
     {"show", vk_cmd_show, "runs, Pareto fronts of paths and cascades"},
     {"replay", vk_cmd_replay, "re-measure a stored path or cascade end to end on a board"},
+    {"report", vk_cmd_report, "an HTML report of runs: fronts, hypervolume, choices, stages"},
     {"export", vk_cmd_export, "a path's or cascade's skip table as a C header or JSON"},
     {"finetune-plan", vk_cmd_finetune_plan, "tune a run's front paths, measure and store them"},
     {"sensitivity", vk_cmd_sensitivity, "what each choice costs and saves, one encoder at a time"},

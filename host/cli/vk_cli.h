@@ -31,6 +31,7 @@ int vk_cmd_export(int argc, char **argv);
 int vk_cmd_finetune_plan(int argc, char **argv);
 int vk_cmd_agent(int argc, char **argv);
 int vk_cmd_bench(int argc, char **argv);
+int vk_cmd_report(int argc, char **argv);
 
 /* Prints "vitskip <cmd>: <msg>" and "try 'vitskip <cmd> --help'" on stderr;
  * returns VK_EXIT_USAGE. */

@@ -1,18 +1,29 @@
 /* vk_cli_db: database helpers of the subcommands (see vk_cli_search.h). */
 #include "vk_cli_search.h"
 
+#include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "host/cli/vk_cli.h"
 
-int vk_cli_open_db(const char *cmd, const char *path, vk_store **db)
+int vk_cli_open_db(const char *cmd, const char *path, vk_cli_db_mode mode, vk_store **db)
 {
     vk_err err = {{0}};
+    struct stat sb;
+    vk_status rc;
     if (!path)
         return vk_cli_usage(cmd, "--db is required");
-    if (vk_store_open(path, db, &err) != VK_OK) {
+    if (mode != VK_CLI_DB_CREATE && stat(path, &sb) != 0) {
+        fprintf(stderr, "vitskip %s: %s: no such database (%s)\n", cmd, path, strerror(errno));
+        return VK_EXIT_FAIL;
+    }
+    rc = mode == VK_CLI_DB_READONLY ? vk_store_open_readonly(path, db, &err)
+                                    : vk_store_open(path, db, &err);
+    if (rc != VK_OK) {
         fprintf(stderr, "vitskip %s: %s\n", cmd, err.msg);
         return VK_EXIT_FAIL;
     }
@@ -48,6 +59,20 @@ static vk_status path_accuracy(vk_store *db, const vk_path_rec *p, char *out, si
     return VK_OK;
 }
 
+/* A table's figures and their sources; an energy the board did not give
+ * is unknown (NAN), never 0. */
+static void figures(vk_skip_table *t, double top1, double lat, vk_source lsrc, double en,
+                    vk_source esrc)
+{
+    t->top1 = top1;
+    t->latency_ms = lsrc == VK_SRC_NONE ? NAN : lat;
+    t->energy_mj = esrc == VK_SRC_NONE ? NAN : en;
+    snprintf(t->latency_src, sizeof t->latency_src, "%s",
+             lsrc == VK_SRC_NONE ? "" : vk_source_str(lsrc));
+    snprintf(t->energy_src, sizeof t->energy_src, "%s",
+             esrc == VK_SRC_NONE ? "" : vk_source_str(esrc));
+}
+
 int vk_cli_load_config(vk_store *db, const char *id, vk_skip_table *t, vk_err *err)
 {
     char *end;
@@ -67,7 +92,9 @@ int vk_cli_load_config(vk_store *db, const char *id, vk_skip_table *t, vk_err *e
             return VK_EXIT_FAIL;
         }
         snprintf(t->model_hash, sizeof t->model_hash, "%s", lo.model_hash);
-        char acc[160];
+        figures(t, lo.top1, lo.m.latency_ms, lo.m.latency_src, lo.m.energy_mj,
+                lo.m.energy_src);
+                char acc[160];
         if (path_accuracy(db, &lo, acc, sizeof acc, err) != VK_OK) {
             vk_store_rec_free(&lo);
             return VK_EXIT_FAIL;
@@ -107,11 +134,11 @@ int vk_cli_load_config(vk_store *db, const char *id, vk_skip_table *t, vk_err *e
     t->threshold_q16 = c.threshold_q16;
     t->resume = c.resume;
     snprintf(t->model_hash, sizeof t->model_hash, "%s", lo.model_hash);
+    figures(t, c.top1, c.latency_ms, lo.m.latency_src, c.energy_mj, lo.m.energy_src);
     snprintf(t->comment, sizeof t->comment,
-             "cascade %s: %s -> %s, top-1 %.2f%% on the validation images it was chosen on, "
-             "expected %.4f ms per image with resume, "
-             "%.4f ms from scratch [%s]",
-             id, lo.genome, hi.genome, c.top1, c.latency_ms, c.latency_scratch_ms,
+             "cascade %s on board %.200s: %s -> %s, top-1 %.2f%% on the validation images it "
+             "was chosen on, expected %.4f ms per image resuming, %.4f ms from scratch [%s]",
+             id, lo.board, lo.genome, hi.genome, c.top1, c.latency_ms, c.latency_scratch_ms,
              vk_source_str(lo.m.latency_src));
     vk_store_rec_free(&lo);
     vk_store_rec_free(&hi);

@@ -10,8 +10,9 @@ int vk_cmd_export(int argc, char **argv)
 {
     static const struct option opts[] = {{"db", 1, 0, 'D'},     {"config", 1, 0, 'c'},
                                          {"format", 1, 0, 'f'}, {"output", 1, 0, 'o'},
-                                         {"help", 0, 0, 'h'},   {0, 0, 0, 0}};
-    const char *path = NULL, *cfg = NULL, *fmt = "header", *out = NULL;
+                                         {"name", 1, 0, 'n'},   {"help", 0, 0, 'h'},
+                                         {0, 0, 0, 0}};
+    const char *path = NULL, *cfg = NULL, *fmt = "header", *out = NULL, *name = "";
     vk_store *db;
     vk_skip_table t;
     vk_err err = {{0}};
@@ -23,11 +24,16 @@ int vk_cmd_export(int argc, char **argv)
         case 'c': cfg = optarg; break;
         case 'f': fmt = optarg; break;
         case 'o': out = optarg; break;
+        case 'n': name = optarg; break;
         case 'h':
             printf("usage: vitskip export --db FILE --config P<id>|C<id> [--format header|json] "
-                   "[-o FILE]\n\nThe skip table of a stored path or cascade: a C header for "
-                   "firmware (mode words,\nthreshold in Q16 nats, model hash) or JSON for "
-                   "tools.\n");
+                   "[--name NAME] [-o FILE]\n\nThe skip table of a stored path or cascade: a C "
+                   "header for firmware (mode words,\nthreshold in Q16 nats, model hash, "
+                   "top-1, latency and energy) or JSON for\ntools (schema: "
+                   "search/vk_export.schema.json).\n\n"
+                   "  --name NAME   prefix of the header's macros and arrays (default vk_skip:\n"
+                   "                VK_SKIP_N_LAYERS, vk_skip_modes[]); tables of different\n"
+                   "                names can be included in one translation unit\n");
             return VK_EXIT_OK;
         default: return vk_cli_usage("export", "unknown option");
         }
@@ -36,10 +42,14 @@ int vk_cmd_export(int argc, char **argv)
         return vk_cli_usage("export", "--config is required");
     if (strcmp(fmt, "header") && strcmp(fmt, "json"))
         return vk_cli_usage("export", "--format '%s': expected header or json", fmt);
-    if ((rcode = vk_cli_open_db("export", path, &db)))
+    if (!vk_export_name_ok(name))
+        return vk_cli_usage("export", "--name '%s': expected a C identifier of at most 31 "
+                                      "characters", name);
+    if ((rcode = vk_cli_open_db("export", path, VK_CLI_DB_READONLY, &db)))
         return rcode;
     rcode = vk_cli_load_config(db, cfg, &t, &err);
     vk_store_close(db);
+    snprintf(t.name, sizeof t.name, "%s", name);
     if (rcode) {
         fprintf(stderr, "vitskip export: %s\n", err.msg);
         return rcode;

@@ -465,7 +465,7 @@ int vk_cmd_finetune_plan(int argc, char **argv)
         return vk_cli_usage("finetune-plan", "--import-only runs no command; drop --command");
     if (!cmd[0])
         return vk_cli_usage("finetune-plan", "--command is empty");
-    if ((rcode = vk_cli_open_db("finetune-plan", dbpath, &db)))
+    if ((rcode = vk_cli_open_db("finetune-plan", dbpath, VK_CLI_DB_EXISTING, &db)))
         return rcode;
     rcode = VK_EXIT_FAIL;
     if (!run_id) { /* the newest run that is not a tuning's */

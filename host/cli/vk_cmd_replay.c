@@ -167,7 +167,7 @@ int vk_cmd_replay(int argc, char **argv)
                                       "--val-limit are for a cascade of --level paths");
     if (!cfg)
         return vk_cli_usage("replay", "--config is required");
-    if ((rcode = vk_cli_open_db("replay", path, &db)))
+    if ((rcode = vk_cli_open_db("replay", path, VK_CLI_DB_EXISTING, &db)))
         return rcode;
     if ((rcode = vk_cli_load_config(db, cfg, &t, &err)))
         goto out_db;

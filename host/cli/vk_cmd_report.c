@@ -1,12 +1,13 @@
-/* vitskip report: the HTML report of runs (vk_report.h). */
+/* vk_cmd_report: `vitskip report`, the HTML report of runs (vk_report.h). */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
-#include "vk_cli.h"
-#include "vk_report.h"
+#include "host/cli/vk_cli.h"
+#include "host/cli/vk_cli_search.h"
+#include "host/cli/vk_report.h"
 
 static const char report_help[] =
     "usage: vitskip report --db FILE [RUN...] [-o report.html] [--config P12]\n"
@@ -45,8 +46,6 @@ int vk_cmd_report(int argc, char **argv)
         default: return vk_cli_usage("report", "unknown option");
         }
     }
-    if (!path)
-        return vk_cli_usage("report", "--db is required");
     if (config && (config[0] != 'P' || strspn(config + 1, "0123456789") != strlen(config + 1) ||
                    !config[1]))
         return vk_cli_usage("report", "--config '%s': expected a path id such as P12", config);
@@ -61,8 +60,12 @@ int vk_cmd_report(int argc, char **argv)
         }
         runs[n_runs++] = v;
     }
-    if (vk_store_open_readonly(path, &db, &err) != VK_OK ||
-        vk_store_run_list(db, &all, &n_all, &err) != VK_OK)
+    if ((rcode = vk_cli_open_db("report", path, VK_CLI_DB_READONLY, &db)) != 0) {
+        free(runs);
+        return rcode;
+    }
+    rcode = VK_EXIT_FAIL;
+    if (vk_store_run_list(db, &all, &n_all, &err) != VK_OK)
         goto out;
     if (!n_all) {
         fprintf(stderr, "vitskip report: %s has no runs\n", path);

@@ -144,7 +144,7 @@ int vk_cmd_search_bench(int argc, char **argv)
         return VK_EXIT_FAIL;
     }
     vk_store *db = NULL;
-    if (vk_cli_open_db(cmd, dbpath, &db)) {
+    if (vk_cli_open_db(cmd, dbpath, VK_CLI_DB_EXISTING, &db)) {
         if (csvf)
             fclose(csvf);
         return VK_EXIT_FAIL;

@@ -36,7 +36,7 @@ int vk_cmd_show(int argc, char **argv)
         if (*end || want < 1)
             return vk_cli_usage("show", "RUN '%s': expected a run id", argv[optind]);
     }
-    if ((rcode = vk_cli_open_db("show", path, &db)))
+    if ((rcode = vk_cli_open_db("show", path, VK_CLI_DB_READONLY, &db)))
         return rcode;
     rcode = VK_EXIT_FAIL;
     if (vk_store_run_list(db, &runs, &n_runs, &err) != VK_OK)

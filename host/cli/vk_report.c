@@ -1,5 +1,5 @@
 /* vk_report: the HTML report of runs (see vk_report.h). */
-#include "vk_report.h"
+#include "host/cli/vk_report.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -7,10 +7,12 @@
 #include <string.h>
 #include <time.h>
 
-#include "../../search/vk_evo.h"
+#include "search/vk_evo.h"
+#include "search/vk_objective.h"
+#include "search/vk_search.h"
 
-enum { OBJ_LAT, OBJ_EN, OBJ_EDP, OBJ_N };
-static const char *const obj_key[OBJ_N] = {"latency", "energy", "edp"};
+/* the objectives, indexed by vk_objective */
+enum { OBJ_LAT = VK_OBJ_LATENCY, OBJ_EN = VK_OBJ_ENERGY, OBJ_EDP = VK_OBJ_EDP, OBJ_N };
 static const char *const obj_unit[OBJ_N] = {"ms", "mJ", "mJ*ms"};
 static const char *const obj_axis[OBJ_N] = {"latency, ms per image", "energy, mJ per image",
                                             "EDP, mJ*ms per image"};
@@ -70,9 +72,9 @@ static void esc(FILE *o, const char *s)
 static double cost(const point *p, int k)
 {
     int lat = p->lat_src != VK_SRC_NONE, en = p->en_src != VK_SRC_NONE;
-    return k == OBJ_LAT ? (lat ? p->lat : NAN)
-           : k == OBJ_EN ? (en ? p->en : NAN)
-                         : (lat && en ? p->lat * p->en : NAN);
+    if ((k != OBJ_EN && !lat) || (k != OBJ_LAT && !en))
+        return NAN;
+    return vk_objective_cost((vk_objective)k, p->lat, p->en);
 }
 
 /* Measured only when every figure behind the cost was measured. */
@@ -88,19 +90,17 @@ static vk_source cost_src(const point *p, int k)
 
 static int feasible(const vk_run_info *r, double full_top1, double top1, double lat, double en)
 {
-    if (r->max_acc_drop >= 0 && !isnan(full_top1) && full_top1 - top1 > r->max_acc_drop)
-        return 0;
-    if (r->latency_budget_ms > 0 && lat > r->latency_budget_ms)
-        return 0;
-    if (r->energy_budget_mj > 0 && en > r->energy_budget_mj)
-        return 0;
-    return 1;
+    /* without a full model in the run, no accuracy constraint can be judged */
+    return vk_search_violation(isnan(full_top1) ? -1 : r->max_acc_drop, r->latency_budget_ms,
+                               r->energy_budget_mj, full_top1, top1, lat, en) == 0;
 }
 
+/* The run's objective; latency for a name this build does not know. */
 static int run_obj(const vk_run_info *r)
 {
-    return !strcmp(r->objective, "energy") ? OBJ_EN : !strcmp(r->objective, "edp") ? OBJ_EDP
-                                                                                 : OBJ_LAT;
+    vk_objective o = VK_OBJ_LATENCY;
+    vk_objective_parse(r->objective, &o, NULL);
+    return (int)o;
 }
 
 static void run_free(run_data *d)
@@ -455,10 +455,10 @@ static void pareto_plot(FILE *o, const run_data *d, int k)
     int below = 0;
     if (!range(d, 1, k, 0, &f)) {
         fprintf(o, "<p class=\"na\">run %lld: no %s figures from its board.</p>\n",
-                (long long)d->info.id, obj_key[k]);
+                (long long)d->info.id, vk_objective_name((vk_objective)k));
         return;
     }
-    svg_open(o, &f, "pareto", d->info.id, obj_key[k]);
+    svg_open(o, &f, "pareto", d->info.id, vk_objective_name((vk_objective)k));
     axes(o, &f, obj_axis[k], "top-1, %");
     if (d->full >= 0 && d->info.max_acc_drop >= 0) {
         double y = d->pts[d->full].top1 - d->info.max_acc_drop;
@@ -485,11 +485,11 @@ static void pareto_plot(FILE *o, const run_data *d, int k)
             below += p->top1 < f.y0;
             fprintf(o, "<g class=\"pt\" data-run=\"%lld\" data-obj=\"%s\" data-config=\"%s\" "
                        "data-kind=\"%s\" data-src=\"%s\"%s><title>",
-                    (long long)d->info.id, obj_key[k], p->config, kind_name[kind],
+                    (long long)d->info.id, vk_objective_name((vk_objective)k), p->config, kind_name[kind],
                     src_word(cost_src(p, k)), p->top1 < f.y0 ? " data-below=\"1\"" : "");
             fprintf(o, "%s %s%s: top-1 %.2f%%, %s %.4g (%s)", p->config, kind_name[kind],
                     p->kind == K_FULL && p->front[k] ? ", on the front" : "", p->top1,
-                    obj_key[k], c, src_word(cost_src(p, k)));
+                    vk_objective_name((vk_objective)k), c, src_word(cost_src(p, k)));
             fputs(", ", o);
             esc(o, p->what);
             fputs("</title>", o);
@@ -514,8 +514,8 @@ static void overlay_plot(FILE *o, const run_data *runs, int n_runs, int k)
     char xl[96];
     if (!range(runs, n_runs, k, 1, &f))
         return;
-    snprintf(xl, sizeof xl, "%s relative to the run's full model (1 = full model)", obj_key[k]);
-    svg_open(o, &f, "overlay", 0, obj_key[k]);
+    snprintf(xl, sizeof xl, "%s relative to the run's full model (1 = full model)", vk_objective_name((vk_objective)k));
+    svg_open(o, &f, "overlay", 0, vk_objective_name((vk_objective)k));
     axes(o, &f, xl, "top-1, %");
     for (int r = 0; r < n_runs; r++) {
         const run_data *d = &runs[r];
@@ -530,8 +530,8 @@ static void overlay_plot(FILE *o, const run_data *runs, int n_runs, int k)
             fprintf(o, "<g class=\"opt\" data-run=\"%lld\" data-obj=\"%s\" data-config=\"%s\">"
                        "<title>run %lld %s: top-1 %.2f%%, %s %.4g (%s), %.3f of the full model"
                        "</title>",
-                    (long long)d->info.id, obj_key[k], p->config, (long long)d->info.id,
-                    p->config, p->top1, obj_key[k], cost(p, k), src_word(cost_src(p, k)),
+                    (long long)d->info.id, vk_objective_name((vk_objective)k), p->config, (long long)d->info.id,
+                    p->config, p->top1, vk_objective_name((vk_objective)k), cost(p, k), src_word(cost_src(p, k)),
                     px_of(d, p, k, 1));
             marker(o, K_FRONT, fx(&f, px_of(d, p, k, 1)), fy(&f, p->top1), col, cost_src(p, k));
             fputs("</g>\n", o);
@@ -599,7 +599,7 @@ static void heatmap(FILE *o, const run_data *d)
     L = (int)strlen(d->paths[ord[0]].genome);
     int w = lw + L * cw + 10, h = 24 + (n + 1) * rh + 8;
     frame f = {.w = w, .h = h};
-    svg_open(o, &f, "heatmap", d->info.id, obj_key[k]);
+    svg_open(o, &f, "heatmap", d->info.id, vk_objective_name((vk_objective)k));
     for (int e = 0; e < L; e++)
         fprintf(o, "<text class=\"tick\" x=\"%d\" y=\"16\" text-anchor=\"middle\">%d</text>",
                 lw + e * cw + cw / 2, e + 1);
@@ -847,8 +847,8 @@ vk_status vk_report_write(vk_store *db, const vk_report_opts *o, FILE *out, vk_e
     fputs("</div>\n", out);
 
     for (int k = 0; k < OBJ_N; k++) {
-        fprintf(out, "<h2 id=\"pareto-%s\">Pareto front: top-1 vs %s</h2>\n", obj_key[k],
-                obj_key[k]);
+        fprintf(out, "<h2 id=\"pareto-%s\">Pareto front: top-1 vs %s</h2>\n", vk_objective_name((vk_objective)k),
+                vk_objective_name((vk_objective)k));
         if (o->n_runs > 1) {
             fputs("<p>The runs' fronts together (colour of each run's heading):</p>\n", out);
             overlay_plot(out, runs, o->n_runs, k);

@@ -38,7 +38,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "../../db/vk_store.h"
+#include "db/vk_store.h"
 
 typedef struct {
     const char *db_name;  /* as the user named it, for the export commands */
