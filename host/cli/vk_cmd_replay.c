@@ -156,7 +156,7 @@ int vk_cmd_replay(int argc, char **argv)
             return vk_cli_usage("replay", "a cascade needs 2 or 3 --level");
         if (thr && (rcode = vk_cli_cascade_parse_thresholds(&lc, thr)))
             return rcode;
-        if ((rcode = vk_cli_open_db("replay", path, &db)))
+        if ((rcode = vk_cli_open_db("replay", path, VK_CLI_DB_EXISTING, &db)))
             return rcode;
         rcode = replay_levels(db, &lc, level_ids, board);
         vk_store_close(db);
