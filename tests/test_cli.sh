@@ -3,7 +3,8 @@
 # command that reads (show, export, report, replay, search-bench) and no
 # file is created; reading commands leave the database byte for byte as it
 # was; `export --name` tables of two names compile in one translation unit
-# that reads only some of their arrays, under -Wall -Wextra -Werror.
+# that reads only some of their arrays, under -Wall -Wextra -Werror; a
+# mistyped command or option is one line, exit 2, with the nearest name.
 . tests/vk_test.sh
 DB=$T/r.db
 "$VITSKIP" search --model models/demo --data "$DATA" --limit 30 --budget 10 --db "$DB" \
@@ -40,4 +41,21 @@ cc -std=c11 -Wall -Wextra -Werror -Wunused-const-variable=2 -c "$T/two.c" -o "$T
     ok || ko "two exported tables do not compile in one unit"
 "$VITSKIP" export --db "$DB" --config "P$p" --name 'bad-name' >/dev/null 2>"$T/err"
 [ $? = 2 ] && grep -q "expected a C identifier" "$T/err" && ok || ko "--name bad-name: $(cat "$T/err")"
+
+# usage errors: one line and the hint, exit 2, "did you mean" when near
+usage() { # usage EXPECTED-TEXT ARGS...: exit 2, the text on the first line, 2 lines
+    want=$1; shift
+    "$VITSKIP" "$@" >"$T/out" 2>"$T/err"; rc=$?
+    [ $rc = 2 ] && head -1 "$T/err" | grep -qF "$want" && [ "$(wc -l <"$T/err")" = 2 ] &&
+        grep -q "^try 'vitskip" "$T/err" && [ ! -s "$T/out" ] && ok ||
+        ko "vitskip $*: exit $rc: $(cat "$T/err")"
+}
+usage "unknown command 'serach'; did you mean 'search'?" serach
+usage "unknown command 'frobnicate'" frobnicate
+usage "unknown option '--lmit'; did you mean '--limit'?" eval --lmit 5
+usage "unknown option '--dbb'; did you mean '--db'?" show --dbb x
+usage "option '--db' needs a value" show --db
+usage "option '--json' takes no value" show --json=1
+usage "option '-o' needs a value" report -o
+usage "unknown option '-x'" export -x
 summary cli

@@ -1,6 +1,7 @@
 /* vitskip: command-line entry point; dispatches to the vk_cmd_* functions.
  * Exit codes: 0 ok, 1 failure, 2 usage error, 3 board or network failure. */
 #include <errno.h>
+#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -63,9 +64,15 @@ int main(int argc, char **argv)
         usage(stdout);
         return finish(0);
     }
-    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+    opterr = 0; /* each command reports a bad option itself (vk_cli_bad_option) */
+    const char *names[sizeof commands / sizeof commands[0]], *best;
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
         if (!strcmp(argv[1], commands[i].name))
             return finish(commands[i].fn(argc - 1, argv + 1));
-    fprintf(stderr, "vitskip: unknown command '%s'\ntry 'vitskip --help'\n", argv[1]);
-    return 2;
+        names[i] = commands[i].name;
+    }
+    best = vk_cli_suggest(argv[1], names, (int)(sizeof names / sizeof names[0]));
+    fprintf(stderr, "vitskip: unknown command '%s'%s%s%s\ntry 'vitskip --help'\n", argv[1],
+            best ? "; did you mean '" : "", best ? best : "", best ? "'?" : "");
+    return finish(VK_EXIT_USAGE);
 }

@@ -5,7 +5,9 @@
 #include <math.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 static pthread_mutex_t vk_progress_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -19,6 +21,82 @@ int vk_cli_usage(const char *cmd, const char *fmt, ...)
     va_end(ap);
     fprintf(stderr, "\ntry 'vitskip %s --help'\n", cmd);
     return VK_EXIT_USAGE;
+}
+
+/* Edits between a and b (insert, delete, replace, swap of two neighbours);
+ * 99 for words longer than 47 characters. */
+static int edits(const char *a, const char *b)
+{
+    size_t n = strlen(a), m = strlen(b);
+    int d[48][48];
+    if (n > 47 || m > 47)
+        return 99;
+    for (size_t i = 0; i <= n; i++)
+        d[i][0] = (int)i;
+    for (size_t j = 0; j <= m; j++)
+        d[0][j] = (int)j;
+    for (size_t i = 1; i <= n; i++)
+        for (size_t j = 1; j <= m; j++) {
+            int v = d[i - 1][j - 1] + (a[i - 1] != b[j - 1]);
+            if (d[i - 1][j] + 1 < v)
+                v = d[i - 1][j] + 1;
+            if (d[i][j - 1] + 1 < v)
+                v = d[i][j - 1] + 1;
+            if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] &&
+                d[i - 2][j - 2] + 1 < v)
+                v = d[i - 2][j - 2] + 1;
+            d[i][j] = v;
+        }
+    return d[n][m];
+}
+
+const char *vk_cli_suggest(const char *word, const char *const *cands, int n)
+{
+    const char *best = NULL;
+    size_t len = strlen(word);
+    int bd = len < 4 ? 1 : len < 9 ? 2 : 3;
+    for (int i = 0; i < n; i++) {
+        int e = edits(word, cands[i]);
+        if (e <= bd && (!best || e < bd)) {
+            best = cands[i];
+            bd = e;
+        }
+    }
+    if (!best && len >= 3) /* an unambiguous prefix */
+        for (int i = 0; i < n; i++)
+            if (!strncmp(cands[i], word, len)) {
+                if (best)
+                    return NULL;
+                best = cands[i];
+            }
+    return best;
+}
+
+int vk_cli_bad_option(const char *cmd, const struct option *opts, char *const *argv)
+{
+    const char *names[64], *arg = optind > 0 ? argv[optind - 1] : "", *best;
+    int n = 0, is_long = strncmp(arg, "--", 2) == 0;
+    char word[64];
+    for (const struct option *o = opts; o->name && n < 64; o++) {
+        /* a known option: its value is missing, or it was given one it takes not */
+        if (optopt && o->val == optopt && !o->flag) {
+            if (!is_long)
+                return vk_cli_usage(cmd, "option '-%c' needs a value", optopt);
+            return vk_cli_usage(cmd, o->has_arg == required_argument
+                                         ? "option '--%s' needs a value"
+                                         : "option '--%s' takes no value",
+                                o->name);
+        }
+        names[n++] = o->name;
+    }
+    if (optopt)
+        return vk_cli_usage(cmd, "unknown option '-%c'", optopt);
+    /* "--name=value" or "--name": the name */
+    snprintf(word, sizeof word, "%s", arg + (is_long ? 2 : arg[0] == '-'));
+    word[strcspn(word, "=")] = 0;
+    if ((best = vk_cli_suggest(word, names, n)))
+        return vk_cli_usage(cmd, "unknown option '%s'; did you mean '--%s'?", arg, best);
+    return vk_cli_usage(cmd, "unknown option '%s'", arg);
 }
 
 int vk_cli_parse_num(const char *cmd, const char *opt, const char *s, double lo, double *out)

@@ -9,6 +9,7 @@
 #ifndef VK_CLI_H
 #define VK_CLI_H
 
+#include <getopt.h>
 #include <stdio.h>
 
 #include "host/vk_clock.h"
@@ -36,6 +37,16 @@ int vk_cmd_report(int argc, char **argv);
 /* Prints "vitskip <cmd>: <msg>" and "try 'vitskip <cmd> --help'" on stderr;
  * returns VK_EXIT_USAGE. */
 int vk_cli_usage(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* The usage error of an option getopt_long answered '?' to (main sets
+ * opterr = 0, so getopt prints nothing): "unknown option '--lmit'; did you
+ * mean '--limit'?" or "option '--db' needs a value", and the hint; returns
+ * VK_EXIT_USAGE. Call it right after getopt_long, with its argv and table. */
+int vk_cli_bad_option(const char *cmd, const struct option *opts, char *const *argv);
+
+/* The known word nearest to word (at most 1-3 edits, by its length, or an
+ * unambiguous prefix of at least 3 letters); NULL if none is near. */
+const char *vk_cli_suggest(const char *word, const char *const *known, int n_known);
 
 /* Bounds of the integer options: counts of paths, images or generations,
  * and NSGA-II's population and offspring. */

@@ -176,7 +176,7 @@ int vk_cmd_agent(int argc, char **argv)
             fputs(agent_help, stdout);
             return VK_EXIT_OK;
         default:
-            return vk_cli_usage("agent", "unknown option");
+            return vk_cli_bad_option("agent", longopts, argv);
         }
     }
     if (optind < argc)

@@ -425,7 +425,7 @@ int vk_cmd_bench(int argc, char **argv)
             break;
         }
         case 'h': fputs(bench_help, stdout); return VK_EXIT_OK;
-        default: return vk_cli_usage("bench", "unknown option");
+        default: return vk_cli_bad_option("bench", opts, argv);
         }
     }
     if (optind < argc)

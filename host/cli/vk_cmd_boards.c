@@ -50,7 +50,7 @@ int vk_cmd_boards(int argc, char **argv)
             fputs(boards_help, stdout);
             return VK_EXIT_OK;
         }
-        return vk_cli_usage("boards", "unknown option");
+        return vk_cli_bad_option("boards", opts, argv);
     }
     if (optind < argc)
         return vk_cli_usage("boards", "unexpected argument '%s'", argv[optind]);
@@ -130,7 +130,7 @@ int vk_cmd_model_figures(int argc, char **argv)
             fputs(figures_help, stdout);
             return VK_EXIT_OK;
         default:
-            return vk_cli_usage("model-figures", "unknown option");
+            return vk_cli_bad_option("model-figures", opts, argv);
         }
     }
     if (optind < argc)

@@ -174,7 +174,7 @@ int vk_cmd_eval(int argc, char **argv)
             cascade_opt = 1;
             break;
         case 'h': fputs(eval_help, stdout); return VK_EXIT_OK;
-        default: return vk_cli_usage("eval", "unknown option");
+        default: return vk_cli_bad_option("eval", opts, argv);
         }
     }
     if (optind < argc)

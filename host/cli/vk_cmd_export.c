@@ -35,7 +35,7 @@ int vk_cmd_export(int argc, char **argv)
                    "                VK_SKIP_N_LAYERS, vk_skip_modes[]); tables of different\n"
                    "                names can be included in one translation unit\n");
             return VK_EXIT_OK;
-        default: return vk_cli_usage("export", "unknown option");
+        default: return vk_cli_bad_option("export", opts, argv);
         }
     }
     if (!cfg)

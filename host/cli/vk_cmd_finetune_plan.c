@@ -452,7 +452,7 @@ int vk_cmd_finetune_plan(int argc, char **argv)
                 return rcode;
             break;
         case 'h': fputs(plan_help, stdout); return VK_EXIT_OK;
-        default: return vk_cli_usage("finetune-plan", "unknown option");
+        default: return vk_cli_bad_option("finetune-plan", opts, argv);
         }
     }
     if (optind < argc)

@@ -143,7 +143,7 @@ int vk_cmd_replay(int argc, char **argv)
             cascade_opt = 1;
             break;
         }
-        default: return vk_cli_usage("replay", "unknown option");
+        default: return vk_cli_bad_option("replay", opts, argv);
         }
     }
     if (optind < argc)

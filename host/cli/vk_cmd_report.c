@@ -43,7 +43,7 @@ int vk_cmd_report(int argc, char **argv)
         case 'o': outp = optarg; break;
         case 'c': config = optarg; break;
         case 'h': fputs(report_help, stdout); return VK_EXIT_OK;
-        default: return vk_cli_usage("report", "unknown option");
+        default: return vk_cli_bad_option("report", opts, argv);
         }
     }
     if (config && (config[0] != 'P' || strspn(config + 1, "0123456789") != strlen(config + 1) ||

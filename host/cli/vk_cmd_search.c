@@ -264,7 +264,7 @@ static int run_search(int argc, char **argv, int exhaustive)
         case 'N': if (vk_cli_parse_int(cmd, "--val-limit", optarg, 1, VK_CLI_MAX_COUNT, &v)) return 2; o.n_val = (int)v; break;
         case 'S': if (vk_cli_parse_int(cmd, "--seed", optarg, 0, INT64_MAX, &v)) return 2; o.seed = (uint64_t)v; break;
         case 'r': if (vk_cli_parse_int(cmd, "--resume", optarg, 1, INT64_MAX, &v)) return 2; o.resume_run = (int64_t)v; break;
-        default: return vk_cli_usage(cmd, "unknown option");
+        default: return vk_cli_bad_option(cmd, opts, argv);
         }
     }
     if (optind < argc)

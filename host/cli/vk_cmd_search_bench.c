@@ -102,7 +102,7 @@ int vk_cmd_search_bench(int argc, char **argv)
         case 'n': if (vk_cli_parse_int(cmd, "--seeds", optarg, 1, 10000, &v)) return 2; n_seeds = (int)v; break;
         case 'p': if (vk_cli_parse_int(cmd, "--population", optarg, 4, VK_CLI_MAX_POPULATION, &v)) return 2; population = (int)v; break;
         case 'O': if (vk_cli_parse_int(cmd, "--offspring", optarg, 1, VK_CLI_MAX_POPULATION, &v)) return 2; offspring = (int)v; break;
-        default: return vk_cli_usage(cmd, "unknown option");
+        default: return vk_cli_bad_option(cmd, opts, argv);
         }
     }
     if (optind < argc)

@@ -28,7 +28,7 @@ int vk_cmd_show(int argc, char **argv)
                    "cascades of a run (default: the newest).\n");
             return VK_EXIT_OK;
         } else
-            return vk_cli_usage("show", "unknown option");
+            return vk_cli_bad_option("show", opts, argv);
     }
     if (optind < argc) {
         char *end;
