@@ -38,7 +38,8 @@ typedef struct {
     int32_t resume;        /* cascade: shared encoders */
     char comment[512];     /* provenance and figures, written into both forms */
     char name[32];         /* the header's identifier prefix; "" = "vk_skip" */
-    double top1;           /* percent, on the images it was chosen on; NAN = unknown */
+    double top1;           /* percent: on the test split where the run has one, else on the
+                              images it was chosen on; NAN = unknown */
     double latency_ms;     /* per image (a cascade: expected); NAN = unknown */
     double energy_mj;      /* per image; NAN = the board gave none */
     char latency_src[12];  /* "measured" | "modeled" | "" */

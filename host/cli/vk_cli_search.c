@@ -32,15 +32,17 @@ int vk_cli_open_db(const char *cmd, const char *path, vk_cli_db_mode mode, vk_st
 
 
 /* "validation top-1 V% (N images), test top-1 T% (M images)" for a path of
- * a run with splits; "top-1 V% (selected on)" when it has no test figure. */
+ * a run with splits; "top-1 V% (selected on)" when it has no test figure.
+ * *reported: the figure to report, the test one where there is one. */
 static vk_status path_accuracy(vk_store *db, const vk_path_rec *p, char *out, size_t n,
-                               vk_err *err)
+                               double *reported, vk_err *err)
 {
     int64_t run_id;
     vk_run_info r;
     double test;
     int found = 0;
     vk_status rc;
+    *reported = p->top1;
     if ((rc = vk_store_path_run(db, p->id, &run_id, err)) != VK_OK ||
         (rc = vk_store_run_get(db, run_id, &r, err)) != VK_OK)
         return rc;
@@ -50,10 +52,11 @@ static vk_status path_accuracy(vk_store *db, const vk_path_rec *p, char *out, si
     }
     if ((rc = vk_store_path_test_get(db, p->id, r.test_hash, &test, &found, err)) != VK_OK)
         return rc;
-    if (found)
+    if (found) {
         snprintf(out, n, "validation top-1 %.2f%% (%d images), test top-1 %.2f%% (%d images)",
                  p->top1, r.n_images, test, r.n_test);
-    else
+        *reported = test;
+    } else
         snprintf(out, n, "validation top-1 %.2f%% (%d images; not on the front, no test figure)",
                  p->top1, r.n_images);
     return VK_OK;
@@ -92,13 +95,13 @@ int vk_cli_load_config(vk_store *db, const char *id, vk_skip_table *t, vk_err *e
             return VK_EXIT_FAIL;
         }
         snprintf(t->model_hash, sizeof t->model_hash, "%s", lo.model_hash);
-        figures(t, lo.top1, lo.m.latency_ms, lo.m.latency_src, lo.m.energy_mj,
-                lo.m.energy_src);
-                char acc[160];
-        if (path_accuracy(db, &lo, acc, sizeof acc, err) != VK_OK) {
+        char acc[160];
+        double top1;
+        if (path_accuracy(db, &lo, acc, sizeof acc, &top1, err) != VK_OK) {
             vk_store_rec_free(&lo);
             return VK_EXIT_FAIL;
         }
+        figures(t, top1, lo.m.latency_ms, lo.m.latency_src, lo.m.energy_mj, lo.m.energy_src);
         snprintf(t->comment, sizeof t->comment,
                  "path %s on board %s: %s, %.4f ms [%s], %.4f mJ [%s] per image", id, lo.board,
                  acc, lo.m.latency_ms, vk_source_str(lo.m.latency_src), lo.m.energy_mj,
