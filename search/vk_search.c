@@ -235,7 +235,9 @@ static int screen(void *ctx, const vk_genome *cand, int n, int k, int *chosen)
         r.top1 = y[0] + e[0];
         r.m.latency_ms = fmax(y[1] - e[1], 0);
         r.m.energy_mj = fmax(y[2] - e[2], 0);
-        viol[i] = violation(s->o, s->full_top1, &r);
+        viol[i] = vk_search_violation(s->o->max_acc_drop, s->o->latency_budget_ms,
+                                      s->o->energy_budget_mj, s->full_top1, r.top1,
+                                      r.m.latency_ms, r.m.energy_mj);
     }
     m = vk_pred_pick((const double(*)[2])mean, (const double(*)[2])sd, viol, n, front, nf, s->ref,
                      k, chosen);

@@ -139,8 +139,8 @@ int vk_cli_load_config(vk_store *db, const char *id, vk_skip_table *t, vk_err *e
     snprintf(t->model_hash, sizeof t->model_hash, "%s", lo.model_hash);
     figures(t, c.top1, c.latency_ms, lo.m.latency_src, c.energy_mj, lo.m.energy_src);
     snprintf(t->comment, sizeof t->comment,
-             "cascade %s on board %.200s: %s -> %s, top-1 %.2f%% on the validation images it "
-             "was chosen on, expected %.4f ms per image resuming, %.4f ms from scratch [%s]",
+             "cascade %s on board %.60s: %s -> %s, top-1 %.2f%% on the validation images it "
+             "was chosen on, %.4f ms per image resuming (%.4f from scratch) [%s]",
              id, lo.board, lo.genome, hi.genome, c.top1, c.latency_ms, c.latency_scratch_ms,
              vk_source_str(lo.m.latency_src));
     vk_store_rec_free(&lo);
