@@ -71,7 +71,7 @@ int vk_cmd_sensitivity(int argc, char **argv)
         if (*end || want < 1 || optind + 1 < argc)
             return vk_cli_usage("sensitivity", "RUN '%s': expected one run id", argv[optind]);
     }
-    if ((rcode = vk_cli_open_db("sensitivity", path, &db)))
+    if ((rcode = vk_cli_open_db("sensitivity", path, VK_CLI_DB_READONLY, &db)))
         return rcode;
     rcode = VK_EXIT_FAIL;
     memset(&full, 0, sizeof full);
