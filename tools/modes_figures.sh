@@ -5,14 +5,16 @@
 #   1. NSGA-II over the skip-only space (FS) and over every choice (all),
 #      same budget and seed, on the sim board (accuracy: the kernel's
 #      integers; latency: the ZCU102 cycle model, modeled);
-#   2. each run's front (validation top-1 vs modeled latency) re-measured on
-#      the test split, its hypervolume and the best test top-1 within 0.6x
-#      and 0.4x of the full path's modeled latency;
+#   2. each run's front (validation top-1 vs modeled latency) measured on
+#      the test split by the search itself (vitskip search --val/--data),
+#      its hypervolume and the best test top-1 within 0.6x and 0.4x of the
+#      full path's modeled latency;
 #   3. a one-at-a-time sweep of every choice (vitskip sensitivity), on the
 #      sim board (modeled) and on the cpu board (measured on this machine).
 # usage: tools/modes_figures.sh OUT [VITSKIP]
-# env: VK_MODEL (models/fm197), VK_VAL (validation IDX images: the model's
-# hold-out, tools/finetune/holdout_idx.py), VK_TEST (test IDX images),
+# env: VK_MODEL (models/fm197), VK_VAL (validation images; default: the
+# search's, the model's hold-out of the training file), VK_TEST (test IDX
+# images),
 # VK_CALIB (calibration IDX images; default: vitskip's), VK_VAL_N (2000),
 # VK_TEST_N (10000), VK_BUDGET (150), VK_TIME (no limit: seconds per
 # search), VK_CPU_N (200; 0: no cpu
@@ -21,7 +23,7 @@ set -e
 OUT=${1:?usage: tools/modes_figures.sh OUT [VITSKIP]}
 V=${2:-build/vitskip}
 M=${VK_MODEL:-models/fm197}
-VAL=${VK_VAL:?VK_VAL: the validation split (IDX images)}
+VAL=${VK_VAL:+--val $VK_VAL}
 TEST=${VK_TEST:-/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz}
 VN=${VK_VAL_N:-2000} TN=${VK_TEST_N:-10000} B=${VK_BUDGET:-150} CN=${VK_CPU_N:-200}
 CAL=${VK_CALIB:+--calib $VK_CALIB}
@@ -31,45 +33,21 @@ t0=$(date +%s)
 stamp() { echo "[$(($(date +%s) - t0)) s] $*" >&2; }
 for sp in FS all; do
     stamp "search --space $sp: $B paths on $VN validation images"
-    $V search --model "$M" --data "$VAL" --limit "$VN" --board sim $CAL --db "$OUT/$sp.db" \
+    $V search --model "$M" $VAL --val-limit "$VN" --data "$TEST" --limit "$TN" \
+        --board sim $CAL --db "$OUT/$sp.db" \
         --space $sp --budget "$B" $TB --seed 1 --population 12 --max-acc-drop 1.0 -q \
         >"$OUT/$sp.txt"
     $V show --db "$OUT/$sp.db" 1 --json >"$OUT/$sp.json"
 done
-# every path on either front, once, on the test split
-python3 - "$OUT" >"$OUT/fronts.txt" <<'EOF'
-import json, sys
-out = sys.argv[1]
-def front(ps):
-    ps = sorted(ps, key=lambda p: (p["latency_ms"], -p["top1"]))
-    f, best = [], -1.0
-    for p in ps:
-        if p["top1"] > best:
-            f.append(p)
-            best = p["top1"]
-    return f
-g = set()
-for sp in ("FS", "all"):
-    ps = json.load(open(f"{out}/{sp}.json"))["paths"]
-    g |= {p["genome"] for p in front(ps)}
-    g |= {p["genome"] for p in ps if set(p["genome"]) == {"F"}}  # the full path
-print("\n".join(sorted(g)))
-EOF
-n=$(wc -l <"$OUT/fronts.txt")
-stamp "test split: $n front paths on $TN images"
-: >"$OUT/test.txt"
-while read -r genome; do
-    $V eval --model "$M" --data "$TEST" --limit "$TN" --board sim $CAL --genome "$genome" \
-        >"$OUT/e.txt" 2>&1
-    echo "$genome $(sed -n 's/^top-1 *\([0-9.]*\)%.*/\1/p' "$OUT/e.txt")" >>"$OUT/test.txt"
-done <"$OUT/fronts.txt"
 stamp "one-at-a-time, sim board"
-$V sweep --model "$M" --data "$VAL" --limit "$VN" --board sim $CAL --db "$OUT/oat.db" \
+$V sweep --model "$M" $VAL --val-limit "$VN" --data "$TEST" --limit 500 \
+    --board sim $CAL --db "$OUT/oat.db" \
     --space all --one-at-a-time -q >/dev/null
 $V sensitivity --db "$OUT/oat.db" >"$OUT/sens_sim.txt"
 if [ "$CN" -gt 0 ]; then
     stamp "one-at-a-time, cpu board ($CN images)"
-    $V sweep --model "$M" --data "$VAL" --limit "$CN" --board cpu $CAL --db "$OUT/oatcpu.db" \
+    $V sweep --model "$M" $VAL --val-limit "$CN" --data "$TEST" --limit "$CN" \
+        --board cpu $CAL --db "$OUT/oatcpu.db" \
         --space all --one-at-a-time -q >/dev/null
     $V sensitivity --db "$OUT/oatcpu.db" >"$OUT/sens_cpu.txt"
 fi
@@ -78,9 +56,10 @@ python3 - "$OUT" <<'EOF'
 import json, sys
 out = sys.argv[1]
 test = {}
-for line in open(f"{out}/test.txt"):
-    g, *a = line.split()
-    test[g] = float(a[0]) if a else float("nan")
+for sp in ("FS", "all"):
+    for p in json.load(open(f"{out}/{sp}.json"))["paths"]:
+        if p.get("top1_test") is not None:
+            test[p["genome"]] = p["top1_test"]
 def front(ps, key):
     ps = sorted(ps, key=lambda p: (p["latency_ms"], -key(p)))
     f, best = [], -1.0
