@@ -19,7 +19,7 @@ CLANG=${CLANG:-clang}
 SRC="boards/vk_agent.c boards/vk_wire.c boards/vk_board.c boards/vk_board_sim.c boards/vk_cycles.c
      kernels/vk_kernel.c host/vk_quant.c host/vk_ref.c host/vk_model.c
      host/vk_safetensors.c host/vk_sha256.c host/vk_status.c host/vk_datafile.c
-     host/vk_fast.c host/vk_prefix.c boards/vk_measure.c boards/vk_resource.c"
+     host/vk_fast.c host/vk_prefix.c host/vk_env.c boards/vk_measure.c boards/vk_resource.c"
 CPPFLAGS="-D_GNU_SOURCE -I. -I/usr/include/cjson"
 SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined"
 LIBS="-lcjson -lmicrohttpd -lm -pthread -fopenmp"
