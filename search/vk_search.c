@@ -649,11 +649,10 @@ vk_status vk_search_run(const vk_search_opts *o_in, vk_search_result *res, vk_er
     if (o.one_at_a_time) { /* exactly these: NSGA-II would breed on */
         n_sweep = 1 + vk_space_one_at_a_time(&sp, nl, NULL, 0);
         o.budget = n_sweep;
+    } else if (o.exhaustive) {
+        uint64_t n_valid = vk_space_valid(&sp, nl);
+        n_sweep = (int)(n_valid <= VK_SEARCH_MAX_SWEEP ? n_valid : VK_SEARCH_MAX_SWEEP + 1);
     }
-    else if (o.exhaustive)
-        n_sweep = (int)(vk_space_valid(&sp, nl) <= VK_SEARCH_MAX_SWEEP
-                            ? vk_space_valid(&sp, nl)
-                            : VK_SEARCH_MAX_SWEEP + 1);
     if (o.exhaustive && n_sweep > VK_SEARCH_MAX_SWEEP) {
         rc = vk_fail(err, VK_E_ARG,
                      "sweep: the space %s has %llu valid paths for %d encoders; a sweep "

@@ -30,8 +30,9 @@ typedef struct {
  * from the mildest, then FFN drops from the mildest. */
 static long column_key(uint32_t w)
 {
-    unsigned a = w & 0xF, keep = (w >> 8) & 0xFF, ffn = (w >> 16) & 0xFF;
-    return a != VK_ATTN_FULL ? (long)a : keep ? 1000 + (100 - (long)keep) : 2000 + (long)ffn;
+    if (VK_MODE_ATTN(w) != VK_ATTN_FULL)
+        return (long)VK_MODE_ATTN(w);
+    return VK_MODE_PRUNES(w) ? 1000 + (100 - (long)VK_MODE_KEEP(w)) : 2000 + (long)VK_MODE_FFN(w);
 }
 
 static int by_column(const void *x, const void *y)
