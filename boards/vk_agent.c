@@ -321,6 +321,7 @@ static void serve_status(vk_agent *a, vk_agent_reply *r)
     vk_board_describe(a->board, desc, sizeof desc);
     cJSON_AddNumberToObject(o, "version", VK_AGENT_PROTOCOL);
     cJSON_AddStringToObject(o, "board", vk_board_kind(a->board));
+    cJSON_AddStringToObject(o, "identity", vk_board_identity(a->board));
     cJSON_AddStringToObject(o, "spec", a->spec);
     cJSON_AddStringToObject(o, "describe", desc);
     models = cJSON_AddArrayToObject(o, "models");
@@ -639,7 +640,7 @@ static void run_measure(vk_agent *a, held *hm, held *hd, const vk_path_req *req,
     pthread_mutex_lock(&a->mu);
     a->n_measures++;
     pthread_mutex_unlock(&a->mu);
-    r->body = vk_wire_measure_ans_encode(vk_board_kind(a->board), &m, res, n,
+    r->body = vk_wire_measure_ans_encode(vk_board_identity(a->board), &m, res, n,
                                          (int)vk_qmodel_dim(&hm->q, VK_HDR_LAYERS),
                                          now_ms() - t0);
     r->status = r->body ? 200 : 500;

@@ -5,6 +5,8 @@
  * Protocol, version 1 (JSON bodies; every error is a JSON object
  * {"error": short code, "message": one line, ...} with the status below):
  *   GET  /v1/status            200 {"version": 1, "board": kind, "spec": spec,
+ *                              "identity": the board's (vk_board_identity,
+ *                              which the remote board takes as its own),
  *                              "describe": text, "busy": bool,
  *                              "progress": {"done": d, "total": t},
  *                              "models": [ids], "datasets": [ids],

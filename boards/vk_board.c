@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "boards/vk_cycles.h"
+#include "host/vk_sha256.h"
 
 extern const vk_board_ops vk_board_sim_ops;
 extern const vk_board_ops vk_board_cpu_ops __attribute__((weak));
@@ -35,6 +36,7 @@ struct vk_board {
     int has_model;
     int n_layers;
     int n_images;
+    char id[VK_BOARD_ID_MAX];
 };
 
 /* "xrt", "xrt:N" or "xrt:N:file.xclbin" with N a device index. */
@@ -128,6 +130,12 @@ vk_status vk_board_open(const char *spec, vk_board **b, vk_err *err)
     if ((rc = ops->open(spec, &r->state, err)) != VK_OK) {
         free(r->spec);
         free(r);
+        return rc;
+    }
+    ops->identity(r->state, r->id, sizeof r->id);
+    if (!vk_board_identity_ok(r->id)) { /* a back-end's bug: remote checks its agent's */
+        rc = vk_fail(err, VK_E_BOARD, "board '%s': malformed identity '%.40s'", spec, r->id);
+        vk_board_close(r);
         return rc;
     }
     *b = r;
@@ -236,6 +244,52 @@ const char *vk_board_kind(const vk_board *b)
     return b->ops->kind;
 }
 
+const char *vk_board_identity(const vk_board *b)
+{
+    return b->id;
+}
+
+static int id_char(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           (c && strchr(" ._:@()+,#=/-", c));
+}
+
+int vk_board_identity_ok(const char *id)
+{
+    static const char *const kinds[] = {"sim:", "cpu:", "xrt:"};
+    size_t n = id ? strlen(id) : 0;
+    int known = 0;
+    if (n < 5 || n >= VK_BOARD_ID_MAX)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (!id_char(id[i]))
+            return 0;
+    for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++)
+        known |= !strncmp(id, kinds[k], 4);
+    return known && id[4] != ' ';
+}
+
+void vk_board_identity_clean(char *s)
+{
+    for (; *s; s++)
+        if (!id_char(*s))
+            *s = '_';
+}
+
+vk_status vk_board_file_fingerprint(const char *path, char out[17], vk_err *err)
+{
+    uint8_t d[32];
+    char hex[65];
+    vk_status rc = vk_sha256_file(path, d, err);
+    if (rc != VK_OK)
+        return rc;
+    vk_sha256_hex(d, hex);
+    memcpy(out, hex, 16);
+    out[16] = 0;
+    return VK_OK;
+}
+
 void vk_board_describe(vk_board *b, char *buf, size_t len)
 {
     if (len)
@@ -263,7 +317,8 @@ static void list_one(FILE *out, const char *spec, const char *what)
         return;
     }
     vk_board_describe(b, desc, sizeof desc);
-    fprintf(out, "  %-8s available: %s\n", what, desc);
+    fprintf(out, "  %-8s available: %s\n  %-8s results keyed by %s\n", what, desc, "",
+            vk_board_identity(b));
     vk_board_close(b);
 }
 

@@ -10,6 +10,13 @@
  *   xrt[:N][:file.xclbin]  a real device through XRT's native API
  *   http://host:port  a `vitskip agent` serving any of the above
  *
+ * Identity: every board names what measures on it (vk_board_identity),
+ * "kind:fingerprint": sim:BOARD:<SHA-256 of the board JSON, 16 hex>,
+ * cpu:<CPU model>:<timing threads>t, xrt:<platform>:<SHA-256 of the
+ * xclbin, 16 hex>; a remote board takes the identity its agent reports (a
+ * sim agent's figures are the local sim board's). Results are stored and
+ * reused under it, so figures from different measuring things never mix.
+ *
  * Lifecycle: open -> load (model) -> load_data (images) -> measure* -> close.
  * A board is used by one thread at a time; distinct boards are independent.
  *
@@ -55,8 +62,14 @@ typedef struct {
     vk_status (*measure)(void *state, const vk_path_req *req, int n, vk_img_result *res,
                          vk_measure *out, vk_err *err);
     void (*describe)(void *state, char *buf, size_t len);
+    /* The board's identity (see above), known once open succeeded; buf
+     * gets at most VK_BOARD_ID_MAX - 1 characters. */
+    void (*identity)(void *state, char *buf, size_t len);
     void (*close)(void *state);
 } vk_board_ops;
+
+/* Longest identity, terminator included. */
+#define VK_BOARD_ID_MAX 160
 
 /* Opens a board by spec (see above). Unknown kinds, malformed specs and
  * unavailable devices are errors naming the spec. Caller owns *b. */
@@ -68,6 +81,9 @@ vk_status vk_board_measure(vk_board *b, const vk_path_req *req, int n, vk_img_re
                            vk_measure *out, vk_err *err);
 const char *vk_board_spec(const vk_board *b); /* as opened */
 const char *vk_board_kind(const vk_board *b);
+/* What measures on b ("kind:fingerprint", see above); the key of every
+ * stored result. Valid while b is open. */
+const char *vk_board_identity(const vk_board *b);
 void vk_board_describe(vk_board *b, char *buf, size_t len);
 void vk_board_close(vk_board *b); /* NULL is a no-op */
 
@@ -83,6 +99,18 @@ void vk_board_list(FILE *out);
  * spec, and the old images kept. */
 vk_status vk_board_keep_images(const char *spec, const int8_t *src, int n, size_t img_n,
                                int8_t **imgs, int *n_imgs, vk_err *err);
+
+/* Whether id is a well-formed identity: 3..VK_BOARD_ID_MAX-1 characters
+ * from [A-Za-z0-9 ._:@()+,#=/-], a known kind before the first ':' and a
+ * non-empty fingerprint after it. */
+int vk_board_identity_ok(const char *id);
+
+/* Replaces in s every character an identity does not allow by '_' (for
+ * fingerprints built from outside text: a CPU model, a board name). */
+void vk_board_identity_clean(char *s);
+
+/* The first 16 hex digits of the SHA-256 of a file's bytes (out: 17). */
+vk_status vk_board_file_fingerprint(const char *path, char out[17], vk_err *err);
 
 /* The q-quantile (0..1) of v[0..n), n >= 1, linear between order
  * statistics; sorts v in place. */

@@ -618,6 +618,15 @@ static void cpu_describe(void *state, char *buf, size_t len)
              s->rapl[0] ? s->rapl : s->rapl_why);
 }
 
+static void cpu_identity(void *state, char *buf, size_t len)
+{
+    const vk_cpu *s = state;
+    char model[sizeof s->model];
+    snprintf(model, sizeof model, "%s", s->model);
+    vk_board_identity_clean(model);
+    snprintf(buf, len, "cpu:%s:%dt", model, s->n_threads);
+}
+
 static void cpu_close(void *state)
 {
     vk_cpu *s = state;
@@ -645,5 +654,6 @@ const vk_board_ops vk_board_cpu_ops = {
     .load_data = cpu_load_data,
     .measure = cpu_measure,
     .describe = cpu_describe,
+    .identity = cpu_identity,
     .close = cpu_close,
 };

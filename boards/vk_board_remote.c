@@ -62,7 +62,8 @@ typedef struct {
     char auth[4200]; /* "Authorization: Bearer ..." or "" */
     long connect_s, total_s;
     CURL *curl;
-    char agent_kind[32]; /* the board the agent serves */
+    char agent_kind[32];            /* the board the agent serves */
+    char agent_id[VK_BOARD_ID_MAX]; /* and its identity, which this board takes */
     char agent_desc[256];
     /* the loaded model, as uploaded */
     uint8_t *model;
@@ -255,14 +256,15 @@ static vk_status read_token_file(const char *path, char *out, size_t n, vk_err *
     return VK_OK;
 }
 
-/* GET /v1/status; checks the protocol version and keeps the board kind. */
+/* GET /v1/status; checks the protocol version and keeps the board's kind
+ * and identity. */
 static vk_status fetch_status(vk_remote *r, vk_err *err)
 {
     long code = 0;
     buf ans = {0};
     vk_status rc = http(r, "GET", "/v1/status", NULL, 0, NULL, RETRY_TRANSPORT, &code, &ans, err);
     cJSON *j;
-    const cJSON *v, *kind, *desc;
+    const cJSON *v, *kind, *desc, *id;
     if (rc != VK_OK)
         return rc;
     if (code != 200) {
@@ -275,6 +277,7 @@ static vk_status fetch_status(vk_remote *r, vk_err *err)
     v = cJSON_GetObjectItemCaseSensitive(j, "version");
     kind = cJSON_GetObjectItemCaseSensitive(j, "board");
     desc = cJSON_GetObjectItemCaseSensitive(j, "describe");
+    id = cJSON_GetObjectItemCaseSensitive(j, "identity");
     if (!cJSON_IsNumber(v) || !cJSON_IsString(kind) || !cJSON_IsString(desc)) {
         cJSON_Delete(j);
         return vk_fail(err, VK_E_NET,
@@ -287,6 +290,16 @@ static vk_status fetch_status(vk_remote *r, vk_err *err)
         return vk_fail(err, VK_E_UNSUPPORTED, "%s: agent speaks protocol %g, this client 1",
                        r->base, v->valuedouble);
     }
+    if (!cJSON_IsString(id) || !vk_board_identity_ok(id->valuestring)) {
+        cJSON_Delete(j);
+        return vk_fail(
+            err, VK_E_NET,
+            "%s/v1/status: identity missing or malformed (expected \"kind:fingerprint\", "
+            "at most %d characters of [A-Za-z0-9 ._:@()+,#=/-]; an agent older than "
+            "this client does not send it: upgrade it)",
+            r->base, VK_BOARD_ID_MAX - 1);
+    }
+    snprintf(r->agent_id, sizeof r->agent_id, "%s", id->valuestring);
     snprintf(r->agent_kind, sizeof r->agent_kind, "%s", kind->valuestring);
     snprintf(r->agent_desc, sizeof r->agent_desc, "%s", desc->valuestring);
     cJSON_Delete(j);
@@ -294,6 +307,11 @@ static vk_status fetch_status(vk_remote *r, vk_err *err)
 }
 
 static void remote_close(void *state);
+
+static void remote_identity(void *state, char *out, size_t len)
+{
+    snprintf(out, len, "%s", ((const vk_remote *)state)->agent_id);
+}
 
 static vk_status remote_open(const char *spec, void **state, vk_err *err)
 {
@@ -434,13 +452,12 @@ static vk_status parse_answer(const vk_remote *r, const buf *ans, int n, int cas
                               vk_img_result *res, vk_measure *out, vk_err *err)
 {
     vk_measure m;
-    char bad[96], note[sizeof m.note];
+    char bad[320], note[sizeof m.note];
     size_t room;
-    if (!vk_wire_measure_ans_decode(ans->p, ans->n, n, r->n_layers, r->n_classes, cascade, res,
-                                    &m, bad, sizeof bad)) {
+    if (!vk_wire_measure_ans_decode(ans->p, ans->n, r->agent_id, n, r->n_layers, r->n_classes,
+                                    cascade, res, &m, bad, sizeof bad)) {
         if (!strcmp(bad, "body (not a JSON object)"))
-            return vk_fail(err, VK_E_NET, "agent %s: measure answer is not a JSON object",
-                           r->base);
+            return vk_fail(err, VK_E_NET, "agent %s: measure answer is not a JSON object", r->base);
         return vk_fail(err, VK_E_NET, "agent %s: measure answer: bad field %s", r->base, bad);
     }
     /* the agent's note, shortened if need be, then where it came from */
@@ -509,7 +526,8 @@ static vk_status remote_measure(void *state, const vk_path_req *req, int n, vk_i
 static void remote_describe(void *state, char *buf_, size_t len)
 {
     const vk_remote *r = state;
-    snprintf(buf_, len, "agent at %s serving %s: %s", r->base, r->agent_kind, r->agent_desc);
+    snprintf(buf_, len, "agent at %s serving %s (%s): %s", r->base, r->agent_kind, r->agent_id,
+             r->agent_desc);
 }
 
 static void remote_close(void *state)
@@ -531,5 +549,6 @@ const vk_board_ops vk_board_remote_ops = {
     .load_data = remote_load_data,
     .measure = remote_measure,
     .describe = remote_describe,
+    .identity = remote_identity,
     .close = remote_close,
 };

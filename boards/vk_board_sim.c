@@ -53,7 +53,8 @@ typedef struct {
     int n_imgs;
     vk_fast_ctx *f; /* NULL: the model is one the fast path refuses */
     vk_prefix *pc;
-    int n_verify;   /* images per request checked on the C simulation */
+    int n_verify;             /* images per request checked on the C simulation */
+    char id[VK_BOARD_ID_MAX]; /* sim:BOARD:<board JSON's SHA-256, 16 hex> */
 } vk_sim;
 
 /* One measure call shared by its workers. */
@@ -116,12 +117,17 @@ static vk_status sim_open(const char *spec, void **state, vk_err *err)
         vk_err_prefix(err, "board 'sim' (or sim:FILE.json)");
         return rc;
     }
+    char fp[17], name[64];
     if ((rc = vk_cycles_hw_load(s->json, &s->hw, err)) != VK_OK ||
-        (rc = vk_cycles_hw_check_kernel(&s->hw, s->json, err)) != VK_OK) {
+        (rc = vk_cycles_hw_check_kernel(&s->hw, s->json, err)) != VK_OK ||
+        (rc = vk_board_file_fingerprint(s->json, fp, err)) != VK_OK) {
         vk_prefix_free(s->pc);
         free(s);
         return rc;
     }
+    snprintf(name, sizeof name, "%s", s->hw.board[0] ? s->hw.board : "board");
+    vk_board_identity_clean(name);
+    snprintf(s->id, sizeof s->id, "sim:%s:%s", name, fp);
     *state = s;
     return VK_OK;
 }
@@ -407,6 +413,11 @@ static void sim_describe(void *state, char *buf, size_t len)
              s->n_verify, s->n_threads, s->hw.board, s->hw.clock_mhz, s->json);
 }
 
+static void sim_identity(void *state, char *buf, size_t len)
+{
+    snprintf(buf, len, "%s", ((const vk_sim *)state)->id);
+}
+
 static void sim_close(void *state)
 {
     vk_sim *s = state;
@@ -427,5 +438,6 @@ const vk_board_ops vk_board_sim_ops = {
     .load_data = sim_load_data,
     .measure = sim_measure,
     .describe = sim_describe,
+    .identity = sim_identity,
     .close = sim_close,
 };

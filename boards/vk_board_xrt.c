@@ -180,7 +180,8 @@ typedef struct {
     size_t img_n, act_n, out_n; /* bytes of img, act, the out words used */
     int8_t *imgs;               /* owned, n_imgs * img_n */
     int n_imgs;
-    int wedged; /* a run timed out */
+    int wedged;               /* a run timed out */
+    char id[VK_BOARD_ID_MAX]; /* xrt:PLATFORM:<xclbin's SHA-256, 16 hex> */
 } vk_xrt;
 
 static double now_ms(void)
@@ -406,6 +407,14 @@ static vk_status xrt_open(const char *spec, void **state, vk_err *err)
         !s->platform[0])
         snprintf(s->platform, sizeof s->platform, "platform unknown");
     s->platform[sizeof s->platform - 1] = 0;
+    {
+        char fp[17], plat[64];
+        if ((rc = vk_board_file_fingerprint(s->xclbin, fp, err)) != VK_OK)
+            goto fail;
+        snprintf(plat, sizeof plat, "%.63s", s->platform);
+        vk_board_identity_clean(plat);
+        snprintf(s->id, sizeof s->id, "xrt:%s:%s", plat, fp);
+    }
     errno = 0;
     if (xrt.device_load_xclbin_handle(s->dev, s->xbin) != 0) {
         e = errno;
@@ -769,6 +778,11 @@ static void xrt_describe(void *state, char *buf, size_t len)
              s->hw ? rails : s->hw_why);
 }
 
+static void xrt_identity(void *state, char *buf, size_t len)
+{
+    snprintf(buf, len, "%s", ((const vk_xrt *)state)->id);
+}
+
 const vk_board_ops vk_board_xrt_ops = {
     .kind = "xrt",
     .open = xrt_open,
@@ -776,5 +790,6 @@ const vk_board_ops vk_board_xrt_ops = {
     .load_data = xrt_load_data,
     .measure = xrt_measure,
     .describe = xrt_describe,
+    .identity = xrt_identity,
     .close = xrt_close,
 };

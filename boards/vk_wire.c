@@ -298,9 +298,9 @@ static const cJSON *array(checker *c, const cJSON *o, const char *name, int n)
 
 #define TWO53 9007199254740992.0
 
-int vk_wire_measure_ans_decode(const char *body, size_t len, int n, int n_layers, int n_classes,
-                               int cascade, vk_img_result *res, vk_measure *out, char *bad,
-                               size_t bad_n)
+int vk_wire_measure_ans_decode(const char *body, size_t len, const char *board, int n,
+                               int n_layers, int n_classes, int cascade, vk_img_result *res,
+                               vk_measure *out, char *bad, size_t bad_n)
 {
     cJSON *j = cJSON_ParseWithLength(body ? body : "", body ? len : 0);
     checker c = {bad, bad_n};
@@ -322,6 +322,12 @@ int vk_wire_measure_ans_decode(const char *body, size_t len, int n, int n_layers
         return 0;
     }
     memset(&m, 0, sizeof m);
+    a = cJSON_GetObjectItemCaseSensitive(j, "board");
+    if (!cJSON_IsString(a) || strcmp(a->valuestring, board))
+        snprintf(bad, bad_n,
+                 "board (expected \"%.160s\", the identity of the board opened: the "
+                 "agent now serves another board)",
+                 board);
     m.n_images = (int)integer(&c, j, "n_images", n, n);
     m.latency_ms = figure(&c, j, "latency_ms", VK_WIRE_MAX_MS);
     m.latency_p10_ms = figure(&c, j, "latency_p10_ms", VK_WIRE_MAX_MS);

@@ -10,7 +10,8 @@
  *                     with 17 significant digits, so they read back
  *                     bit-exact), "stage_cycles" keyed by vk_stage_str,
  *                     "results": {"cls", "entropy_q16", "escalated"}, plus
- *                     "board" and "ms"; decoding checks every field's type
+ *                     "board" (the identity of the board that measured,
+ *                     vk_board_identity) and "ms"; decoding checks every field's type
  *                     and range (latency 0..VK_WIRE_MAX_MS, energy
  *                     0..VK_WIRE_MAX_MJ per image, classes below the
  *                     model's, n_escalated = the flags' sum)
@@ -63,15 +64,18 @@ char *vk_wire_measure_req_encode(const vk_wire_measure_req *q);
 int vk_wire_measure_req_decode(const char *body, size_t len, vk_wire_measure_req *q, char *bad,
                                size_t bad_n);
 
-/* board: the kind that measured; ms: the wall time of the measurement. */
+/* board: the identity of the board that measured (vk_board_identity); ms:
+ * the wall time of the measurement. */
 char *vk_wire_measure_ans_encode(const char *board, const vk_measure *m,
                                  const vk_img_result *res, int n, int n_layers, double ms);
 /* Decodes an answer for n images of a model with n_layers encoders and
- * n_classes classes; cascade allows escalated flags. Returns 0 with the
- * field at fault in bad (res, out untouched). out->note is the agent's. */
-int vk_wire_measure_ans_decode(const char *body, size_t len, int n, int n_layers, int n_classes,
-                               int cascade, vk_img_result *res, vk_measure *out, char *bad,
-                               size_t bad_n);
+ * n_classes classes, measured by the board identified as board (another
+ * identity is an error: the agent now serves another board); cascade
+ * allows escalated flags. Returns 0 with the field at fault in bad (res,
+ * out untouched). out->note is the agent's. */
+int vk_wire_measure_ans_decode(const char *body, size_t len, const char *board, int n,
+                               int n_layers, int n_classes, int cascade, vk_img_result *res,
+                               vk_measure *out, char *bad, size_t bad_n);
 
 /* The dataset upload header. */
 void vk_wire_dataset_header(uint8_t hdr[VK_WIRE_DS_HDR], uint32_t n, uint32_t img_n);

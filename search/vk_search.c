@@ -425,6 +425,44 @@ out:
  * found in the database for this test set, else measured on the first board
  * that does it (up to max_retries failures per path) and stored. Fills
  * res->front_test_top1 and res->full_test_top1. */
+/* Every board of a run measures as one thing: the same identity on every
+ * board, and on a resume the identity its stored paths were measured by
+ * (older runs stored the board kind alone, which identifies nothing). */
+static vk_status check_identities(vk_board *const *boards, int n_boards, vk_store *db,
+                                  int64_t resume_run, int n_images, vk_err *err)
+{
+    const char *id = vk_board_identity(boards[0]);
+    int64_t *ids = NULL;
+    int n = 0;
+    vk_status rc;
+    for (int i = 1; i < n_boards; i++)
+        if (strcmp(vk_board_identity(boards[i]), id))
+            return vk_fail(err, VK_E_MISMATCH,
+                           "boards '%s' and '%s' measure different things (%s, %s); the "
+                           "results of one run come from one kind of measurement: search on "
+                           "each separately and compare the runs with `vitskip report`",
+                           vk_board_spec(boards[0]), vk_board_spec(boards[i]), id,
+                           vk_board_identity(boards[i]));
+    if (resume_run <= 0)
+        return VK_OK;
+    if ((rc = vk_store_run_paths(db, resume_run, &ids, &n, err)) != VK_OK)
+        return rc;
+    for (int i = 0; i < n && rc == VK_OK; i++) {
+        vk_path_rec r;
+        memset(&r, 0, sizeof r);
+        if ((rc = vk_store_path_get(db, ids[i], n_images, &r, err)) != VK_OK)
+            break;
+        if (strcmp(r.board, id))
+            rc = vk_fail(err, VK_E_MISMATCH,
+                         "--resume %lld: the run's paths were measured by %s, but %s is %s; "
+                         "resume on the boards that measured it, or start a new run",
+                         (long long)resume_run, r.board, vk_board_spec(boards[0]), id);
+        vk_store_rec_free(&r);
+    }
+    free(ids);
+    return rc;
+}
+
 static vk_status test_front(const vk_search_opts *o, vk_store *db, const vk_workload *w,
                             vk_board **boards, int n_boards, const evaluated *ev, int n_ev,
                             vk_search_result *res, vk_err *err)
@@ -716,14 +754,24 @@ vk_status vk_search_run(const vk_search_opts *o_in, vk_search_result *res, vk_er
             goto out_w;
         n_boards++;
     }
+    if ((rc = check_identities(boards, n_boards, db, o.resume_run, vs.n, err)) != VK_OK)
+        goto out_w;
     if (evs && evs->started) {
-        vk_search_start st = {.run_id = run.id, .model = o.model, .n_images = vs.n,
+        vk_search_start st = {.run_id = run.id,
+                              .model = o.model,
+                              .n_images = vs.n,
                               .n_test = w->n,
-                              .n_layers = nl, .n_boards = n_boards, .objective = o.objective,
-                              .random = o.random, .predict = o.predict && !o.random,
-                              .seed = o.seed, .space = run.space,
-                              .n_valid = vk_space_valid(&sp, nl), .boards = o.boards,
-                              .run_boards = run_boards};
+                              .n_layers = nl,
+                              .n_boards = n_boards,
+                              .objective = o.objective,
+                              .random = o.random,
+                              .predict = o.predict && !o.random,
+                              .seed = o.seed,
+                              .space = run.space,
+                              .n_valid = vk_space_valid(&sp, nl),
+                              .boards = o.boards,
+                              .run_boards = run_boards,
+                              .identity = vk_board_identity(boards[0])};
         evs->started(evs->ctx, &st);
     }
 
@@ -804,7 +852,7 @@ vk_status vk_search_run(const vk_search_opts *o_in, vk_search_result *res, vk_er
             int f = 0;
             jobs[i].g = batch[i];
             vk_genome_format(&batch[i], nl, jobs[i].text);
-            rc = vk_store_path_find(db, w->model_hash, vs.hash, vk_board_kind(boards[0]),
+            rc = vk_store_path_find(db, w->model_hash, vs.hash, vk_board_identity(boards[0]),
                                     jobs[i].text, vs.n, &jobs[i].rec, &f, err);
             if (rc != VK_OK)
                 break;
@@ -816,10 +864,18 @@ vk_status vk_search_run(const vk_search_opts *o_in, vk_search_result *res, vk_er
             }
         }
         if (rc == VK_OK && found < nb) {
-            batch_ctx c = {.jobs = jobs, .n_jobs = nb, .boards = boards, .n_boards = n_boards,
-                           .db = db, .w = w, .set = &vs, .run = run.id,
-                           .board_key = vk_board_kind(boards[0]), .max_retries = o.max_retries,
-                           .ev = evs, .n_found = found};
+            batch_ctx c = {.jobs = jobs,
+                           .n_jobs = nb,
+                           .boards = boards,
+                           .n_boards = n_boards,
+                           .db = db,
+                           .w = w,
+                           .set = &vs,
+                           .run = run.id,
+                           .board_key = vk_board_identity(boards[0]),
+                           .max_retries = o.max_retries,
+                           .ev = evs,
+                           .n_found = found};
             pthread_t th[VK_SEARCH_MAX_BOARDS];
             worker_arg wa[VK_SEARCH_MAX_BOARDS];
             if (evs && evs->batch_begin)

@@ -71,6 +71,7 @@ typedef struct {
     uint64_t n_valid;  /* its valid paths for this model */
     const char *const *boards; /* n_boards specs, borrowed for the call */
     int run_boards;            /* a resume on the boards its run stored */
+    const char *identity;      /* what measures on them (vk_board_identity) */
 } vk_search_start;
 
 /* The state after a generation was told. */

@@ -450,6 +450,13 @@ static void test_errors(void)
     CHECK_STR_CONTAINS(err.msg, "takes no options");
     if (!ready || !(b = open_loaded("cpu")))
         return;
+    /* what measures: this CPU with its timing threads (default 2) */
+    CHECK(vk_board_identity_ok(vk_board_identity(b)));
+    CHECK(!strncmp(vk_board_identity(b), "cpu:", 4));
+    if (!getenv("VITSKIP_CPU_THREADS")) {
+        const char *id = vk_board_identity(b);
+        CHECK(strlen(id) > 7 && !strcmp(id + strlen(id) - 3, ":2t"));
+    }
     memcpy(reuse, VK_FX_FULL, sizeof reuse);
     reuse[0] = VK_MODE(VK_ATTN_REUSE); /* no earlier attention to reuse: the kernel refuses it */
     vk_path_req r = {.modes = reuse};

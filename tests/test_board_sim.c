@@ -321,6 +321,81 @@ static void test_specs(void)
     }
 }
 
+/* Writes text to a fresh file under /tmp; path gets its name. */
+static int write_tmp(const char *text, char *path, size_t n)
+{
+    snprintf(path, n, "/tmp/vk_board_id_XXXXXX");
+    int fd = mkstemp(path);
+    if (fd < 0)
+        return 0;
+    FILE *f = fdopen(fd, "w");
+    int ok = f && fputs(text, f) >= 0;
+    if (f)
+        ok &= fclose(f) == 0;
+    return ok;
+}
+
+/* Item 1 of issue 15: a sim board's identity is its board file's content:
+ * the same bytes anywhere are the same board, one changed figure (the
+ * clock) is another; every identity is well formed. */
+static void test_identity(void)
+{
+    vk_board *a = NULL, *b = NULL, *c = NULL;
+    vk_err err = {{0}};
+    char *json = NULL, same[64], slow[64];
+    size_t n = 0;
+    FILE *f = fopen("boards/zcu102.json", "r");
+    CHECK(f != NULL);
+    if (!f)
+        return;
+    json = calloc(1, 1 << 20);
+    n = json ? fread(json, 1, (1 << 20) - 1, f) : 0;
+    fclose(f);
+    CHECK(n > 0);
+    char *clk = json ? strstr(json, "\"clock_mhz\": {\"value\": 200") : NULL;
+    CHECK(clk != NULL);
+    if (!clk) {
+        free(json);
+        return;
+    }
+    CHECK(write_tmp(json, same, sizeof same));
+    memcpy(strstr(clk, "200"), "100", 3);
+    CHECK(write_tmp(json, slow, sizeof slow));
+    char spec_same[80], spec_slow[80];
+    snprintf(spec_same, sizeof spec_same, "sim:%s", same);
+    snprintf(spec_slow, sizeof spec_slow, "sim:%s", slow);
+    CHECK_EQ_INT(vk_board_open("sim", &a, &err), VK_OK);
+    CHECK_EQ_INT(vk_board_open(spec_same, &b, &err), VK_OK);
+    CHECK_EQ_INT(vk_board_open(spec_slow, &c, &err), VK_OK);
+    if (a && b && c) {
+        CHECK(vk_board_identity_ok(vk_board_identity(a)));
+        CHECK(vk_board_identity_ok(vk_board_identity(c)));
+        CHECK_STR_CONTAINS(vk_board_identity(a), "sim:ZCU102");
+        CHECK(!strcmp(vk_board_identity(a), vk_board_identity(b)));
+        CHECK(strcmp(vk_board_identity(a), vk_board_identity(c)) != 0);
+    }
+    vk_board_close(a);
+    vk_board_close(b);
+    vk_board_close(c);
+    remove(same);
+    remove(slow);
+    free(json);
+    /* the form */
+    static const char *good[] = {"sim:ZCU102 (XCZU9EG-FFVB1156-2):0123456789abcdef",
+                                 "cpu:AMD EPYC 7B13 64-Core Processor:2t",
+                                 "xrt:xilinx_zcu102_base_202220_1:fedcba9876543210"};
+    static const char *bad[] = {NULL,        "",       "sim:",         "sim: x",    "gpu:x",
+                                "remote:ab", "simx:y", "sim:a\nb",     "sim:a*/b", "cpu:\"q\"",
+                                "sim:\\x"};
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++)
+        CHECK(vk_board_identity_ok(good[i]));
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        CHECK(!vk_board_identity_ok(bad[i]));
+    char dirty[] = "Intel(R) Xeon(R) CPU *@ 2.20GHz\t\"x\"";
+    vk_board_identity_clean(dirty);
+    CHECK(!strcmp(dirty, "Intel(R) Xeon(R) CPU _@ 2.20GHz__x_"));
+}
+
 /* 200 Fashion-MNIST test images through the demo model, when it exists. */
 static void test_demo(void)
 {
@@ -399,6 +474,7 @@ int main(void)
     RUN(test_threads);
     RUN(test_bad_requests);
     RUN(test_specs);
+    RUN(test_identity);
     RUN(test_demo);
     vk_qmodel_free(&qm);
     vk_model_free(&model);

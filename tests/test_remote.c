@@ -215,10 +215,37 @@ static struct {
     int measure_status; /* then this status */
     char *measure_body; /* with this body (owned) */
     int n_measure;      /* measurements received */
+    char status[1024];  /* the answer to GET /v1/status */
 } fake;
 
-static const char fake_status[] =
-    "{\"version\":1,\"board\":\"sim\",\"spec\":\"sim\",\"describe\":\"fake\",\"busy\":false}";
+/* The fake agent's status answer, reporting identity id (NULL: none). */
+static void fake_identity(const char *id)
+{
+    pthread_mutex_lock(&fake.mu);
+    if (id)
+        snprintf(fake.status, sizeof fake.status,
+                 "{\"version\":1,\"board\":\"sim\",\"spec\":\"sim\",\"identity\":\"%s\","
+                 "\"describe\":\"fake\",\"busy\":false}",
+                 id);
+    else
+        snprintf(fake.status, sizeof fake.status,
+                 "{\"version\":1,\"board\":\"sim\",\"spec\":\"sim\",\"describe\":\"fake\","
+                 "\"busy\":false}");
+    pthread_mutex_unlock(&fake.mu);
+}
+
+/* The identity of this machine's sim board, which the real agents of these
+ * tests serve (their answers are replayed by the fake). */
+static void sim_identity(char *out, size_t n)
+{
+    vk_board *b;
+    vk_err err = {{0}};
+    out[0] = 0;
+    CHECK_EQ_INT(vk_board_open("sim", &b, &err), VK_OK);
+    if (b)
+        snprintf(out, n, "%s", vk_board_identity(b));
+    vk_board_close(b);
+}
 
 static void fake_reply(int c, int status, const char *body)
 {
@@ -267,7 +294,7 @@ static void *fake_loop(void *arg)
         sscanf(buf, "%7s %255s", method, path);
         pthread_mutex_lock(&fake.mu);
         if (!strcmp(path, "/v1/status"))
-            fake_reply(c, 200, fake_status);
+            fake_reply(c, 200, fake.status);
         else if (!strcmp(method, "HEAD"))
             fake_reply(c, 200, NULL);
         else if (!strcmp(method, "PUT"))
@@ -301,6 +328,11 @@ static void fake_start(void)
     fake.port = ntohs(sa.sin_port);
     fake.stop = 0;
     pthread_mutex_init(&fake.mu, NULL);
+    {
+        char id[VK_BOARD_ID_MAX];
+        sim_identity(id, sizeof id);
+        fake_identity(id);
+    }
     pthread_create(&fake.t, NULL, fake_loop, NULL);
 }
 
@@ -426,6 +458,13 @@ static void m_note(cJSON *j)
     cJSON_ReplaceItemInObject(j, "note", cJSON_CreateNumber(1));
 }
 
+/* Item 1 of issue 15: an answer measured by another board (the agent was
+ * restarted on another board since open) is refused. */
+static void m_other_board(cJSON *j)
+{
+    cJSON_ReplaceItemInObject(j, "board", cJSON_CreateString("cpu:Other CPU:2t"));
+}
+
 /* Item 13 of issue 15: figures out of range are refused by the client. */
 static void m_neg_latency(cJSON *j)
 {
@@ -448,6 +487,46 @@ static void m_neg_suffix(cJSON *j)
     cJSON_SetNumberValue(cJSON_GetArrayItem(cJSON_GetObjectItem(j, "suffix_mj"), 1), -3);
 }
 
+/* The remote board takes its agent's identity (a sim agent's figures are
+ * this machine's sim board's); a missing or malformed one fails open. */
+static void test_identity(void)
+{
+    vk_agent *a = agent_start(NULL);
+    vk_err err = {{0}};
+    char spec[64], local[VK_BOARD_ID_MAX], longid[300];
+    vk_board *b = NULL;
+    sim_identity(local, sizeof local);
+    CHECK(vk_board_identity_ok(local));
+    if (a) {
+        snprintf(spec, sizeof spec, "http://127.0.0.1:%d", vk_agent_port(a));
+        CHECK_EQ_INT(vk_board_open(spec, &b, &err), VK_OK);
+        if (b)
+            CHECK(!strcmp(vk_board_identity(b), local));
+        vk_board_close(b);
+        vk_agent_close(a);
+    }
+    memset(longid, 'a', sizeof longid - 1);
+    memcpy(longid, "sim:", 4);
+    longid[sizeof longid - 1] = 0;
+    const char *bad[] = {NULL, "", "sim", "sim:", "remote:x", "sim:a */ #error", "sim:tab\\there",
+                         longid};
+    fake_start();
+    snprintf(spec, sizeof spec, "http://127.0.0.1:%d", fake.port);
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        fake_identity(bad[i]);
+        b = NULL;
+        CHECK_EQ_INT(vk_board_open(spec, &b, &err), VK_E_NET);
+        CHECK(b == NULL);
+        CHECK_STR_CONTAINS(err.msg, "identity missing or malformed");
+    }
+    fake_identity("cpu:Some CPU (R) @ 2.0GHz:4t");
+    CHECK_EQ_INT(vk_board_open(spec, &b, &err), VK_OK);
+    if (b)
+        CHECK(!strcmp(vk_board_identity(b), "cpu:Some CPU (R) @ 2.0GHz:4t"));
+    vk_board_close(b);
+    fake_stop();
+}
+
 static void test_garbage_answers(void)
 {
     static const struct {
@@ -467,6 +546,7 @@ static void test_garbage_answers(void)
         {m_n_esc, "n_escalated"},
         {m_latency, "latency_ms"},
         {m_note, "note"},
+        {m_other_board, "board (expected"},
         {m_neg_latency, "latency_ms (out of range"},
         {m_huge_latency, "latency_ms (out of range"},
         {m_huge_energy, "energy_mj (out of range"},
@@ -776,6 +856,7 @@ int main(void)
     RUN(test_equals_local);
     RUN(test_upload_once);
     RUN(test_garbage_answers);
+    RUN(test_identity);
     RUN(test_token);
     RUN(test_bad_timeouts);
     vk_qmodel_free(&qm);

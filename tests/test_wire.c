@@ -17,6 +17,9 @@
 #define ID_M "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
 #define ID_D "fedcba9876543210fedcba9876543210fedcba9876543210fedcba9876543210"
 
+/* The identity of the board the answers in these tests come from. */
+#define ID "sim:ZCU102:0123456789abcdef"
+
 static int same_req(const vk_wire_measure_req *a, const vk_wire_measure_req *b)
 {
     return !strcmp(a->model, b->model) && !strcmp(a->dataset, b->dataset) && a->n == b->n &&
@@ -136,12 +139,12 @@ static void test_answer_roundtrip(void)
             res[i].escalated = (uint8_t)(it & 1 ? vk_rng_below(&r, 2) : 0);
             m.n_escalated += res[i].escalated;
         }
-        char *s = vk_wire_measure_ans_encode("sim", &m, res, N, L, 12.5);
+        char *s = vk_wire_measure_ans_encode(ID, &m, res, N, L, 12.5);
         CHECK(s != NULL);
         if (!s)
             return;
         memset(&mb, 0, sizeof mb);
-        int ok = vk_wire_measure_ans_decode(s, strlen(s), N, L, K, it & 1, back, &mb, bad,
+        int ok = vk_wire_measure_ans_decode(s, strlen(s), ID, N, L, K, it & 1, back, &mb, bad,
                                             sizeof bad);
         CHECK(ok);
         if (!ok)
@@ -176,15 +179,40 @@ static void test_answer_out_of_range(void)
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         double keep = *cases[i].f;
         *cases[i].f = cases[i].v;
-        char *s = vk_wire_measure_ans_encode("sim", &m, res, N, L, 1);
+        char *s = vk_wire_measure_ans_encode(ID, &m, res, N, L, 1);
         *cases[i].f = keep;
         memcpy(back, sent, sizeof back);
         memcpy(&mb, &msent, sizeof mb);
-        CHECK(!vk_wire_measure_ans_decode(s, strlen(s), N, L, K, 0, back, &mb, bad, sizeof bad));
+        CHECK(
+            !vk_wire_measure_ans_decode(s, strlen(s), ID, N, L, K, 0, back, &mb, bad, sizeof bad));
         CHECK_STR_CONTAINS(bad, cases[i].field);
         CHECK(!memcmp(back, sent, sizeof back) && !memcmp(&mb, &msent, sizeof mb));
         free(s);
     }
+}
+
+/* An answer from a board of another identity (the agent restarted on
+ * another board between open and measure) is refused, outputs untouched. */
+static void test_answer_other_board(void)
+{
+    enum { N = 2, L = 2, K = 3 };
+    vk_img_result res[N] = {{0, 5, 0}, {1, 6, 0}}, back[N], sent[N];
+    vk_measure m = {.n_images = N, .latency_ms = 1, .energy_mj = 2}, mb, msent;
+    char bad[320];
+    char *s = vk_wire_measure_ans_encode("cpu:AMD EPYC 7B13:2t", &m, res, N, L, 1);
+    memset(sent, 0x5a, sizeof sent);
+    memset(&msent, 0x5a, sizeof msent);
+    memcpy(back, sent, sizeof back);
+    memcpy(&mb, &msent, sizeof mb);
+    CHECK(s != NULL);
+    if (!s)
+        return;
+    CHECK(!vk_wire_measure_ans_decode(s, strlen(s), ID, N, L, K, 0, back, &mb, bad, sizeof bad));
+    CHECK_STR_CONTAINS(bad, "board (expected \"" ID "\"");
+    CHECK(!memcmp(back, sent, sizeof back) && !memcmp(&mb, &msent, sizeof mb));
+    CHECK(vk_wire_measure_ans_decode(s, strlen(s), "cpu:AMD EPYC 7B13:2t", N, L, K, 0, back, &mb,
+                                     bad, sizeof bad));
+    free(s);
 }
 
 static void test_dataset_header(void)
@@ -207,6 +235,7 @@ int main(void)
     RUN(test_request_malformed);
     RUN(test_answer_roundtrip);
     RUN(test_answer_out_of_range);
+    RUN(test_answer_other_board);
     RUN(test_dataset_header);
     return vk_test_summary("wire");
 }

@@ -523,7 +523,7 @@ int vk_cli_cascade_run(const vk_cli_cascade *c, vk_store *db, const char *config
             sm.n_escalated = m.reached[1];
             snprintf(sm.note, sizeof sm.note, "%d-level cascade, expected per image; %.150s", L,
                      m.meas[0].note);
-            if (vk_store_replay_insert(db, config, vk_board_spec(b), w[0].model_hash, top1, &sm,
+            if (vk_store_replay_insert(db, config, vk_board_identity(b), w[0].model_hash, top1, &sm,
                                        &err) != VK_OK) {
                 fprintf(stderr, "vitskip %s: %s\n", c->cmd, err.msg);
                 goto out;

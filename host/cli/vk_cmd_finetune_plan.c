@@ -357,7 +357,7 @@ static int import_one(vk_store *db, const vk_run_info *run, const vk_path_rec *p
     rec.top1 = split ? vk_imageset_top1(&vs, cls) : vk_workload_top1(&w, cls, n);
     free(cls);
     snprintf(rec.genome, sizeof rec.genome, "%s", parent->genome);
-    snprintf(rec.board, sizeof rec.board, "%s", vk_board_kind(b));
+    snprintf(rec.board, sizeof rec.board, "%s", vk_board_identity(b));
     /* a run of its own: its model is the tuned checkpoint */
     r = *run;
     snprintf(r.model, sizeof r.model, "%s", dir);

@@ -244,7 +244,7 @@ int vk_cmd_replay(int argc, char **argv)
         for (int i = 0; i < n; i++)
             cls[i] = res[i].cls;
         double top1 = run.test_hash[0] ? vk_imageset_top1(&vs, cls) : vk_workload_top1(&w, cls, n);
-        if (vk_store_replay_insert(db, cfg, vk_board_spec(b), w.model_hash, top1, &m, &err) != VK_OK)
+        if (vk_store_replay_insert(db, cfg, vk_board_identity(b), w.model_hash, top1, &m, &err) != VK_OK)
             goto out_w;
         printf("%s %s, %d %s images, model %.16s%s\n", t.kind_cascade ? "cascade" : "path",
                cfg, n, run.test_hash[0] ? "validation" : "evaluation", w.model_hash,

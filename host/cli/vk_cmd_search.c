@@ -85,7 +85,8 @@ static void on_started(void *ctx, const vk_search_start *s)
     fprintf(stderr, "search: boards");
     for (int i = 0; i < s->n_boards; i++)
         fprintf(stderr, "%s%s", i ? ", " : " ", s->boards[i]);
-    fprintf(stderr, "%s\n", s->run_boards ? " (the run's own; --board B measures elsewhere)" : "");
+    fprintf(stderr, "%s; results keyed by %s\n",
+            s->run_boards ? " (the run's own; --board B measures elsewhere)" : "", s->identity);
 }
 
 static void on_batch_begin(void *ctx, int gen, int n_paths, int n_found)
