@@ -111,6 +111,13 @@ static vk_status pick_ops(const char *spec, const vk_board_ops **ops, const char
     return VK_OK;
 }
 
+vk_status vk_board_check_spec(const char *spec, vk_err *err)
+{
+    const vk_board_ops *ops = NULL;
+    const char *kind = "";
+    return pick_ops(spec, &ops, &kind, err);
+}
+
 vk_status vk_board_open(const char *spec, vk_board **b, vk_err *err)
 {
     const vk_board_ops *ops = NULL;

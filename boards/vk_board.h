@@ -74,6 +74,10 @@ typedef struct {
 /* Opens a board by spec (see above). Unknown kinds, malformed specs and
  * unavailable devices are errors naming the spec. Caller owns *b. */
 vk_status vk_board_open(const char *spec, vk_board **b, vk_err *err);
+/* Checks a spec's syntax and that its kind is built in, opening nothing:
+ * VK_E_NOTFOUND for an unknown kind, VK_E_ARG for a malformed spec,
+ * VK_E_UNSUPPORTED for a kind left out of this build. */
+vk_status vk_board_check_spec(const char *spec, vk_err *err);
 vk_status vk_board_load(vk_board *b, const vk_qmodel *q, vk_err *err);
 vk_status vk_board_load_data(vk_board *b, const int8_t *imgs, int n, vk_err *err);
 /* On error, res and out are unspecified and nothing must be recorded. */

@@ -628,6 +628,7 @@ vk_status vk_store_run_remove(vk_store *s, int64_t id, int measurements, int *n_
             goto fail;
         *n_removed = sqlite3_column_int(st, 0);
         if (exec(s, "DELETE FROM replays WHERE config IN (SELECT 'P' || id FROM rm_paths);"
+                    "DELETE FROM path_tests WHERE path_id IN (SELECT id FROM rm_paths);"
                     "DELETE FROM paths WHERE id IN (SELECT id FROM rm_paths);") != SQLITE_OK)
             goto fail;
     }
@@ -651,6 +652,16 @@ vk_status vk_store_run_set_status(vk_store *s, int64_t id, const char *status, v
         sqlite3_bind_int64(st, 2, id);
     }
     return write1(s, st, err, "cannot update the run");
+}
+
+vk_status vk_store_run_set_budget(vk_store *s, int64_t id, int budget, vk_err *err)
+{
+    sqlite3_stmt *st = prep(s, "UPDATE runs SET budget=? WHERE id=?");
+    if (st) {
+        sqlite3_bind_int(st, 1, budget);
+        sqlite3_bind_int64(st, 2, id);
+    }
+    return write1(s, st, err, "cannot update the run's budget");
 }
 
 static vk_status id_list(vk_store *s, sqlite3_stmt *st, int64_t **ids, int *n, vk_err *err)

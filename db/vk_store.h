@@ -78,7 +78,7 @@ typedef struct {
     double max_acc_drop, latency_budget_ms, energy_budget_mj;
     uint64_t seed;
     int budget, population;
-    char status[16];     /* running | done | failed */
+    char status[16];     /* running | done | failed | interrupted (Ctrl-C) */
     char strategy[16];   /* nsga2 | random ("" = nsga2 on create) */
     int offspring;       /* NSGA-II children per generation */
     char space[64];      /* genes per encoder (vk_space_format; "" = FS on create) */
@@ -118,11 +118,14 @@ void vk_store_set_wait(vk_store *s, int seconds);
 vk_status vk_store_run_create(vk_store *s, vk_run_info *r, vk_err *err); /* fills id */
 vk_status vk_store_run_get(vk_store *s, int64_t id, vk_run_info *r, vk_err *err);
 vk_status vk_store_run_set_status(vk_store *s, int64_t id, const char *status, vk_err *err);
+/* A run's budget of evaluated paths (--resume RUN --budget N extends it). */
+vk_status vk_store_run_set_budget(vk_store *s, int64_t id, int budget, vk_err *err);
 /* Removes run id with its cascades (and their replays), hypervolume
  * history, attempts and fine-tuned links (finetune-plan), in one
  * transaction. Its measured paths stay, so that later searches still find
  * them, unless measurements = 1: then the paths no other run evaluated
- * and no cascade or fine-tuned link uses go too (with their replays);
+ * and no cascade or fine-tuned link uses go too (with their replays and
+ * test figures);
  * *n_removed counts them. VK_E_NOTFOUND for an unknown run. */
 vk_status vk_store_run_remove(vk_store *s, int64_t id, int measurements, int *n_removed,
                               vk_err *err);

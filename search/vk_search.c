@@ -59,6 +59,7 @@ typedef struct {
     vk_err last_err;  /* of the last failed attempt */
     const vk_search_events *ev; /* NULL: silent */
     int n_found;                /* jobs answered by the database */
+    const volatile sig_atomic_t *stop; /* set: no new job is taken */
 } batch_ctx;
 
 typedef struct {
@@ -75,6 +76,8 @@ static int take_job(batch_ctx *c)
     pthread_mutex_lock(&c->mu);
     for (;;) {
         int in_flight = 0;
+        if (c->stop && *c->stop)
+            break;
         for (int i = 0; i < c->n_jobs && j < 0; i++) {
             int k = (c->next + i) % c->n_jobs;
             if (c->jobs[k].done || c->jobs[k].failed)
@@ -544,6 +547,28 @@ out:
     return rc;
 }
 
+/* The objective or the energy budget needs energy and the boards give
+ * none (seen on the first path measured): a new run is removed (its
+ * measurement kept for dedup) and the search refused. */
+static vk_status no_energy(vk_store *db, const vk_run_info *run, const vk_search_opts *o,
+                           const vk_path_rec *full, vk_err *err)
+{
+    int n;
+    vk_err e2 = {{0}};
+    char what[64];
+    if (o->objective != VK_OBJ_LATENCY)
+        snprintf(what, sizeof what, "--objective %s", vk_objective_name(o->objective));
+    else
+        snprintf(what, sizeof what, "--energy-budget");
+    if (o->resume_run <= 0)
+        vk_store_run_remove(db, run->id, 0, &n, &e2);
+    return vk_fail(err, VK_E_ARG,
+                   "%s: board %s gives no energy figure (%s); use --objective latency "
+                   "without --energy-budget, or a board that measures energy%s",
+                   what, full->board, full->m.note,
+                   o->resume_run > 0 ? "" : "; the run was removed");
+}
+
 static double peak_rss_mib(void)
 {
     struct rusage ru;
@@ -575,6 +600,7 @@ vk_status vk_search_run(const vk_search_opts *o_in, vk_search_result *res, vk_er
     screen_ctx sc = {.o = &o};
     evaluated *ev = NULL;
     int n_ev = 0, cap_ev = 0, nl, n_boards = 0, stagnant = 0, n_sweep = 0;
+    const char *used[VK_SEARCH_MAX_BOARDS]; /* the specs of boards[] */
     double full_top1 = -1, ref[3] = {100, 0, 0}, hv = 0, hv3 = -1, t0 = vk_clock_now();
     const vk_search_events *evs = o_in->events;
     vk_space sp;
@@ -588,10 +614,12 @@ vk_status vk_search_run(const vk_search_opts *o_in, vk_search_result *res, vk_er
     res->hv3 = -1;
     res->best_resume_ms = res->best_scratch_ms = INFINITY;
 
-    if ((rc = vk_store_open(o.db, &db, err)) != VK_OK)
-        return rc;
     memset(&run, 0, sizeof run);
+    /* a new run's database is created only once the model, the data and a
+       board are ready, so that a bad argument leaves nothing behind */
     if (o.resume_run > 0) {
+        if ((rc = vk_store_open(o.db, &db, err)) != VK_OK)
+            return rc;
         if ((rc = vk_store_run_get(db, o.resume_run, &run, err)) != VK_OK)
             goto out;
         /* the run's own settings win: a resume continues the same search */
@@ -635,7 +663,7 @@ vk_status vk_search_run(const vk_search_opts *o_in, vk_search_result *res, vk_er
         o.predict = !strcmp(run.strategy, "predict");
         o.one_at_a_time = !strcmp(run.strategy, "one-at-a-time");
         o.exhaustive |= o.one_at_a_time;
-        o.budget = run.budget;
+        o.budget = o_in->budget > 0 ? o_in->budget : run.budget; /* --budget N extends */
         o.population = run.population;
         o.offspring = run.offspring;
         o.max_acc_drop = run.max_acc_drop;
@@ -710,7 +738,53 @@ vk_status vk_search_run(const vk_search_opts *o_in, vk_search_result *res, vk_er
                          o.model, w->model_hash, o.data, vs.hash, w->data_hash);
             goto out_w;
         }
+    }
+    /* the boards: one that cannot be opened or loaded is reported and left out */
+    for (int i = 0; i < o.n_boards; i++) {
+        vk_err be = {{0}};
+        vk_board *b = NULL;
+        if (vk_board_open(o.boards[i], &b, &be) != VK_OK || vk_board_load(b, &w->q, &be) != VK_OK ||
+            vk_board_load_data(b, vs.imgs, vs.n, &be) != VK_OK) {
+            vk_board_close(b);
+            if (evs && evs->board_unavailable)
+                evs->board_unavailable(evs->ctx, o.boards[i], be.msg);
+            *err = be;
+            continue;
+        }
+        used[n_boards] = o.boards[i];
+        boards[n_boards++] = b;
+    }
+    if (n_boards == 0) {
+        vk_err_prefix(err, "no board could be used (of %d)", o.n_boards);
+        rc = VK_E_BOARD;
+        goto out_w;
+    }
+    if ((rc = check_identities(boards, n_boards, db, o.resume_run, vs.n, err)) != VK_OK)
+        goto out_w;
+    if (o.stop && *o.stop) {
+        res->interrupted = 1;
+        rc = vk_fail(err, VK_E_ARG, "interrupted before the run started");
+        goto out_w;
+    }
+    if (o.resume_run > 0) {
+        int n_done = 0;
+        int64_t *ids = NULL;
+        if ((rc = vk_store_run_paths(db, run.id, &ids, &n_done, err)) != VK_OK)
+            goto out_w;
+        free(ids);
+        if (o_in->budget > 0 && o_in->budget < n_done) {
+            rc = vk_fail(err, VK_E_ARG, "--budget %d: run %lld has evaluated %d paths already",
+                         o_in->budget, (long long)run.id, n_done);
+            goto out_w;
+        }
+        if (o.budget != run.budget &&
+            (rc = vk_store_run_set_budget(db, run.id, o.budget, err)) != VK_OK)
+            goto out_w;
+        if ((rc = vk_store_run_set_status(db, run.id, "running", err)) != VK_OK)
+            goto out_w;
     } else {
+        if ((rc = vk_store_open(o.db, &db, err)) != VK_OK)
+            goto out_w;
         snprintf(run.model, sizeof run.model, "%s", o.model);
         snprintf(run.data, sizeof run.data, "%s", o.data);
         snprintf(run.calib, sizeof run.calib, "%s", o.calib ? o.calib : "");
@@ -720,9 +794,9 @@ vk_status vk_search_run(const vk_search_opts *o_in, vk_search_result *res, vk_er
         snprintf(run.val, sizeof run.val, "%s", o.val ? o.val : "");
         snprintf(run.test_hash, sizeof run.test_hash, "%s", w->data_hash);
         run.n_test = w->n;
-        for (int i = 0; i < o.n_boards; i++) {
+        for (int i = 0; i < n_boards; i++) { /* those in use */
             size_t l = strlen(run.boards);
-            snprintf(run.boards + l, sizeof run.boards - l, "%s%s", i ? "," : "", o.boards[i]);
+            snprintf(run.boards + l, sizeof run.boards - l, "%s%s", i ? "," : "", used[i]);
         }
         snprintf(run.objective, sizeof run.objective, "%s", vk_objective_name(o.objective));
         run.max_acc_drop = o.max_acc_drop;
@@ -740,22 +814,13 @@ vk_status vk_search_run(const vk_search_opts *o_in, vk_search_result *res, vk_er
                  : o.one_at_a_time ? "one-at-a-time" : "nsga2");
         run.budget = o.budget;
         if (o.offspring <= 0)
-            o.offspring = o.n_boards < o.population ? o.n_boards : o.population;
+            o.offspring = n_boards < o.population ? n_boards : o.population;
         run.population = o.population;
         run.offspring = o.offspring;
         if ((rc = vk_store_run_create(db, &run, err)) != VK_OK)
             goto out_w;
     }
     res->run_id = run.id;
-    for (int i = 0; i < o.n_boards; i++) {
-        if ((rc = vk_board_open(o.boards[i], &boards[i], err)) != VK_OK ||
-            (rc = vk_board_load(boards[i], &w->q, err)) != VK_OK ||
-            (rc = vk_board_load_data(boards[i], vs.imgs, vs.n, err)) != VK_OK)
-            goto out_w;
-        n_boards++;
-    }
-    if ((rc = check_identities(boards, n_boards, db, o.resume_run, vs.n, err)) != VK_OK)
-        goto out_w;
     if (evs && evs->started) {
         vk_search_start st = {.run_id = run.id,
                               .model = o.model,
@@ -769,7 +834,7 @@ vk_status vk_search_run(const vk_search_opts *o_in, vk_search_result *res, vk_er
                               .seed = o.seed,
                               .space = run.space,
                               .n_valid = vk_space_valid(&sp, nl),
-                              .boards = o.boards,
+                              .boards = used,
                               .run_boards = run_boards,
                               .identity = vk_board_identity(boards[0])};
         evs->started(evs->ctx, &st);
@@ -831,6 +896,11 @@ vk_status vk_search_run(const vk_search_opts *o_in, vk_search_result *res, vk_er
 
     for (int gen = 0;; gen++) {
         vk_genome batch[2 * VK_MAX_LAYERS + 1024];
+        if (o.stop && *o.stop) {
+            res->interrupted = 1;
+            rc = vk_store_run_set_status(db, run.id, "interrupted", err);
+            goto out_w;
+        }
         int want = o.exhaustive ? n_sweep : o.population * 2 + 64;
         if (want > (int)(sizeof batch / sizeof batch[0]))
             want = (int)(sizeof batch / sizeof batch[0]);
@@ -875,7 +945,8 @@ vk_status vk_search_run(const vk_search_opts *o_in, vk_search_result *res, vk_er
                            .board_key = vk_board_identity(boards[0]),
                            .max_retries = o.max_retries,
                            .ev = evs,
-                           .n_found = found};
+                           .n_found = found,
+                           .stop = o.stop};
             pthread_t th[VK_SEARCH_MAX_BOARDS];
             worker_arg wa[VK_SEARCH_MAX_BOARDS];
             if (evs && evs->batch_begin)
@@ -893,7 +964,7 @@ vk_status vk_search_run(const vk_search_opts *o_in, vk_search_result *res, vk_er
             pthread_cond_destroy(&c.cv);
             if (evs && evs->batch_end)
                 evs->batch_end(evs->ctx);
-            for (int i = 0; i < nb; i++)
+            for (int i = 0; i < nb && !(o.stop && *o.stop); i++)
                 if (!jobs[i].done) {
                     rc = vk_fail(err, VK_E_BOARD, "path %s could not be measured on any board: %s",
                                  jobs[i].text,
@@ -902,6 +973,16 @@ vk_status vk_search_run(const vk_search_opts *o_in, vk_search_result *res, vk_er
                                                      : "every board failed");
                     break;
                 }
+        }
+        /* stopped: what was measured is stored; a resume proposes the same
+           batch again and finds it in the database */
+        if (rc == VK_OK && o.stop && *o.stop) {
+            for (int i = 0; i < nb; i++)
+                vk_store_rec_free(&jobs[i].rec);
+            free(jobs);
+            res->interrupted = 1;
+            rc = vk_store_run_set_status(db, run.id, "interrupted", err);
+            goto out_w;
         }
         /* tell in batch order: deterministic whatever the boards' timing */
         for (int i = 0; rc == VK_OK && i < nb; i++) {
@@ -921,6 +1002,13 @@ vk_status vk_search_run(const vk_search_opts *o_in, vk_search_result *res, vk_er
             if (full_top1 < 0) { /* the first evaluation is the full path */
                 full_top1 = e->rec.top1;
                 ref[1] = 1.1 * cost_of(o.objective, &e->rec.m);
+                if ((o.objective != VK_OBJ_LATENCY || o.energy_budget_mj > 0) &&
+                    e->rec.m.energy_src == VK_SRC_NONE) {
+                    rc = no_energy(db, &run, &o, &e->rec, err);
+                    if (o.resume_run <= 0)
+                        res->run_id = 0; /* removed */
+                    break;
+                }
             }
             e->obj[0] = 100 - e->rec.top1;
             e->obj[1] = cost_of(o.objective, &e->rec.m);

@@ -28,7 +28,12 @@
  * that figure is stored (vk_store_path_test_put) and reported beside the
  * validation one. A killed run resumes with the same run id: the
  * deterministic proposals are replayed from the database, so only missing
- * measurements reach a board.
+ * measurements reach a board; a larger budget extends a finished run the
+ * same way. Boards are opened and loaded before a new run is stored: one
+ * that fails is reported (board_unavailable) and left out, and the search
+ * fails only when none is left, so a bad argument leaves no run behind.
+ * Setting *o.stop (Ctrl-C) lets the paths in flight finish and be stored,
+ * then marks the run interrupted (res->interrupted); it resumes as above.
  *
  * The search prints nothing: it reports progress through the optional
  * callbacks of vk_search_events and returns what there is to show (the
@@ -46,6 +51,7 @@
 #ifndef VK_SEARCH_H
 #define VK_SEARCH_H
 
+#include <signal.h>
 #include <stdint.h>
 
 #include "../db/vk_store.h"
@@ -104,6 +110,9 @@ typedef struct {
     void (*attempt_failed)(void *ctx, const char *genome, const char *board, int attempt,
                            const char *msg);
     void (*generation)(void *ctx, const vk_search_gen *g);
+    /* a board that could not be opened or loaded at the start: the search
+       goes on with the others (it fails when none is left) */
+    void (*board_unavailable)(void *ctx, const char *spec, const char *msg);
 } vk_search_events;
 
 typedef struct {
@@ -132,7 +141,12 @@ typedef struct {
     uint64_t seed;
     const char *seed_genomes[VK_SEARCH_MAX_SEEDS];
     int n_seed_genomes;
-    int64_t resume_run;       /* > 0: continue this run */
+    int64_t resume_run;       /* > 0: continue this run (also a finished
+                                 one); budget > 0 then replaces the run's
+                                 budget, not below what it evaluated */
+    const volatile sig_atomic_t *stop; /* optional: set (by a signal handler)
+                                 to stop; the paths in flight are stored,
+                                 the run is marked interrupted, resumable */
     int max_retries;          /* per path after board failures (default 3) */
     int quiet;                /* no workload notes on stderr */
     const vk_search_events *events; /* NULL: no progress reported; borrowed */
@@ -190,6 +204,7 @@ typedef struct {
     double best_resume_ms;   /* cheapest cascade within 0.5 points of the
                                 full path, resuming; INFINITY if none */
     double best_scratch_ms;  /* the same, the high path from scratch */
+    int interrupted;         /* stopped by o.stop: no front, no cascades */
 } vk_search_result;
 
 /* Runs (or resumes) a search. *res is always initialized (free it with

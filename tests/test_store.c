@@ -1011,9 +1011,12 @@ static void test_run_remove(void)
     make_rec(&b, "SSSS", res);
     CHECK_EQ_INT(vk_store_path_insert(db, r3.id, HM, HD, &b, N_IMG, &err), VK_OK);
     CHECK_EQ_INT(vk_store_run_eval(db, r3.id, shared.id, &err), VK_OK);
+    /* its test figure goes with it (it failed on the foreign key before) */
+    CHECK_EQ_INT(vk_store_path_test_put(db, b.id, HD, N_IMG, 50, res, &err), VK_OK);
     CHECK_EQ_INT(vk_store_run_remove(db, r3.id, 1, &n, &err), VK_OK);
     CHECK_EQ_INT(n, 1);
     CHECK_EQ_INT(count(path, "select count(*) from paths where genome='SSSS'"), 0);
+    CHECK_EQ_INT(count(path, "select count(*) from path_tests"), 0);
     CHECK_EQ_INT(count(path, "select count(*) from paths where genome='FSSS'"), 1);
     CHECK_EQ_INT(vk_store_check(db, &n_paths, &err), VK_OK);
     vk_store_close(db);

@@ -1,5 +1,6 @@
 /* vitskip: command-line entry point; dispatches to the vk_cmd_* functions.
- * Exit codes: 0 ok, 1 failure, 2 usage error, 3 board or network failure. */
+ * Exit codes: 0 ok, 1 failure, 2 usage error, 3 board or network failure,
+ * 130 interrupted (Ctrl-C). */
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -18,6 +19,8 @@ static const vk_command commands[] = {
     {"sweep", vk_cmd_sweep, "measure every path of the space (the true front)"},
     {"search-bench", vk_cmd_search_bench, "the search strategies against a sweep's true front"},
     {"show", vk_cmd_show, "runs, Pareto fronts of paths and cascades"},
+    {"runs", vk_cmd_runs, "the stored runs, one line each (status, paths, boards)"},
+    {"rm", vk_cmd_rm, "remove runs (their measurements kept for later searches)"},
     {"replay", vk_cmd_replay, "re-measure a stored path or cascade end to end on a board"},
     {"report", vk_cmd_report, "an HTML report of runs: fronts, hypervolume, choices, stages"},
     {"export", vk_cmd_export, "a path's or cascade's skip table as a C header or JSON"},
@@ -38,7 +41,8 @@ static void usage(FILE *f)
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         fprintf(f, "  %-14s %s\n", commands[i].name, commands[i].help);
     fprintf(f, "\n'vitskip <command> --help' describes a command.\n"
-               "exit codes: 0 ok, 1 failure, 2 usage error, 3 board or network failure\n");
+               "exit codes: 0 ok, 1 failure, 2 usage error, 3 board or network failure,\n"
+               "130 interrupted (a search's run is marked and resumable)\n");
 }
 
 /* What was printed must have reached stdout (not so on a full disk or

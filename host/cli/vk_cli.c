@@ -1,6 +1,9 @@
 /* vk_cli: shared helpers of the subcommands (usage errors, progress). */
 #include "vk_cli.h"
 
+#include "boards/vk_board.h"
+#include "search/vk_genome.h"
+
 #include <errno.h>
 #include <math.h>
 #include <pthread.h>
@@ -97,6 +100,38 @@ int vk_cli_bad_option(const char *cmd, const struct option *opts, char *const *a
     if ((best = vk_cli_suggest(word, names, n)))
         return vk_cli_usage(cmd, "unknown option '%s'; did you mean '--%s'?", arg, best);
     return vk_cli_usage(cmd, "unknown option '%s'", arg);
+}
+
+int vk_cli_check_board(const char *cmd, const char *spec)
+{
+    static const char *const kinds[] = {"sim", "cpu", "xrt"};
+    vk_err err = {{0}};
+    const char *near;
+    if (vk_board_check_spec(spec, &err) == VK_OK) {
+        if (!strncmp(spec, "sim:", 4) && access(spec + 4, R_OK) != 0)
+            return vk_cli_usage(cmd, "board '%s': cannot read %s (%s)", spec, spec + 4,
+                                strerror(errno));
+        return 0;
+    }
+    if ((near = vk_cli_suggest(spec, kinds, 3)))
+        return vk_cli_usage(cmd, "%s; did you mean '%s'?", err.msg, near);
+    return vk_cli_usage(cmd, "%s", err.msg);
+}
+
+int vk_cli_check_genome(const char *cmd, const char *opt, const char *text, const char *space)
+{
+    int nl = vk_genome_text_layers(text);
+    vk_genome g;
+    vk_space sp;
+    vk_err e = {{0}};
+    if (nl < 1 || nl > VK_MAX_LAYERS || vk_genome_parse(text, nl, &g, &e) != VK_OK)
+        return vk_cli_usage(cmd, "%s '%s': %s", opt, text,
+                            e.msg[0] ? e.msg
+                                     : "not a genome (a letter F, S, R or H per encoder, "
+                                       "e.g. FSFSFSFS; see vitskip eval --help)");
+    if (space && vk_space_parse(space, &sp, &e) == VK_OK && !vk_space_contains(&sp, &g, nl))
+        return vk_cli_usage(cmd, "%s '%s' is not in the space %s (--space)", opt, text, space);
+    return 0;
 }
 
 int vk_cli_parse_num(const char *cmd, const char *opt, const char *s, double lo, double *out)

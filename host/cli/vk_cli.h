@@ -18,6 +18,7 @@
 #define VK_EXIT_FAIL 1
 #define VK_EXIT_USAGE 2
 #define VK_EXIT_BOARD 3
+#define VK_EXIT_INTERRUPTED 130 /* Ctrl-C (128 + SIGINT), the run marked */
 
 int vk_cmd_eval(int argc, char **argv);
 int vk_cmd_sensitivity(int argc, char **argv);
@@ -33,6 +34,8 @@ int vk_cmd_finetune_plan(int argc, char **argv);
 int vk_cmd_agent(int argc, char **argv);
 int vk_cmd_bench(int argc, char **argv);
 int vk_cmd_report(int argc, char **argv);
+int vk_cmd_runs(int argc, char **argv);
+int vk_cmd_rm(int argc, char **argv);
 
 /* Prints "vitskip <cmd>: <msg>" and "try 'vitskip <cmd> --help'" on stderr;
  * returns VK_EXIT_USAGE. */
@@ -52,6 +55,17 @@ const char *vk_cli_suggest(const char *word, const char *const *known, int n_kno
  * and NSGA-II's population and offspring. */
 #define VK_CLI_MAX_COUNT 10000000
 #define VK_CLI_MAX_POPULATION 4096
+
+/* Checks a board spec before anything is loaded: its syntax, the file of
+ * sim:FILE.json; an unknown kind names the nearest one. Returns 0, or
+ * prints a usage error for cmd and returns VK_EXIT_USAGE. */
+int vk_cli_check_board(const char *cmd, const char *spec);
+
+/* Checks a genome given as opt before the model is read: its grammar and
+ * validity (the encoder count it names; the model's is checked once
+ * read) and, with space non-NULL, that every gene is in the space.
+ * Returns 0, or prints a usage error for cmd and returns VK_EXIT_USAGE. */
+int vk_cli_check_genome(const char *cmd, const char *opt, const char *text, const char *space);
 
 /* Parses opt's value s as a finite number >= lo into *out; returns 0, or
  * prints a usage error for cmd and returns VK_EXIT_USAGE (*out untouched). */

@@ -134,6 +134,8 @@ int vk_cmd_agent(int argc, char **argv)
     while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
         switch (opt) {
         case 'b':
+            if (vk_cli_check_board("agent", optarg))
+                return VK_EXIT_USAGE;
             o.board = optarg;
             break;
         case 'l':

@@ -140,7 +140,11 @@ int vk_cmd_eval(int argc, char **argv)
         case 'd': wo.data = optarg; break;
         case 's': skip = optarg; break;
         case 'g': genome = optarg; break;
-        case 'b': board = optarg; break;
+        case 'b':
+            if (vk_cli_check_board("eval", optarg))
+                return VK_EXIT_USAGE;
+            board = optarg;
+            break;
         case 'c': wo.calib = optarg; break;
         case 'f': do_float = 1; break;
         case 'n':
@@ -205,6 +209,8 @@ int vk_cmd_eval(int argc, char **argv)
         return vk_cli_usage("eval", "--model and --data are required");
     if (skip && genome)
         return vk_cli_usage("eval", "--skip and --genome both name the path; give one");
+    if (genome && vk_cli_check_genome("eval", "--genome", genome, NULL))
+        return VK_EXIT_USAGE;
 
     if (vk_workload_open(&wo, &w, &err) != VK_OK) {
         fprintf(stderr, "vitskip eval: %s\n", err.msg);

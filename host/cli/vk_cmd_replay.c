@@ -111,7 +111,11 @@ int vk_cmd_replay(int argc, char **argv)
         switch (c) {
         case 'D': path = optarg; break;
         case 'c': cfg = optarg; break;
-        case 'b': board = optarg; break;
+        case 'b':
+            if (vk_cli_check_board("replay", optarg))
+                return VK_EXIT_USAGE;
+            board = optarg;
+            break;
         case 'm': model = optarg; break;
         case 'h': fputs(replay_help, stdout); return VK_EXIT_OK;
         case 'L':
@@ -256,10 +260,12 @@ int vk_cmd_replay(int argc, char **argv)
         if (orig_test >= 0)
             printf("         test top-1 %6.2f%% on the run's %d test images (not replayed)\n",
                    orig_test, run.n_test);
-        printf("replay:  top-1 %6.2f%%  latency %.4f ms per image [%s], energy %.4f mJ [%s] on "
-               "%s%s\n", top1, m.latency_ms, vk_source_str(m.latency_src), m.energy_mj,
-               vk_source_str(m.energy_src), vk_board_spec(b),
-               t.kind_cascade ? "" : "");
+        char en[32] = "-"; /* the board gave no energy: "-", not 0 */
+        if (m.energy_src != VK_SRC_NONE)
+            snprintf(en, sizeof en, "%.4f", m.energy_mj);
+        printf("replay:  top-1 %6.2f%%  latency %.4f ms per image [%s], energy %s mJ [%s] on "
+               "%s\n", top1, m.latency_ms, vk_source_str(m.latency_src), en,
+               vk_source_str(m.energy_src), vk_board_spec(b));
         if (t.kind_cascade)
             printf("         %d of %d images escalated on the board\n", m.n_escalated, n);
         printf("         %s\n", m.note);

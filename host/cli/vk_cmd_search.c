@@ -2,6 +2,7 @@
  * what a search found (summary, front of paths, cascades). */
 #include <getopt.h>
 #include <math.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -22,7 +23,7 @@ static const char search_help[] =
     "  --max-acc-drop P     constraint: at most P points below the full model\n"
     "  --latency-budget MS  constraint: latency per image\n"
     "  --energy-budget MJ   constraint: energy per image\n"
-    "  --budget N           stop after N evaluated paths (default 64)\n"
+    "  --budget N           stop after N evaluated paths (default 64; sweep: all)\n"
     "  --time-budget S      stop after S seconds\n"
     "  --stagnation N       stop after N evaluations without hypervolume gain\n"
     "  --population N       NSGA-II population kept per generation (default 6)\n"
@@ -52,8 +53,9 @@ static const char search_help[] =
     "  --val-limit N        validation images (default 1000, or --limit's N when\n"
     "                       smaller): a seeded class-stratified sample\n"
     "  --calib PATH         calibration images (see vitskip eval --help)\n"
-    "  --resume RUN         continue a killed run (its own settings and, without\n"
-    "                       --board, its own boards are used)\n"
+    "  --resume RUN         continue a killed, interrupted or finished run (its own\n"
+    "                       settings and, without --board, its own boards are used;\n"
+    "                       --budget N extends it to N paths)\n"
     "  -q, --quiet          no progress on stderr\n";
 
 /* ---- progress on stderr ------------------------------------------------ */
@@ -129,6 +131,22 @@ static void on_generation(void *ctx, const vk_search_gen *g)
             g->best_cost, vk_objective_name(v->objective), g->seconds);
 }
 
+static void on_board_unavailable(void *ctx, const char *spec, const char *msg)
+{
+    (void)ctx;
+    fprintf(stderr, "search: board %s left out: %s\n", spec, msg);
+}
+
+/* Ctrl-C: the search stops taking paths and marks the run interrupted; a
+ * second Ctrl-C kills at once (SA_RESETHAND). */
+static volatile sig_atomic_t stop_requested;
+
+static void on_sigint(int sig)
+{
+    (void)sig;
+    stop_requested = 1;
+}
+
 /* ---- what the search found, on stdout ----------------------------------- */
 
 static void print_front(const vk_search_result *r)
@@ -153,10 +171,15 @@ static void print_front(const vk_search_result *r)
         const vk_path_rec *p = &r->front[k];
         char id[24];
         snprintf(id, sizeof id, "P%lld", (long long)p->id);
-        printf("%-6s %7.2f%% %8.2f%% %12.4f %-9s %11.4f %-9s %12.5f %s\n", id, p->top1,
+        char en[32] = "-", edp[32] = "-"; /* no energy figure: "-", not 0 */
+        if (p->m.energy_src != VK_SRC_NONE) {
+            snprintf(en, sizeof en, "%.4f", p->m.energy_mj);
+            snprintf(edp, sizeof edp, "%.5f", p->m.energy_mj * p->m.latency_ms);
+        }
+        printf("%-6s %7.2f%% %8.2f%% %12.4f %-9s %11s %-9s %12s %s\n", id, p->top1,
                r->front_test_top1 ? r->front_test_top1[k] : NAN, p->m.latency_ms,
-               vk_source_str(p->m.latency_src), p->m.energy_mj, vk_source_str(p->m.energy_src),
-               p->m.energy_mj * p->m.latency_ms, p->genome);
+               vk_source_str(p->m.latency_src), en, vk_source_str(p->m.energy_src), edp,
+               p->genome);
     }
     if (r->n_front)
         printf("figures: %s\n", r->front[0].m.note);
@@ -203,9 +226,8 @@ static int run_search(int argc, char **argv, int exhaustive)
     const char *cmd = exhaustive ? "sweep" : "search";
     vk_search_opts o;
     long long v = 0;
-    int c, space_set = 0;
+    int c, space_set = 0, budget_set = 0;
     vk_search_opts_default(&o);
-    o.budget = exhaustive ? 0 : 64;
     o.exhaustive = exhaustive;
     optind = 1;
     while ((c = getopt_long(argc, argv, "qh", opts, NULL)) != -1) {
@@ -218,6 +240,8 @@ static int run_search(int argc, char **argv, int exhaustive)
         case 'b':
             if (o.n_boards == VK_SEARCH_MAX_BOARDS)
                 return vk_cli_usage(cmd, "at most %d boards", VK_SEARCH_MAX_BOARDS);
+            if (vk_cli_check_board(cmd, optarg))
+                return VK_EXIT_USAGE;
             o.boards[o.n_boards++] = optarg;
             break;
         case 'o':
@@ -257,7 +281,7 @@ static int run_search(int argc, char **argv, int exhaustive)
         case 'l': if (vk_cli_parse_num(cmd, "--latency-budget", optarg, 0, &o.latency_budget_ms)) return 2; break;
         case 'e': if (vk_cli_parse_num(cmd, "--energy-budget", optarg, 0, &o.energy_budget_mj)) return 2; break;
         case 't': if (vk_cli_parse_num(cmd, "--time-budget", optarg, 0, &o.time_budget_s)) return 2; break;
-        case 'n': if (vk_cli_parse_int(cmd, "--budget", optarg, 1, VK_CLI_MAX_COUNT, &v)) return 2; o.budget = (int)v; break;
+        case 'n': if (vk_cli_parse_int(cmd, "--budget", optarg, 1, VK_CLI_MAX_COUNT, &v)) return 2; o.budget = (int)v; budget_set = 1; break;
         case 's': if (vk_cli_parse_int(cmd, "--stagnation", optarg, 1, VK_CLI_MAX_COUNT, &v)) return 2; o.stagnation = (int)v; break;
         case 'p': if (vk_cli_parse_int(cmd, "--population", optarg, 4, VK_CLI_MAX_POPULATION, &v)) return 2; o.population = (int)v; break;
         case 'O': if (vk_cli_parse_int(cmd, "--offspring", optarg, 1, VK_CLI_MAX_POPULATION, &v)) return 2; o.offspring = (int)v; break;
@@ -290,11 +314,20 @@ static int run_search(int argc, char **argv, int exhaustive)
                                  "--model/--data/--val/--calib/--limit/--val-limit");
     if (!o.resume_run && (!o.model || !o.data))
         return vk_cli_usage(cmd, "--model and --data are required");
+    /* the seed genomes: well formed and in the space (their length against
+       the model's encoders is checked once the model is read, before the
+       database is touched) */
+    for (int i = 0; i < o.n_seed_genomes; i++)
+        if (vk_cli_check_genome(cmd, "--seed-genome", o.seed_genomes[i], o.space))
+            return VK_EXIT_USAGE;
+    if (!budget_set && !o.resume_run) /* a resume keeps the run's budget */
+        o.budget = exhaustive ? 0 : 64;
     if (o.n_boards == 0 && !o.resume_run)
         o.boards[o.n_boards++] = "sim";
     search_view view = {.objective = o.objective, .quiet = o.quiet};
     vk_search_events ev = {.ctx = &view, .started = on_started,
-                           .attempt_failed = vk_cli_search_failed};
+                           .attempt_failed = vk_cli_search_failed,
+                           .board_unavailable = on_board_unavailable};
     if (!o.quiet) {
         ev.batch_begin = on_batch_begin;
         ev.batch_progress = on_batch_progress;
@@ -302,15 +335,34 @@ static int run_search(int argc, char **argv, int exhaustive)
         ev.generation = on_generation;
     }
     o.events = &ev;
+    struct sigaction sa, old_sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_sigint;
+    sa.sa_flags = SA_RESETHAND;
+    sigemptyset(&sa.sa_mask);
+    stop_requested = 0;
+    sigaction(SIGINT, &sa, &old_sa);
+    o.stop = &stop_requested;
     vk_search_result r;
     vk_err err = {{0}};
     vk_status rc = vk_search_run(&o, &r, &err);
+    sigaction(SIGINT, &old_sa, NULL);
     if (r.has_front)
         print_front(&r);
     if (r.has_cascades)
         print_cascades(&r);
     int64_t run = r.run_id;
+    int interrupted = r.interrupted;
     vk_search_result_free(&r);
+    if (interrupted) { /* the paths measured are stored */
+        if (rc != VK_OK || !run)
+            fprintf(stderr, "vitskip %s: interrupted (%s)\n", cmd, err.msg);
+        else
+            fprintf(stderr, "vitskip %s: interrupted; run %lld is marked interrupted\n"
+                            "resume with: vitskip %s --db %s --resume %lld\n",
+                    cmd, (long long)run, cmd, o.db, (long long)run);
+        return VK_EXIT_INTERRUPTED;
+    }
     if (rc != VK_OK) {
         fprintf(stderr, "vitskip %s: %s\n", cmd, err.msg);
         if (run)

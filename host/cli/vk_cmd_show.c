@@ -129,15 +129,20 @@ int vk_cmd_show(int argc, char **argv)
                 cJSON_AddNullToObject(o, "top1_test");
             cJSON_AddNumberToObject(o, "latency_ms", p.m.latency_ms);
             cJSON_AddStringToObject(o, "latency_source", vk_source_str(p.m.latency_src));
-            cJSON_AddNumberToObject(o, "energy_mj", p.m.energy_mj);
+            if (p.m.energy_src == VK_SRC_NONE) /* unknown, not 0 */
+                cJSON_AddNullToObject(o, "energy_mj");
+            else
+                cJSON_AddNumberToObject(o, "energy_mj", p.m.energy_mj);
             cJSON_AddStringToObject(o, "energy_source", vk_source_str(p.m.energy_src));
             cJSON_AddItemToArray(arr, o);
         } else {
-            char tt[16] = "-";
+            char tt[16] = "-", en[32] = "-"; /* the board gave no energy: "-", not 0 */
             if (found)
                 snprintf(tt, sizeof tt, "%.2f%%", test);
-            printf("P%-5lld %7.2f%% %9s %12.4f %-9s %11.4f %-9s %s", (long long)p.id, p.top1,
-                   tt, p.m.latency_ms, vk_source_str(p.m.latency_src), p.m.energy_mj,
+            if (p.m.energy_src != VK_SRC_NONE)
+                snprintf(en, sizeof en, "%.4f", p.m.energy_mj);
+            printf("P%-5lld %7.2f%% %9s %12.4f %-9s %11s %-9s %s", (long long)p.id, p.top1,
+                   tt, p.m.latency_ms, vk_source_str(p.m.latency_src), en,
                    vk_source_str(p.m.energy_src), p.genome);
             if (tuned)
                 printf("  (fine-tuned from P%lld: %s)", (long long)ft.parent_id, ft.model);

@@ -278,7 +278,7 @@ static double tick_step(double span)
 }
 
 /* Widens [lo, hi] to whole ticks with a margin; a single value gets a span. */
-static void nice(double *lo, double *hi)
+static void round_range(double *lo, double *hi)
 {
     if (!(*hi > *lo)) {
         double d = fabs(*lo) > 0 ? fabs(*lo) * 0.1 : 1;
@@ -431,8 +431,8 @@ static int range(const run_data *runs, int n_runs, int k, int front_only, frame 
             }
     }
     if (any) {
-        nice(&f->x0, &f->x1);
-        nice(&f->y0, &f->y1);
+        round_range(&f->x0, &f->x1);
+        round_range(&f->y0, &f->y1);
         if (f->x0 < 0)
             f->x0 = 0;
         if (f->y1 > 100)
@@ -561,8 +561,8 @@ static void hv_plot(FILE *o, const run_data *d, int three)
     f.x1 = d->n_paths;
     f.y0 = lo;
     f.y1 = hi;
-    nice(&f.x0, &f.x1);
-    nice(&f.y0, &f.y1);
+    round_range(&f.x0, &f.x1);
+    round_range(&f.y0, &f.y1);
     f.x0 = fmax(f.x0, 0);
     f.y0 = fmax(f.y0, 0);
     svg_open(o, &f, three ? "hv hv3" : "hv", d->info.id, NULL);
