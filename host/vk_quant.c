@@ -121,15 +121,183 @@ static void quant_ln(const float *g, const float *b, int d, float s_out, int32_t
     }
 }
 
+/* What the steps of vk_quant_build share: the model and its statistics,
+ * the blob being written, the hidden-state scale and scratch space. Each
+ * step returns VK_OK, or VK_E_UNSUPPORTED when a rescale factor falls outside
+ * the kernel's range (without a message: vk_quant_build gives it). */
+typedef struct {
+    const vk_model *m;
+    const vk_ref_stats *st;
+    vk_qmodel *r;
+    float s_in, s_h, s_logit;
+    float *sw;       /* per-row weight scales */
+    float *wqk, *bqk; /* shared heads: the head-mean Q/K projection */
+    double *imp;     /* FFN neuron importance */
+    int *perm;       /* FFN neurons, most important first */
+} quant_job;
+
+/* The par header: dimensions, LayerNorm epsilon, scales, the entropy
+ * multiplier. */
+static vk_status quant_header(quant_job *j)
+{
+    const vk_hparams *hp = &j->m->hp;
+    int32_t *P = j->r->par;
+    P[VK_HDR_MAGIC] = VK_PAR_MAGIC;
+    P[VK_HDR_VERSION] = VK_PAR_VERSION;
+    P[VK_HDR_IMAGE] = hp->image_size;
+    P[VK_HDR_PATCH] = hp->patch_size;
+    P[VK_HDR_CHANNELS] = hp->n_channels;
+    P[VK_HDR_DIM] = hp->dim;
+    P[VK_HDR_LAYERS] = hp->n_layers;
+    P[VK_HDR_HEADS] = hp->n_heads;
+    P[VK_HDR_MLP] = hp->mlp_dim;
+    P[VK_HDR_CLASSES] = hp->n_classes;
+    P[VK_HDR_TOKENS] = j->m->n_tokens;
+    P[VK_HDR_PREFIX] = 1;
+    P[VK_HDR_LN_EPS] = clamp_i32((double)hp->ln_eps / ((double)j->s_h * j->s_h));
+    P[VK_HDR_S_IN] = f2bits(j->s_in);
+    P[VK_HDR_S_H] = f2bits(j->s_h);
+    P[VK_HDR_S_LOGIT] = f2bits(j->s_logit);
+    return vk_quant_mult((double)j->s_logit * M_LOG2E * 65536.0, &P[VK_HDR_ENT_MULT],
+                         &P[VK_HDR_ENT_SHIFT]);
+}
+
+/* Patch embedding, class token and positions. */
+static vk_status quant_embed(quant_job *j)
+{
+    const vk_model *m = j->m;
+    const vk_layout *lay = &j->r->lay;
+    int32_t *P = j->r->par;
+    int d = m->hp.dim, t = m->n_tokens;
+    int pd = m->hp.n_channels * m->hp.patch_size * m->hp.patch_size;
+    quant_rows(m->patch_w, d, pd, NULL, NULL, j->r->wt, lay->patch_w, j->sw);
+    if (quant_out(m->patch_b, NULL, j->sw, d, j->s_in, j->s_h, &P[lay->patch_b],
+                  &P[lay->patch_m], &P[lay->patch_s]) != VK_OK)
+        return VK_E_UNSUPPORTED;
+    for (int o = 0; o < d; o++)
+        P[lay->tok0 + o] = clamp_i32((m->cls[o] + m->pos[o]) / j->s_h);
+    for (int i = 1; i < t; i++)
+        for (int o = 0; o < d; o++)
+            P[lay->tok0 + i * d + o] = clamp_i32(m->pos[(size_t)i * d + o] / j->s_h);
+    return VK_OK;
+}
+
+/* Encoder l's attention: LayerNorm 1, Q/K/V, the shared heads' head-mean
+ * Q/K, the softmax and AV rescales, the output projection. */
+static vk_status quant_attention(quant_job *j, int l)
+{
+    const vk_ref_stats *st = j->st;
+    const vk_layer *L = &j->m->layers[l];
+    const vk_layout *lay = &j->r->lay;
+    uint32_t W = lay->layer_w + (uint32_t)l * lay->layer_w_n;
+    int32_t *lp = &j->r->par[lay->layer_p + (size_t)l * lay->layer_p_n];
+    int d = j->m->hp.dim, nh = j->m->hp.n_heads, dh = d / nh;
+    float s_ln1 = safe_scale(st->ln1[l], 127.0f);
+    float s_q = safe_scale(st->q[l], 127.0f), s_k = safe_scale(st->k[l], 127.0f);
+    float s_qs = safe_scale(st->qs[l], 127.0f), s_ks = safe_scale(st->ks[l], 127.0f);
+    float s_v = safe_scale(st->v[l], 127.0f), s_ctx = safe_scale(st->ctx[l], 127.0f);
+    float *sw = j->sw, *wqk = j->wqk, *bqk = j->bqk;
+
+    quant_ln(L->ln1_w, L->ln1_b, d, s_ln1, &lp[lay->ln1_g], &lp[lay->ln1_b]);
+    quant_rows(L->qkv_w, 3 * d, d, NULL, NULL, j->r->wt, W + lay->qkv_w, sw);
+    for (int part = 0; part < 3; part++) {
+        float s_o = part == 0 ? s_q : (part == 1 ? s_k : s_v);
+        if (quant_out(&L->qkv_b[part * d], NULL, &sw[part * d], d, s_ln1, s_o,
+                      &lp[lay->qkv_b + part * d], &lp[lay->qkv_m + part * d],
+                      &lp[lay->qkv_s + part * d]) != VK_OK)
+            return VK_E_UNSUPPORTED;
+    }
+    /* shared heads: the head-mean query and key projections */
+    for (int part = 0; part < 2; part++)
+        for (int c = 0; c < dh; c++) {
+            double bs = 0;
+            for (int hd = 0; hd < nh; hd++)
+                bs += L->qkv_b[part * d + hd * dh + c];
+            bqk[part * dh + c] = (float)(bs / nh);
+            for (int i = 0; i < d; i++) {
+                double ws = 0;
+                for (int hd = 0; hd < nh; hd++)
+                    ws += L->qkv_w[(size_t)(part * d + hd * dh + c) * d + i];
+                wqk[(size_t)(part * dh + c) * d + i] = (float)(ws / nh);
+            }
+        }
+    quant_rows(wqk, 2 * dh, d, NULL, NULL, j->r->wt, W + lay->qks_w, sw);
+    if (quant_out(bqk, NULL, sw, dh, s_ln1, s_qs, &lp[lay->qks_b], &lp[lay->qks_m],
+                  &lp[lay->qks_s]) != VK_OK ||
+        quant_out(&bqk[dh], NULL, &sw[dh], dh, s_ln1, s_ks, &lp[lay->qks_b + dh],
+                  &lp[lay->qks_m + dh], &lp[lay->qks_s + dh]) != VK_OK)
+        return VK_E_UNSUPPORTED;
+    if (vk_quant_mult((double)s_q * s_k / sqrt((double)dh) * M_LOG2E * 65536.0, &lp[lay->sm_m],
+                      &lp[lay->sm_s]) != VK_OK ||
+        vk_quant_mult((double)s_qs * s_ks / sqrt((double)dh) * M_LOG2E * 65536.0,
+                      &lp[lay->smh_m], &lp[lay->smh_s]) != VK_OK ||
+        vk_quant_mult((double)s_v / 256.0 / s_ctx, &lp[lay->av_m], &lp[lay->av_s]) != VK_OK)
+        return VK_E_UNSUPPORTED;
+    quant_rows(L->proj_w, d, d, NULL, NULL, j->r->wt, W + lay->proj_w, sw);
+    if (quant_out(L->proj_b, NULL, sw, d, s_ctx, j->s_h, &lp[lay->proj_b], &lp[lay->proj_m],
+                  &lp[lay->proj_s]) != VK_OK)
+        return VK_E_UNSUPPORTED;
+    return VK_OK;
+}
+
+/* Encoder l's FFN: LayerNorm 2, FC1 with its neurons most important first
+ * (FFN sparsity drops the last), the activation table, FC2. */
+static vk_status quant_ffn(quant_job *j, int l)
+{
+    const vk_hparams *hp = &j->m->hp;
+    const vk_layer *L = &j->m->layers[l];
+    const vk_layout *lay = &j->r->lay;
+    uint32_t W = lay->layer_w + (uint32_t)l * lay->layer_w_n;
+    int32_t *lp = &j->r->par[lay->layer_p + (size_t)l * lay->layer_p_n];
+    int d = hp->dim, mlp = hp->mlp_dim;
+    float s_ln2 = safe_scale(j->st->ln2[l], 127.0f), s_fc1 = safe_scale(j->st->fc1[l], 127.0f);
+    float amax = 0, s_act;
+
+    quant_ln(L->ln2_w, L->ln2_b, d, s_ln2, &lp[lay->ln2_g], &lp[lay->ln2_b]);
+    vk_model_ffn_order(j->m, l, j->imp, j->perm);
+    quant_rows(L->fc1_w, mlp, d, j->perm, NULL, j->r->wt, W + lay->fc1_w, j->sw);
+    if (quant_out(L->fc1_b, j->perm, j->sw, mlp, s_ln2, s_fc1, &lp[lay->fc1_b], &lp[lay->fc1_m],
+                  &lp[lay->fc1_s]) != VK_OK)
+        return VK_E_UNSUPPORTED;
+    /* activation table: its output scale covers its whole input range */
+    for (int v = -128; v < 128; v++) {
+        float a = fabsf(vk_ref_act(hp->act, (float)v * s_fc1));
+        if (a > amax)
+            amax = a;
+    }
+    s_act = safe_scale(amax, 127.0f);
+    for (int v = -128; v < 128; v++)
+        lp[lay->gelu + v + 128] = vk_sat8(llroundf(vk_ref_act(hp->act, (float)v * s_fc1) / s_act));
+    quant_rows(L->fc2_w, d, mlp, NULL, j->perm, j->r->wt, W + lay->fc2_w, j->sw);
+    if (quant_out(L->fc2_b, NULL, j->sw, d, s_act, j->s_h, &lp[lay->fc2_b], &lp[lay->fc2_m],
+                  &lp[lay->fc2_s]) != VK_OK)
+        return VK_E_UNSUPPORTED;
+    return VK_OK;
+}
+
+/* The final LayerNorm and the classifier head. */
+static vk_status quant_head(quant_job *j)
+{
+    const vk_model *m = j->m;
+    const vk_layout *lay = &j->r->lay;
+    int32_t *P = j->r->par;
+    int d = m->hp.dim, k = m->hp.n_classes;
+    float s_lnf = safe_scale(j->st->lnf, 127.0f);
+    quant_ln(m->lnf_w, m->lnf_b, d, s_lnf, &P[lay->lnf_g], &P[lay->lnf_b]);
+    quant_rows(m->head_w, k, d, NULL, NULL, j->r->wt, lay->head_w, j->sw);
+    if (quant_out(m->head_b, NULL, j->sw, k, s_lnf, j->s_logit, &P[lay->head_b], &P[lay->head_m],
+                  &P[lay->head_s]) != VK_OK)
+        return VK_E_UNSUPPORTED;
+    return VK_OK;
+}
+
 vk_status vk_quant_build(const vk_model *m, const vk_ref_stats *st, vk_qmodel *q, vk_err *err)
 {
     const vk_hparams *hp = &m->hp;
-    int d = hp->dim, mlp = hp->mlp_dim, k = hp->n_classes, t = m->n_tokens, nh = hp->n_heads;
-    int pd = hp->n_channels * hp->patch_size * hp->patch_size, dh = d / nh;
+    int d = hp->dim, mlp = hp->mlp_dim, k = hp->n_classes, dh = d / hp->n_heads;
+    int pd = hp->n_channels * hp->patch_size * hp->patch_size;
     vk_qmodel r = {0};
-    float *sw = NULL, *wqk = NULL, *bqk = NULL;
-    double *imp = NULL;
-    int *perm = NULL;
+    quant_job j = {.m = m, .st = st, .r = &r};
     size_t n_sw = (size_t)(mlp > 3 * d ? mlp : 3 * d) + (size_t)k + (size_t)pd;
     vk_status rc = vk_hparams_check(hp, "model", err);
     if (rc == VK_OK && hp->distilled)
@@ -139,164 +307,56 @@ vk_status vk_quant_build(const vk_model *m, const vk_ref_stats *st, vk_qmodel *q
     if (rc != VK_OK)
         return rc;
     vk_layout_compute(&r.lay, (uint32_t)hp->n_channels, (uint32_t)hp->patch_size, (uint32_t)d,
-                      (uint32_t)hp->n_layers, (uint32_t)mlp, (uint32_t)k, (uint32_t)t,
-                      (uint32_t)nh, 1);
+                      (uint32_t)hp->n_layers, (uint32_t)mlp, (uint32_t)k, (uint32_t)m->n_tokens,
+                      (uint32_t)hp->n_heads, 1);
     r.par_n = r.lay.par_n;
     r.wt_n = r.lay.wt_n;
     r.par = calloc(r.par_n, sizeof(int32_t));
     r.wt = calloc(r.wt_n, 1);
-    sw = malloc(n_sw * sizeof(float));
-    wqk = malloc((size_t)2 * dh * d * sizeof(float));
-    bqk = malloc((size_t)2 * dh * sizeof(float));
-    imp = malloc((size_t)mlp * sizeof(double));
-    perm = malloc((size_t)mlp * sizeof(int));
-    if (!r.par || !r.wt || !sw || !wqk || !bqk || !imp || !perm) {
+    j.sw = malloc(n_sw * sizeof(float));
+    j.wqk = malloc((size_t)2 * dh * d * sizeof(float));
+    j.bqk = malloc((size_t)2 * dh * sizeof(float));
+    j.imp = malloc((size_t)mlp * sizeof(double));
+    j.perm = malloc((size_t)mlp * sizeof(int));
+    j.s_in = safe_scale(st->in, 127.0f);
+    j.s_h = safe_scale(st->h, 1048576.0f); /* 2^20; saturation at 2^25 */
+    j.s_logit = safe_scale(st->logits, 16384.0f);
+    if (!r.par || !r.wt || !j.sw || !j.wqk || !j.bqk || !j.imp || !j.perm) {
         rc = vk_fail(err, VK_E_NOMEM, "quantize: out of memory");
-        goto err;
+    } else {
+        rc = quant_header(&j);
+        if (rc == VK_OK)
+            rc = quant_embed(&j);
+        for (int l = 0; l < hp->n_layers && rc == VK_OK; l++)
+            if ((rc = quant_attention(&j, l)) == VK_OK)
+                rc = quant_ffn(&j, l);
+        if (rc == VK_OK)
+            rc = quant_head(&j);
+        if (rc != VK_OK)
+            rc = vk_fail(err, VK_E_UNSUPPORTED,
+                         "quantize: a rescale factor is outside the kernel's range (scale >= "
+                         "2^17); check the calibration images and the model's weights");
     }
-
-    float s_in = safe_scale(st->in, 127.0f);
-    float s_h = safe_scale(st->h, 1048576.0f); /* 2^20; saturation at 2^25 */
-    float s_logit = safe_scale(st->logits, 16384.0f);
-    int32_t *P = r.par;
-    P[VK_HDR_MAGIC] = VK_PAR_MAGIC;
-    P[VK_HDR_VERSION] = VK_PAR_VERSION;
-    P[VK_HDR_IMAGE] = hp->image_size;
-    P[VK_HDR_PATCH] = hp->patch_size;
-    P[VK_HDR_CHANNELS] = hp->n_channels;
-    P[VK_HDR_DIM] = d;
-    P[VK_HDR_LAYERS] = hp->n_layers;
-    P[VK_HDR_HEADS] = nh;
-    P[VK_HDR_MLP] = mlp;
-    P[VK_HDR_CLASSES] = k;
-    P[VK_HDR_TOKENS] = t;
-    P[VK_HDR_PREFIX] = 1;
-    P[VK_HDR_LN_EPS] = clamp_i32((double)hp->ln_eps / ((double)s_h * s_h));
-    P[VK_HDR_S_IN] = f2bits(s_in);
-    P[VK_HDR_S_H] = f2bits(s_h);
-    P[VK_HDR_S_LOGIT] = f2bits(s_logit);
-    if (vk_quant_mult((double)s_logit * M_LOG2E * 65536.0, &P[VK_HDR_ENT_MULT],
-                      &P[VK_HDR_ENT_SHIFT]) != VK_OK)
-        goto range;
-
-    /* patch embedding, class token and positions */
-    quant_rows(m->patch_w, d, pd, NULL, NULL, r.wt, r.lay.patch_w, sw);
-    if (quant_out(m->patch_b, NULL, sw, d, s_in, s_h, &P[r.lay.patch_b], &P[r.lay.patch_m],
-                  &P[r.lay.patch_s]) != VK_OK)
-        goto range;
-    for (int o = 0; o < d; o++)
-        P[r.lay.tok0 + o] = clamp_i32((m->cls[o] + m->pos[o]) / s_h);
-    for (int i = 1; i < t; i++)
-        for (int o = 0; o < d; o++)
-            P[r.lay.tok0 + i * d + o] = clamp_i32(m->pos[(size_t)i * d + o] / s_h);
-
-    for (int l = 0; l < hp->n_layers; l++) {
-        const vk_layer *L = &m->layers[l];
-        uint32_t W = r.lay.layer_w + (uint32_t)l * r.lay.layer_w_n;
-        int32_t *lp = &P[r.lay.layer_p + (size_t)l * r.lay.layer_p_n];
-        float s_ln1 = safe_scale(st->ln1[l], 127.0f), s_ln2 = safe_scale(st->ln2[l], 127.0f);
-        float s_q = safe_scale(st->q[l], 127.0f), s_k = safe_scale(st->k[l], 127.0f);
-        float s_qs = safe_scale(st->qs[l], 127.0f), s_ks = safe_scale(st->ks[l], 127.0f);
-        float s_v = safe_scale(st->v[l], 127.0f), s_ctx = safe_scale(st->ctx[l], 127.0f);
-        float s_fc1 = safe_scale(st->fc1[l], 127.0f), amax = 0, s_act;
-
-        quant_ln(L->ln1_w, L->ln1_b, d, s_ln1, &lp[r.lay.ln1_g], &lp[r.lay.ln1_b]);
-        quant_rows(L->qkv_w, 3 * d, d, NULL, NULL, r.wt, W + r.lay.qkv_w, sw);
-        for (int part = 0; part < 3; part++) {
-            float s_o = part == 0 ? s_q : (part == 1 ? s_k : s_v);
-            if (quant_out(&L->qkv_b[part * d], NULL, &sw[part * d], d, s_ln1, s_o,
-                          &lp[r.lay.qkv_b + part * d], &lp[r.lay.qkv_m + part * d],
-                          &lp[r.lay.qkv_s + part * d]) != VK_OK)
-                goto range;
-        }
-        /* shared heads: the head-mean query and key projections */
-        for (int part = 0; part < 2; part++)
-            for (int c = 0; c < dh; c++) {
-                double bs = 0;
-                for (int hd = 0; hd < nh; hd++)
-                    bs += L->qkv_b[part * d + hd * dh + c];
-                bqk[part * dh + c] = (float)(bs / nh);
-                for (int i = 0; i < d; i++) {
-                    double ws = 0;
-                    for (int hd = 0; hd < nh; hd++)
-                        ws += L->qkv_w[(size_t)(part * d + hd * dh + c) * d + i];
-                    wqk[(size_t)(part * dh + c) * d + i] = (float)(ws / nh);
-                }
-            }
-        quant_rows(wqk, 2 * dh, d, NULL, NULL, r.wt, W + r.lay.qks_w, sw);
-        if (quant_out(bqk, NULL, sw, dh, s_ln1, s_qs, &lp[r.lay.qks_b], &lp[r.lay.qks_m],
-                      &lp[r.lay.qks_s]) != VK_OK ||
-            quant_out(&bqk[dh], NULL, &sw[dh], dh, s_ln1, s_ks, &lp[r.lay.qks_b + dh],
-                      &lp[r.lay.qks_m + dh], &lp[r.lay.qks_s + dh]) != VK_OK)
-            goto range;
-        if (vk_quant_mult((double)s_q * s_k / sqrt((double)dh) * M_LOG2E * 65536.0,
-                          &lp[r.lay.sm_m], &lp[r.lay.sm_s]) != VK_OK ||
-            vk_quant_mult((double)s_qs * s_ks / sqrt((double)dh) * M_LOG2E * 65536.0,
-                          &lp[r.lay.smh_m], &lp[r.lay.smh_s]) != VK_OK ||
-            vk_quant_mult((double)s_v / 256.0 / s_ctx, &lp[r.lay.av_m], &lp[r.lay.av_s]) != VK_OK)
-            goto range;
-        quant_rows(L->proj_w, d, d, NULL, NULL, r.wt, W + r.lay.proj_w, sw);
-        if (quant_out(L->proj_b, NULL, sw, d, s_ctx, s_h, &lp[r.lay.proj_b], &lp[r.lay.proj_m],
-                      &lp[r.lay.proj_s]) != VK_OK)
-            goto range;
-        quant_ln(L->ln2_w, L->ln2_b, d, s_ln2, &lp[r.lay.ln2_g], &lp[r.lay.ln2_b]);
-        /* the hidden neurons stored most important first (FFN sparsity) */
-        vk_model_ffn_order(m, l, imp, perm);
-        quant_rows(L->fc1_w, mlp, d, perm, NULL, r.wt, W + r.lay.fc1_w, sw);
-        if (quant_out(L->fc1_b, perm, sw, mlp, s_ln2, s_fc1, &lp[r.lay.fc1_b],
-                      &lp[r.lay.fc1_m], &lp[r.lay.fc1_s]) != VK_OK)
-            goto range;
-        /* activation table: its output scale covers its whole input range */
-        for (int v = -128; v < 128; v++) {
-            float a = fabsf(vk_ref_act(hp->act, (float)v * s_fc1));
-            if (a > amax)
-                amax = a;
-        }
-        s_act = safe_scale(amax, 127.0f);
-        for (int v = -128; v < 128; v++)
-            lp[r.lay.gelu + v + 128] =
-                vk_sat8(llroundf(vk_ref_act(hp->act, (float)v * s_fc1) / s_act));
-        quant_rows(L->fc2_w, d, mlp, NULL, perm, r.wt, W + r.lay.fc2_w, sw);
-        if (quant_out(L->fc2_b, NULL, sw, d, s_act, s_h, &lp[r.lay.fc2_b], &lp[r.lay.fc2_m],
-                      &lp[r.lay.fc2_s]) != VK_OK)
-            goto range;
-    }
-    float s_lnf = safe_scale(st->lnf, 127.0f);
-    quant_ln(m->lnf_w, m->lnf_b, d, s_lnf, &P[r.lay.lnf_g], &P[r.lay.lnf_b]);
-    quant_rows(m->head_w, k, d, NULL, NULL, r.wt, r.lay.head_w, sw);
-    if (quant_out(m->head_b, NULL, sw, k, s_lnf, s_logit, &P[r.lay.head_b], &P[r.lay.head_m],
-                  &P[r.lay.head_s]) != VK_OK)
-        goto range;
-
-    {
+    if (rc == VK_OK) {
         uint8_t *buf;
         size_t len;
-        rc = vk_qmodel_to_bytes(&r, &buf, &len, err);
-        if (rc != VK_OK)
-            goto err;
-        vk_sha256(buf, len, r.hash);
-        free(buf);
+        if ((rc = vk_qmodel_to_bytes(&r, &buf, &len, err)) == VK_OK) {
+            vk_sha256(buf, len, r.hash);
+            free(buf);
+        }
     }
-    free(sw);
-    free(wqk);
-    free(bqk);
-    free(imp);
-    free(perm);
+    free(j.sw);
+    free(j.wqk);
+    free(j.bqk);
+    free(j.imp);
+    free(j.perm);
+    if (rc != VK_OK) {
+        free(r.par);
+        free(r.wt);
+        return rc;
+    }
     *q = r;
     return VK_OK;
-range:
-    rc = vk_fail(err, VK_E_UNSUPPORTED,
-                 "quantize: a rescale factor is outside the kernel's range (scale >= 2^17); "
-                 "check the calibration images and the model's weights");
-err:
-    free(sw);
-    free(wqk);
-    free(bqk);
-    free(imp);
-    free(perm);
-    free(r.par);
-    free(r.wt);
-    return rc;
 }
 
 vk_status vk_quant_stats(const vk_model *m, int n, vk_calib_image_fn image, void *image_ctx,
