@@ -539,6 +539,101 @@ static void get(loader *ld, const char *name, float *dst, int rank, int64_t a, i
                              vk_st_path(ld->st), full, i, isnan(dst[i]) ? "NaN" : "infinite");
 }
 
+/* Where a checkpoint format keeps each tensor. Per-encoder names follow
+ * `layer` (a format with the encoder index as %d); qkv_w/qkv_b name three
+ * d x d tensors (query, key, value) or, with one name, one fused 3d x d. */
+typedef struct {
+    const char *cls, *dist, *pos, *patch_w, *patch_b;
+    const char *layer;
+    const char *ln1_w, *ln1_b, *qkv_w[3], *qkv_b[3], *proj_w, *proj_b;
+    const char *ln2_w, *ln2_b, *fc1_w, *fc1_b, *fc2_w, *fc2_b;
+    const char *lnf_w, *lnf_b;
+    const char *head_w, *head_b, *headd_w, *headd_b; /* without the loader's prefix */
+} tensor_names;
+
+static const tensor_names hf_names = {
+    "embeddings.cls_token", "embeddings.distillation_token", "embeddings.position_embeddings",
+    "embeddings.patch_embeddings.projection.weight", "embeddings.patch_embeddings.projection.bias",
+    "encoder.layer.%d.", "layernorm_before.weight", "layernorm_before.bias",
+    {"attention.attention.query.weight", "attention.attention.key.weight",
+     "attention.attention.value.weight"},
+    {"attention.attention.query.bias", "attention.attention.key.bias",
+     "attention.attention.value.bias"},
+    "attention.output.dense.weight", "attention.output.dense.bias", "layernorm_after.weight",
+    "layernorm_after.bias", "intermediate.dense.weight", "intermediate.dense.bias",
+    "output.dense.weight", "output.dense.bias", "layernorm.weight", "layernorm.bias",
+    "classifier.weight", "classifier.bias", NULL, NULL};
+
+/* transformers' DeiT with teacher: two heads, averaged */
+static const char *const hf_dist_heads[4] = {"cls_classifier.weight", "cls_classifier.bias",
+                                             "distillation_classifier.weight",
+                                             "distillation_classifier.bias"};
+
+static const tensor_names timm_names = {
+    "cls_token", "dist_token", "pos_embed", "patch_embed.proj.weight", "patch_embed.proj.bias",
+    "blocks.%d.", "norm1.weight", "norm1.bias", {"attn.qkv.weight", NULL, NULL},
+    {"attn.qkv.bias", NULL, NULL}, "attn.proj.weight", "attn.proj.bias", "norm2.weight",
+    "norm2.bias", "mlp.fc1.weight", "mlp.fc1.bias", "mlp.fc2.weight", "mlp.fc2.bias",
+    "norm.weight", "norm.bias", "head.weight", "head.bias", "head_dist.weight",
+    "head_dist.bias"};
+
+/* Encoder l's tensor `what` under the format's per-encoder name. */
+static void get_layer(loader *ld, const tensor_names *tn, int l, const char *what, float *dst,
+                      int rank, int64_t a, int64_t b)
+{
+    char name[256];
+    int n = snprintf(name, sizeof name, tn->layer, l);
+    snprintf(name + n, sizeof name - (size_t)n, "%s", what);
+    get(ld, name, dst, rank, a, b, 0, 0);
+}
+
+/* Every tensor of r (allocated for its hyper-parameters) from a checkpoint
+ * laid out as tn says; the heads are read without the loader's prefix. */
+static vk_status load_tensors(loader *ld, const tensor_names *tn, vk_model *r)
+{
+    const vk_hparams *hp = &r->hp;
+    int64_t d = hp->dim, t = r->n_tokens, mlp = hp->mlp_dim, k = hp->n_classes;
+    int64_t p = hp->patch_size, c = hp->n_channels;
+    get(ld, tn->cls, r->cls, 3, 1, 1, d, 0);
+    if (hp->distilled)
+        get(ld, tn->dist, r->dist, 3, 1, 1, d, 0);
+    get(ld, tn->pos, r->pos, 3, 1, t, d, 0);
+    get(ld, tn->patch_w, r->patch_w, 4, d, c, p, p);
+    get(ld, tn->patch_b, r->patch_b, 1, d, 0, 0, 0);
+    for (int l = 0; l < hp->n_layers && ld->rc == VK_OK; l++) {
+        vk_layer *L = &r->layers[l];
+        get_layer(ld, tn, l, tn->ln1_w, L->ln1_w, 1, d, 0);
+        get_layer(ld, tn, l, tn->ln1_b, L->ln1_b, 1, d, 0);
+        if (tn->qkv_w[1]) {
+            for (int j = 0; j < 3; j++) {
+                get_layer(ld, tn, l, tn->qkv_w[j], L->qkv_w + (size_t)j * d * d, 2, d, d);
+                get_layer(ld, tn, l, tn->qkv_b[j], L->qkv_b + (size_t)j * d, 1, d, 0);
+            }
+        } else {
+            get_layer(ld, tn, l, tn->qkv_w[0], L->qkv_w, 2, 3 * d, d);
+            get_layer(ld, tn, l, tn->qkv_b[0], L->qkv_b, 1, 3 * d, 0);
+        }
+        get_layer(ld, tn, l, tn->proj_w, L->proj_w, 2, d, d);
+        get_layer(ld, tn, l, tn->proj_b, L->proj_b, 1, d, 0);
+        get_layer(ld, tn, l, tn->ln2_w, L->ln2_w, 1, d, 0);
+        get_layer(ld, tn, l, tn->ln2_b, L->ln2_b, 1, d, 0);
+        get_layer(ld, tn, l, tn->fc1_w, L->fc1_w, 2, mlp, d);
+        get_layer(ld, tn, l, tn->fc1_b, L->fc1_b, 1, mlp, 0);
+        get_layer(ld, tn, l, tn->fc2_w, L->fc2_w, 2, d, mlp);
+        get_layer(ld, tn, l, tn->fc2_b, L->fc2_b, 1, d, 0);
+    }
+    get(ld, tn->lnf_w, r->lnf_w, 1, d, 0, 0, 0);
+    get(ld, tn->lnf_b, r->lnf_b, 1, d, 0, 0, 0);
+    ld->prefix = "";
+    get(ld, tn->head_w, r->head_w, 2, k, d, 0, 0);
+    get(ld, tn->head_b, r->head_b, 1, k, 0, 0, 0);
+    if (hp->dist_head) {
+        get(ld, tn->headd_w, r->headd_w, 2, k, d, 0, 0);
+        get(ld, tn->headd_b, r->headd_b, 1, k, 0, 0, 0);
+    }
+    return ld->rc;
+}
+
 /* The error for a folder whose weights are missing: a PyTorch pickle gets
  * the one line that converts it. */
 static vk_status no_weights(const char *dir, const char *want, vk_err *err)
@@ -609,50 +704,15 @@ vk_status vk_model_load_hf(const char *dir, vk_model *m, vk_err *err)
     snprintf(path, sizeof path, "%s/model.safetensors", dir);
     vk_st_sha256(st, r.sha256);
     {
-        int64_t d = hp.dim, t = r.n_tokens, mlp = hp.mlp_dim, k = hp.n_classes;
-        int64_t p = hp.patch_size, c = hp.n_channels;
         loader ld = {st, pre, err, VK_OK};
-        get(&ld, "embeddings.cls_token", r.cls, 3, 1, 1, d, 0);
-        if (hp.distilled)
-            get(&ld, "embeddings.distillation_token", r.dist, 3, 1, 1, d, 0);
-        get(&ld, "embeddings.position_embeddings", r.pos, 3, 1, t, d, 0);
-        get(&ld, "embeddings.patch_embeddings.projection.weight", r.patch_w, 4, d, c, p, p);
-        get(&ld, "embeddings.patch_embeddings.projection.bias", r.patch_b, 1, d, 0, 0, 0);
-        for (int l = 0; l < hp.n_layers && ld.rc == VK_OK; l++) {
-            vk_layer *L = &r.layers[l];
-            const char *qkv[3] = {"query", "key", "value"};
-#define LNAME(s) (snprintf(name, sizeof name, "encoder.layer.%d.%s", l, s), name)
-            get(&ld, LNAME("layernorm_before.weight"), L->ln1_w, 1, d, 0, 0, 0);
-            get(&ld, LNAME("layernorm_before.bias"), L->ln1_b, 1, d, 0, 0, 0);
-            for (int j = 0; j < 3; j++) {
-                char s[64];
-                snprintf(s, sizeof s, "attention.attention.%s.weight", qkv[j]);
-                get(&ld, LNAME(s), L->qkv_w + (size_t)j * d * d, 2, d, d, 0, 0);
-                snprintf(s, sizeof s, "attention.attention.%s.bias", qkv[j]);
-                get(&ld, LNAME(s), L->qkv_b + (size_t)j * d, 1, d, 0, 0, 0);
-            }
-            get(&ld, LNAME("attention.output.dense.weight"), L->proj_w, 2, d, d, 0, 0);
-            get(&ld, LNAME("attention.output.dense.bias"), L->proj_b, 1, d, 0, 0, 0);
-            get(&ld, LNAME("layernorm_after.weight"), L->ln2_w, 1, d, 0, 0, 0);
-            get(&ld, LNAME("layernorm_after.bias"), L->ln2_b, 1, d, 0, 0, 0);
-            get(&ld, LNAME("intermediate.dense.weight"), L->fc1_w, 2, mlp, d, 0, 0);
-            get(&ld, LNAME("intermediate.dense.bias"), L->fc1_b, 1, mlp, 0, 0, 0);
-            get(&ld, LNAME("output.dense.weight"), L->fc2_w, 2, d, mlp, 0, 0);
-            get(&ld, LNAME("output.dense.bias"), L->fc2_b, 1, d, 0, 0, 0);
-#undef LNAME
-        }
-        get(&ld, "layernorm.weight", r.lnf_w, 1, d, 0, 0, 0);
-        get(&ld, "layernorm.bias", r.lnf_b, 1, d, 0, 0, 0);
-        ld.prefix = "";
+        tensor_names tn = hf_names;
         if (hp.dist_head) {
-            get(&ld, "cls_classifier.weight", r.head_w, 2, k, d, 0, 0);
-            get(&ld, "cls_classifier.bias", r.head_b, 1, k, 0, 0, 0);
-            get(&ld, "distillation_classifier.weight", r.headd_w, 2, k, d, 0, 0);
-            get(&ld, "distillation_classifier.bias", r.headd_b, 1, k, 0, 0, 0);
-        } else {
-            get(&ld, "classifier.weight", r.head_w, 2, k, d, 0, 0);
-            get(&ld, "classifier.bias", r.head_b, 1, k, 0, 0, 0);
+            tn.head_w = hf_dist_heads[0];
+            tn.head_b = hf_dist_heads[1];
+            tn.headd_w = hf_dist_heads[2];
+            tn.headd_b = hf_dist_heads[3];
         }
+        load_tensors(&ld, &tn, &r);
         rc = ld.rc;
         if (rc == VK_OK) {
             snprintf(name, sizeof name, "%sencoder.layer.%d.layernorm_before.weight", pre,
@@ -707,41 +767,8 @@ vk_status vk_model_load_timm(const char *path, const vk_hparams *hp, vk_model *m
         goto fail;
     }
     {
-        int64_t d = hp->dim, t = r.n_tokens, mlp = hp->mlp_dim, k = hp->n_classes;
-        int64_t p = hp->patch_size, c = hp->n_channels;
         loader ld = {st, "", err, VK_OK};
-        get(&ld, "cls_token", r.cls, 3, 1, 1, d, 0);
-        if (hp->distilled)
-            get(&ld, "dist_token", r.dist, 3, 1, 1, d, 0);
-        get(&ld, "pos_embed", r.pos, 3, 1, t, d, 0);
-        get(&ld, "patch_embed.proj.weight", r.patch_w, 4, d, c, p, p);
-        get(&ld, "patch_embed.proj.bias", r.patch_b, 1, d, 0, 0, 0);
-        for (int l = 0; l < hp->n_layers && ld.rc == VK_OK; l++) {
-            vk_layer *L = &r.layers[l];
-#define BNAME(s) (snprintf(name, sizeof name, "blocks.%d.%s", l, s), name)
-            get(&ld, BNAME("norm1.weight"), L->ln1_w, 1, d, 0, 0, 0);
-            get(&ld, BNAME("norm1.bias"), L->ln1_b, 1, d, 0, 0, 0);
-            get(&ld, BNAME("attn.qkv.weight"), L->qkv_w, 2, 3 * d, d, 0, 0);
-            get(&ld, BNAME("attn.qkv.bias"), L->qkv_b, 1, 3 * d, 0, 0, 0);
-            get(&ld, BNAME("attn.proj.weight"), L->proj_w, 2, d, d, 0, 0);
-            get(&ld, BNAME("attn.proj.bias"), L->proj_b, 1, d, 0, 0, 0);
-            get(&ld, BNAME("norm2.weight"), L->ln2_w, 1, d, 0, 0, 0);
-            get(&ld, BNAME("norm2.bias"), L->ln2_b, 1, d, 0, 0, 0);
-            get(&ld, BNAME("mlp.fc1.weight"), L->fc1_w, 2, mlp, d, 0, 0);
-            get(&ld, BNAME("mlp.fc1.bias"), L->fc1_b, 1, mlp, 0, 0, 0);
-            get(&ld, BNAME("mlp.fc2.weight"), L->fc2_w, 2, d, mlp, 0, 0);
-            get(&ld, BNAME("mlp.fc2.bias"), L->fc2_b, 1, d, 0, 0, 0);
-#undef BNAME
-        }
-        get(&ld, "norm.weight", r.lnf_w, 1, d, 0, 0, 0);
-        get(&ld, "norm.bias", r.lnf_b, 1, d, 0, 0, 0);
-        get(&ld, "head.weight", r.head_w, 2, k, d, 0, 0);
-        get(&ld, "head.bias", r.head_b, 1, k, 0, 0, 0);
-        if (hp->dist_head) {
-            get(&ld, "head_dist.weight", r.headd_w, 2, k, d, 0, 0);
-            get(&ld, "head_dist.bias", r.headd_b, 1, k, 0, 0, 0);
-        }
-        rc = ld.rc;
+        rc = load_tensors(&ld, &timm_names, &r);
     }
     if (rc != VK_OK)
         goto fail;
