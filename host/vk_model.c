@@ -224,6 +224,24 @@ static char *read_text(const char *path, vk_err *err, vk_status *rc)
     return b;
 }
 
+/* The JSON object in the file at path (*root owned by the caller). */
+static vk_status read_json(const char *path, cJSON **root, vk_err *err)
+{
+    vk_status rc = VK_OK;
+    char *text = read_text(path, err, &rc);
+    *root = NULL;
+    if (!text)
+        return rc;
+    *root = cJSON_Parse(text);
+    free(text);
+    if (!*root || !cJSON_IsObject(*root)) {
+        cJSON_Delete(*root);
+        *root = NULL;
+        return vk_fail(err, VK_E_FORMAT, "%s: not a JSON object", path);
+    }
+    return VK_OK;
+}
+
 vk_status vk_model_heldout(const char *path, int *first, int *count, vk_err *err)
 {
     char p[1100];
@@ -328,18 +346,11 @@ static vk_status parse_act(const char *s, const char *path, vk_act *act, vk_err 
 static vk_status parse_config(const char *path, vk_hparams *hp, cJSON **labels_out,
                               int *teacher, vk_err *err)
 {
-    vk_status rc = VK_OK;
-    char *text = read_text(path, err, &rc);
     cJSON *root, *v;
     int num_labels = 0;
-    if (!text)
+    vk_status rc = read_json(path, &root, err);
+    if (rc != VK_OK)
         return rc;
-    root = cJSON_Parse(text);
-    free(text);
-    if (!root || !cJSON_IsObject(root)) {
-        cJSON_Delete(root);
-        return vk_fail(err, VK_E_FORMAT, "%s: not a JSON object", path);
-    }
     memset(hp, 0, sizeof *hp);
     v = cJSON_GetObjectItemCaseSensitive(root, "model_type");
     if (v && !cJSON_IsString(v)) {
@@ -456,21 +467,13 @@ static vk_status set_labels(vk_model *m, const cJSON *id2label, const char *path
 static vk_status parse_preproc(const char *path, vk_model *m, vk_err *err)
 {
     vk_status rc = VK_OK;
-    char *text;
     cJSON *root, *v;
     FILE *probe = fopen(path, "rb");
     if (!probe)
         return VK_OK; /* optional: defaults stay */
     fclose(probe);
-    text = read_text(path, err, &rc);
-    if (!text)
+    if ((rc = read_json(path, &root, err)) != VK_OK)
         return rc;
-    root = cJSON_Parse(text);
-    free(text);
-    if (!root || !cJSON_IsObject(root)) {
-        cJSON_Delete(root);
-        return vk_fail(err, VK_E_FORMAT, "%s: not a JSON object", path);
-    }
     int c = m->hp.n_channels;
     if ((rc = json_float_array(root, path, "image_mean", c, m->mean, err)) ||
         (rc = json_float_array(root, path, "image_std", c, m->std, err)))
@@ -915,20 +918,13 @@ static int has_suffix(const char *s, const char *suf)
 static vk_status timm_config(const char *path, char *arch, size_t arch_n, int *heads, float *mean,
                              float *std, int *has_norm, int *is_timm, vk_err *err)
 {
-    vk_status rc = VK_OK;
-    char *text = read_text(path, err, &rc);
     cJSON *root, *a, *v;
+    vk_status rc;
     *is_timm = 0;
     *heads = 0;
     *has_norm = 0;
-    if (!text)
+    if ((rc = read_json(path, &root, err)) != VK_OK)
         return rc;
-    root = cJSON_Parse(text);
-    free(text);
-    if (!root || !cJSON_IsObject(root)) {
-        cJSON_Delete(root);
-        return vk_fail(err, VK_E_FORMAT, "%s: not a JSON object", path);
-    }
     a = cJSON_GetObjectItemCaseSensitive(root, "architecture");
     if (!cJSON_IsString(a))
         goto out;
