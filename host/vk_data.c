@@ -115,22 +115,30 @@ static uint32_t be32(const uint8_t *p)
     return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
+/* Where output pixel i of n_dst samples an axis of n_src (half-pixel
+ * centres): between source pixels *i0 and *i1 with weight *w on *i1. */
+static void sample_at(int i, int n_src, int n_dst, int *i0, int *i1, double *w)
+{
+    double f = (i + 0.5) * n_src / n_dst - 0.5;
+    if (f < 0)
+        f = 0;
+    *i0 = (int)f;
+    *i1 = *i0 + 1 < n_src ? *i0 + 1 : n_src - 1;
+    *w = f - *i0;
+}
+
 /* Bilinear resize with half-pixel centres; src [c][sh][sw] -> dst [c][dh][dw]. */
 static void resize(const uint8_t *src, int c, int sh, int sw, uint8_t *dst, int dh, int dw)
 {
     for (int ch = 0; ch < c; ch++)
         for (int y = 0; y < dh; y++) {
-            double fy = (y + 0.5) * sh / dh - 0.5;
-            if (fy < 0)
-                fy = 0;
-            int y0 = (int)fy, y1 = y0 + 1 < sh ? y0 + 1 : sh - 1;
-            double wy = fy - y0;
+            int y0, y1;
+            double wy;
+            sample_at(y, sh, dh, &y0, &y1, &wy);
             for (int x = 0; x < dw; x++) {
-                double fx = (x + 0.5) * sw / dw - 0.5;
-                if (fx < 0)
-                    fx = 0;
-                int x0 = (int)fx, x1 = x0 + 1 < sw ? x0 + 1 : sw - 1;
-                double wx = fx - x0;
+                int x0, x1;
+                double wx;
+                sample_at(x, sw, dw, &x0, &x1, &wx);
                 const uint8_t *s = src + (size_t)ch * sh * sw;
                 double v = (1 - wy) * ((1 - wx) * s[y0 * sw + x0] + wx * s[y0 * sw + x1]) +
                            wy * ((1 - wx) * s[y1 * sw + x0] + wx * s[y1 * sw + x1]);
