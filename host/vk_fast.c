@@ -507,6 +507,16 @@ __attribute__((target("avx2"), always_inline)) static inline __m128i narrow4(__m
         _mm256_permutevar8x32_epi32(v, _mm256_setr_epi32(0, 2, 4, 6, 0, 2, 4, 6)));
 }
 
+/* Columns o..o+7's multipliers, shifts and biases (one value for every
+ * column where the epilogue has a single multiplier; zeros without bias). */
+__attribute__((target("avx2"), always_inline)) static inline void
+epi_cols8(const fepi *e, int o, __m256i *mu, __m256i *sh, __m256i *bias)
+{
+    *mu = e->mult ? _mm256_loadu_si256((const __m256i *)(e->mult + o)) : _mm256_set1_epi32(e->m1);
+    *sh = e->mult ? _mm256_loadu_si256((const __m256i *)(e->shift + o)) : _mm256_set1_epi32(e->s1);
+    *bias = e->bias ? _mm256_loadu_si256((const __m256i *)(e->bias + o)) : _mm256_setzero_si256();
+}
+
 /* Columns 8 at a time (mult, shift widened once per 8 columns), the
  * remainder through epi_one. */
 __attribute__((target("avx2"))) static void epilogue_avx2(const fepi *e, const int32_t *c,
@@ -518,12 +528,8 @@ __attribute__((target("avx2"))) static void epilogue_avx2(const fepi *e, const i
     const __m256i b_hi = _mm256_set1_epi64x(127), b_lo = _mm256_set1_epi64x(-128);
     int r, o;
     for (o = j0; o + 8 <= j1; o += 8) {
-        __m256i mu = e->mult ? _mm256_loadu_si256((const __m256i *)(e->mult + o))
-                             : _mm256_set1_epi32(e->m1);
-        __m256i sh = e->mult ? _mm256_loadu_si256((const __m256i *)(e->shift + o))
-                             : _mm256_set1_epi32(e->s1);
-        __m256i bias = e->bias ? _mm256_loadu_si256((const __m256i *)(e->bias + o))
-                               : _mm256_setzero_si256();
+        __m256i mu, sh, bias;
+        epi_cols8(e, o, &mu, &sh, &bias);
         __m256i m_lo = _mm256_cvtepu32_epi64(_mm256_castsi256_si128(mu));
         __m256i m_hi = _mm256_cvtepu32_epi64(_mm256_extracti128_si256(mu, 1));
         __m256i s_lo = _mm256_cvtepu32_epi64(_mm256_castsi256_si128(sh));
@@ -808,12 +814,8 @@ __attribute__((target(VK_T512))) static void epilogue_512(const fepi *e, const i
     const __m512i lim_hi = _mm512_set1_epi64(lim), lim_lo = _mm512_set1_epi64(-lim);
     int r, o;
     for (o = j0; o + 8 <= j1; o += 8) {
-        __m256i mu = e->mult ? _mm256_loadu_si256((const __m256i *)(e->mult + o))
-                             : _mm256_set1_epi32(e->m1);
-        __m256i sh = e->mult ? _mm256_loadu_si256((const __m256i *)(e->shift + o))
-                             : _mm256_set1_epi32(e->s1);
-        __m256i bias = e->bias ? _mm256_loadu_si256((const __m256i *)(e->bias + o))
-                               : _mm256_setzero_si256();
+        __m256i mu, sh, bias;
+        epi_cols8(e, o, &mu, &sh, &bias);
         __m512i m64 = _mm512_cvtepu32_epi64(mu), s64 = _mm512_cvtepu32_epi64(sh);
         __m512i half = _mm512_srli_epi64(_mm512_sllv_epi64(one, s64), 1);
         for (r = 0; r < m; r++) {
