@@ -313,35 +313,55 @@ void vk_board_close(vk_board *b)
     free(b);
 }
 
-/* Opens spec and prints its description, or why it is unavailable. */
-static void list_one(FILE *out, const char *spec, const char *what)
+/* Opens kind and notes its description, or why it is unavailable. */
+static void offer_one(vk_board_offer *o, const char *kind)
 {
     vk_board *b;
     vk_err err = {{0}};
-    char desc[256];
-    if (vk_board_open(spec, &b, &err) != VK_OK) {
-        fprintf(out, "  %-8s unavailable: %s\n", what, err.msg);
+    snprintf(o->kind, sizeof o->kind, "%s", kind);
+    o->identity[0] = 0;
+    o->available = vk_board_open(kind, &b, &err) == VK_OK;
+    if (!o->available) {
+        snprintf(o->detail, sizeof o->detail, "%s", err.msg);
         return;
     }
-    vk_board_describe(b, desc, sizeof desc);
-    fprintf(out, "  %-8s available: %s\n  %-8s results keyed by %s\n", what, desc, "",
-            vk_board_identity(b));
+    vk_board_describe(b, o->detail, sizeof o->detail);
+    snprintf(o->identity, sizeof o->identity, "%s", vk_board_identity(b));
     vk_board_close(b);
+}
+
+void vk_board_offers(vk_board_offer out[VK_BOARD_N_KINDS])
+{
+    offer_one(&out[0], "sim");
+    offer_one(&out[1], "cpu");
+    if (!&vk_board_xrt_ops) {
+        snprintf(out[2].kind, sizeof out[2].kind, "xrt");
+        out[2].available = 0;
+        out[2].identity[0] = 0;
+        snprintf(out[2].detail, sizeof out[2].detail, "board kind 'xrt' is not built in");
+    } else { /* opening says why not (XILINX_XRT, libraries, devices; /usr on Arm) */
+        offer_one(&out[2], "xrt");
+    }
+    snprintf(out[3].kind, sizeof out[3].kind, "remote");
+    out[3].identity[0] = 0; /* each agent reports its board's */
+    out[3].available = !!&vk_board_remote_ops;
+    snprintf(out[3].detail, sizeof out[3].detail, "%s",
+             out[3].available ? "any http://HOST:PORT serving `vitskip agent`"
+                              : "board kind 'remote' is not built in");
 }
 
 void vk_board_list(FILE *out)
 {
+    vk_board_offer o[VK_BOARD_N_KINDS];
+    vk_board_offers(o);
     fprintf(out, "boards on this machine:\n");
-    list_one(out, "sim", "sim");
-    list_one(out, "cpu", "cpu");
-    if (!&vk_board_xrt_ops)
-        fprintf(out, "  %-8s unavailable: board kind 'xrt' is not built in\n", "xrt");
-    else /* opening says why not (XILINX_XRT, libraries, devices; /usr on Arm) */
-        list_one(out, "xrt", "xrt");
-    if (!&vk_board_remote_ops)
-        fprintf(out, "  %-8s unavailable: board kind 'remote' is not built in\n", "remote");
-    else
-        fprintf(out, "  %-8s any http://HOST:PORT serving `vitskip agent`\n", "remote");
+    for (int i = 0; i < VK_BOARD_N_KINDS; i++) {
+        fprintf(out, "  %-8s %s%s\n", o[i].kind,
+                !o[i].available ? "unavailable: " : strcmp(o[i].kind, "remote") ? "available: " : "",
+                o[i].detail);
+        if (o[i].identity[0])
+            fprintf(out, "  %-8s results keyed by %s\n", "", o[i].identity);
+    }
 }
 
 vk_status vk_board_keep_images(const char *spec, const int8_t *src, int n, size_t img_n,

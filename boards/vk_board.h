@@ -91,8 +91,18 @@ const char *vk_board_identity(const vk_board *b);
 void vk_board_describe(vk_board *b, char *buf, size_t len);
 void vk_board_close(vk_board *b); /* NULL is a no-op */
 
-/* Prints which boards this machine offers and why others are unavailable
- * (`vitskip boards`). */
+/* One board kind this machine offers or not (`vitskip boards`). */
+typedef struct {
+    char kind[16];    /* sim | cpu | xrt | remote */
+    int available;    /* 1: opened (remote: built in, any agent URL) */
+    char detail[VK_ERR_MAX]; /* its description, or why it is unavailable */
+    char identity[VK_BOARD_ID_MAX]; /* what keys its results ("" when
+                                       unavailable, and for remote) */
+} vk_board_offer;
+#define VK_BOARD_N_KINDS 4
+/* Fills out[0..VK_BOARD_N_KINDS) by opening each local kind once. */
+void vk_board_offers(vk_board_offer out[VK_BOARD_N_KINDS]);
+/* Prints vk_board_offers as text (`vitskip boards`). */
 void vk_board_list(FILE *out);
 
 /* ---- for back-ends: the mechanics every back-end shares ---------------- */

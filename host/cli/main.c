@@ -6,7 +6,17 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <sqlite3.h>
+
+#include "boards/vk_agent.h"
+#include "db/vk_store.h"
 #include "host/cli/vk_cli.h"
+
+/* The release; the database schema and the agent protocol are versioned on
+ * their own (VK_STORE_SCHEMA, VK_AGENT_PROTOCOL). */
+#define VK_VERSION "0.1.0"
+
+static int vk_cmd_version(int argc, char **argv);
 
 typedef struct {
     const char *name;
@@ -31,7 +41,24 @@ static const vk_command commands[] = {
     {"model-figures", vk_cmd_model_figures, "the ZCU102 model's figures for DeiT-S and the demo"},
     {"agent", vk_cmd_agent, "serve this machine's board over HTTP to remote searches"},
     {"bench", vk_cmd_bench, "time the native int8 path (demo, DeiT-S shape) on this CPU"},
+    {"version", vk_cmd_version, "the release, database schema and agent protocol (--version)"},
 };
+
+/* `vitskip version` and `vitskip --version`: one line on stdout. */
+static int vk_cmd_version(int argc, char **argv)
+{
+    if (argc > 1 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
+        printf("usage: vitskip version   (or vitskip --version)\n\n"
+               "Prints the release, the database schema it writes, the agent protocol it\n"
+               "speaks and the SQLite library in use, on one line.\n");
+        return VK_EXIT_OK;
+    }
+    if (argc > 1)
+        return vk_cli_usage("version", "unexpected argument '%s'", argv[1]);
+    printf("vitskip %s (database schema %d, agent protocol %d, SQLite %s)\n", VK_VERSION,
+           VK_STORE_SCHEMA, VK_AGENT_PROTOCOL, sqlite3_libversion());
+    return VK_EXIT_OK;
+}
 
 static void usage(FILE *f)
 {
@@ -68,6 +95,8 @@ int main(int argc, char **argv)
         usage(stdout);
         return finish(0);
     }
+    if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "-V"))
+        return finish(vk_cmd_version(argc - 1, argv + 1));
     opterr = 0; /* each command reports a bad option itself (vk_cli_bad_option) */
     const char *names[sizeof commands / sizeof commands[0]], *best;
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {

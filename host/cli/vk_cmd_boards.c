@@ -2,8 +2,10 @@
  * `vitskip model-figures` (the ZCU102 model's figures for DeiT-S and the
  * demo model's shapes, full and with half the attentions skipped). Every
  * latency and energy model-figures prints is modeled, and says so. */
+#include <cJSON.h>
 #include <getopt.h>
 #include <limits.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -13,7 +15,7 @@
 #include "host/cli/vk_cli.h"
 
 static const char boards_help[] =
-    "usage: vitskip boards\n"
+    "usage: vitskip boards [--json]\n"
     "\n"
     "Lists the boards this machine offers, and why the others are unavailable:\n"
     "  sim               kernel C simulation + ZCU102 cycle/energy model (modeled)\n"
@@ -21,6 +23,10 @@ static const char boards_help[] =
     "  xrt[:N[:FILE]]    a real device through XRT (needs XILINX_XRT and a device)\n"
     "  http://HOST:PORT  a `vitskip agent` serving one of the above\n"
     "\n"
+    "  --json            the same as a JSON array of {\"kind\", \"available\" (true or\n"
+    "                    false), \"detail\" (the description or why not),\n"
+    "                    \"identity\" (what keys its results; null when unavailable,\n"
+    "                    and for remote: each agent reports its own)}\n"
     "  -h, --help        this help\n";
 
 static const char figures_help[] =
@@ -42,19 +48,49 @@ static const char figures_help[] =
 
 int vk_cmd_boards(int argc, char **argv)
 {
-    static const struct option opts[] = {{"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
-    int c;
+    static const struct option opts[] = {
+        {"json", no_argument, 0, 'j'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+    int c, json = 0;
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         if (c == 'h') {
             fputs(boards_help, stdout);
             return VK_EXIT_OK;
         }
+        if (c == 'j') {
+            json = 1;
+            continue;
+        }
         return vk_cli_bad_option("boards", opts, argv);
     }
     if (optind < argc)
         return vk_cli_usage("boards", "unexpected argument '%s'", argv[optind]);
-    vk_board_list(stdout);
+    if (!json) {
+        vk_board_list(stdout);
+        return VK_EXIT_OK;
+    }
+    vk_board_offer o[VK_BOARD_N_KINDS];
+    vk_board_offers(o);
+    cJSON *arr = cJSON_CreateArray();
+    for (int i = 0; i < VK_BOARD_N_KINDS; i++) {
+        cJSON *e = cJSON_CreateObject();
+        cJSON_AddStringToObject(e, "kind", o[i].kind);
+        cJSON_AddBoolToObject(e, "available", o[i].available);
+        cJSON_AddStringToObject(e, "detail", o[i].detail);
+        if (o[i].identity[0])
+            cJSON_AddStringToObject(e, "identity", o[i].identity);
+        else
+            cJSON_AddNullToObject(e, "identity");
+        cJSON_AddItemToArray(arr, e);
+    }
+    char *txt = cJSON_Print(arr);
+    cJSON_Delete(arr);
+    if (!txt) {
+        fprintf(stderr, "vitskip boards: out of memory\n");
+        return VK_EXIT_FAIL;
+    }
+    puts(txt);
+    free(txt);
     return VK_EXIT_OK;
 }
 

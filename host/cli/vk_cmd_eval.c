@@ -1,6 +1,7 @@
 /* vk_cmd_eval: `vitskip eval` — top-1, mean entropy and timing of one path
  * (or the float reference) on the evaluation set, or of a cascade whose
  * levels have their own weights (host/cli/vk_cli_levels.h). */
+#include <cJSON.h>
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,6 +46,12 @@ static const char eval_help[] =
     "  --calib PATH     calibration images (default: the sibling train-images file\n"
     "                   of a t10k-images file, else the evaluation images)\n"
     "  --float          also run the float32 reference on the host and compare\n"
+    "  --json           one path's figures as a JSON object on stdout: model,\n"
+    "                   model_sha256, n_layers, data, n_images, board, genome,\n"
+    "                   top1 (percent), top1_float (with --float, else null),\n"
+    "                   entropy_nats, latency_ms, latency_p10_ms, latency_p90_ms,\n"
+    "                   latency_source, energy_mj and edp_mj_ms (null when the\n"
+    "                   board gives no energy), energy_source, note, wall_s\n"
     "  --level DIR=GENOME  a cascade level: checkpoint folder and path (2 or 3, in\n"
     "                   order of effort)\n"
     "  --cascade FILE   the levels from a JSON file: {\"format\": \"vitskip-cascade\",\n"
@@ -107,6 +114,52 @@ static double float_top1(const vk_workload *w, const uint32_t *modes)
     return 100.0 * ok / (w->n ? w->n : 1);
 }
 
+/* eval --json: one object on stdout; returns 0, or 1 (message on stderr). */
+static int print_json(const vk_workload_opts *wo, const vk_workload *w, vk_board *b,
+                      const char *genome, double top1, double top1_float, double entropy,
+                      const vk_measure *m, double wall_s)
+{
+    cJSON *o = cJSON_CreateObject();
+    char *txt;
+    cJSON_AddStringToObject(o, "model", wo->model);
+    cJSON_AddStringToObject(o, "model_sha256", w->model_hash);
+    cJSON_AddNumberToObject(o, "n_layers", w->model.hp.n_layers);
+    cJSON_AddStringToObject(o, "data", wo->data);
+    cJSON_AddNumberToObject(o, "n_images", w->n);
+    cJSON_AddStringToObject(o, "board", vk_board_spec(b));
+    cJSON_AddStringToObject(o, "genome", genome);
+    cJSON_AddNumberToObject(o, "top1", top1);
+    if (top1_float >= 0)
+        cJSON_AddNumberToObject(o, "top1_float", top1_float);
+    else
+        cJSON_AddNullToObject(o, "top1_float");
+    cJSON_AddNumberToObject(o, "entropy_nats", entropy);
+    cJSON_AddNumberToObject(o, "latency_ms", m->latency_ms);
+    cJSON_AddNumberToObject(o, "latency_p10_ms", m->latency_p10_ms);
+    cJSON_AddNumberToObject(o, "latency_p90_ms", m->latency_p90_ms);
+    cJSON_AddStringToObject(o, "latency_source", vk_source_str(m->latency_src));
+    if (m->energy_src != VK_SRC_NONE) {
+        cJSON_AddNumberToObject(o, "energy_mj", m->energy_mj);
+        cJSON_AddNumberToObject(o, "edp_mj_ms",
+                                vk_objective_cost(VK_OBJ_EDP, m->latency_ms, m->energy_mj));
+    } else { /* unknown, not 0 */
+        cJSON_AddNullToObject(o, "energy_mj");
+        cJSON_AddNullToObject(o, "edp_mj_ms");
+    }
+    cJSON_AddStringToObject(o, "energy_source", vk_source_str(m->energy_src));
+    cJSON_AddStringToObject(o, "note", m->note);
+    cJSON_AddNumberToObject(o, "wall_s", wall_s);
+    txt = cJSON_Print(o);
+    cJSON_Delete(o);
+    if (!txt) {
+        fprintf(stderr, "vitskip eval: out of memory\n");
+        return 1;
+    }
+    puts(txt);
+    free(txt);
+    return 0;
+}
+
 int vk_cmd_eval(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -118,10 +171,10 @@ int vk_cmd_eval(int argc, char **argv)
         {"cascade", required_argument, 0, 'C'}, {"threshold", required_argument, 0, 'T'},
         {"max-acc-drop", required_argument, 0, 'A'}, {"objective", required_argument, 0, 'O'},
         {"val", required_argument, 0, 'V'},   {"val-limit", required_argument, 0, 'N'},
-        {0, 0, 0, 0}};
+        {"json", no_argument, 0, 'j'},        {0, 0, 0, 0}};
     const char *skip = NULL, *genome = NULL, *board = "sim";
     vk_workload_opts wo = {0};
-    int c, do_float = 0, rcode = VK_EXIT_FAIL;
+    int c, do_float = 0, json = 0, rcode = VK_EXIT_FAIL;
     vk_err err = {{0}};
     vk_workload w;
     vk_board *b = NULL;
@@ -147,6 +200,7 @@ int vk_cmd_eval(int argc, char **argv)
             break;
         case 'c': wo.calib = optarg; break;
         case 'f': do_float = 1; break;
+        case 'j': json = 1; break;
         case 'n':
         case 'N': {
             char *end;
@@ -191,6 +245,8 @@ int vk_cmd_eval(int argc, char **argv)
                                         "path; a cascade's levels name their own");
         if (!wo.data)
             return vk_cli_usage("eval", "--data is required");
+        if (json)
+            return vk_cli_usage("eval", "--json is for one path, not a cascade");
         if (cascade_file && (rcode = vk_cli_cascade_read_file(&cas, cascade_file)))
             return rcode;
         if (thr && (rcode = vk_cli_cascade_parse_thresholds(&cas, thr)))
@@ -261,33 +317,43 @@ int vk_cmd_eval(int argc, char **argv)
             cls[i] = res[i].cls;
             ent += res[i].entropy_q16 / 65536.0;
         }
-        printf("model     %s (%d encoders, sha256 %.16s)\n", wo.model, w.model.hp.n_layers,
-               w.model_hash);
-        printf("data      %s (%d images)\n", wo.data, w.n);
-        printf("board     %s\n", vk_board_spec(b));
+        double top1 = vk_workload_top1(&w, cls, w.n), mean_ent = ent / (w.n ? w.n : 1);
+        double top1_float = do_float ? float_top1(&w, modes) : -1;
+        char txt[VK_GENOME_TEXT_MAX];
         {
             vk_genome g;
-            char txt[VK_GENOME_TEXT_MAX];
             memcpy(g.modes, modes, sizeof g.modes);
             vk_genome_format(&g, w.model.hp.n_layers, txt);
+        }
+        if (json) {
+            if (print_json(&wo, &w, b, txt, top1, top1_float, mean_ent, &meas,
+                           vk_clock_now() - t0)) {
+                free(cls);
+                goto out;
+            }
+        } else {
+            printf("model     %s (%d encoders, sha256 %.16s)\n", wo.model, w.model.hp.n_layers,
+                   w.model_hash);
+            printf("data      %s (%d images)\n", wo.data, w.n);
+            printf("board     %s\n", vk_board_spec(b));
             printf("path      %s  (F full, S skipped, R reused, H shared heads; :kNN keeps "
                    "NN%% of the tokens, :fNN drops NN%% of the FFN)\n",
                    txt);
+            printf("top-1     %.2f%% (int8 kernel)\n", top1);
+            if (do_float)
+                printf("top-1     %.2f%% (float32 reference, host)\n", top1_float);
+            printf("entropy   %.4f nats (mean)\n", mean_ent);
+            printf("latency   %.4f ms/image [%s] (p10 %.4f, p90 %.4f)\n", meas.latency_ms,
+                   vk_source_str(meas.latency_src), meas.latency_p10_ms, meas.latency_p90_ms);
+            if (meas.energy_src != VK_SRC_NONE)
+                printf("energy    %.4f mJ/image [%s], EDP %.5f mJ*ms\n", meas.energy_mj,
+                       vk_source_str(meas.energy_src),
+                       vk_objective_cost(VK_OBJ_EDP, meas.latency_ms, meas.energy_mj));
+            else
+                printf("energy    not available on this board\n");
+            printf("          %s\n", meas.note);
+            printf("wall      %.2f s on this host\n", vk_clock_now() - t0);
         }
-        printf("top-1     %.2f%% (int8 kernel)\n", vk_workload_top1(&w, cls, w.n));
-        if (do_float)
-            printf("top-1     %.2f%% (float32 reference, host)\n", float_top1(&w, modes));
-        printf("entropy   %.4f nats (mean)\n", ent / (w.n ? w.n : 1));
-        printf("latency   %.4f ms/image [%s] (p10 %.4f, p90 %.4f)\n", meas.latency_ms,
-               vk_source_str(meas.latency_src), meas.latency_p10_ms, meas.latency_p90_ms);
-        if (meas.energy_src != VK_SRC_NONE)
-            printf("energy    %.4f mJ/image [%s], EDP %.5f mJ*ms\n", meas.energy_mj,
-                   vk_source_str(meas.energy_src),
-                   vk_objective_cost(VK_OBJ_EDP, meas.latency_ms, meas.energy_mj));
-        else
-            printf("energy    not available on this board\n");
-        printf("          %s\n", meas.note);
-        printf("wall      %.2f s on this host\n", vk_clock_now() - t0);
         free(cls);
         rcode = VK_EXIT_OK;
     }

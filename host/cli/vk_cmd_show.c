@@ -1,18 +1,43 @@
-/* vk_cmd_show: `vitskip show`, a run's paths and cascades, as a table or JSON. */
+/* vk_cmd_show: `vitskip show`, a run's paths and cascades, as a table or
+ * JSON; its paths as CSV. */
 #include <cJSON.h>
 #include <getopt.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "host/cli/vk_cli.h"
 #include "host/cli/vk_cli_search.h"
 
+static const char show_help[] =
+    "usage: vitskip show --db FILE [RUN] [--json | --csv]\n"
+    "\n"
+    "Runs, and the paths and cascades of a run (default: the newest). The\n"
+    "database is opened read-only and must exist.\n"
+    "\n"
+    "  --json   the run, its paths and cascades as one JSON object (a missing\n"
+    "           figure is null; no runs: \"run\": null)\n"
+    "  --csv    the run's paths as CSV, a header row first (no field is quoted:\n"
+    "           none holds a comma):\n"
+    "           run,config,genome,top1_val,top1_test,latency_ms,latency_source,\n"
+    "           energy_mj,energy_source,finetuned_from\n"
+    "           top1 in percent; top1_test is empty off the front (only the\n"
+    "           front and the full path are measured on the test split);\n"
+    "           energy_mj is empty when the board gave none (source none);\n"
+    "           sources are modeled, measured or none; finetuned_from is the\n"
+    "           path a fine-tuned one came from (finetune-plan), else empty.\n"
+    "           No runs: the header alone.\n";
+
+static const char csv_header[] = "run,config,genome,top1_val,top1_test,latency_ms,"
+                                 "latency_source,energy_mj,energy_source,finetuned_from\n";
+
 int vk_cmd_show(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"db", 1, 0, 'D'}, {"json", 0, 0, 'j'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
+    static const struct option opts[] = {{"db", 1, 0, 'D'},   {"json", 0, 0, 'j'},
+                                         {"csv", 0, 0, 'c'},  {"help", 0, 0, 'h'},
+                                         {0, 0, 0, 0}};
     const char *path = NULL;
-    int c, json = 0, rcode;
+    int c, json = 0, csv = 0, rcode;
     int64_t *runs = NULL, *paths = NULL, want = 0;
     int n_runs = 0, n_paths = 0;
     vk_store *db;
@@ -23,18 +48,24 @@ int vk_cmd_show(int argc, char **argv)
             path = optarg;
         else if (c == 'j')
             json = 1;
+        else if (c == 'c')
+            csv = 1;
         else if (c == 'h') {
-            printf("usage: vitskip show --db FILE [RUN] [--json]\n\nRuns, and the paths and "
-                   "cascades of a run (default: the newest).\n");
+            fputs(show_help, stdout);
             return VK_EXIT_OK;
         } else
             return vk_cli_bad_option("show", opts, argv);
     }
+    if (json && csv)
+        return vk_cli_usage("show", "--json and --csv both name the output; give one");
     if (optind < argc) {
-        char *end;
-        want = strtoll(argv[optind], &end, 10);
-        if (*end || want < 1)
-            return vk_cli_usage("show", "RUN '%s': expected a run id", argv[optind]);
+        long long v;
+        if (vk_cli_parse_int("show", "RUN", argv[optind], 1, INT64_MAX, &v))
+            return VK_EXIT_USAGE;
+        want = (int64_t)v;
+        if (optind + 1 < argc)
+            return vk_cli_usage("show", "unexpected argument '%s' (one RUN at a time)",
+                                argv[optind + 1]);
     }
     if ((rcode = vk_cli_open_db("show", path, VK_CLI_DB_READONLY, &db)))
         return rcode;
@@ -42,7 +73,12 @@ int vk_cmd_show(int argc, char **argv)
     if (vk_store_run_list(db, &runs, &n_runs, &err) != VK_OK)
         goto out;
     if (!n_runs) {
-        printf("%s: no runs\n", path);
+        if (json)
+            printf("{\"run\": null, \"paths\": [], \"cascades\": []}\n");
+        else if (csv)
+            fputs(csv_header, stdout);
+        else
+            printf("%s: no runs\n", path);
         rcode = VK_EXIT_OK;
         goto out;
     }
@@ -78,7 +114,9 @@ int vk_cmd_show(int argc, char **argv)
     cJSON_AddNumberToObject(jr, "offspring", r.offspring);
     cJSON_AddNumberToObject(jr, "seed", (double)r.seed);
     cJSON *arr = cJSON_AddArrayToObject(root, "paths");
-    if (!json) {
+    if (csv)
+        fputs(csv_header, stdout);
+    else if (!json) {
         printf("runs:");
         for (int i = 0; i < n_runs; i++)
             printf(" %lld", (long long)runs[i]);
@@ -111,7 +149,18 @@ int vk_cmd_show(int argc, char **argv)
             vk_store_rec_free(&p);
             goto out_json;
         }
-        if (json) {
+        if (csv) { /* no field holds a comma, a quote or a line break */
+            char tt[24] = "", en[32] = "", from[24] = "";
+            if (found)
+                snprintf(tt, sizeof tt, "%.4f", test);
+            if (p.m.energy_src != VK_SRC_NONE) /* unknown: empty, not 0 */
+                snprintf(en, sizeof en, "%.6f", p.m.energy_mj);
+            if (tuned)
+                snprintf(from, sizeof from, "P%lld", (long long)ft.parent_id);
+            printf("%lld,P%lld,%s,%.4f,%s,%.6f,%s,%s,%s,%s\n", (long long)r.id,
+                   (long long)p.id, p.genome, p.top1, tt, p.m.latency_ms,
+                   vk_source_str(p.m.latency_src), en, vk_source_str(p.m.energy_src), from);
+        } else if (json) {
             cJSON *o = cJSON_CreateObject();
             char id[24];
             snprintf(id, sizeof id, "P%lld", (long long)p.id);
@@ -153,6 +202,8 @@ int vk_cmd_show(int argc, char **argv)
     {
         vk_cascade_rec *cs = NULL;
         int nc = 0;
+        if (csv) /* the paths only */
+            goto done;
         if (vk_store_cascade_list(db, want, &cs, &nc, &err) != VK_OK)
             goto out_json;
         cJSON *ca = cJSON_AddArrayToObject(root, "cascades");
@@ -188,6 +239,7 @@ int vk_cmd_show(int argc, char **argv)
         puts(s);
         free(s);
     }
+done:
     rcode = VK_EXIT_OK;
 out_json:
     cJSON_Delete(root);

@@ -1,0 +1,141 @@
+#!/bin/sh
+# What the CLI prints for programs (issue 14): `vitskip --version` and
+# `vitskip version` (one line, exit 0; a stray argument is a usage error; a
+# full stdout fails), `boards --json` (the same offers as the text),
+# `eval --json` (the same figures as the text, energy null when the board
+# gives none; a cascade refused before anything is read) and `show --csv`
+# (the header row, one row per path agreeing with `show --json`, empty
+# fields where the JSON has null), each with malformed arguments.
+. tests/vk_test.sh
+M=models/demo
+q() { sqlite3 "$1" "$2"; }
+# usage EXPECTED-TEXT ARGS...: exit 2, the text on stderr's first line,
+# nothing on stdout
+usage() {
+    want=$1; shift
+    "$VITSKIP" "$@" >"$T/out" 2>"$T/err"; rc=$?
+    [ $rc = 2 ] && head -1 "$T/err" | grep -qF -- "$want" && [ ! -s "$T/out" ] && ok ||
+        ko "vitskip $*: exit $rc: $(cat "$T/err" "$T/out")"
+}
+
+# --version and version
+v1=$("$VITSKIP" --version) && v2=$("$VITSKIP" version) && [ "$v1" = "$v2" ] &&
+    echo "$v1" | grep -qE '^vitskip [0-9]+\.[0-9]+\.[0-9]+ \(database schema [0-9]+, agent protocol [0-9]+, SQLite [0-9.]+\)$' &&
+    [ "$(echo "$v1" | wc -l)" = 1 ] && ok || ko "--version: '$v1' vs version: '$v2'"
+schema=$(grep -o 'define VK_STORE_SCHEMA [0-9]*' db/vk_store.h | cut -d' ' -f3)
+echo "$v1" | grep -q "database schema $schema," && ok || ko "--version names schema: $v1 ($schema)"
+"$VITSKIP" --help | grep -qE '^  version +' && ok || ko "--help does not list version"
+usage "unexpected argument 'now'" version now
+usage "unexpected argument 'now'" --version now
+"$VITSKIP" version --help | grep -q '^usage: vitskip version' && ok || ko "version --help"
+"$VITSKIP" --version >/dev/full 2>"$T/err"; rc=$?
+[ $rc = 1 ] && grep -q "cannot write to standard output" "$T/err" && ok ||
+    ko "--version to a full disk: exit $rc: $(cat "$T/err")"
+
+# boards --json: an array of the four kinds, each agreeing with the text
+"$VITSKIP" boards >"$T/b.txt" && "$VITSKIP" boards --json >"$T/b.json" && ok || ko "boards failed"
+python3 - "$T/b.json" "$T/b.txt" <<'EOF' && ok || ko "boards --json: $(cat "$T/b.json")"
+import json, sys
+b = json.load(open(sys.argv[1]))
+text = [l for l in open(sys.argv[2]).read().splitlines()[1:] if "results keyed by" not in l]
+keys = [l.split("results keyed by ")[1] for l in open(sys.argv[2]) if "results keyed by" in l]
+assert [o["kind"] for o in b] == ["sim", "cpu", "xrt", "remote"], b
+for o, line in zip(b, text):
+    assert set(o) == {"kind", "available", "detail", "identity"}, o
+    assert isinstance(o["available"], bool) and o["detail"], o
+    word = line.split()[1]
+    assert line.split()[0] == o["kind"], (line, o)
+    if o["kind"] != "remote":
+        assert word == ("available:" if o["available"] else "unavailable:"), (line, o)
+        assert (o["identity"] is not None) == o["available"], o
+    else:
+        assert o["identity"] is None, o
+    assert line.endswith(o["detail"]), (line, o)
+assert [o["identity"] for o in b if o["identity"]] == [k.strip() for k in keys], (b, keys)
+assert b[0]["available"] and b[0]["identity"].startswith("sim:"), "the sim board is always there"
+EOF
+usage "unexpected argument 'sim'" boards --json sim
+usage "did you mean '--json'?" boards --jsno
+
+# eval --json: the text's figures, energy null iff its source is none
+D="--model $M --data $DATA --limit 30"
+"$VITSKIP" eval $D --genome FSFSFSFS >"$T/e.txt" 2>/dev/null &&
+    "$VITSKIP" eval $D --genome FSFSFSFS --json >"$T/e.json" 2>/dev/null && ok ||
+    ko "eval on sim failed"
+python3 - "$T/e.json" "$T/e.txt" <<'EOF' && ok || ko "eval --json on sim: $(cat "$T/e.json")"
+import json, re, sys
+e = json.load(open(sys.argv[1]))
+t = open(sys.argv[2]).read()
+assert e["genome"] == "FSFSFSFS" and e["n_images"] == 30 and e["n_layers"] == 8, e
+assert e["board"] == "sim" and e["model"] == "models/demo", e
+assert "%.2f%%" % e["top1"] in re.search(r"top-1 +(\S+) \(int8", t).group(0), (e["top1"], t)
+assert "%.4f" % e["latency_ms"] == re.search(r"latency +([0-9.]+)", t).group(1), t
+assert e["latency_source"] == "modeled" and e["energy_source"] == "modeled", e
+assert "%.4f" % e["energy_mj"] == re.search(r"energy +([0-9.]+)", t).group(1), t
+assert abs(e["edp_mj_ms"] - e["energy_mj"] * e["latency_ms"]) < 1e-9 * e["edp_mj_ms"], e
+assert e["top1_float"] is None and e["note"].startswith("modeled"), e
+EOF
+"$VITSKIP" eval $D --board cpu --json >"$T/c.json" 2>/dev/null && python3 - "$T/c.json" <<'EOF' &&
+import json, sys
+e = json.load(open(sys.argv[1]))
+assert e["latency_source"] == "measured" and e["genome"] == "FFFFFFFF", e
+assert (e["energy_mj"] is None) == (e["energy_source"] == "none"), e
+assert (e["edp_mj_ms"] is None) == (e["energy_mj"] is None), e
+EOF
+    ok || ko "eval --json on cpu: $(cat "$T/c.json")"
+"$VITSKIP" eval $D --limit 10 --float --json 2>/dev/null |
+    python3 -c 'import json, sys; e = json.load(sys.stdin); assert 0 <= e["top1_float"] <= 100, e' &&
+    ok || ko "eval --float --json has no top1_float"
+usage "--json is for one path, not a cascade" eval --level $M=FSFSFSFS --level $M=FFFFFFFF \
+    --data "$DATA" --json
+usage "--genome 'FSQ': not a genome" eval $D --genome FSQ --json
+usage "option '--json' takes no value" eval $D --json=yes
+
+# show --csv: one row per path of the run, agreeing with show --json
+DB=$T/r.db
+"$VITSKIP" search --model $M --data "$DATA" --limit 40 --budget 8 --seed 3 -q --db "$DB" \
+    >/dev/null 2>"$T/s.err" || die "the search failed: $(tail -2 "$T/s.err")"
+"$VITSKIP" show --db "$DB" --csv >"$T/s.csv" && "$VITSKIP" show --db "$DB" --json >"$T/s.json" &&
+    ok || ko "show --csv failed"
+[ "$(head -1 "$T/s.csv")" = "run,config,genome,top1_val,top1_test,latency_ms,latency_source,energy_mj,energy_source,finetuned_from" ] &&
+    ok || ko "show --csv header: $(head -1 "$T/s.csv")"
+"$VITSKIP" show --help | tr -d ' \n' | grep -qF "$(head -1 "$T/s.csv")" && ok ||
+    ko "the header is not documented"
+python3 - "$T/s.csv" "$T/s.json" "$(q "$DB" 'select count(*) from run_paths')" <<'EOF' &&
+import csv, json, sys
+rows = list(csv.DictReader(open(sys.argv[1], newline="")))
+j = json.load(open(sys.argv[2]))
+assert len(rows) == len(j["paths"]) == int(sys.argv[3]) > 0, (len(rows), sys.argv[3])
+assert all(len(r) == 10 and None not in r for r in rows), rows
+n_test = 0
+for r, p in zip(rows, j["paths"]):
+    assert r["run"] == str(j["run"]["id"]) and r["config"] == p["config"], (r, p)
+    assert r["genome"] == p["genome"], (r, p)
+    assert abs(float(r["top1_val"]) - p["top1"]) < 1e-4, (r, p)
+    assert abs(float(r["latency_ms"]) - p["latency_ms"]) < 1e-6, (r, p)
+    assert r["latency_source"] == p["latency_source"] == "modeled", (r, p)
+    assert (r["top1_test"] == "") == (p["top1_test"] is None), (r, p)
+    n_test += r["top1_test"] != ""
+    assert (r["energy_mj"] == "") == (p["energy_mj"] is None), (r, p)
+    assert r["energy_source"] == p["energy_source"] and r["finetuned_from"] == "", (r, p)
+assert n_test > 0, "no path carries a test figure (the front is measured on test)"
+EOF
+    ok || ko "show --csv vs --json: $(cat "$T/s.csv")"
+"$VITSKIP" show --db "$DB" 1 --csv | cmp -s - "$T/s.csv" && ok || ko "show RUN --csv differs"
+usage "--json and --csv both name the output; give one" show --db "$DB" --csv --json
+usage "RUN '0': expected an integer" show --db "$DB" --csv 0
+usage "RUN '1x': expected an integer" show --db "$DB" --csv 1x
+usage "unexpected argument '2' (one RUN at a time)" show --db "$DB" --csv 1 2
+"$VITSKIP" show --db "$DB" --csv 7 >"$T/out" 2>"$T/err"; rc=$?
+[ $rc = 1 ] && [ ! -s "$T/out" ] && grep -q "7" "$T/err" && ok ||
+    ko "show --csv of a missing run: exit $rc: $(cat "$T/out" "$T/err")"
+"$VITSKIP" show --db "$T/nope.db" --csv >"$T/out" 2>"$T/err"; rc=$?
+[ $rc != 0 ] && [ ! -s "$T/out" ] && [ ! -e "$T/nope.db" ] && ok ||
+    ko "show --csv of a missing database: exit $rc, $(ls "$T")"
+# no runs: the header alone, and JSON that parses
+"$VITSKIP" rm --db "$DB" 1 >/dev/null || ko "rm failed"
+[ "$("$VITSKIP" show --db "$DB" --csv)" = "$(head -1 "$T/s.csv")" ] && ok ||
+    ko "show --csv with no runs: $("$VITSKIP" show --db "$DB" --csv)"
+"$VITSKIP" show --db "$DB" --json | python3 -c 'import json, sys; d = json.load(sys.stdin); assert d["run"] is None and d["paths"] == [], d' &&
+    ok || ko "show --json with no runs is not JSON"
+summary cli-formats
