@@ -372,6 +372,8 @@ vk_status vk_quant_stats(const vk_model *m, int n, vk_calib_image_fn image, void
     part = calloc((size_t)n_thr, sizeof *part);
     if (!part)
         return vk_fail(err, VK_E_NOMEM, "calibration: out of memory");
+    if (progress) /* the start: a rate and an ETA count from here */
+        progress(progress_ctx, 0, n);
     /* images spread over the threads, each keeping its own maxima; the
        maximum of maxima is the same whatever the split */
 #pragma omp parallel num_threads(n_thr) reduction(| : failed)

@@ -56,8 +56,8 @@ vk_status vk_quant_build(const vk_model *m, const vk_ref_stats *st, vk_qmodel *q
 typedef void (*vk_calib_image_fn)(void *ctx, int i, float *out);
 
 /* Calibration maxima over n images fetched by image (one at a time, OpenMP
- * over the images), calling progress (may be NULL) as images finish. On
- * error *st is untouched. */
+ * over the images), calling progress (may be NULL) once with 0 done at the
+ * start and then as images finish. On error *st is untouched. */
 vk_status vk_quant_stats(const vk_model *m, int n, vk_calib_image_fn image, void *image_ctx,
                          vk_progress_fn progress, void *progress_ctx, vk_ref_stats *st,
                          vk_err *err);

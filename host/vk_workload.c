@@ -8,36 +8,73 @@
 
 #include "vk_sha256.h"
 
+/* The model, its splits, the test images (when test is not NULL, taken
+ * before calibrating so that bad data fails at once) and the calibrated
+ * blob: what vk_workload_open and vk_workload_quantize share, so both give
+ * the same blob. On error nothing is left allocated and the outputs are
+ * untouched. */
+static vk_status calibrated(const vk_workload_opts *o, vk_model *m, vk_splits *sp,
+                            vk_dataset *test, vk_qmodel *q, vk_calib_result *how, vk_err *err)
+{
+    vk_dataset rt;
+    vk_model rm;
+    vk_splits rs;
+    vk_dataset calib;
+    vk_split_opts so = {.data = o->data, .calib = o->calib, .n_test = o->limit,
+                        .n_calib = o->calib_n, .val = o->val, .n_val = o->n_val};
+    vk_status rc;
+
+    memset(&rs, 0, sizeof rs);
+    memset(&calib, 0, sizeof calib);
+    memset(&rt, 0, sizeof rt);
+    if (!o->model || !o->data)
+        return vk_fail(err, VK_E_ARG, "a model and a dataset are required");
+    if ((rc = vk_model_load(o->model, o->arch, &rm, err)) != VK_OK)
+        return rc;
+    if ((rc = vk_model_heldout(o->model, &so.holdout_first, &so.holdout_count, err)) != VK_OK ||
+        (rc = vk_splits_resolve(&so, &rm, &rs, err)) != VK_OK ||
+        (test && (rc = vk_splits_take(&rs, VK_SPLIT_TEST, &rt, err)) != VK_OK) ||
+        (rc = vk_splits_take(&rs, VK_SPLIT_CALIB, &calib, err)) != VK_OK)
+        goto err;
+    if (rs.note[0] && !o->quiet)
+        fprintf(stderr, "note: %s\n", rs.note);
+    if ((rc = vk_calib_get(&rm, &calib, &o->cache, q, how, err)) != VK_OK)
+        goto err;
+    vk_dataset_free(&calib);
+    *m = rm;
+    *sp = rs;
+    if (test)
+        *test = rt;
+    return VK_OK;
+err:
+    vk_dataset_free(&rt);
+    vk_dataset_free(&calib);
+    vk_splits_free(&rs);
+    vk_model_free(&rm);
+    return rc;
+}
+
+vk_status vk_workload_quantize(const vk_workload_opts *o, vk_model *m, vk_qmodel *q,
+                               vk_calib_result *how, vk_err *err)
+{
+    vk_splits sp;
+    vk_status rc = calibrated(o, m, &sp, NULL, q, how, err);
+    if (rc == VK_OK)
+        vk_splits_free(&sp);
+    return rc;
+}
+
 vk_status vk_workload_open(const vk_workload_opts *o, vk_workload *w, vk_err *err)
 {
     vk_workload r;
-    vk_dataset calib;
-    vk_splits sp;
-    vk_split_opts so = {.data = o->data, .calib = o->calib, .n_test = o->limit,
-                        .n_calib = o->calib_n, .val = o->val, .n_val = o->n_val};
     float *f = NULL;
     size_t img_n;
     uint8_t h[32];
     vk_status rc;
 
     memset(&r, 0, sizeof r);
-    memset(&calib, 0, sizeof calib);
-    memset(&sp, 0, sizeof sp);
-    if (!o->model || !o->data)
-        return vk_fail(err, VK_E_ARG, "a model and a dataset are required");
-    rc = vk_model_load(o->model, o->arch, &r.model, err);
-    if (rc != VK_OK)
+    if ((rc = calibrated(o, &r.model, &r.splits, &r.data, &r.q, &r.calib, err)) != VK_OK)
         return rc;
-    if ((rc = vk_model_heldout(o->model, &so.holdout_first, &so.holdout_count, err)) != VK_OK ||
-        (rc = vk_splits_resolve(&so, &r.model, &sp, err)) != VK_OK ||
-        (rc = vk_splits_take(&sp, VK_SPLIT_TEST, &r.data, err)) != VK_OK ||
-        (rc = vk_splits_take(&sp, VK_SPLIT_CALIB, &calib, err)) != VK_OK)
-        goto err;
-    if (sp.note[0] && !o->quiet)
-        fprintf(stderr, "note: %s\n", sp.note);
-    if ((rc = vk_calib_get(&r.model, &calib, &o->cache, &r.q, &r.calib, err)) != VK_OK)
-        goto err;
-
     r.n = r.data.n;
     img_n = vk_qmodel_img_n(&r.q);
     r.imgs = malloc((size_t)r.n * img_n);
@@ -55,18 +92,11 @@ vk_status vk_workload_open(const vk_workload_opts *o, vk_workload *w, vk_err *er
     vk_sha256_hex(r.model.sha256, r.ckpt_hash);
     vk_dataset_hash(&r.data, h);
     vk_sha256_hex(h, r.data_hash);
-    vk_dataset_free(&calib);
-    r.splits = sp;
     *w = r;
     return VK_OK;
 err:
     free(f);
-    vk_dataset_free(&calib);
-    vk_splits_free(&sp);
-    free(r.imgs);
-    vk_qmodel_free(&r.q);
-    vk_dataset_free(&r.data);
-    vk_model_free(&r.model);
+    vk_workload_free(&r);
     return rc;
 }
 

@@ -62,6 +62,14 @@ typedef struct {
 } vk_imageset;
 
 vk_status vk_workload_open(const vk_workload_opts *o, vk_workload *w, vk_err *err);
+/* The calibrated blob alone, of the model and calibration images that
+ * vk_workload_open would use with the same options (so the same bytes,
+ * from the same cache entry), without decoding the evaluation images.
+ * On success the caller owns *m and *q (vk_model_free, vk_qmodel_free);
+ * *how (may be NULL) says whether the cache had it. On error all three
+ * are untouched. */
+vk_status vk_workload_quantize(const vk_workload_opts *o, vk_model *m, vk_qmodel *q,
+                               vk_calib_result *how, vk_err *err);
 void vk_workload_free(vk_workload *w);
 
 /* Top-1 accuracy in percent of n results against the dataset's labels. */

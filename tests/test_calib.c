@@ -17,7 +17,7 @@
 
 static char dir[64];
 static char warned[2048];
-static int n_warn, n_progress, last_done, last_total;
+static int n_warn, n_progress, last_done, last_total, first_done = -1;
 
 static void on_warn(void *ctx, const char *msg)
 {
@@ -31,7 +31,8 @@ static void on_progress(void *ctx, int done, int total)
     (void)ctx;
 #pragma omp critical(test_calib_progress)
     {
-        n_progress++;
+        if (n_progress++ == 0)
+            first_done = done;
         if (done > last_done)
             last_done = done;
         last_total = total;
@@ -101,11 +102,13 @@ static void test_hit_and_miss(void)
     snprintf(cache, sizeof cache, "%s/a/b/cache", dir); /* parents created too */
     tiny_model(&m, 1);
     images(&cal, 10, 0);
-    /* first: computed (with progress over every image) and stored */
+    /* first: computed (with progress at the start, 0 done, and over every
+       image) and stored */
     CHECK_EQ_INT(get(&m, &cal, cache, h1), VK_CALIB_MISS);
     CHECK_EQ_INT(last_done, 10);
     CHECK_EQ_INT(last_total, 10);
-    CHECK_EQ_INT(n_progress, 10);
+    CHECK_EQ_INT(n_progress, 11);
+    CHECK_EQ_INT(first_done, 0);
     /* the same bytes as calibrating directly */
     size_t img_n = 64;
     float *f = malloc(10 * img_n * sizeof(float));

@@ -36,6 +36,7 @@ static const vk_command commands[] = {
     {"export", vk_cmd_export, "a path's or cascade's skip table as a C header or JSON"},
     {"finetune-plan", vk_cmd_finetune_plan, "tune a run's front paths, measure and store them"},
     {"sensitivity", vk_cmd_sensitivity, "what each choice costs and saves, one encoder at a time"},
+    {"quantize", vk_cmd_quantize, "calibrate a checkpoint and write its int8 blob (.vkq)"},
     {"eval", vk_cmd_eval, "top-1, entropy and timing of one path on a board"},
     {"boards", vk_cmd_boards, "boards this machine offers, and why others are not"},
     {"model-figures", vk_cmd_model_figures, "the ZCU102 model's figures for DeiT-S and the demo"},

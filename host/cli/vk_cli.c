@@ -203,3 +203,47 @@ void vk_progress_board(void *ctx, int done, int total)
     (void)total;
     vk_progress_update(ctx, done);
 }
+
+/* "37s", "3m05s", "1h02m" */
+static void fmt_secs(double s, char *out, size_t n)
+{
+    int t = s > 0 && s < 3.6e6 ? (int)(s + 0.5) : 0; /* under 1000 hours */
+    if (t < 60)
+        snprintf(out, n, "%ds", t);
+    else if (t < 3600)
+        snprintf(out, n, "%dm%02ds", t / 60, t % 60);
+    else
+        snprintf(out, n, "%dh%02dm", t / 3600, t / 60 % 60);
+}
+
+static void calib_progress(void *ctx, int done, int total)
+{
+    vk_calib_bar *p = ctx;
+    pthread_mutex_lock(&vk_progress_lock);
+    if (done == 0 || p->t0 == 0) {
+        p->t0 = vk_clock_now();
+        p->last_pct = -1;
+    }
+    int pct = total > 0 ? (int)(100.0 * done / total) : 100;
+    if (pct != p->last_pct && (p->tty || pct / 10 != p->last_pct / 10 || done == total)) {
+        double el = vk_clock_now() - p->t0, rate = el > 0 ? done / el : 0;
+        char eta[32];
+        fmt_secs(rate > 0 ? (total - done) / rate : 0, eta, sizeof eta);
+        fprintf(stderr, "%scalibration: %d/%d images, %.1f images/s, %s %s%s", p->tty ? "\r" : "",
+                done, total, rate, done == total ? "took" : "eta",
+                done == total ? (fmt_secs(el, eta, sizeof eta), eta) : eta,
+                p->tty && done < total ? "   " : "\n");
+        p->last_pct = pct;
+    }
+    pthread_mutex_unlock(&vk_progress_lock);
+}
+
+void vk_cli_calib_progress(vk_calib_opts *o, vk_calib_bar *p, int force)
+{
+    memset(p, 0, sizeof *p);
+    p->tty = isatty(2);
+    if (!p->tty && !force)
+        return;
+    o->progress = calib_progress;
+    o->progress_ctx = p;
+}

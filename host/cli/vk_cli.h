@@ -12,6 +12,7 @@
 #include <getopt.h>
 #include <stdio.h>
 
+#include "host/vk_calib.h"
 #include "host/vk_clock.h"
 
 #define VK_EXIT_OK 0
@@ -36,6 +37,7 @@ int vk_cmd_bench(int argc, char **argv);
 int vk_cmd_report(int argc, char **argv);
 int vk_cmd_runs(int argc, char **argv);
 int vk_cmd_rm(int argc, char **argv);
+int vk_cmd_quantize(int argc, char **argv);
 
 /* Prints "vitskip <cmd>: <msg>" and "try 'vitskip <cmd> --help'" on stderr;
  * returns VK_EXIT_USAGE. */
@@ -91,5 +93,19 @@ void vk_progress_end(vk_progress *p);
 /* A board's progress callback (vk_path_req.progress) over a vk_progress
  * passed as ctx. */
 void vk_progress_board(void *ctx, int done, int total);
+
+/* Calibration progress on stderr, one line: "calibration: 96/512 images,
+ * 11.2 images/s, eta 37s", redrawn on a terminal, else (when forced, e.g.
+ * by --progress) printed at every 10%. Nothing when stderr is not a
+ * terminal and force is 0, so scripted output stays stable; nothing when
+ * the blob comes from the cache (no image is calibrated). Installs itself
+ * on o; p is borrowed for as long as o is used. Thread-safe. */
+typedef struct {
+    int tty;      /* redraw in place */
+    int last_pct; /* the last percent printed */
+    double t0;    /* when calibration started (its first callback) */
+} vk_calib_bar;
+
+void vk_cli_calib_progress(vk_calib_opts *o, vk_calib_bar *p, int force);
 
 #endif
