@@ -77,7 +77,7 @@ int32_t vk_qmodel_dim(const vk_qmodel *q, int hdr_field);
 size_t vk_qmodel_img_n(const vk_qmodel *q);
 size_t vk_qmodel_act_n(const vk_qmodel *q);
 
-/* File form: "VKQM0001", u32 par_n, u32 wt_n, par (int32 LE), wt.
+/* File form: "VKQM0002" (VK_QM_MAGIC), u32 par_n, u32 wt_n, par (int32 LE), wt.
  * from_bytes validates the header and every dimension against vk_config.h. */
 vk_status vk_qmodel_to_bytes(const vk_qmodel *q, uint8_t **buf, size_t *len, vk_err *err);
 vk_status vk_qmodel_from_bytes(const uint8_t *buf, size_t len, const char *what,

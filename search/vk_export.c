@@ -115,7 +115,7 @@ char *vk_export_header(const vk_skip_table *t)
         if ((unsigned char)*c < 0x20 || *c == 0x7f || (c[0] == '*' && c[1] == '/'))
             *c = ' ';
     if (t->n_layers < 1 || t->n_layers > VK_MAX_LAYERS || !is_hex(t->model_hash) ||
-        !vk_export_name_ok(t->name))
+        !is_hex(t->ckpt_hash) || !vk_export_name_ok(t->name))
         return NULL;
     for (i = 0; name[i]; i++)
         u[i] = (char)toupper((unsigned char)name[i]);
@@ -127,7 +127,13 @@ char *vk_export_header(const vk_skip_table *t)
             "#define VITSKIP_UNUSED __attribute__((unused))\n#else\n#define VITSKIP_UNUSED\n"
             "#endif\n#endif\n\n");
     put(&b, "#ifndef %s_TABLE_H\n#define %s_TABLE_H\n\n#include <stdint.h>\n\n", u, u);
+    put(&b, "/* the blob (the int8 model the table was measured with): SHA-256 of its\n"
+            "   file, which `vitskip quantize` writes; `sha256sum FILE.vkq` prints it */\n");
     put(&b, "#define %s_MODEL_SHA256 \"%s\"\n", u, t->model_hash);
+    if (t->ckpt_hash[0]) {
+        put(&b, "/* the checkpoint the blob was calibrated from: SHA-256 of its weights file */\n");
+        put(&b, "#define %s_CHECKPOINT_SHA256 \"%s\"\n", u, t->ckpt_hash);
+    }
     put(&b, "#define %s_N_LAYERS %d\n", u, t->n_layers);
     put(&b, "#define %s_CASCADE %d\n", u, t->kind_cascade);
     put_figure(&b, u, "TOP1", t->top1, NULL, "",
@@ -176,11 +182,13 @@ char *vk_export_json(const vk_skip_table *t)
     cJSON *o;
     char txt[VK_GENOME_TEXT_MAX], *s;
     if (t->n_layers < 1 || t->n_layers > VK_MAX_LAYERS || !is_hex(t->model_hash) ||
-        !(o = cJSON_CreateObject()))
+        !is_hex(t->ckpt_hash) || !(o = cJSON_CreateObject()))
         return NULL;
     cJSON_AddStringToObject(o, "format", "vitskip-skip-table");
     cJSON_AddNumberToObject(o, "version", 1);
     cJSON_AddStringToObject(o, "model_hash", t->model_hash);
+    if (t->ckpt_hash[0])
+        cJSON_AddStringToObject(o, "checkpoint_sha256", t->ckpt_hash);
     cJSON_AddNumberToObject(o, "n_layers", t->n_layers);
     cJSON_AddStringToObject(o, "kind", t->kind_cascade ? "cascade" : "path");
     vk_genome_format(&t->low, t->n_layers, txt);
@@ -286,6 +294,14 @@ static vk_status parse_json(const char *text, const char *what, vk_skip_table *t
         goto out;
     }
     snprintf(t->model_hash, sizeof t->model_hash, "%s", v->valuestring);
+    v = cJSON_GetObjectItemCaseSensitive(o, "checkpoint_sha256");
+    if (v && (!cJSON_IsString(v) || strlen(v->valuestring) != 64 || !is_hex(v->valuestring))) {
+        rc = vk_fail(err, VK_E_FORMAT, "%s: \"checkpoint_sha256\" must be a SHA-256 hex string",
+                     what);
+        goto out;
+    }
+    if (v)
+        snprintf(t->ckpt_hash, sizeof t->ckpt_hash, "%s", v->valuestring);
     v = cJSON_GetObjectItemCaseSensitive(o, "kind");
     if (!cJSON_IsString(v) || (strcmp(v->valuestring, "path") && strcmp(v->valuestring, "cascade"))) {
         rc = vk_fail(err, VK_E_FORMAT, "%s: \"kind\" must be \"path\" or \"cascade\"", what);
@@ -444,6 +460,19 @@ static vk_status parse_header(const char *text, const char *what, vk_skip_table 
         return vk_fail(err, VK_E_FORMAT, "%s: %s_MODEL_SHA256 is not a quoted hash", what, u);
     memcpy(t->model_hash, h, k);
     t->model_hash[k] = 0;
+    snprintf(m, sizeof m, "#define %s_CHECKPOINT_SHA256 \"", u);
+    if ((h = strstr(text, m))) { /* optional */
+        h += strlen(m);
+        k = strcspn(h, "\"\n");
+        if (k != 64 || h[k] != '"')
+            return vk_fail(err, VK_E_FORMAT, "%s: %s_CHECKPOINT_SHA256 is not a quoted hash",
+                           what, u);
+        memcpy(t->ckpt_hash, h, k);
+        t->ckpt_hash[k] = 0;
+        if (!is_hex(t->ckpt_hash))
+            return vk_fail(err, VK_E_FORMAT, "%s: %s_CHECKPOINT_SHA256 is not a quoted hash",
+                           what, u);
+    }
     if ((rc = header_figure(text, u, "TOP1", &t->top1, NULL, NULL, what, err)) ||
         (rc = header_figure(text, u, "LATENCY_MS", &t->latency_ms, "LATENCY_SOURCE",
                             t->latency_src, what, err)) ||

@@ -9,7 +9,8 @@
  *     name (default vk_skip): arrays NAME_modes[] (and NAME_modes_high[] for
  *     a cascade), macros NAME_MODEL_SHA256, NAME_N_LAYERS, NAME_CASCADE,
  *     NAME_THRESHOLD_Q16, NAME_RESUME, NAME_TOP1, NAME_LATENCY_MS,
- *     NAME_ENERGY_MJ (absent when the board gave no energy); include guard
+ *     NAME_ENERGY_MJ (absent when the board gave no energy),
+ *     NAME_CHECKPOINT_SHA256 (absent when not known); include guard
  *     NAME_TABLE_H, so tables of different names share a translation unit;
  *     the arrays are marked unused (VITSKIP_UNUSED), so a unit that reads
  *     only some of them compiles under -Wall -Wextra -Werror;
@@ -31,7 +32,11 @@
 
 typedef struct {
     int n_layers;
-    char model_hash[65];
+    char model_hash[65];   /* the blob the table was measured with: the SHA-256
+                              of its file (`vitskip quantize` writes it, so
+                              `sha256sum FILE.vkq` prints this value) */
+    char ckpt_hash[65];    /* the SHA-256 of the checkpoint's weights file the
+                              blob was calibrated from; "" = not known */
     int kind_cascade;      /* 0: a path (low only); 1: a cascade */
     vk_genome low, high;
     int32_t threshold_q16; /* cascade: escalate when entropy > threshold */

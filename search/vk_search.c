@@ -691,6 +691,8 @@ vk_status vk_search_run(const vk_search_opts *o_in, vk_search_result *res, vk_er
     wo.val = o.val;
     wo.n_val = o.n_val;
     wo.quiet = o.quiet;
+    if (o.cache)
+        wo.cache = *o.cache;
     if (!w) {
         if ((rc = vk_workload_open(&wo, &own_w, err)) != VK_OK)
             goto out;

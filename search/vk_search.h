@@ -55,6 +55,7 @@
 #include <stdint.h>
 
 #include "../db/vk_store.h"
+#include "../host/vk_calib.h"
 #include "../host/vk_status.h"
 #include "vk_objective.h"
 
@@ -149,6 +150,8 @@ typedef struct {
                                  the run is marked interrupted, resumable */
     int max_retries;          /* per path after board failures (default 3) */
     int quiet;                /* no workload notes on stderr */
+    const vk_calib_opts *cache; /* the calibration cache and its progress
+                                 (NULL: the default folder, silent); borrowed */
     const vk_search_events *events; /* NULL: no progress reported; borrowed */
     const char *space;        /* genes per encoder (vk_space_parse): "FS"
                                  (default, PIVOT's), "all", ... */

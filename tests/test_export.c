@@ -29,6 +29,8 @@ static void table(vk_skip_table *t, int cascade)
         t->threshold_q16 = 75215;
         t->resume = 3;
     }
+    if (!cascade) /* a path with its checkpoint's hash, a cascade without */
+        strcpy(t->ckpt_hash, "165a333d486f801d2cc07b914b7021919fee1da092019b46007f0d83674074f2");
     strcpy(t->comment, "test table");
     t->top1 = 86.8;
     t->latency_ms = 3.4204;
@@ -46,7 +48,8 @@ static int same_fig(double a, double b)
 static int same(const vk_skip_table *a, const vk_skip_table *b)
 {
     return a->n_layers == b->n_layers && a->kind_cascade == b->kind_cascade &&
-           !strcmp(a->model_hash, b->model_hash) && vk_genome_equal(&a->low, &b->low, 8) &&
+           !strcmp(a->model_hash, b->model_hash) && !strcmp(a->ckpt_hash, b->ckpt_hash) &&
+           vk_genome_equal(&a->low, &b->low, 8) &&
            (!a->kind_cascade || (vk_genome_equal(&a->high, &b->high, 8) &&
                                  a->threshold_q16 == b->threshold_q16 && a->resume == b->resume)) &&
            !strcmp(a->name[0] ? a->name : "vk_skip", b->name) && same_fig(a->top1, b->top1) &&
@@ -76,7 +79,15 @@ static void test_roundtrip(void)
             CHECK_STR_CONTAINS(h, "#define VK_SKIP_ENERGY_MJ 10.3499 ");
             CHECK_STR_CONTAINS(h, "#define VK_SKIP_LATENCY_SOURCE \"modeled\"");
         }
-        if (k == 1) { /* no energy: no macro, null in JSON */
+        if (k == 0) { /* the blob hash and the checkpoint's, beside it */
+            CHECK_STR_CONTAINS(h, "#define VK_SKIP_MODEL_SHA256 \"783b7663");
+            CHECK_STR_CONTAINS(h, "#define VK_SKIP_CHECKPOINT_SHA256 \"165a333d");
+            CHECK_STR_CONTAINS(h, "sha256sum FILE.vkq");
+            CHECK_STR_CONTAINS(j, "\"checkpoint_sha256\":\t\"165a333d");
+        }
+        if (k == 1) { /* no energy: no macro, null in JSON; no checkpoint hash: none */
+            CHECK(!strstr(h, "CHECKPOINT_SHA256"));
+            CHECK(!strstr(j, "checkpoint_sha256"));
             CHECK(!strstr(h, "#define VK_SKIP_ENERGY_MJ"));
             CHECK_STR_CONTAINS(j, "\"energy_mj\":\tnull");
         }
@@ -111,12 +122,29 @@ static void test_malformed(void)
         "\"kind\":\"cascade\",\"modes\":[1,2],\"high_modes\":[0,0],\"threshold_q16\":5,"
         "\"resume\":9}", "resume");
     bad("#define X 1\n", "not a vitskip skip table");
+    bad("{\"format\":\"vitskip-skip-table\",\"version\":1,\"n_layers\":2,\"model_hash\":\"ab\","
+        "\"checkpoint_sha256\":\"abc\",\"kind\":\"path\",\"modes\":[1,2]}",
+        "\"checkpoint_sha256\"");
     vk_skip_table t;
     table(&t, 1);
     char *h = vk_export_header(&t);
     char *cut = strdup(h);
     strstr(cut, "vk_skip_modes_high")[0] = 0; /* truncated: no high table */
     bad(cut, "vk_skip_modes_high");
+    {   /* a checkpoint hash that is not 64 hex digits */
+        vk_skip_table tp;
+        table(&tp, 0);
+        char *hp = vk_export_header(&tp);
+        char *q = strstr(hp, "CHECKPOINT_SHA256 \"165a") + 19;
+        q[0] = 'g';
+        bad(hp, "VK_SKIP_CHECKPOINT_SHA256");
+        q[0] = '1';
+        memmove(q, q + 1, strlen(q)); /* 63 digits */
+        bad(hp, "VK_SKIP_CHECKPOINT_SHA256");
+        free(hp);
+        strcpy(tp.ckpt_hash, "XYZ");
+        CHECK(vk_export_header(&tp) == NULL && vk_export_json(&tp) == NULL);
+    }
     char *p = strstr(h, "0x00006401u,");
     memcpy(p, "zzzzzzzzzzz,", 12);
     bad(h, "vk_skip_modes[1]");

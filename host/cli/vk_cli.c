@@ -228,7 +228,10 @@ static void calib_progress(void *ctx, int done, int total)
     if (pct != p->last_pct && (p->tty || pct / 10 != p->last_pct / 10 || done == total)) {
         double el = vk_clock_now() - p->t0, rate = el > 0 ? done / el : 0;
         char eta[32];
-        fmt_secs(rate > 0 ? (total - done) / rate : 0, eta, sizeof eta);
+        if (rate > 0)
+            fmt_secs((total - done) / rate, eta, sizeof eta);
+        else
+            snprintf(eta, sizeof eta, "-");
         fprintf(stderr, "%scalibration: %d/%d images, %.1f images/s, %s %s%s", p->tty ? "\r" : "",
                 done, total, rate, done == total ? "took" : "eta",
                 done == total ? (fmt_secs(el, eta, sizeof eta), eta) : eta,

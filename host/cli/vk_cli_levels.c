@@ -315,6 +315,8 @@ int vk_cli_cascade_run(const vk_cli_cascade *c, vk_store *db, const char *config
     for (int l = 0; l < L; l++) {
         vk_workload_opts wo = {.model = c->lv[l].model, .data = c->data, .calib = c->calib,
                                .limit = c->limit};
+        vk_calib_bar cbar;
+        vk_cli_calib_progress(&wo.cache, &cbar, 0);
         if (vk_workload_open(&wo, &w[l], &err) != VK_OK) {
             fprintf(stderr, "vitskip %s: level %d: %s\n", c->cmd, l + 1, err.msg);
             goto out;

@@ -268,6 +268,8 @@ int vk_cmd_eval(int argc, char **argv)
     if (genome && vk_cli_check_genome("eval", "--genome", genome, NULL))
         return VK_EXIT_USAGE;
 
+    vk_calib_bar cbar;
+    vk_cli_calib_progress(&wo.cache, &cbar, 0);
     if (vk_workload_open(&wo, &w, &err) != VK_OK) {
         fprintf(stderr, "vitskip eval: %s\n", err.msg);
         return VK_EXIT_FAIL;

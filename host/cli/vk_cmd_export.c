@@ -5,18 +5,66 @@
 
 #include "host/cli/vk_cli.h"
 #include "host/cli/vk_cli_search.h"
+#include "host/vk_sha256.h"
+#include "host/vk_workload.h"
+
+/* The checkpoint of a stored configuration (its run's model, or the tuned
+ * weights of a fine-tuned path) and its calibration, as the run resolved
+ * them: fills t->ckpt_hash with the SHA-256 of its weights file when it
+ * calibrates to the very blob the table was measured with (from the
+ * calibration cache, else calibrating again). Returns 0, or 1 with why in
+ * err when the checkpoint cannot be read or now gives another blob. */
+static int checkpoint_hash(vk_store *db, const char *cfg, vk_skip_table *t, vk_err *err)
+{
+    int64_t pid = strtoll(cfg + 1, NULL, 10), run_id;
+    vk_cascade_rec c;
+    vk_run_info run;
+    vk_finetune_rec ft;
+    int tuned = 0;
+    vk_model m;
+    vk_qmodel q;
+    vk_calib_bar bar;
+    char hex[65];
+    static const uint8_t zero[32];
+
+    if (cfg[0] == 'C') {
+        if (vk_store_cascade_get(db, pid, &c, err) != VK_OK)
+            return 1;
+        pid = c.low;
+    }
+    if (vk_store_path_run(db, pid, &run_id, err) != VK_OK ||
+        vk_store_run_get(db, run_id, &run, err) != VK_OK ||
+        vk_store_finetune_get(db, pid, &ft, &tuned, err) != VK_OK)
+        return 1;
+    vk_workload_opts wo = {.model = tuned ? ft.model : run.model, .data = run.data,
+                           .calib = run.calib[0] ? run.calib : NULL,
+                           .val = run.val[0] ? run.val : NULL, .quiet = 1};
+    vk_cli_calib_progress(&wo.cache, &bar, 0);
+    if (vk_workload_quantize(&wo, &m, &q, NULL, err) != VK_OK)
+        return 1;
+    vk_sha256_hex(q.hash, hex);
+    int ok = !strcmp(hex, t->model_hash) && memcmp(m.sha256, zero, 32);
+    if (ok)
+        vk_sha256_hex(m.sha256, t->ckpt_hash);
+    else
+        vk_fail(err, VK_E_MISMATCH, "%s now calibrates to blob %.16s, not the %.16s measured",
+                wo.model, hex, t->model_hash);
+    vk_qmodel_free(&q);
+    vk_model_free(&m);
+    return !ok;
+}
 
 int vk_cmd_export(int argc, char **argv)
 {
     static const struct option opts[] = {{"db", 1, 0, 'D'},     {"config", 1, 0, 'c'},
                                          {"format", 1, 0, 'f'}, {"output", 1, 0, 'o'},
                                          {"name", 1, 0, 'n'},   {"help", 0, 0, 'h'},
-                                         {0, 0, 0, 0}};
+                                         {"no-checkpoint", 0, 0, 'N'}, {0, 0, 0, 0}};
     const char *path = NULL, *cfg = NULL, *fmt = "header", *out = NULL, *name = "";
     vk_store *db;
     vk_skip_table t;
     vk_err err = {{0}};
-    int c, rcode;
+    int c, rcode, want_ckpt = 1;
     optind = 1;
     while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
         switch (c) {
@@ -25,12 +73,21 @@ int vk_cmd_export(int argc, char **argv)
         case 'f': fmt = optarg; break;
         case 'o': out = optarg; break;
         case 'n': name = optarg; break;
+        case 'N': want_ckpt = 0; break;
         case 'h':
             printf("usage: vitskip export --db FILE --config P<id>|C<id> [--format header|json] "
                    "[--name NAME] [-o FILE]\n\nThe skip table of a stored path or cascade: a C "
                    "header for firmware (mode words,\nthreshold in Q16 nats, model hash, "
                    "top-1, latency and energy) or JSON for\ntools (schema: "
                    "search/vk_export.schema.json).\n\n"
+                   "MODEL_SHA256 (JSON: model_hash) is the blob the table was measured with:\n"
+                   "the SHA-256 of the .vkq file `vitskip quantize` writes for the run's\n"
+                   "checkpoint and calibration (sha256sum FILE.vkq prints it).\n"
+                   "CHECKPOINT_SHA256 (checkpoint_sha256) beside it is the SHA-256 of the\n"
+                   "checkpoint's weights file, written only when that checkpoint, read now,\n"
+                   "calibrates to that very blob (from the calibration cache, else by\n"
+                   "calibrating again); otherwise it is left out with a warning.\n\n"
+                   "  --no-checkpoint  leave CHECKPOINT_SHA256 out (no checkpoint is read)\n"
                    "  --name NAME   prefix of the header's macros and arrays (default vk_skip:\n"
                    "                VK_SKIP_N_LAYERS, vk_skip_modes[]); tables of different\n"
                    "                names can be included in one translation unit\n");
@@ -48,6 +105,9 @@ int vk_cmd_export(int argc, char **argv)
     if ((rcode = vk_cli_open_db("export", path, VK_CLI_DB_READONLY, &db)))
         return rcode;
     rcode = vk_cli_load_config(db, cfg, &t, &err);
+    if (!rcode && want_ckpt && checkpoint_hash(db, cfg, &t, &err))
+        fprintf(stderr, "vitskip export: warning: the checkpoint's SHA-256 is left out: %s\n",
+                err.msg);
     vk_store_close(db);
     snprintf(t.name, sizeof t.name, "%s", name);
     if (rcode) {

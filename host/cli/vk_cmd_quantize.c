@@ -15,7 +15,7 @@ static const char quantize_help[] =
     "                        [--progress] -o FILE.vkq\n"
     "\n"
     "Calibrates a checkpoint and writes its int8 blob (the kernel's parameters and\n"
-    "weights, file form \"VKQM0001\") to FILE.vkq: the bytes every board loads. Its\n"
+    "weights, file form \"VKQM0002\") to FILE.vkq: the bytes every board loads. Its\n"
     "SHA-256 (sha256sum FILE.vkq) is the blob hash that runs are stored under and\n"
     "that an exported table's MODEL_SHA256 names. The calibration images are the\n"
     "ones eval, search and replay use with the same --data/--calib/--val, so the\n"

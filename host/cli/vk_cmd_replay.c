@@ -210,6 +210,8 @@ int vk_cmd_replay(int argc, char **argv)
     wo.val = run.val[0] ? run.val : NULL;
     wo.n_val = run.n_images;
     memset(&vs, 0, sizeof vs);
+    vk_calib_bar cbar;
+    vk_cli_calib_progress(&wo.cache, &cbar, 0);
     if (vk_workload_open(&wo, &w, &err) != VK_OK)
         goto out_db;
     if (run.test_hash[0] && vk_workload_take(&w, VK_SPLIT_VAL, &vs, &err) != VK_OK)

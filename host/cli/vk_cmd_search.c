@@ -328,7 +328,11 @@ static int run_search(int argc, char **argv, int exhaustive)
     vk_search_events ev = {.ctx = &view, .started = on_started,
                            .attempt_failed = vk_cli_search_failed,
                            .board_unavailable = on_board_unavailable};
+    vk_calib_opts cache = {0};
+    vk_calib_bar cbar;
     if (!o.quiet) {
+        vk_cli_calib_progress(&cache, &cbar, 0);
+        o.cache = &cache;
         ev.batch_begin = on_batch_begin;
         ev.batch_progress = on_batch_progress;
         ev.batch_end = on_batch_end;

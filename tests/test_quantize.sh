@@ -1,0 +1,98 @@
+#!/bin/sh
+# vitskip quantize (issue 11): the .vkq file is the blob eval and search
+# measure (its SHA-256 is the blob hash eval prints, runs are stored under
+# and the exported header's MODEL_SHA256 names), the same bytes calibrated
+# afresh or read from the calibration cache; the header's
+# CHECKPOINT_SHA256 is the checkpoint's weights file's, and is left out
+# with a warning when the checkpoint now calibrates to another blob; the
+# calibration progress line is on stderr only with --progress (or a
+# terminal); bad input is a clear error and writes nothing.
+. tests/vk_test.sh
+VITSKIP_CACHE=$T/cache
+export VITSKIP_CACHE
+args="--model models/demo --data $DATA"
+
+# first: calibrated (a miss), with the progress line asked for
+"$VITSKIP" quantize $args --progress -o "$T/a.vkq" > "$T/a.out" 2> "$T/a.err" ||
+    die "quantize failed: $(cat "$T/a.err")"
+blob=$(sha256sum "$T/a.vkq" | cut -d' ' -f1)
+grep -q "^sha256      $blob " "$T/a.out" && ok || ko "printed hash is not the file's: $(cat "$T/a.out")"
+grep -q '^calibration computed and cached' "$T/a.out" && ok || ko "first run: $(cat "$T/a.out")"
+ckpt=$(sha256sum models/demo/model.safetensors | cut -d' ' -f1)
+grep -q "weights sha256 $ckpt" "$T/a.out" && ok || ko "checkpoint hash: $(cat "$T/a.out")"
+[ "$(head -c 8 "$T/a.vkq")" = VKQM0002 ] && ok || ko "not a VKQM0002 file"
+# the progress line: images done of 512, a rate and an ETA, then the time taken
+grep -qE '^calibration: [0-9]+/512 images, [0-9.]+ images/s, eta [0-9]+s$' "$T/a.err" && ok ||
+    ko "no progress line: $(cat "$T/a.err")"
+grep -qE '^calibration: 512/512 images, [0-9.]+ images/s, took ' "$T/a.err" && ok ||
+    ko "no final progress line: $(cat "$T/a.err")"
+
+# second: from the cache, the same bytes, and quiet without --progress
+"$VITSKIP" quantize $args -o "$T/b.vkq" > "$T/b.out" 2> "$T/b.err" || ko "second quantize failed"
+cmp -s "$T/a.vkq" "$T/b.vkq" && ok || ko "the cached blob differs from the calibrated one"
+grep -q '^calibration from the cache' "$T/b.out" && ok || ko "second run: $(cat "$T/b.out")"
+[ ! -s "$T/b.err" ] && ok || ko "stderr not quiet: $(cat "$T/b.err")"
+# calibrated afresh without a cache: the same bytes again
+VITSKIP_CACHE=$T/cache2 "$VITSKIP" quantize $args -o "$T/c.vkq" > "$T/c.out" 2> "$T/c.err" &&
+    cmp -s "$T/a.vkq" "$T/c.vkq" && [ ! -s "$T/c.err" ] && ok ||
+    ko "a fresh calibration gives other bytes or speaks: $(cat "$T/c.err")"
+
+# eval measures that blob (it prints the hash's first 16 digits)
+"$VITSKIP" eval $args --limit 20 > "$T/e.out" 2> "$T/e.err" || ko "eval failed: $(cat "$T/e.err")"
+grep -q "sha256 $(echo "$blob" | cut -c1-16))" "$T/e.out" && ok ||
+    ko "eval's blob is not the .vkq: $(grep '^model' "$T/e.out") vs $blob"
+grep -q '^calibration' "$T/e.err" && ko "eval printed calibration progress off a terminal" || ok
+
+# a search's exported path: MODEL_SHA256 = sha256sum of the .vkq, the
+# checkpoint's SHA-256 beside it, in the header and in JSON
+"$VITSKIP" search $args --limit 30 --val-limit 30 --budget 3 --seed 3 -q --db "$T/r.db" \
+    > "$T/s.out" 2>&1 || die "search failed: $(tail -3 "$T/s.out")"
+"$VITSKIP" export --db "$T/r.db" --config P1 -o "$T/p.h" 2> "$T/x.err" || ko "export failed"
+grep -q "^#define VK_SKIP_MODEL_SHA256 \"$blob\"$" "$T/p.h" && ok ||
+    ko "header's blob hash is not sha256sum of the .vkq: $(grep SHA256 "$T/p.h")"
+grep -q "^#define VK_SKIP_CHECKPOINT_SHA256 \"$ckpt\"$" "$T/p.h" && ok ||
+    ko "header's checkpoint hash: $(grep SHA256 "$T/p.h") $(cat "$T/x.err")"
+[ ! -s "$T/x.err" ] && ok || ko "export warned: $(cat "$T/x.err")"
+"$VITSKIP" export --db "$T/r.db" --config P1 --format json -o "$T/p.json" &&
+    python3 -c "import json,sys; d=json.load(open('$T/p.json'));
+sys.exit(d['model_hash'] != '$blob' or d['checkpoint_sha256'] != '$ckpt')" && ok ||
+    ko "JSON hashes: $(cat "$T/p.json")"
+"$VITSKIP" export --db "$T/r.db" --config P1 --no-checkpoint -o "$T/n.h" 2> "$T/n.err" &&
+    ! grep -q CHECKPOINT "$T/n.h" && [ ! -s "$T/n.err" ] && ok || ko "--no-checkpoint"
+
+# the run's checkpoint changed since (other weights under its path): the
+# checkpoint's hash is left out, with a warning naming why; the blob hash stays
+mkdir "$T/m" && cp models/demo/*.json "$T/m/" && cp models/demo/model.safetensors "$T/m/" &&
+    "$VITSKIP" search --model "$T/m" --data "$DATA" --limit 30 --val-limit 30 --budget 2 \
+        --seed 3 -q --db "$T/m.db" > "$T/ms.out" 2>&1 || die "search on the copy failed"
+python3 - "$T/m/model.safetensors" <<'EOF' || die "cannot alter the copy"
+import struct, sys
+p = sys.argv[1]
+b = bytearray(open(p, "rb").read())
+n = int.from_bytes(b[:8], "little")
+b[8 + n:8 + n + 4] = struct.pack("<f", 7.5)  # the first (f32) value of the data
+open(p, "wb").write(bytes(b))
+EOF
+"$VITSKIP" export --db "$T/m.db" --config P1 -o "$T/m.h" 2> "$T/m.err" || ko "export of the altered run"
+grep -q "^#define VK_SKIP_MODEL_SHA256 \"$blob\"$" "$T/m.h" && ! grep -q CHECKPOINT "$T/m.h" &&
+    ok || ko "altered checkpoint: $(grep SHA256 "$T/m.h")"
+grep -q "warning: the checkpoint's SHA-256 is left out: $T/m now calibrates to blob" "$T/m.err" &&
+    ok || ko "no warning: $(cat "$T/m.err")"
+
+# bad input: usage errors (exit 2) and failures (exit 1) write no file
+bad() {
+    want=$1; msg=$2; shift 2
+    "$VITSKIP" quantize "$@" > /dev/null 2> "$T/bad.err"; rc=$?
+    [ $rc = "$want" ] && grep -q -- "$msg" "$T/bad.err" && ok ||
+        ko "quantize $*: exit $rc: $(cat "$T/bad.err")"
+}
+bad 2 "-o FILE.vkq is required" $args
+bad 2 "--model and --data are required" --data "$DATA" -o "$T/z.vkq"
+bad 2 "unexpected argument" $args -o "$T/z.vkq" extra
+bad 1 "$T/none" --model "$T/none" --data "$DATA" -o "$T/z.vkq"
+bad 1 "$T/nodata" --model models/demo --data "$T/nodata" -o "$T/z.vkq"
+bad 1 "$T/no/dir/z.vkq: cannot create" $args -o "$T/no/dir/z.vkq"
+[ ! -e "$T/z.vkq" ] && ok || ko "a failed quantize wrote $T/z.vkq"
+"$VITSKIP" quantize --help | grep -q '^usage: vitskip quantize' && ok || ko "--help"
+
+summary test_quantize
