@@ -34,7 +34,9 @@ typedef enum {
     VK_CALIB_HIT = 0,      /* read from the cache */
     VK_CALIB_MISS = 1,     /* calibrated, then stored */
     VK_CALIB_REBUILT = 2,  /* the entry was corrupt: calibrated, stored again */
-    VK_CALIB_UNCACHED = 3  /* calibrated; the cache was off or not writable */
+    VK_CALIB_UNCACHED = 3, /* calibrated; the cache was off or not writable */
+    VK_CALIB_FILE = 4      /* not calibrated: read from a .vkq file the user gave
+                              (vk_workload_opts.blob) */
 } vk_calib_result;
 
 typedef struct {

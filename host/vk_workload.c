@@ -8,6 +8,38 @@
 
 #include "vk_sha256.h"
 
+/* Reads a .vkq file into *q when its dimensions are the model's; on error
+ * *q is untouched. */
+static vk_status blob_load(const char *path, const vk_model *m, const char *model_path,
+                           vk_qmodel *q, vk_err *err)
+{
+    static const struct {
+        int field;
+        const char *name;
+    } dims[] = {{VK_HDR_IMAGE, "image size"}, {VK_HDR_PATCH, "patch size"},
+                {VK_HDR_CHANNELS, "channels"}, {VK_HDR_DIM, "width"},
+                {VK_HDR_LAYERS, "encoders"},   {VK_HDR_HEADS, "heads"},
+                {VK_HDR_MLP, "MLP width"},     {VK_HDR_CLASSES, "classes"},
+                {VK_HDR_PREFIX, "prefix tokens"}};
+    const int want[] = {m->hp.image_size, m->hp.patch_size, m->hp.n_channels,
+                        m->hp.dim,        m->hp.n_layers,   m->hp.n_heads,
+                        m->hp.mlp_dim,    m->hp.n_classes,  m->n_prefix};
+    vk_qmodel r;
+    vk_status rc = vk_qmodel_load(path, &r, err);
+    if (rc != VK_OK)
+        return rc;
+    for (size_t i = 0; i < sizeof dims / sizeof dims[0]; i++)
+        if (vk_qmodel_dim(&r, dims[i].field) != want[i]) {
+            rc = vk_fail(err, VK_E_MISMATCH, "%s: a blob of %s %d, but %s has %d", path,
+                         dims[i].name, (int)vk_qmodel_dim(&r, dims[i].field), model_path,
+                         want[i]);
+            vk_qmodel_free(&r);
+            return rc;
+        }
+    *q = r;
+    return VK_OK;
+}
+
 /* The model, its splits, the test images (when test is not NULL, taken
  * before calibrating so that bad data fails at once) and the calibrated
  * blob: what vk_workload_open and vk_workload_quantize share, so both give
@@ -29,17 +61,34 @@ static vk_status calibrated(const vk_workload_opts *o, vk_model *m, vk_splits *s
     memset(&rt, 0, sizeof rt);
     if (!o->model || !o->data)
         return vk_fail(err, VK_E_ARG, "a model and a dataset are required");
+    {
+        size_t k = strlen(o->model);
+        if (k > 4 && !strcmp(o->model + k - 4, ".vkq"))
+            return vk_fail(err, VK_E_ARG,
+                           "%s: a .vkq file holds the int8 blob only, not the preprocessing "
+                           "and labels; give the checkpoint as the model and the file as the "
+                           "blob (--blob)",
+                           o->model);
+    }
     if ((rc = vk_model_load(o->model, o->arch, &rm, err)) != VK_OK)
         return rc;
     if ((rc = vk_model_heldout(o->model, &so.holdout_first, &so.holdout_count, err)) != VK_OK ||
         (rc = vk_splits_resolve(&so, &rm, &rs, err)) != VK_OK ||
-        (test && (rc = vk_splits_take(&rs, VK_SPLIT_TEST, &rt, err)) != VK_OK) ||
-        (rc = vk_splits_take(&rs, VK_SPLIT_CALIB, &calib, err)) != VK_OK)
+        (test && (rc = vk_splits_take(&rs, VK_SPLIT_TEST, &rt, err)) != VK_OK))
         goto err;
-    if (rs.note[0] && !o->quiet)
-        fprintf(stderr, "note: %s\n", rs.note);
-    if ((rc = vk_calib_get(&rm, &calib, &o->cache, q, how, err)) != VK_OK)
-        goto err;
+    if (o->blob) {
+        if ((rc = blob_load(o->blob, &rm, o->model, q, err)) != VK_OK)
+            goto err;
+        if (how)
+            *how = VK_CALIB_FILE;
+    } else {
+        if ((rc = vk_splits_take(&rs, VK_SPLIT_CALIB, &calib, err)) != VK_OK)
+            goto err;
+        if (rs.note[0] && !o->quiet)
+            fprintf(stderr, "note: %s\n", rs.note);
+        if ((rc = vk_calib_get(&rm, &calib, &o->cache, q, how, err)) != VK_OK)
+            goto err;
+    }
     vk_dataset_free(&calib);
     *m = rm;
     *sp = rs;

@@ -14,7 +14,8 @@
  * source: the sibling *train-images* file of an IDX *t10k-images* file,
  * else the selection part of the data), calib_n of them (default 512),
  * never an evaluation image. The blob comes from the calibration cache
- * (vk_calib.h) when it holds one for this model and these images. The
+ * (vk_calib.h) when it holds one for this model and these images, or from
+ * opts.blob, a .vkq file, without calibrating. The
  * validation split (opts.val, n_val; narrowed to the checkpoint's hold-out,
  * vk_model_heldout, when it comes from the default training file) is taken
  * on demand with vk_workload_take: what a search selects on, never a test
@@ -32,6 +33,10 @@ typedef struct {
     const char *arch;     /* timm architecture name, or NULL */
     const char *data;     /* IDX file or image folder */
     const char *calib;    /* optional calibration set */
+    const char *blob;     /* optional .vkq file (vitskip quantize): the blob,
+                             read instead of calibrating; its dimensions must
+                             be the model's (the model still gives the
+                             preprocessing and the labels) */
     int limit;            /* evaluation images (0 = all of the test split) */
     const char *val;      /* optional validation source */
     int n_val;            /* validation images (0 = VK_SPLIT_VAL_N) */

@@ -43,6 +43,53 @@ grep -q "sha256 $(echo "$blob" | cut -c1-16))" "$T/e.out" && ok ||
     ko "eval's blob is not the .vkq: $(grep '^model' "$T/e.out") vs $blob"
 grep -q '^calibration' "$T/e.err" && ko "eval printed calibration progress off a terminal" || ok
 
+# eval --blob runs the file as is, without calibrating (an empty cache
+# stays empty), with byte-identical results to eval from the checkpoint
+for b in sim cpu; do
+    "$VITSKIP" eval $args --limit 200 --board $b > "$T/e1" 2>&1 || ko "eval on $b failed"
+    VITSKIP_CACHE=$T/empty "$VITSKIP" eval $args --limit 200 --board $b --blob "$T/a.vkq" \
+        > "$T/e2" 2>&1 || ko "eval --blob on $b failed: $(cat "$T/e2")"
+    # the results (sim: its modeled latency and energy too; cpu: measured, so not)
+    keep='^(model|data|board|path|top-1|entropy) '
+    [ $b = sim ] && keep='^(model|data|board|path|top-1|entropy|latency|energy) '
+    grep -E "$keep" "$T/e1" > "$T/e1.r"
+    grep -E "$keep" "$T/e2" > "$T/e2.r"
+    cmp -s "$T/e1.r" "$T/e2.r" && grep -q '^top-1 ' "$T/e2" && ok ||
+        ko "eval --blob on $b differs: $(diff "$T/e1.r" "$T/e2.r")"
+done
+[ -z "$(ls -A "$T/empty" 2>/dev/null)" ] && ok || ko "eval --blob calibrated: $(ls "$T/empty")"
+# a blob of another model, and a .vkq given as the model: clear errors
+"$VITSKIP" eval --model models/fm197 --data "$DATA" --limit 5 --blob "$T/a.vkq" > /dev/null \
+    2> "$T/m.err" && ko "a demo blob ran with fm197" ||
+    { grep -q "a.vkq: a blob of .*, but models/fm197 has" "$T/m.err" && ok || ko "$(cat "$T/m.err")"; }
+"$VITSKIP" eval --model "$T/a.vkq" --data "$DATA" --limit 5 > /dev/null 2> "$T/m.err" &&
+    ko "a .vkq ran as a model" ||
+    { grep -q "a.vkq: a .vkq file holds the int8 blob only.*--blob" "$T/m.err" && ok ||
+      ko "$(cat "$T/m.err")"; }
+head -c 1000 "$T/a.vkq" > "$T/cut.vkq"
+"$VITSKIP" eval $args --limit 5 --blob "$T/cut.vkq" > /dev/null 2> "$T/m.err" &&
+    ko "a truncated blob ran" || { grep -q "cut.vkq" "$T/m.err" && ok || ko "$(cat "$T/m.err")"; }
+
+# an agent takes the file's bytes as they are: PUT /v1/models/<sha256sum>
+"$VITSKIP" agent --board sim --port 0 > "$T/url" 2> "$T/agent.log" &
+agent=$!
+vk_cleanup='kill $agent 2>/dev/null; wait $agent 2>/dev/null'
+poll 100 test -s "$T/url" || die "the agent did not start: $(tail -3 "$T/agent.log")"
+url=$(head -1 "$T/url")
+python3 - "$url" "$blob" "$T/a.vkq" <<'EOF' && ok || ko "the agent refused the .vkq upload"
+import sys, urllib.request
+url, blob, path = sys.argv[1:]
+r = urllib.request.urlopen(urllib.request.Request(url + "/v1/models/" + blob,
+                           data=open(path, "rb").read(), method="PUT",
+                           headers={"Content-Type": "application/octet-stream"}))
+assert r.status in (200, 201), r.status
+r = urllib.request.urlopen(urllib.request.Request(url + "/v1/models/" + blob, method="HEAD"))
+assert r.status == 200, r.status
+EOF
+"$VITSKIP" eval $args --limit 200 --board "$url" --blob "$T/a.vkq" > "$T/e3" 2>&1 &&
+    grep -q "^$(grep '^top-1 ' "$T/e1")\$" "$T/e3" && ok || ko "eval through the agent: $(cat "$T/e3")"
+kill $agent; wait $agent 2>/dev/null; vk_cleanup=:
+
 # a search's exported path: MODEL_SHA256 = sha256sum of the .vkq, the
 # checkpoint's SHA-256 beside it, in the header and in JSON
 "$VITSKIP" search $args --limit 30 --val-limit 30 --budget 3 --seed 3 -q --db "$T/r.db" \

@@ -45,6 +45,8 @@ static const char eval_help[] =
     "  --limit N        evaluate the first N images only\n"
     "  --calib PATH     calibration images (default: the sibling train-images file\n"
     "                   of a t10k-images file, else the evaluation images)\n"
+    "  --blob FILE.vkq  the int8 blob `vitskip quantize` wrote, run as is instead of\n"
+    "                   calibrating (--model still gives preprocessing and labels)\n"
     "  --float          also run the float32 reference on the host and compare\n"
     "  --json           one path's figures as a JSON object on stdout: model,\n"
     "                   model_sha256, n_layers, data, n_images, board, genome,\n"
@@ -171,7 +173,8 @@ int vk_cmd_eval(int argc, char **argv)
         {"cascade", required_argument, 0, 'C'}, {"threshold", required_argument, 0, 'T'},
         {"max-acc-drop", required_argument, 0, 'A'}, {"objective", required_argument, 0, 'O'},
         {"val", required_argument, 0, 'V'},   {"val-limit", required_argument, 0, 'N'},
-        {"json", no_argument, 0, 'j'},        {0, 0, 0, 0}};
+        {"json", no_argument, 0, 'j'},        {"blob", required_argument, 0, 'Q'},
+        {0, 0, 0, 0}};
     const char *skip = NULL, *genome = NULL, *board = "sim";
     vk_workload_opts wo = {0};
     int c, do_float = 0, json = 0, rcode = VK_EXIT_FAIL;
@@ -199,6 +202,7 @@ int vk_cmd_eval(int argc, char **argv)
             board = optarg;
             break;
         case 'c': wo.calib = optarg; break;
+        case 'Q': wo.blob = optarg; break;
         case 'f': do_float = 1; break;
         case 'j': json = 1; break;
         case 'n':
@@ -240,9 +244,9 @@ int vk_cmd_eval(int argc, char **argv)
     if (cas.n_levels || cascade_file) {
         if (cas.n_levels && cascade_file)
             return vk_cli_usage("eval", "--level and --cascade both name the levels; give one");
-        if (wo.model || skip || genome || do_float)
-            return vk_cli_usage("eval", "--model, --skip, --genome and --float are for one "
-                                        "path; a cascade's levels name their own");
+        if (wo.model || skip || genome || do_float || wo.blob)
+            return vk_cli_usage("eval", "--model, --blob, --skip, --genome and --float are for "
+                                        "one path; a cascade's levels name their own");
         if (!wo.data)
             return vk_cli_usage("eval", "--data is required");
         if (json)
