@@ -97,7 +97,7 @@ vk_status vk_model_load_hf(const char *dir, vk_model *m, vk_err *err);
 vk_status vk_model_load_timm(const char *path, const vk_hparams *hp, vk_model *m,
                              vk_err *err);
 
-/* Loads any supported checkpoint (README "Bring your own model"):
+/* Loads any supported checkpoint (README "Bring your own model and board"):
  *  - a folder with a transformers config.json (model_type vit or deit):
  *    vk_model_load_hf;
  *  - a folder with timm's config.json ("architecture", optional

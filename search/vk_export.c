@@ -137,7 +137,7 @@ char *vk_export_header(const vk_skip_table *t)
     put(&b, "#define %s_N_LAYERS %d\n", u, t->n_layers);
     put(&b, "#define %s_CASCADE %d\n", u, t->kind_cascade);
     put_figure(&b, u, "TOP1", t->top1, NULL, "",
-               "top-1 in percent, on the images it was chosen on");
+               "top-1 in percent; the comment above says on which images");
     put_figure(&b, u, "LATENCY_MS", t->latency_ms, "LATENCY_SOURCE", t->latency_src,
                t->kind_cascade ? "expected latency per image, ms" : "latency per image, ms");
     put_figure(&b, u, "ENERGY_MJ", t->energy_mj, "ENERGY_SOURCE", t->energy_src,

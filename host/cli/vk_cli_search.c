@@ -9,6 +9,8 @@
 #include <sys/stat.h>
 
 #include "host/cli/vk_cli.h"
+#include "host/vk_sha256.h"
+#include "host/vk_workload.h"
 
 int vk_cli_open_db(const char *cmd, const char *path, vk_cli_db_mode mode, vk_store **db)
 {
@@ -148,6 +150,53 @@ int vk_cli_load_config(vk_store *db, const char *id, vk_skip_table *t, vk_err *e
     return 0;
 }
 
+static int checkpoint_hash(vk_store *db, const char *cfg, vk_skip_table *t, vk_err *err)
+{
+    int64_t pid = strtoll(cfg + 1, NULL, 10), run_id;
+    vk_cascade_rec c;
+    vk_run_info run;
+    vk_finetune_rec ft;
+    int tuned = 0;
+    vk_model m;
+    vk_qmodel q;
+    vk_calib_bar bar;
+    char hex[65];
+    static const uint8_t zero[32];
+
+    if (cfg[0] == 'C') {
+        if (vk_store_cascade_get(db, pid, &c, err) != VK_OK)
+            return 1;
+        pid = c.low;
+    }
+    if (vk_store_path_run(db, pid, &run_id, err) != VK_OK ||
+        vk_store_run_get(db, run_id, &run, err) != VK_OK ||
+        vk_store_finetune_get(db, pid, &ft, &tuned, err) != VK_OK)
+        return 1;
+    vk_workload_opts wo = {.model = tuned ? ft.model : run.model, .data = run.data,
+                           .calib = run.calib[0] ? run.calib : NULL,
+                           .val = run.val[0] ? run.val : NULL, .quiet = 1};
+    vk_cli_calib_progress(&wo.cache, &bar, 0);
+    if (vk_workload_quantize(&wo, &m, &q, NULL, err) != VK_OK)
+        return 1;
+    vk_sha256_hex(q.hash, hex);
+    int ok = !strcmp(hex, t->model_hash) && memcmp(m.sha256, zero, 32);
+    if (ok)
+        vk_sha256_hex(m.sha256, t->ckpt_hash);
+    else
+        vk_fail(err, VK_E_MISMATCH, "%s now calibrates to blob %.16s, not the %.16s measured",
+                wo.model, hex, t->model_hash);
+    vk_qmodel_free(&q);
+    vk_model_free(&m);
+    return !ok;
+}
+
+void vk_cli_config_checkpoint(const char *cmd, vk_store *db, const char *id, vk_skip_table *t)
+{
+    vk_err err = {{0}};
+    if (checkpoint_hash(db, id, t, &err))
+        fprintf(stderr, "vitskip %s: warning: the checkpoint's SHA-256 is left out: %s\n", cmd,
+                err.msg);
+}
 
 void vk_cli_search_failed(void *ctx, const char *genome, const char *board, int attempt,
                           const char *msg)

@@ -20,6 +20,14 @@ int vk_cli_open_db(const char *cmd, const char *path, vk_cli_db_mode mode, vk_st
  * an exit code with err filled. */
 int vk_cli_load_config(vk_store *db, const char *id, vk_skip_table *t, vk_err *err);
 
+/* Fills t->ckpt_hash (a table vk_cli_load_config resolved from id) with the
+ * SHA-256 of the checkpoint's weights file: its run's model, or the tuned
+ * weights of a fine-tuned path, read now, and only when it calibrates (on
+ * the run's calibration images; from the calibration cache, else again) to
+ * the very blob the table was measured with. Otherwise t->ckpt_hash stays
+ * "" and one warning line names why on stderr, for cmd. */
+void vk_cli_config_checkpoint(const char *cmd, vk_store *db, const char *id, vk_skip_table *t);
+
 /* vk_search_events.attempt_failed: one line on stderr. */
 void vk_cli_search_failed(void *ctx, const char *genome, const char *board, int attempt,
                           const char *msg);

@@ -5,54 +5,6 @@
 
 #include "host/cli/vk_cli.h"
 #include "host/cli/vk_cli_search.h"
-#include "host/vk_sha256.h"
-#include "host/vk_workload.h"
-
-/* The checkpoint of a stored configuration (its run's model, or the tuned
- * weights of a fine-tuned path) and its calibration, as the run resolved
- * them: fills t->ckpt_hash with the SHA-256 of its weights file when it
- * calibrates to the very blob the table was measured with (from the
- * calibration cache, else calibrating again). Returns 0, or 1 with why in
- * err when the checkpoint cannot be read or now gives another blob. */
-static int checkpoint_hash(vk_store *db, const char *cfg, vk_skip_table *t, vk_err *err)
-{
-    int64_t pid = strtoll(cfg + 1, NULL, 10), run_id;
-    vk_cascade_rec c;
-    vk_run_info run;
-    vk_finetune_rec ft;
-    int tuned = 0;
-    vk_model m;
-    vk_qmodel q;
-    vk_calib_bar bar;
-    char hex[65];
-    static const uint8_t zero[32];
-
-    if (cfg[0] == 'C') {
-        if (vk_store_cascade_get(db, pid, &c, err) != VK_OK)
-            return 1;
-        pid = c.low;
-    }
-    if (vk_store_path_run(db, pid, &run_id, err) != VK_OK ||
-        vk_store_run_get(db, run_id, &run, err) != VK_OK ||
-        vk_store_finetune_get(db, pid, &ft, &tuned, err) != VK_OK)
-        return 1;
-    vk_workload_opts wo = {.model = tuned ? ft.model : run.model, .data = run.data,
-                           .calib = run.calib[0] ? run.calib : NULL,
-                           .val = run.val[0] ? run.val : NULL, .quiet = 1};
-    vk_cli_calib_progress(&wo.cache, &bar, 0);
-    if (vk_workload_quantize(&wo, &m, &q, NULL, err) != VK_OK)
-        return 1;
-    vk_sha256_hex(q.hash, hex);
-    int ok = !strcmp(hex, t->model_hash) && memcmp(m.sha256, zero, 32);
-    if (ok)
-        vk_sha256_hex(m.sha256, t->ckpt_hash);
-    else
-        vk_fail(err, VK_E_MISMATCH, "%s now calibrates to blob %.16s, not the %.16s measured",
-                wo.model, hex, t->model_hash);
-    vk_qmodel_free(&q);
-    vk_model_free(&m);
-    return !ok;
-}
 
 int vk_cmd_export(int argc, char **argv)
 {
@@ -105,9 +57,8 @@ int vk_cmd_export(int argc, char **argv)
     if ((rcode = vk_cli_open_db("export", path, VK_CLI_DB_READONLY, &db)))
         return rcode;
     rcode = vk_cli_load_config(db, cfg, &t, &err);
-    if (!rcode && want_ckpt && checkpoint_hash(db, cfg, &t, &err))
-        fprintf(stderr, "vitskip export: warning: the checkpoint's SHA-256 is left out: %s\n",
-                err.msg);
+    if (!rcode && want_ckpt)
+        vk_cli_config_checkpoint("export", db, cfg, &t);
     vk_store_close(db);
     snprintf(t.name, sizeof t.name, "%s", name);
     if (rcode) {

@@ -545,6 +545,7 @@ int vk_cmd_finetune_plan(int argc, char **argv)
         if (!import_only) {
             if ((rcode = vk_cli_load_config(db, id, &t, &err)))
                 goto out;
+            vk_cli_config_checkpoint("finetune-plan", db, id, &t);
             rcode = VK_EXIT_FAIL;
             char *j = vk_export_json(&t);
             FILE *f = fopen(exp_path, "w");
