@@ -72,18 +72,34 @@ static vk_status read_all(const char *path, int dims, uint8_t **out, size_t *len
         }
         total = hn + (size_t)body;
     }
-    b = malloc(total ? total : 1);
+    /* the buffer grows with the data read (doubling from 1 MiB), so that a
+       few bytes declaring gigabytes reserve no more than 1 MiB */
+    size_t cap = total < ((size_t)1 << 20) ? total : (size_t)1 << 20, have = (size_t)got;
+    b = malloc(cap > have ? cap : have + 1);
     if (!b) {
         gzclose(f);
-        return vk_fail(err, VK_E_NOMEM, "%s: out of memory for %zu bytes", path, total);
+        return vk_fail(err, VK_E_NOMEM, "%s: out of memory for %zu bytes", path, cap);
     }
-    memcpy(b, hdr, (size_t)got);
-    if (total > (size_t)got) {
-        long long r = gz_read_n(f, b + got, total - (size_t)got);
+    memcpy(b, hdr, have);
+    while (have < total) {
+        if (have == cap) {
+            uint8_t *nb;
+            cap = cap > total / 2 ? total : cap * 2;
+            if (!(nb = realloc(b, cap))) {
+                free(b);
+                gzclose(f);
+                return vk_fail(err, VK_E_NOMEM, "%s: out of memory for %zu bytes", path, cap);
+            }
+            b = nb;
+        }
+        long long r = gz_read_n(f, b + have, cap - have);
         if (r < 0)
             goto gzerr;
-        total = (size_t)got + (size_t)r;
+        have += (size_t)r;
+        if (have < cap)
+            break; /* the end of the data */
     }
+    total = have;
     if (hn > 4 && gzread(f, &extra, 1) > 0) {
         free(b);
         gzclose(f);

@@ -262,9 +262,9 @@ vk_status vk_model_heldout(const char *path, int *first, int *count, vk_err *err
     f = cJSON_GetObjectItemCaseSensitive(root, "first");
     n = cJSON_GetObjectItemCaseSensitive(root, "count");
     if (!cJSON_IsObject(root) || !cJSON_IsString(sp) || strcmp(sp->valuestring, "train") ||
-        !cJSON_IsNumber(f) || !cJSON_IsNumber(n) || f->valuedouble != (int)f->valuedouble ||
-        n->valuedouble != (int)n->valuedouble || f->valuedouble < 0 || n->valuedouble < 1 ||
-        f->valuedouble + n->valuedouble > INT_MAX)
+        !cJSON_IsNumber(f) || !cJSON_IsNumber(n) || !(f->valuedouble >= 0) ||
+        !(n->valuedouble >= 1) || f->valuedouble + n->valuedouble > INT_MAX ||
+        f->valuedouble != floor(f->valuedouble) || n->valuedouble != floor(n->valuedouble))
         rc = vk_fail(err, VK_E_FORMAT,
                      "%s: expected {\"split\": \"train\", \"first\": N >= 0, \"count\": N > 0}",
                      p);
