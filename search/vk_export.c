@@ -274,7 +274,7 @@ static vk_status parse_json(const char *text, const char *what, vk_skip_table *t
     cJSON *o = cJSON_Parse(text);
     const cJSON *v;
     vk_status rc = VK_E_FORMAT;
-    int ver, th;
+    int ver, th = 0; /* a path has no threshold */
     if (!o || !cJSON_IsObject(o)) {
         cJSON_Delete(o);
         return vk_fail(err, rc, "%s: not a JSON object", what);
