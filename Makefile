@@ -5,11 +5,30 @@
 # `make fresh-check` runs demo and test on a fresh Debian 12 root.
 # BUILD=dir keeps separate build trees (`make clean` removes $(BUILD));
 # WERROR= builds with warnings left as warnings.
+# Sanitizer builds, each in its own tree: SAN=1 AddressSanitizer and UBSan
+# (build-san); TSAN=1 ThreadSanitizer (build-tsan; tools/tsan.supp says
+# what it suppresses and why); FUZZ=1 clang with libFuzzer's coverage, ASan
+# and UBSan (build-fuzz) for the targets tests/fuzz/*_fuzz.c, which
+# `make FUZZ=1 fuzz-targets` builds and tools/fuzz.sh runs.
 CC ?= cc
 SAN ?= 0
-ifeq ($(SAN),1)
+TSAN ?= 0
+FUZZ ?= 0
+ifeq ($(FUZZ),1)
+CC = clang
+BUILD ?= build-fuzz
+SANFLAGS = -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined \
+           -fno-omit-frame-pointer
+# clang ignores gcc's optimize("O3") on host/vk_fast.c's kernels
+CFLAGS += -Wno-unknown-attributes
+else ifeq ($(TSAN),1)
+BUILD ?= build-tsan
+SANFLAGS = -fsanitize=thread
+else ifeq ($(SAN),1)
 BUILD ?= build-san
-SANFLAGS = -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+# gcc's undefined leaves out float-cast-overflow (clang's includes it)
+SANFLAGS = -fsanitize=address,undefined,float-cast-overflow -fno-sanitize-recover=all \
+           -fno-omit-frame-pointer
 else
 BUILD ?= build
 SANFLAGS =
@@ -39,7 +58,7 @@ TB_BIN := $(BUILD)/kernels/tb/vk_tb
 SCRIPT_TESTS := $(wildcard tests/test_*.sh)
 
 .PHONY: all test test-run demo demo-run bench bench-ref bench-search bench-farm clean deps \
-        golden agent-aarch64 fuzz-agent install fresh-check
+        golden agent-aarch64 fuzz fuzz-targets install fresh-check
 all: $(BUILD)/vitskip
 
 $(BUILD)/%.o: %.c
@@ -95,9 +114,16 @@ $(BUILD)/tools/bench_ref: $(BUILD)/tools/bench_ref.o $(LIB_OBJ)
 agent-aarch64:
 	BUILD=$(BUILD) sh tools/cross_aarch64.sh
 
-# a bounded fuzz run of the agent's request handling
-fuzz-agent:
-	BUILD=$(BUILD) sh tools/fuzz_agent.sh
+# the libFuzzer targets (FUZZ=1), and a bounded run of each (tools/fuzz.sh)
+FUZZ_SRC := $(wildcard tests/fuzz/*_fuzz.c)
+FUZZ_BIN := $(FUZZ_SRC:%.c=$(BUILD)/%)
+fuzz-targets: $(FUZZ_BIN)
+
+$(BUILD)/tests/fuzz/%_fuzz: $(BUILD)/tests/fuzz/%_fuzz.o $(LIB_OBJ)
+	$(CC) $(LDFLAGS) -fsanitize=fuzzer -o $@ $^ $(LDLIBS)
+
+fuzz:
+	sh tools/fuzz.sh
 
 deps:
 	sh tools/install-deps.sh

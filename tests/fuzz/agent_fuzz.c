@@ -1,7 +1,7 @@
 /* agent_fuzz: a libFuzzer target for the agent's request handling
  * (vk_agent_handle: routing, ids, auth, content types, size limits, the
  * measure JSON, model and dataset blobs, and measurements on the sim board).
- * Built and run by tools/fuzz_agent.sh; the property is that no request
+ * Built and run by tools/fuzz.sh agent; the property is that no request
  * crashes, leaks or trips the sanitizers, and every reply has a status in
  * 200..599 with a JSON body (or none for HEAD).
  *
@@ -16,8 +16,7 @@
  *   byte 4  body: the rest as is; a valid model blob or dataset blob with
  *           the rest applied as (offset, xor) byte pairs; the rest with
  *           bytes 0x01/0x02 replaced by the held model/dataset ids
- * Without libFuzzer (VK_FUZZ_STANDALONE) a main() replays the seed files
- * given and random mutations of them, for a bounded number of runs. */
+ * The seeds are tests/fuzz/corpus/agent/. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -214,57 +213,3 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         put_held();
     return 0;
 }
-
-#ifdef VK_FUZZ_STANDALONE
-/* Replays each seed file, then `runs` random mutations of them (byte
- * flips, inserts, truncations) from a fixed seed. */
-int main(int argc, char **argv)
-{
-    static uint8_t seeds[64][4096];
-    static size_t seed_n[64];
-    int n_seeds = 0;
-    long runs = getenv("FUZZ_RUNS") ? atol(getenv("FUZZ_RUNS")) : 20000;
-    uint64_t x = 0x853C49E6748FEA9Bull;
-    LLVMFuzzerInitialize(&argc, &argv);
-    for (int i = 1; i < argc && n_seeds < 64; i++) {
-        FILE *f = fopen(argv[i], "rb");
-        if (!f)
-            continue;
-        seed_n[n_seeds] = fread(seeds[n_seeds], 1, sizeof seeds[0], f);
-        fclose(f);
-        LLVMFuzzerTestOneInput(seeds[n_seeds], seed_n[n_seeds]);
-        n_seeds++;
-    }
-    for (long k = 0; k < runs && n_seeds; k++) {
-        uint8_t buf[4096 + 64];
-        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
-        int s = (int)(x % (uint64_t)n_seeds);
-        size_t n = seed_n[s];
-        memcpy(buf, seeds[s], n);
-        for (int m = 0; m < 1 + (int)(x >> 60); m++) {
-            x ^= x << 13, x ^= x >> 7, x ^= x << 17;
-            size_t at = n ? (size_t)(x >> 8) % n : 0;
-            switch (x % 4) {
-            case 0:
-                if (n)
-                    buf[at] ^= (uint8_t)(x >> 32);
-                break;
-            case 1:
-                if (n < sizeof buf)
-                    memmove(buf + at + 1, buf + at, n - at), buf[at] = (uint8_t)(x >> 40), n++;
-                break;
-            case 2:
-                n = at;
-                break;
-            default:
-                if (n)
-                    buf[at] = "{}[]\",:0123456789-.e\x01\x02"[(x >> 24) % 22];
-            }
-        }
-        LLVMFuzzerTestOneInput(buf, n);
-    }
-    printf("agent_fuzz: %d seeds, %ld mutated runs, no failure\n", n_seeds, runs);
-    vk_agent_close(ag);
-    return 0;
-}
-#endif
