@@ -523,7 +523,7 @@ int vk_cli_cascade_run(const vk_cli_cascade *c, vk_store *db, const char *config
             sm.energy_mj = m.energy_mj;
             sm.energy_src = m.energy_src;
             sm.n_escalated = m.reached[1];
-            snprintf(sm.note, sizeof sm.note, "%d-level cascade, expected per image; %.150s", L,
+            snprintf(sm.note, sizeof sm.note, "%d-level cascade, expected per image; %.140s", L,
                      m.meas[0].note);
             if (vk_store_replay_insert(db, config, vk_board_identity(b), w[0].model_hash, top1, &sm,
                                        &err) != VK_OK) {
