@@ -15,6 +15,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -208,7 +209,8 @@ static void test_upload_once(void)
 /* ---- a fake agent --------------------------------------------------------- */
 
 static struct {
-    int fd, port, stop;
+    int fd, port;
+    atomic_int stop; /* set by the main thread, read by the fake's (TSan) */
     pthread_t t;
     pthread_mutex_t mu;
     int busy_left;      /* answer 409 to this many measurements first */
@@ -655,9 +657,9 @@ static pid_t spawn_agent(int port, int *got)
 }
 
 static struct {
-    int port, stop;
+    int port;
     pid_t pid;
-    int killed;
+    atomic_int stop, killed; /* the main thread and the killer both use them (TSan) */
 } killer;
 
 /* Polls GET /v1/status; kills the agent once it is busy measuring. */
