@@ -6,8 +6,8 @@
 # BUILD=dir keeps separate build trees (`make clean` removes $(BUILD));
 # WERROR= builds with warnings left as warnings.
 # Sanitizer builds, each in its own tree: SAN=1 AddressSanitizer and UBSan
-# (build-san); TSAN=1 ThreadSanitizer (build-tsan; tools/tsan.supp says
-# what it suppresses and why); FUZZ=1 clang with libFuzzer's coverage, ASan
+# (build-san; `make SAN=1 test-c`); TSAN=1 ThreadSanitizer (build-tsan;
+# `make TSAN=1 test-tsan`); FUZZ=1 clang with libFuzzer's coverage, ASan
 # and UBSan (build-fuzz) for the targets tests/fuzz/*_fuzz.c, which
 # `make FUZZ=1 fuzz-targets` builds and tools/fuzz.sh runs.
 CC ?= cc
@@ -58,7 +58,7 @@ TB_BIN := $(BUILD)/kernels/tb/vk_tb
 SCRIPT_TESTS := $(wildcard tests/test_*.sh)
 
 .PHONY: all test test-run demo demo-run bench bench-ref bench-search bench-farm clean deps \
-        golden agent-aarch64 fuzz fuzz-targets install fresh-check
+        golden agent-aarch64 fuzz fuzz-targets install fresh-check test-c test-tsan
 all: $(BUILD)/vitskip
 
 $(BUILD)/%.o: %.c
@@ -91,6 +91,24 @@ test: deps
 
 test-run: $(BUILD)/vitskip $(TEST_BIN) $(TB_BIN) $(BUILD)/tools/mk_golden
 	@BUILD=$(BUILD) VITSKIP=$(BUILD)/vitskip sh tests/run.sh $(TB_BIN) $(TEST_BIN) $(SCRIPT_TESTS)
+
+# The C tests and the kernel testbench alone: .ci/run runs them all under
+# SAN=1 (the script tests drive the CLI and are run by `make test`).
+test-c: $(TEST_BIN) $(TB_BIN)
+	@BUILD=$(BUILD) sh tests/run.sh $(TB_BIN) $(TEST_BIN)
+
+# Under TSAN=1: the tests whose code runs threads (the agent's and the
+# remote board's servers and clients, the cpu and sim boards' workers, the
+# power sampler) and the threaded search (tests/test_farm.sh: one worker
+# thread per board). OpenMP stays at one thread: libgomp is not built with
+# TSan, so its barriers are invisible to it (races reported in every
+# parallel region); the threads above are plain pthreads and stay checked.
+TSAN_TESTS := $(BUILD)/tests/test_agent $(BUILD)/tests/test_remote \
+              $(BUILD)/tests/test_board_cpu $(BUILD)/tests/test_board_sim \
+              $(BUILD)/tests/test_hwmon
+test-tsan: $(BUILD)/vitskip $(TSAN_TESTS)
+	@OMP_NUM_THREADS=1 TSAN_OPTIONS=halt_on_error=1 BUILD=$(BUILD) VITSKIP=$(BUILD)/vitskip \
+	    sh tests/run.sh $(TSAN_TESTS) tests/test_farm.sh
 
 # Regenerates the kernel testbench's golden vectors kept in the tree (inputs
 # from seeded random models, expected outputs from the independent Python
