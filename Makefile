@@ -103,11 +103,13 @@ test-c: $(TEST_BIN) $(TB_BIN)
 # thread per board). OpenMP stays at one thread: libgomp is not built with
 # TSan, so its barriers are invisible to it (races reported in every
 # parallel region); the threads above are plain pthreads and stay checked.
+# TSan runs about 10 times slower: test_farm.sh's time limit is scaled.
 TSAN_TESTS := $(BUILD)/tests/test_agent $(BUILD)/tests/test_remote \
               $(BUILD)/tests/test_board_cpu $(BUILD)/tests/test_board_sim \
               $(BUILD)/tests/test_hwmon
 test-tsan: $(BUILD)/vitskip $(TSAN_TESTS)
-	@OMP_NUM_THREADS=1 TSAN_OPTIONS=halt_on_error=1 BUILD=$(BUILD) VITSKIP=$(BUILD)/vitskip \
+	@OMP_NUM_THREADS=1 TSAN_OPTIONS=halt_on_error=1 VK_TEST_TIME_SCALE=4 \
+	    BUILD=$(BUILD) VITSKIP=$(BUILD)/vitskip \
 	    sh tests/run.sh $(TSAN_TESTS) tests/test_farm.sh
 
 # Regenerates the kernel testbench's golden vectors kept in the tree (inputs

@@ -51,7 +51,8 @@ start_agent c 0
 port_b=${url_b##*:}
 [ -n "$url_a" ] && [ -n "$url_b" ] && [ -n "$url_c" ] && ok || die "agents did not start"
 
-timeout 80 "$VITSKIP" search --model models/demo --data "$DATA" --limit 60 --board "$url_a" \
+# VK_TEST_TIME_SCALE: a slower build (make TSAN=1 test-tsan) multiplies the limit
+timeout $((80 * ${VK_TEST_TIME_SCALE:-1})) "$VITSKIP" search --model models/demo --data "$DATA" --limit 60 --board "$url_a" \
     --board "$url_b" --board "$url_c" --db "$T/run.db" --budget $BUDGET --seed 3 \
     >"$T/search.out" 2>"$T/search.err" &
 search=$!
