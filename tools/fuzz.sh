@@ -28,10 +28,11 @@ export OMP_NUM_THREADS=1
 status=0
 for t in "$@"; do
     out=$BUILD/fuzz/$t
-    mkdir -p "$out/corpus"
+    # the targets write their inputs as files under $TMPDIR: keep them here
+    mkdir -p "$out/corpus" "$out/tmp"
     # the malloc limit is libFuzzer's default (the RSS limit): a few bytes of
     # input may not make a parser reserve gigabytes
-    if "$BUILD/tests/fuzz/${t}_fuzz" -max_total_time="$SECONDS_" -max_len=65536 -timeout=20 \
+    if TMPDIR=$out/tmp "$BUILD/tests/fuzz/${t}_fuzz" -max_total_time="$SECONDS_" -max_len=65536 -timeout=20 \
         -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix="$out/" \
         "$out/corpus" "tests/fuzz/corpus/$t" > "$out/log" 2>&1; then
         r=ok
