@@ -585,505 +585,611 @@ void vk_search_result_free(vk_search_result *res)
     memset(res, 0, sizeof *res);
 }
 
-vk_status vk_search_run(const vk_search_opts *o_in, vk_search_result *res, vk_err *err)
-{
-    vk_search_opts o = *o_in;
+/* One search as it runs: its settings (a resume's taken from the run),
+ * workload, boards, run row, the evolution and what it has evaluated.
+ * vk_search_run's steps below share it; search_free releases it. */
+typedef struct {
+    vk_search_opts o;          /* as given, then a resume's settings */
+    const vk_search_opts *in;  /* as given */
+    vk_search_result *res;
+    const vk_search_events *evs;
     vk_workload own_w;
-    const vk_workload *w = o_in->workload;
-    vk_imageset vs;
-    vk_workload_opts wo = {0};
-    vk_store *db = NULL;
-    vk_board *boards[VK_SEARCH_MAX_BOARDS] = {0};
-    vk_run_info run;
-    vk_evo *evo = NULL;
-    vk_pred *pred = NULL;
-    screen_ctx sc = {.o = &o};
-    evaluated *ev = NULL;
-    int n_ev = 0, cap_ev = 0, nl, n_boards = 0, stagnant = 0, n_sweep = 0;
+    const vk_workload *w;
+    vk_imageset vs;            /* the validation images, measured on */
+    vk_store *db;
+    vk_board *boards[VK_SEARCH_MAX_BOARDS];
     const char *used[VK_SEARCH_MAX_BOARDS]; /* the specs of boards[] */
-    double full_top1 = -1, ref[3] = {100, 0, 0}, hv = 0, hv3 = -1, t0 = vk_clock_now();
-    const vk_search_events *evs = o_in->events;
+    int n_boards;
+    vk_run_info run;
+    int run_boards;            /* a resume on the boards the run stored */
     vk_space sp;
     vk_genome seeds[VK_SEARCH_MAX_SEEDS];
-    char seed_buf[sizeof run.seed_genomes], boards_buf[sizeof run.boards];
-    int run_boards = 0; /* a resume on the boards the run stored */
+    char seed_buf[sizeof ((vk_run_info *)0)->seed_genomes];
+    char boards_buf[sizeof ((vk_run_info *)0)->boards];
+    int nl, n_sweep;
+    vk_evo *evo;
+    vk_pred *pred;
+    screen_ctx sc;
+    evaluated *ev;
+    int n_ev, cap_ev, stagnant;
+    double full_top1, ref[3], hv, hv3, t0;
+} search;
+
+/* Splits a comma-separated list in buf (modified) into at most max items. */
+static int split_list(char *buf, const char **items, int max)
+{
+    int n = 0;
+    for (char *p = buf, *q; *p && n < max; p = q) {
+        q = p + strcspn(p, ",");
+        if (*q)
+            *q++ = 0;
+        items[n++] = p;
+    }
+    return n;
+}
+
+/* --resume: the run's own settings win (a resume continues the same
+ * search), its boards too unless others are given; --budget extends it. */
+static vk_status take_run_settings(search *s, vk_err *err)
+{
+    vk_search_opts *o = &s->o;
+    vk_run_info *run = &s->run;
     vk_status rc;
-
-    memset(res, 0, sizeof *res);
-    memset(&vs, 0, sizeof vs);
-    res->hv3 = -1;
-    res->best_resume_ms = res->best_scratch_ms = INFINITY;
-
-    memset(&run, 0, sizeof run);
-    /* a new run's database is created only once the model, the data and a
-       board are ready, so that a bad argument leaves nothing behind */
-    if (o.resume_run > 0) {
-        if ((rc = vk_store_open(o.db, &db, err)) != VK_OK)
-            return rc;
-        if ((rc = vk_store_run_get(db, o.resume_run, &run, err)) != VK_OK)
-            goto out;
-        /* the run's own settings win: a resume continues the same search */
-        o.model = run.model;
-        o.data = run.data;
-        o.calib = run.calib[0] ? run.calib : NULL;
-        if (!run.test_hash[0]) {
-            rc = vk_fail(err, VK_E_MISMATCH,
-                         "--resume %lld: the run was stored before validation and test splits "
-                         "(it selected and reported on the same images); start a new run",
-                         (long long)run.id);
-            goto out;
-        }
-        o.val = run.val[0] ? run.val : NULL;
-        o.n_val = run.n_images;
-        o.limit = run.n_test;
-        o.seed = run.seed;
-        o.space = run.space;
-        /* the run's seed genomes, proposed again in the same order */
-        snprintf(seed_buf, sizeof seed_buf, "%s", run.seed_genomes);
-        o.n_seed_genomes = 0;
-        for (char *p = seed_buf, *q; *p && o.n_seed_genomes < VK_SEARCH_MAX_SEEDS; p = q) {
-            q = p + strcspn(p, ",");
-            if (*q)
-                *q++ = 0;
-            o.seed_genomes[o.n_seed_genomes++] = p;
-        }
-        /* and its boards, unless told others: a resume measures where the
-           run measured */
-        if (o.n_boards == 0) {
-            snprintf(boards_buf, sizeof boards_buf, "%s", run.boards);
-            for (char *p = boards_buf, *q; *p && o.n_boards < VK_SEARCH_MAX_BOARDS; p = q) {
-                q = p + strcspn(p, ",");
-                if (*q)
-                    *q++ = 0;
-                o.boards[o.n_boards++] = p;
-            }
-            run_boards = 1;
-        }
-        o.random = !strcmp(run.strategy, "random");
-        o.predict = !strcmp(run.strategy, "predict");
-        o.one_at_a_time = !strcmp(run.strategy, "one-at-a-time");
-        o.exhaustive |= o.one_at_a_time;
-        o.budget = o_in->budget > 0 ? o_in->budget : run.budget; /* --budget N extends */
-        o.population = run.population;
-        o.offspring = run.offspring;
-        o.max_acc_drop = run.max_acc_drop;
-        o.latency_budget_ms = run.latency_budget_ms;
-        o.energy_budget_mj = run.energy_budget_mj;
-        if ((rc = vk_objective_parse(run.objective, &o.objective, err)) != VK_OK) {
-            vk_err_prefix(err, "run %lld", (long long)run.id);
-            goto out;
-        }
+    if ((rc = vk_store_open(o->db, &s->db, err)) != VK_OK ||
+        (rc = vk_store_run_get(s->db, o->resume_run, run, err)) != VK_OK)
+        return rc;
+    o->model = run->model;
+    o->data = run->data;
+    o->calib = run->calib[0] ? run->calib : NULL;
+    if (!run->test_hash[0])
+        return vk_fail(err, VK_E_MISMATCH,
+                       "--resume %lld: the run was stored before validation and test splits "
+                       "(it selected and reported on the same images); start a new run",
+                       (long long)run->id);
+    o->val = run->val[0] ? run->val : NULL;
+    o->n_val = run->n_images;
+    o->limit = run->n_test;
+    o->seed = run->seed;
+    o->space = run->space;
+    /* the run's seed genomes, proposed again in the same order */
+    snprintf(s->seed_buf, sizeof s->seed_buf, "%s", run->seed_genomes);
+    o->n_seed_genomes = split_list(s->seed_buf, o->seed_genomes, VK_SEARCH_MAX_SEEDS);
+    /* and its boards, unless told others: a resume measures where the run
+       measured */
+    if (o->n_boards == 0) {
+        snprintf(s->boards_buf, sizeof s->boards_buf, "%s", run->boards);
+        o->n_boards = split_list(s->boards_buf, o->boards, VK_SEARCH_MAX_BOARDS);
+        s->run_boards = 1;
     }
-    if (!o.model || !o.data || o.n_boards < 1) {
-        rc = vk_fail(err, VK_E_ARG, "a model, a dataset and at least one board are required");
-        goto out;
-    }
-    if ((rc = vk_space_parse(o.space ? o.space : "FS", &sp, err)) != VK_OK) {
+    o->random = !strcmp(run->strategy, "random");
+    o->predict = !strcmp(run->strategy, "predict");
+    o->one_at_a_time = !strcmp(run->strategy, "one-at-a-time");
+    o->exhaustive |= o->one_at_a_time;
+    o->budget = s->in->budget > 0 ? s->in->budget : run->budget; /* --budget N extends */
+    o->population = run->population;
+    o->offspring = run->offspring;
+    o->max_acc_drop = run->max_acc_drop;
+    o->latency_budget_ms = run->latency_budget_ms;
+    o->energy_budget_mj = run->energy_budget_mj;
+    if ((rc = vk_objective_parse(run->objective, &o->objective, err)) != VK_OK)
+        vk_err_prefix(err, "run %lld", (long long)run->id);
+    return rc;
+}
+
+/* The space, the workload and its validation split, the seed genomes and
+ * a sweep's size; a resume's model and images must be the run's. */
+static vk_status prepare(search *s, vk_err *err)
+{
+    vk_search_opts *o = &s->o;
+    vk_workload_opts wo = {0};
+    vk_status rc;
+    if (!o->model || !o->data || o->n_boards < 1)
+        return vk_fail(err, VK_E_ARG, "a model, a dataset and at least one board are required");
+    if ((rc = vk_space_parse(o->space ? o->space : "FS", &s->sp, err)) != VK_OK) {
         vk_err_prefix(err, "--space");
-        goto out;
+        return rc;
     }
-    wo.model = o.model;
-    wo.data = o.data;
-    wo.calib = o.calib;
-    wo.limit = o.limit;
-    if (o.n_val <= 0 && o.limit > 0) /* a quick run: as many validation images as test */
-        o.n_val = o.limit < VK_SPLIT_VAL_N ? o.limit : VK_SPLIT_VAL_N;
-    wo.val = o.val;
-    wo.n_val = o.n_val;
-    wo.quiet = o.quiet;
-    if (o.cache)
-        wo.cache = *o.cache;
-    if (!w) {
-        if ((rc = vk_workload_open(&wo, &own_w, err)) != VK_OK)
-            goto out;
-        w = &own_w;
+    wo.model = o->model;
+    wo.data = o->data;
+    wo.calib = o->calib;
+    wo.limit = o->limit;
+    if (o->n_val <= 0 && o->limit > 0) /* a quick run: as many validation images as test */
+        o->n_val = o->limit < VK_SPLIT_VAL_N ? o->limit : VK_SPLIT_VAL_N;
+    wo.val = o->val;
+    wo.n_val = o->n_val;
+    wo.quiet = o->quiet;
+    if (o->cache)
+        wo.cache = *o->cache;
+    if (!s->w) {
+        if ((rc = vk_workload_open(&wo, &s->own_w, err)) != VK_OK)
+            return rc;
+        s->w = &s->own_w;
     }
-    if ((rc = vk_workload_take(w, VK_SPLIT_VAL, &vs, err)) != VK_OK)
-        goto out_w;
-    nl = w->model.hp.n_layers;
-    for (int i = 0; i < o.n_seed_genomes; i++) { /* before a run exists */
-        if ((rc = vk_genome_parse(o.seed_genomes[i], nl, &seeds[i], err)) != VK_OK) {
+    if ((rc = vk_workload_take(s->w, VK_SPLIT_VAL, &s->vs, err)) != VK_OK)
+        return rc;
+    s->nl = s->w->model.hp.n_layers;
+    for (int i = 0; i < o->n_seed_genomes; i++) { /* before a run exists */
+        if ((rc = vk_genome_parse(o->seed_genomes[i], s->nl, &s->seeds[i], err)) != VK_OK) {
             vk_err_prefix(err, "--seed-genome");
-            goto out_w;
+            return rc;
         }
-        if (!vk_space_contains(&sp, &seeds[i], nl)) {
+        if (!vk_space_contains(&s->sp, &s->seeds[i], s->nl)) {
             char t[64];
-            vk_space_format(&sp, t, sizeof t);
-            rc = vk_fail(err, VK_E_ARG, "--seed-genome %s: a gene outside the space %s",
-                         o.seed_genomes[i], t);
-            goto out_w;
+            vk_space_format(&s->sp, t, sizeof t);
+            return vk_fail(err, VK_E_ARG, "--seed-genome %s: a gene outside the space %s",
+                           o->seed_genomes[i], t);
         }
     }
-    if (o.one_at_a_time) { /* exactly these: NSGA-II would breed on */
-        n_sweep = 1 + vk_space_one_at_a_time(&sp, nl, NULL, 0);
-        o.budget = n_sweep;
-    } else if (o.exhaustive) {
-        uint64_t n_valid = vk_space_valid(&sp, nl);
-        n_sweep = (int)(n_valid <= VK_SEARCH_MAX_SWEEP ? n_valid : VK_SEARCH_MAX_SWEEP + 1);
+    if (o->one_at_a_time) { /* exactly these: NSGA-II would breed on */
+        s->n_sweep = 1 + vk_space_one_at_a_time(&s->sp, s->nl, NULL, 0);
+        o->budget = s->n_sweep;
+    } else if (o->exhaustive) {
+        uint64_t n_valid = vk_space_valid(&s->sp, s->nl);
+        s->n_sweep = (int)(n_valid <= VK_SEARCH_MAX_SWEEP ? n_valid : VK_SEARCH_MAX_SWEEP + 1);
     }
-    if (o.exhaustive && n_sweep > VK_SEARCH_MAX_SWEEP) {
-        rc = vk_fail(err, VK_E_ARG,
-                     "sweep: the space %s has %llu valid paths for %d encoders; a sweep "
-                     "measures at most %d (use search, or a smaller --space)",
-                     o.space, (unsigned long long)vk_space_valid(&sp, nl), nl,
-                     VK_SEARCH_MAX_SWEEP);
-        goto out_w;
-    }
-    if (o.resume_run > 0) {
-        if (strcmp(run.model_hash, w->model_hash) || strcmp(run.data_hash, vs.hash) ||
-            strcmp(run.test_hash, w->data_hash)) {
-            rc = vk_fail(err, VK_E_MISMATCH,
-                         "--resume %lld: the run used model %.16s, validation images %.16s and "
-                         "test images %.16s, but %s quantizes to %.16s and %s gives %.16s and "
-                         "%.16s",
-                         (long long)run.id, run.model_hash, run.data_hash, run.test_hash,
-                         o.model, w->model_hash, o.data, vs.hash, w->data_hash);
-            goto out_w;
-        }
-    }
-    /* the boards: one that cannot be opened or loaded is reported and left out */
-    for (int i = 0; i < o.n_boards; i++) {
+    if (o->exhaustive && s->n_sweep > VK_SEARCH_MAX_SWEEP)
+        return vk_fail(err, VK_E_ARG,
+                       "sweep: the space %s has %llu valid paths for %d encoders; a sweep "
+                       "measures at most %d (use search, or a smaller --space)",
+                       o->space, (unsigned long long)vk_space_valid(&s->sp, s->nl), s->nl,
+                       VK_SEARCH_MAX_SWEEP);
+    if (o->resume_run > 0 &&
+        (strcmp(s->run.model_hash, s->w->model_hash) || strcmp(s->run.data_hash, s->vs.hash) ||
+         strcmp(s->run.test_hash, s->w->data_hash)))
+        return vk_fail(err, VK_E_MISMATCH,
+                       "--resume %lld: the run used model %.16s, validation images %.16s and "
+                       "test images %.16s, but %s quantizes to %.16s and %s gives %.16s and "
+                       "%.16s",
+                       (long long)s->run.id, s->run.model_hash, s->run.data_hash,
+                       s->run.test_hash, o->model, s->w->model_hash, o->data, s->vs.hash,
+                       s->w->data_hash);
+    return VK_OK;
+}
+
+/* The boards, loaded with the model and the validation images: one that
+ * cannot be opened or loaded is reported and left out; all of one
+ * identity (and a resume's, the run's). */
+static vk_status open_boards(search *s, vk_err *err)
+{
+    const vk_search_opts *o = &s->o;
+    for (int i = 0; i < o->n_boards; i++) {
         vk_err be = {{0}};
         vk_board *b = NULL;
-        if (vk_board_open(o.boards[i], &b, &be) != VK_OK || vk_board_load(b, &w->q, &be) != VK_OK ||
-            vk_board_load_data(b, vs.imgs, vs.n, &be) != VK_OK) {
+        if (vk_board_open(o->boards[i], &b, &be) != VK_OK ||
+            vk_board_load(b, &s->w->q, &be) != VK_OK ||
+            vk_board_load_data(b, s->vs.imgs, s->vs.n, &be) != VK_OK) {
             vk_board_close(b);
-            if (evs && evs->board_unavailable)
-                evs->board_unavailable(evs->ctx, o.boards[i], be.msg);
+            if (s->evs && s->evs->board_unavailable)
+                s->evs->board_unavailable(s->evs->ctx, o->boards[i], be.msg);
             *err = be;
             continue;
         }
-        used[n_boards] = o.boards[i];
-        boards[n_boards++] = b;
+        s->used[s->n_boards] = o->boards[i];
+        s->boards[s->n_boards++] = b;
     }
-    if (n_boards == 0) {
-        vk_err_prefix(err, "no board could be used (of %d)", o.n_boards);
-        rc = VK_E_BOARD;
-        goto out_w;
+    if (s->n_boards == 0) {
+        vk_err_prefix(err, "no board could be used (of %d)", o->n_boards);
+        return VK_E_BOARD;
     }
-    if ((rc = check_identities(boards, n_boards, db, o.resume_run, vs.n, err)) != VK_OK)
-        goto out_w;
-    if (o.stop && *o.stop) {
-        res->interrupted = 1;
-        rc = vk_fail(err, VK_E_ARG, "interrupted before the run started");
-        goto out_w;
-    }
-    if (o.resume_run > 0) {
-        int n_done = 0;
-        int64_t *ids = NULL;
-        if ((rc = vk_store_run_paths(db, run.id, &ids, &n_done, err)) != VK_OK)
-            goto out_w;
-        free(ids);
-        if (o_in->budget > 0 && o_in->budget < n_done) {
-            rc = vk_fail(err, VK_E_ARG, "--budget %d: run %lld has evaluated %d paths already",
-                         o_in->budget, (long long)run.id, n_done);
-            goto out_w;
-        }
-        if (o.budget != run.budget &&
-            (rc = vk_store_run_set_budget(db, run.id, o.budget, err)) != VK_OK)
-            goto out_w;
-        if ((rc = vk_store_run_set_status(db, run.id, "running", err)) != VK_OK)
-            goto out_w;
-    } else {
-        if ((rc = vk_store_open(o.db, &db, err)) != VK_OK)
-            goto out_w;
-        snprintf(run.model, sizeof run.model, "%s", o.model);
-        snprintf(run.data, sizeof run.data, "%s", o.data);
-        snprintf(run.calib, sizeof run.calib, "%s", o.calib ? o.calib : "");
-        snprintf(run.model_hash, sizeof run.model_hash, "%s", w->model_hash);
-        snprintf(run.data_hash, sizeof run.data_hash, "%s", vs.hash);
-        run.n_images = vs.n;
-        snprintf(run.val, sizeof run.val, "%s", o.val ? o.val : "");
-        snprintf(run.test_hash, sizeof run.test_hash, "%s", w->data_hash);
-        run.n_test = w->n;
-        for (int i = 0; i < n_boards; i++) { /* those in use */
-            size_t l = strlen(run.boards);
-            snprintf(run.boards + l, sizeof run.boards - l, "%s%s", i ? "," : "", used[i]);
-        }
-        snprintf(run.objective, sizeof run.objective, "%s", vk_objective_name(o.objective));
-        run.max_acc_drop = o.max_acc_drop;
-        run.latency_budget_ms = o.latency_budget_ms;
-        run.energy_budget_mj = o.energy_budget_mj;
-        run.seed = o.seed;
-        vk_space_format(&sp, run.space, sizeof run.space);
-        for (int i = 0; i < o.n_seed_genomes; i++) {
-            size_t l = strlen(run.seed_genomes);
-            snprintf(run.seed_genomes + l, sizeof run.seed_genomes - l, "%s%s", i ? "," : "",
-                     o.seed_genomes[i]);
-        }
-        snprintf(run.strategy, sizeof run.strategy, "%s",
-                 o.random ? "random" : o.predict ? "predict"
-                 : o.one_at_a_time ? "one-at-a-time" : "nsga2");
-        run.budget = o.budget;
-        if (o.offspring <= 0)
-            o.offspring = n_boards < o.population ? n_boards : o.population;
-        run.population = o.population;
-        run.offspring = o.offspring;
-        if ((rc = vk_store_run_create(db, &run, err)) != VK_OK)
-            goto out_w;
-    }
-    res->run_id = run.id;
-    if (evs && evs->started) {
-        vk_search_start st = {.run_id = run.id,
-                              .model = o.model,
-                              .n_images = vs.n,
-                              .n_test = w->n,
-                              .n_layers = nl,
-                              .n_boards = n_boards,
-                              .objective = o.objective,
-                              .random = o.random,
-                              .predict = o.predict && !o.random,
-                              .seed = o.seed,
-                              .space = run.space,
-                              .n_valid = vk_space_valid(&sp, nl),
-                              .boards = used,
-                              .run_boards = run_boards,
-                              .identity = vk_board_identity(boards[0])};
-        evs->started(evs->ctx, &st);
-    }
+    return check_identities(s->boards, s->n_boards, s->db, o->resume_run, s->vs.n, err);
+}
 
-    /* a sweep's generation 0 holds the whole space */
-    evo = o.exhaustive ? vk_evo_new(nl, n_sweep, n_sweep, o.seed)
-                       : vk_evo_new(nl, o.population, o.offspring, o.seed);
-    if (!evo) {
-        rc = vk_fail(err, VK_E_NOMEM, "out of memory");
-        goto out_w;
-    }
-    vk_evo_set_space(evo, &sp);
-    if (o.random)
-        vk_evo_set_random(evo);
-    if (o.predict && !o.random && !o.exhaustive) {
-        if (!(pred = vk_pred_new(&sp, nl, 3))) {
-            rc = vk_fail(err, VK_E_NOMEM, "out of memory");
-            goto out_w;
-        }
-        sc.pred = pred;
-        sc.ref = ref;
-        vk_evo_set_screen(evo, VK_SEARCH_PRED_POOL, screen, &sc);
-    }
-    {
-        vk_genome g;
-        /* full first: constraints are relative to it; random search gets
-           only the full path, the reference every run needs */
-        for (int p = 0; p < (o.random || o.one_at_a_time ? 1 : 3); p++) {
-            vk_genome_pattern(&g, nl, p == 0 ? 0 : p == 1 ? 2 : 1);
-            if (p == 0 || vk_space_contains(&sp, &g, nl))
-                vk_evo_seed(evo, &g);
-        }
-        for (int i = 0; i < o.n_seed_genomes && !o.one_at_a_time; i++)
-            vk_evo_seed(evo, &seeds[i]);
-        if (o.one_at_a_time) { /* the full path's variants, in order */
-            vk_genome *v = malloc((size_t)n_sweep * sizeof *v);
-            if (!v) {
-                rc = vk_fail(err, VK_E_NOMEM, "out of memory");
-                goto out_w;
-            }
-            for (int i = 0, nv = vk_space_one_at_a_time(&sp, nl, v, n_sweep); i < nv; i++)
-                vk_evo_seed(evo, &v[i]);
-            free(v);
-        } else if (o.exhaustive) { /* sweep: every valid path, in order */
-            int genes = vk_space_genes(&sp);
-            uint64_t size = vk_space_size(&sp, nl);
-            vk_err e2;
-            for (uint64_t m = 0; m < size; m++) {
-                uint64_t x = m;
-                memset(&g, 0, sizeof g);
-                for (int i = 0; i < nl; i++, x /= (uint64_t)genes)
-                    g.modes[i] = vk_space_gene(&sp, (int)(x % (uint64_t)genes));
-                if (vk_genome_check(&g, nl, 0, &e2) == VK_OK)
-                    vk_evo_seed(evo, &g);
-            }
-        }
-    }
+/* A resumed run: its budget checked and extended, marked running. */
+static vk_status reopen_run(search *s, vk_err *err)
+{
+    int n_done = 0;
+    int64_t *ids = NULL;
+    vk_status rc = vk_store_run_paths(s->db, s->run.id, &ids, &n_done, err);
+    free(ids);
+    if (rc != VK_OK)
+        return rc;
+    if (s->in->budget > 0 && s->in->budget < n_done)
+        return vk_fail(err, VK_E_ARG, "--budget %d: run %lld has evaluated %d paths already",
+                       s->in->budget, (long long)s->run.id, n_done);
+    if (s->o.budget != s->run.budget &&
+        (rc = vk_store_run_set_budget(s->db, s->run.id, s->o.budget, err)) != VK_OK)
+        return rc;
+    return vk_store_run_set_status(s->db, s->run.id, "running", err);
+}
 
+/* A new run: the database opened (only now, so that a bad argument leaves
+ * nothing behind) and the run stored with every setting. */
+static vk_status create_run(search *s, vk_err *err)
+{
+    vk_search_opts *o = &s->o;
+    vk_run_info *run = &s->run;
+    vk_status rc;
+    if ((rc = vk_store_open(o->db, &s->db, err)) != VK_OK)
+        return rc;
+    snprintf(run->model, sizeof run->model, "%s", o->model);
+    snprintf(run->data, sizeof run->data, "%s", o->data);
+    snprintf(run->calib, sizeof run->calib, "%s", o->calib ? o->calib : "");
+    snprintf(run->model_hash, sizeof run->model_hash, "%s", s->w->model_hash);
+    snprintf(run->data_hash, sizeof run->data_hash, "%s", s->vs.hash);
+    run->n_images = s->vs.n;
+    snprintf(run->val, sizeof run->val, "%s", o->val ? o->val : "");
+    snprintf(run->test_hash, sizeof run->test_hash, "%s", s->w->data_hash);
+    run->n_test = s->w->n;
+    for (int i = 0; i < s->n_boards; i++) { /* those in use */
+        size_t l = strlen(run->boards);
+        snprintf(run->boards + l, sizeof run->boards - l, "%s%s", i ? "," : "", s->used[i]);
+    }
+    snprintf(run->objective, sizeof run->objective, "%s", vk_objective_name(o->objective));
+    run->max_acc_drop = o->max_acc_drop;
+    run->latency_budget_ms = o->latency_budget_ms;
+    run->energy_budget_mj = o->energy_budget_mj;
+    run->seed = o->seed;
+    vk_space_format(&s->sp, run->space, sizeof run->space);
+    for (int i = 0; i < o->n_seed_genomes; i++) {
+        size_t l = strlen(run->seed_genomes);
+        snprintf(run->seed_genomes + l, sizeof run->seed_genomes - l, "%s%s", i ? "," : "",
+                 o->seed_genomes[i]);
+    }
+    snprintf(run->strategy, sizeof run->strategy, "%s",
+             o->random ? "random" : o->predict ? "predict"
+             : o->one_at_a_time ? "one-at-a-time" : "nsga2");
+    run->budget = o->budget;
+    if (o->offspring <= 0)
+        o->offspring = s->n_boards < o->population ? s->n_boards : o->population;
+    run->population = o->population;
+    run->offspring = o->offspring;
+    return vk_store_run_create(s->db, run, err);
+}
+
+/* The started event: what runs, on what. */
+static void announce(const search *s)
+{
+    const vk_search_opts *o = &s->o;
+    if (!s->evs || !s->evs->started)
+        return;
+    vk_search_start st = {.run_id = s->run.id,
+                          .model = o->model,
+                          .n_images = s->vs.n,
+                          .n_test = s->w->n,
+                          .n_layers = s->nl,
+                          .n_boards = s->n_boards,
+                          .objective = o->objective,
+                          .random = o->random,
+                          .predict = o->predict && !o->random,
+                          .seed = o->seed,
+                          .space = s->run.space,
+                          .n_valid = vk_space_valid(&s->sp, s->nl),
+                          .boards = s->used,
+                          .run_boards = s->run_boards,
+                          .identity = vk_board_identity(s->boards[0])};
+    s->evs->started(s->evs->ctx, &st);
+}
+
+/* The evolution (a sweep's generation 0 holds the whole space), its
+ * predictor for the predict strategy, and its seeds: the full path first
+ * (constraints are relative to it; random search gets only it), PIVOT's
+ * patterns, the user's seed genomes, a one-at-a-time sweep's variants or
+ * a sweep's every valid path, in order. */
+static vk_status seed_evolution(search *s, vk_err *err)
+{
+    const vk_search_opts *o = &s->o;
+    int nl = s->nl;
+    vk_genome g;
+    s->evo = o->exhaustive ? vk_evo_new(nl, s->n_sweep, s->n_sweep, o->seed)
+                           : vk_evo_new(nl, o->population, o->offspring, o->seed);
+    if (!s->evo)
+        return vk_fail(err, VK_E_NOMEM, "out of memory");
+    vk_evo_set_space(s->evo, &s->sp);
+    if (o->random)
+        vk_evo_set_random(s->evo);
+    if (o->predict && !o->random && !o->exhaustive) {
+        if (!(s->pred = vk_pred_new(&s->sp, nl, 3)))
+            return vk_fail(err, VK_E_NOMEM, "out of memory");
+        s->sc.pred = s->pred;
+        s->sc.ref = s->ref;
+        vk_evo_set_screen(s->evo, VK_SEARCH_PRED_POOL, screen, &s->sc);
+    }
+    for (int p = 0; p < (o->random || o->one_at_a_time ? 1 : 3); p++) {
+        vk_genome_pattern(&g, nl, p == 0 ? 0 : p == 1 ? 2 : 1);
+        if (p == 0 || vk_space_contains(&s->sp, &g, nl))
+            vk_evo_seed(s->evo, &g);
+    }
+    for (int i = 0; i < o->n_seed_genomes && !o->one_at_a_time; i++)
+        vk_evo_seed(s->evo, &s->seeds[i]);
+    if (o->one_at_a_time) { /* the full path's variants, in order */
+        vk_genome *v = malloc((size_t)s->n_sweep * sizeof *v);
+        if (!v)
+            return vk_fail(err, VK_E_NOMEM, "out of memory");
+        for (int i = 0, nv = vk_space_one_at_a_time(&s->sp, nl, v, s->n_sweep); i < nv; i++)
+            vk_evo_seed(s->evo, &v[i]);
+        free(v);
+    } else if (o->exhaustive) { /* sweep: every valid path, in order */
+        int genes = vk_space_genes(&s->sp);
+        uint64_t size = vk_space_size(&s->sp, nl);
+        vk_err e2;
+        for (uint64_t m = 0; m < size; m++) {
+            uint64_t x = m;
+            memset(&g, 0, sizeof g);
+            for (int i = 0; i < nl; i++, x /= (uint64_t)genes)
+                g.modes[i] = vk_space_gene(&s->sp, (int)(x % (uint64_t)genes));
+            if (vk_genome_check(&g, nl, 0, &e2) == VK_OK)
+                vk_evo_seed(s->evo, &g);
+        }
+    }
+    return VK_OK;
+}
+
+/* A batch's jobs: each found in the database (same model, images and
+ * board identity) or measured by the worker pool, one thread per board. */
+static vk_status measure_batch(search *s, job *jobs, int nb, int gen, int *n_found, vk_err *err)
+{
+    const vk_search_opts *o = &s->o;
+    const char *key = vk_board_identity(s->boards[0]);
+    int found = 0;
+    vk_status rc = VK_OK;
+    for (int i = 0; i < nb && rc == VK_OK; i++) {
+        int f = 0;
+        vk_genome_format(&jobs[i].g, s->nl, jobs[i].text);
+        rc = vk_store_path_find(s->db, s->w->model_hash, s->vs.hash, key, jobs[i].text, s->vs.n,
+                                &jobs[i].rec, &f, err);
+        if (rc == VK_OK && f) {
+            jobs[i].done = 1;
+            found++;
+            rc = vk_store_run_eval(s->db, s->run.id, jobs[i].rec.id, err);
+        }
+    }
+    *n_found = found;
+    if (rc != VK_OK || found == nb)
+        return rc;
+    batch_ctx c = {.jobs = jobs,
+                   .n_jobs = nb,
+                   .boards = s->boards,
+                   .n_boards = s->n_boards,
+                   .db = s->db,
+                   .w = s->w,
+                   .set = &s->vs,
+                   .run = s->run.id,
+                   .board_key = key,
+                   .max_retries = o->max_retries,
+                   .ev = s->evs,
+                   .n_found = found,
+                   .stop = o->stop};
+    pthread_t th[VK_SEARCH_MAX_BOARDS];
+    worker_arg wa[VK_SEARCH_MAX_BOARDS];
+    if (s->evs && s->evs->batch_begin)
+        s->evs->batch_begin(s->evs->ctx, gen, nb, found);
+    pthread_mutex_init(&c.mu, NULL);
+    pthread_cond_init(&c.cv, NULL);
+    for (int b = 0; b < s->n_boards; b++) {
+        wa[b].c = &c;
+        wa[b].bi = b;
+        pthread_create(&th[b], NULL, worker, &wa[b]);
+    }
+    for (int b = 0; b < s->n_boards; b++)
+        pthread_join(th[b], NULL);
+    pthread_mutex_destroy(&c.mu);
+    pthread_cond_destroy(&c.cv);
+    if (s->evs && s->evs->batch_end)
+        s->evs->batch_end(s->evs->ctx);
+    for (int i = 0; i < nb && !(o->stop && *o->stop); i++)
+        if (!jobs[i].done)
+            return vk_fail(err, VK_E_BOARD, "path %s could not be measured on any board: %s",
+                           jobs[i].text,
+                           c.first_err.msg[0]  ? c.first_err.msg
+                           : c.last_err.msg[0] ? c.last_err.msg
+                                               : "every board failed");
+    return VK_OK;
+}
+
+/* Tells the evolution (and the predictor) a batch's results in batch
+ * order, deterministic whatever the boards' timing; the first evaluation
+ * is the full path, the reference of constraints and hypervolume. The
+ * records' results move into s->ev. */
+static vk_status tell_batch(search *s, job *jobs, int nb, vk_err *err)
+{
+    const vk_search_opts *o = &s->o;
+    vk_status rc = VK_OK;
+    for (int i = 0; rc == VK_OK && i < nb; i++) {
+        evaluated *e;
+        if (s->n_ev == s->cap_ev) {
+            int cap = s->cap_ev ? 2 * s->cap_ev : 64;
+            evaluated *ne = realloc(s->ev, (size_t)cap * sizeof *ne);
+            if (!ne)
+                return vk_fail(err, VK_E_NOMEM, "out of memory");
+            s->ev = ne;
+            s->cap_ev = cap;
+        }
+        e = &s->ev[s->n_ev++];
+        e->g = jobs[i].g;
+        e->rec = jobs[i].rec;
+        jobs[i].rec.res = NULL;
+        if (s->full_top1 < 0) {
+            s->full_top1 = e->rec.top1;
+            s->ref[1] = 1.1 * cost_of(o->objective, &e->rec.m);
+            if ((o->objective != VK_OBJ_LATENCY || o->energy_budget_mj > 0) &&
+                e->rec.m.energy_src == VK_SRC_NONE) {
+                rc = no_energy(s->db, &s->run, o, &e->rec, err);
+                if (o->resume_run <= 0)
+                    s->res->run_id = 0; /* removed */
+                return rc;
+            }
+        }
+        e->obj[0] = 100 - e->rec.top1;
+        e->obj[1] = cost_of(o->objective, &e->rec.m);
+        e->viol = vk_search_violation(o->max_acc_drop, o->latency_budget_ms, o->energy_budget_mj,
+                                      s->full_top1, e->rec.top1, e->rec.m.latency_ms,
+                                      e->rec.m.energy_mj);
+        vk_evo_tell(s->evo, &e->g, e->obj, e->viol);
+        if (s->pred) {
+            double y[3] = {e->rec.top1, e->rec.m.latency_ms, e->rec.m.energy_mj};
+            if ((rc = vk_pred_add(s->pred, &e->g, y, err)) != VK_OK)
+                return rc;
+        }
+        if ((rc = hypervolumes(s->ev, s->n_ev, s->ref, &s->hv, &s->hv3, &s->stagnant, err)) !=
+            VK_OK)
+            return rc;
+        rc = vk_store_hv(s->db, s->run.id, s->n_ev, s->hv, s->hv3, err);
+    }
+    return rc;
+}
+
+/* The generation event: the cheapest feasible evaluation so far (else the
+ * least infeasible). */
+static void report_generation(const search *s, int gen, int found)
+{
+    if (!s->evs || !s->evs->generation)
+        return;
+    int best = 0;
+    for (int j = 1; j < s->n_ev; j++)
+        if (s->ev[j].viol < s->ev[best].viol ||
+            (s->ev[j].viol == s->ev[best].viol && s->ev[j].obj[1] < s->ev[best].obj[1]))
+            best = j;
+    vk_search_gen g = {.gen = gen,
+                       .n_evaluated = s->n_ev,
+                       .n_found = found,
+                       .hv = s->hv,
+                       .best = &s->ev[best].rec,
+                       .best_feasible = !(s->ev[best].viol > 0),
+                       .best_cost = s->ev[best].obj[1],
+                       .seconds = vk_clock_now() - s->t0};
+    s->evs->generation(s->evs->ctx, &g);
+}
+
+/* Marks the run interrupted (a resume proposes the same batch again and
+ * finds what was measured in the database). */
+static vk_status interrupted(search *s, vk_err *err)
+{
+    s->res->interrupted = 1;
+    return vk_store_run_set_status(s->db, s->run.id, "interrupted", err);
+}
+
+/* Generations until the budget, the time budget or stagnation ends the
+ * search, or a stop request interrupts it. */
+static vk_status evolve(search *s, vk_err *err)
+{
+    const vk_search_opts *o = &s->o;
+    vk_status rc = VK_OK;
     for (int gen = 0;; gen++) {
         vk_genome batch[2 * VK_MAX_LAYERS + 1024];
-        if (o.stop && *o.stop) {
-            res->interrupted = 1;
-            rc = vk_store_run_set_status(db, run.id, "interrupted", err);
-            goto out_w;
-        }
-        int want = o.exhaustive ? n_sweep : o.population * 2 + 64;
+        int found = 0;
+        if (o->stop && *o->stop)
+            return interrupted(s, err);
+        int want = o->exhaustive ? s->n_sweep : o->population * 2 + 64;
         if (want > (int)(sizeof batch / sizeof batch[0]))
             want = (int)(sizeof batch / sizeof batch[0]);
-        sc.ev = ev; /* what the screen trains on */
-        sc.n_ev = n_ev;
-        sc.full_top1 = full_top1;
-        int nb = vk_evo_ask(evo, batch, want);
-        if (o.budget > 0 && n_ev + nb > o.budget)
-            nb = o.budget - n_ev;
+        s->sc.ev = s->ev; /* what the screen trains on */
+        s->sc.n_ev = s->n_ev;
+        s->sc.full_top1 = s->full_top1;
+        int nb = vk_evo_ask(s->evo, batch, want);
+        if (o->budget > 0 && s->n_ev + nb > o->budget)
+            nb = o->budget - s->n_ev;
         if (nb <= 0)
-            break;
+            return VK_OK;
         job *jobs = calloc((size_t)nb, sizeof *jobs);
-        int found = 0;
-        if (!jobs) {
-            rc = vk_fail(err, VK_E_NOMEM, "out of memory");
-            goto out_w;
-        }
-        for (int i = 0; i < nb; i++) {
-            int f = 0;
+        if (!jobs)
+            return vk_fail(err, VK_E_NOMEM, "out of memory");
+        for (int i = 0; i < nb; i++)
             jobs[i].g = batch[i];
-            vk_genome_format(&batch[i], nl, jobs[i].text);
-            rc = vk_store_path_find(db, w->model_hash, vs.hash, vk_board_identity(boards[0]),
-                                    jobs[i].text, vs.n, &jobs[i].rec, &f, err);
-            if (rc != VK_OK)
-                break;
-            if (f) {
-                jobs[i].done = 1;
-                found++;
-                if ((rc = vk_store_run_eval(db, run.id, jobs[i].rec.id, err)) != VK_OK)
-                    break;
-            }
-        }
-        if (rc == VK_OK && found < nb) {
-            batch_ctx c = {.jobs = jobs,
-                           .n_jobs = nb,
-                           .boards = boards,
-                           .n_boards = n_boards,
-                           .db = db,
-                           .w = w,
-                           .set = &vs,
-                           .run = run.id,
-                           .board_key = vk_board_identity(boards[0]),
-                           .max_retries = o.max_retries,
-                           .ev = evs,
-                           .n_found = found,
-                           .stop = o.stop};
-            pthread_t th[VK_SEARCH_MAX_BOARDS];
-            worker_arg wa[VK_SEARCH_MAX_BOARDS];
-            if (evs && evs->batch_begin)
-                evs->batch_begin(evs->ctx, gen, nb, found);
-            pthread_mutex_init(&c.mu, NULL);
-            pthread_cond_init(&c.cv, NULL);
-            for (int b = 0; b < n_boards; b++) {
-                wa[b].c = &c;
-                wa[b].bi = b;
-                pthread_create(&th[b], NULL, worker, &wa[b]);
-            }
-            for (int b = 0; b < n_boards; b++)
-                pthread_join(th[b], NULL);
-            pthread_mutex_destroy(&c.mu);
-            pthread_cond_destroy(&c.cv);
-            if (evs && evs->batch_end)
-                evs->batch_end(evs->ctx);
-            for (int i = 0; i < nb && !(o.stop && *o.stop); i++)
-                if (!jobs[i].done) {
-                    rc = vk_fail(err, VK_E_BOARD, "path %s could not be measured on any board: %s",
-                                 jobs[i].text,
-                                 c.first_err.msg[0]  ? c.first_err.msg
-                                 : c.last_err.msg[0] ? c.last_err.msg
-                                                     : "every board failed");
-                    break;
-                }
-        }
-        /* stopped: what was measured is stored; a resume proposes the same
-           batch again and finds it in the database */
-        if (rc == VK_OK && o.stop && *o.stop) {
-            for (int i = 0; i < nb; i++)
-                vk_store_rec_free(&jobs[i].rec);
-            free(jobs);
-            res->interrupted = 1;
-            rc = vk_store_run_set_status(db, run.id, "interrupted", err);
-            goto out_w;
-        }
-        /* tell in batch order: deterministic whatever the boards' timing */
-        for (int i = 0; rc == VK_OK && i < nb; i++) {
-            evaluated *e;
-            if (n_ev == cap_ev) {
-                evaluated *ne = realloc(ev, (size_t)(cap_ev = cap_ev ? 2 * cap_ev : 64) * sizeof *ev);
-                if (!ne) {
-                    rc = vk_fail(err, VK_E_NOMEM, "out of memory");
-                    break;
-                }
-                ev = ne;
-            }
-            e = &ev[n_ev++];
-            e->g = jobs[i].g;
-            e->rec = jobs[i].rec;
-            jobs[i].rec.res = NULL;
-            if (full_top1 < 0) { /* the first evaluation is the full path */
-                full_top1 = e->rec.top1;
-                ref[1] = 1.1 * cost_of(o.objective, &e->rec.m);
-                if ((o.objective != VK_OBJ_LATENCY || o.energy_budget_mj > 0) &&
-                    e->rec.m.energy_src == VK_SRC_NONE) {
-                    rc = no_energy(db, &run, &o, &e->rec, err);
-                    if (o.resume_run <= 0)
-                        res->run_id = 0; /* removed */
-                    break;
-                }
-            }
-            e->obj[0] = 100 - e->rec.top1;
-            e->obj[1] = cost_of(o.objective, &e->rec.m);
-            e->viol = vk_search_violation(o.max_acc_drop, o.latency_budget_ms, o.energy_budget_mj,
-                                          full_top1, e->rec.top1, e->rec.m.latency_ms,
-                                          e->rec.m.energy_mj);
-            vk_evo_tell(evo, &e->g, e->obj, e->viol);
-            if (pred) {
-                double y[3] = {e->rec.top1, e->rec.m.latency_ms, e->rec.m.energy_mj};
-                if ((rc = vk_pred_add(pred, &e->g, y, err)) != VK_OK)
-                    break;
-            }
-            if ((rc = hypervolumes(ev, n_ev, ref, &hv, &hv3, &stagnant, err)) != VK_OK)
-                break;
-            rc = vk_store_hv(db, run.id, n_ev, hv, hv3, err);
-        }
+        rc = measure_batch(s, jobs, nb, gen, &found, err);
+        if (rc == VK_OK && o->stop && *o->stop) /* what was measured is stored */
+            rc = interrupted(s, err);
+        else if (rc == VK_OK)
+            rc = tell_batch(s, jobs, nb, err);
         for (int i = 0; i < nb; i++)
             vk_store_rec_free(&jobs[i].rec);
         free(jobs);
-        if (rc != VK_OK)
-            goto out_w;
-        vk_evo_next(evo);
-        if (evs && evs->generation) {
-            int best = 0;
-            for (int j = 1; j < n_ev; j++)
-                if (ev[j].viol < ev[best].viol ||
-                    (ev[j].viol == ev[best].viol && ev[j].obj[1] < ev[best].obj[1]))
-                    best = j;
-            vk_search_gen g = {.gen = gen, .n_evaluated = n_ev, .n_found = found, .hv = hv,
-                               .best = &ev[best].rec, .best_feasible = !(ev[best].viol > 0),
-                               .best_cost = ev[best].obj[1], .seconds = vk_clock_now() - t0};
-            evs->generation(evs->ctx, &g);
-        }
-        if ((o.budget > 0 && n_ev >= o.budget) ||
-            (o.time_budget_s > 0 && vk_clock_now() - t0 >= o.time_budget_s) ||
-            (o.stagnation > 0 && stagnant >= o.stagnation))
-            break;
+        if (rc != VK_OK || s->res->interrupted)
+            return rc;
+        vk_evo_next(s->evo);
+        report_generation(s, gen, found);
+        if ((o->budget > 0 && s->n_ev >= o->budget) ||
+            (o->time_budget_s > 0 && vk_clock_now() - s->t0 >= o->time_budget_s) ||
+            (o->stagnation > 0 && s->stagnant >= o->stagnation))
+            return VK_OK;
     }
-    if (n_ev == 0) {
-        rc = vk_fail(err, VK_E_ARG, "nothing was evaluated (budget 0?)");
-        goto out_w;
-    }
-    res->objective = o.objective;
-    res->random = o.random;
-    res->predict = o.predict && !o.random;
-    res->n_evaluated = n_ev;
-    res->seconds = vk_clock_now() - t0;
-    res->full_top1 = full_top1;
-    res->n_val = vs.n;
-    res->n_test = w->n;
-    res->hv = hv;
-    res->hv3 = hv3;
+}
+
+/* The result: figures, the front, the cascades (on validation), the front
+ * on the test split; the run marked done. */
+static vk_status finish(search *s, vk_err *err)
+{
+    const vk_search_opts *o = &s->o;
+    vk_search_result *res = s->res;
+    vk_status rc;
+    if (s->n_ev == 0)
+        return vk_fail(err, VK_E_ARG, "nothing was evaluated (budget 0?)");
+    res->objective = o->objective;
+    res->random = o->random;
+    res->predict = o->predict && !o->random;
+    res->n_evaluated = s->n_ev;
+    res->seconds = vk_clock_now() - s->t0;
+    res->full_top1 = s->full_top1;
+    res->n_val = s->vs.n;
+    res->n_test = s->w->n;
+    res->hv = s->hv;
+    res->hv3 = s->hv3;
     res->peak_rss_mib = peak_rss_mib();
-    if ((rc = front_of(ev, n_ev, res, err)) != VK_OK)
-        goto out_w;
-    if (!o.no_cascades &&
-        (rc = cascades(&o, db, run.id, w, &vs, ev, n_ev, full_top1, res, err)) != VK_OK)
-        goto out_w;
-    if (!o.no_test && (rc = test_front(&o, db, w, boards, n_boards, ev, n_ev, res, err)) != VK_OK)
-        goto out_w;
-    rc = vk_store_run_set_status(db, run.id, "done", err);
-out_w:
-    for (int i = 0; i < n_ev; i++)
-        vk_store_rec_free(&ev[i].rec);
-    free(ev);
-    vk_evo_free(evo);
-    vk_pred_free(pred);
-    for (int i = 0; i < o.n_boards; i++)
-        vk_board_close(boards[i]);
-    vk_imageset_free(&vs);
-    if (w == &own_w)
-        vk_workload_free(&own_w);
-out:
-    vk_store_close(db);
+    if ((rc = front_of(s->ev, s->n_ev, res, err)) != VK_OK)
+        return rc;
+    if (!o->no_cascades && (rc = cascades(o, s->db, s->run.id, s->w, &s->vs, s->ev, s->n_ev,
+                                          s->full_top1, res, err)) != VK_OK)
+        return rc;
+    if (!o->no_test && (rc = test_front(o, s->db, s->w, s->boards, s->n_boards, s->ev, s->n_ev,
+                                        res, err)) != VK_OK)
+        return rc;
+    return vk_store_run_set_status(s->db, s->run.id, "done", err);
+}
+
+static void search_free(search *s)
+{
+    for (int i = 0; i < s->n_ev; i++)
+        vk_store_rec_free(&s->ev[i].rec);
+    free(s->ev);
+    vk_evo_free(s->evo);
+    vk_pred_free(s->pred);
+    for (int i = 0; i < s->n_boards; i++)
+        vk_board_close(s->boards[i]);
+    vk_imageset_free(&s->vs);
+    if (s->w == &s->own_w)
+        vk_workload_free(&s->own_w);
+    vk_store_close(s->db);
+    free(s);
+}
+
+vk_status vk_search_run(const vk_search_opts *o_in, vk_search_result *res, vk_err *err)
+{
+    search *s = calloc(1, sizeof *s);
+    vk_status rc;
+    memset(res, 0, sizeof *res);
+    res->hv3 = -1;
+    res->best_resume_ms = res->best_scratch_ms = INFINITY;
+    if (!s)
+        return vk_fail(err, VK_E_NOMEM, "out of memory");
+    s->o = *o_in;
+    s->in = o_in;
+    s->res = res;
+    s->evs = o_in->events;
+    s->w = o_in->workload;
+    s->sc.o = &s->o;
+    s->full_top1 = -1;
+    s->ref[0] = 100;
+    s->hv3 = -1;
+    s->t0 = vk_clock_now();
+    rc = o_in->resume_run > 0 ? take_run_settings(s, err) : VK_OK;
+    if (rc == VK_OK)
+        rc = prepare(s, err);
+    if (rc == VK_OK)
+        rc = open_boards(s, err);
+    if (rc == VK_OK && s->o.stop && *s->o.stop) {
+        res->interrupted = 1;
+        rc = vk_fail(err, VK_E_ARG, "interrupted before the run started");
+    }
+    if (rc == VK_OK)
+        rc = s->o.resume_run > 0 ? reopen_run(s, err) : create_run(s, err);
+    if (rc == VK_OK) {
+        res->run_id = s->run.id;
+        announce(s);
+        rc = seed_evolution(s, err);
+    }
+    if (rc == VK_OK)
+        rc = evolve(s, err);
+    if (rc == VK_OK && !res->interrupted)
+        rc = finish(s, err);
+    search_free(s);
     return rc;
 }
