@@ -39,6 +39,12 @@ struct vk_board {
     char id[VK_BOARD_ID_MAX];
 };
 
+/* "sim" or "sim:FILE.json" (a file name after the colon). */
+static int sim_spec_ok(const char *spec)
+{
+    return spec[3] != ':' || spec[4];
+}
+
 /* "xrt", "xrt:N" or "xrt:N:file.xclbin" with N a device index. */
 static int xrt_spec_ok(const char *spec)
 {
@@ -74,59 +80,58 @@ static int http_spec_ok(const char *spec)
     return !*e || (e[0] == '/' && !e[1]);
 }
 
-/* Which ops table serves spec; *kind gets the kind's name for messages. */
-static vk_status pick_ops(const char *spec, const vk_board_ops **ops, const char **kind,
-                          vk_err *err)
+/* The board kinds: which specs each serves (`prefix` alone or followed by
+ * ':', or any spec starting with it when `bare` is 0), their syntax, and
+ * how `vitskip boards` offers them (opened, or described by `offer`). One
+ * table for lookup and listing; `ops` is NULL for a kind not built in. */
+static const struct {
+    const char *kind, *prefix, *form;
+    int bare;
+    int (*spec_ok)(const char *spec);
+    const vk_board_ops *ops;
+    const char *offer; /* NULL: opened to be described */
+} board_kinds[VK_BOARD_N_KINDS] = {
+    {"sim", "sim", "sim[:FILE.json]", 1, sim_spec_ok, &vk_board_sim_ops, NULL},
+    {"cpu", "cpu", "cpu", 1, NULL, &vk_board_cpu_ops, NULL},
+    {"xrt", "xrt", "xrt[:DEVICE[:FILE.xclbin]]", 1, xrt_spec_ok, &vk_board_xrt_ops, NULL},
+    {"remote", "http://", "http://HOST:PORT", 0, http_spec_ok, &vk_board_remote_ops,
+     "any http://HOST:PORT serving `vitskip agent`"},
+};
+
+/* Which ops table serves spec. */
+static vk_status pick_ops(const char *spec, const vk_board_ops **ops, vk_err *err)
 {
-    if (!strcmp(spec, "sim") || !strncmp(spec, "sim:", 4)) {
-        if (spec[3] == ':' && !spec[4])
-            return vk_fail(err, VK_E_ARG, "board '%s': expected sim:FILE.json", spec);
-        *kind = "sim";
-        *ops = &vk_board_sim_ops;
-    } else if (!strcmp(spec, "cpu") || !strncmp(spec, "cpu:", 4)) {
-        *kind = "cpu";
-        *ops = &vk_board_cpu_ops;
-    } else if (!strncmp(spec, "xrt", 3) && (!spec[3] || spec[3] == ':')) {
-        if (!xrt_spec_ok(spec))
-            return vk_fail(err, VK_E_ARG,
-                           "board '%s': expected xrt, xrt:N or xrt:N:FILE.xclbin (N a device "
-                           "index)",
-                           spec);
-        *kind = "xrt";
-        *ops = &vk_board_xrt_ops;
-    } else if (!strncmp(spec, "http://", 7)) {
-        if (!http_spec_ok(spec))
-            return vk_fail(err, VK_E_ARG, "board '%s': expected http://HOST:PORT", spec);
-        *kind = "remote";
-        *ops = &vk_board_remote_ops;
-    } else {
-        return vk_fail(err, VK_E_NOTFOUND,
-                       "unknown board '%s' (expected sim[:FILE.json], cpu, xrt[:N[:FILE]] or "
-                       "http://HOST:PORT)",
-                       spec);
+    for (int i = 0; i < VK_BOARD_N_KINDS; i++) {
+        size_t n = strlen(board_kinds[i].prefix);
+        if (strncmp(spec, board_kinds[i].prefix, n) ||
+            (board_kinds[i].bare && spec[n] && spec[n] != ':'))
+            continue;
+        if (board_kinds[i].spec_ok && !board_kinds[i].spec_ok(spec))
+            return vk_fail(err, VK_E_ARG, "board '%s': expected %s", spec, board_kinds[i].form);
+        if (!(*ops = board_kinds[i].ops))
+            return vk_fail(err, VK_E_UNSUPPORTED, "board '%s': board kind '%s' is not built in",
+                           spec, board_kinds[i].kind);
+        return VK_OK;
     }
-    if (!*ops)
-        return vk_fail(err, VK_E_UNSUPPORTED, "board '%s': board kind '%s' is not built in", spec,
-                       *kind);
-    return VK_OK;
+    return vk_fail(err, VK_E_NOTFOUND, "unknown board '%s' (expected %s, %s, %s or %s)", spec,
+                   board_kinds[0].form, board_kinds[1].form, board_kinds[2].form,
+                   board_kinds[3].form);
 }
 
 vk_status vk_board_check_spec(const char *spec, vk_err *err)
 {
     const vk_board_ops *ops = NULL;
-    const char *kind = "";
-    return pick_ops(spec, &ops, &kind, err);
+    return pick_ops(spec, &ops, err);
 }
 
 vk_status vk_board_open(const char *spec, vk_board **b, vk_err *err)
 {
     const vk_board_ops *ops = NULL;
-    const char *kind = "";
     vk_board *r;
     vk_status rc;
     if (!spec || !b)
         return vk_fail(err, VK_E_ARG, "vk_board_open: spec and b must be non-NULL");
-    if ((rc = pick_ops(spec, &ops, &kind, err)) != VK_OK)
+    if ((rc = pick_ops(spec, &ops, err)) != VK_OK)
         return rc;
     r = calloc(1, sizeof *r);
     if (!r || !(r->spec = strdup(spec))) {
@@ -264,7 +269,7 @@ static int id_char(char c)
 
 int vk_board_identity_ok(const char *id)
 {
-    static const char *const kinds[] = {"sim:", "cpu:", "xrt:"};
+    static const char *const measured_by[] = {"sim:", "cpu:", "xrt:"};
     size_t n = id ? strlen(id) : 0;
     int known = 0;
     if (n < 5 || n >= VK_BOARD_ID_MAX)
@@ -272,8 +277,8 @@ int vk_board_identity_ok(const char *id)
     for (size_t i = 0; i < n; i++)
         if (!id_char(id[i]))
             return 0;
-    for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++)
-        known |= !strncmp(id, kinds[k], 4);
+    for (size_t k = 0; k < sizeof measured_by / sizeof measured_by[0]; k++)
+        known |= !strncmp(id, measured_by[k], 4);
     return known && id[4] != ' ';
 }
 
@@ -316,7 +321,7 @@ void vk_board_close(vk_board *b)
 /* Opens kind and notes its description, or why it is unavailable. */
 static void offer_one(vk_board_offer *o, const char *kind)
 {
-    vk_board *b;
+    vk_board *b = NULL;
     vk_err err = {{0}};
     snprintf(o->kind, sizeof o->kind, "%s", kind);
     o->identity[0] = 0;
@@ -332,22 +337,22 @@ static void offer_one(vk_board_offer *o, const char *kind)
 
 void vk_board_offers(vk_board_offer out[VK_BOARD_N_KINDS])
 {
-    offer_one(&out[0], "sim");
-    offer_one(&out[1], "cpu");
-    if (!&vk_board_xrt_ops) {
-        snprintf(out[2].kind, sizeof out[2].kind, "xrt");
-        out[2].available = 0;
-        out[2].identity[0] = 0;
-        snprintf(out[2].detail, sizeof out[2].detail, "board kind 'xrt' is not built in");
-    } else { /* opening says why not (XILINX_XRT, libraries, devices; /usr on Arm) */
-        offer_one(&out[2], "xrt");
+    for (int i = 0; i < VK_BOARD_N_KINDS; i++) {
+        vk_board_offer *o = &out[i];
+        if (board_kinds[i].ops &&
+            !board_kinds[i].offer) { /* opening says why not (XILINX_XRT, ...) */
+            offer_one(o, board_kinds[i].kind);
+            continue;
+        }
+        snprintf(o->kind, sizeof o->kind, "%s", board_kinds[i].kind);
+        o->identity[0] = 0; /* a remote board's: each agent reports its own */
+        o->available = board_kinds[i].ops != NULL;
+        if (o->available)
+            snprintf(o->detail, sizeof o->detail, "%s", board_kinds[i].offer);
+        else
+            snprintf(o->detail, sizeof o->detail, "board kind '%s' is not built in",
+                     board_kinds[i].kind);
     }
-    snprintf(out[3].kind, sizeof out[3].kind, "remote");
-    out[3].identity[0] = 0; /* each agent reports its board's */
-    out[3].available = !!&vk_board_remote_ops;
-    snprintf(out[3].detail, sizeof out[3].detail, "%s",
-             out[3].available ? "any http://HOST:PORT serving `vitskip agent`"
-                              : "board kind 'remote' is not built in");
 }
 
 void vk_board_list(FILE *out)
@@ -357,7 +362,9 @@ void vk_board_list(FILE *out)
     fprintf(out, "boards on this machine:\n");
     for (int i = 0; i < VK_BOARD_N_KINDS; i++) {
         fprintf(out, "  %-8s %s%s\n", o[i].kind,
-                !o[i].available ? "unavailable: " : strcmp(o[i].kind, "remote") ? "available: " : "",
+                !o[i].available               ? "unavailable: "
+                : strcmp(o[i].kind, "remote") ? "available: "
+                                              : "",
                 o[i].detail);
         if (o[i].identity[0])
             fprintf(out, "  %-8s results keyed by %s\n", "", o[i].identity);
@@ -393,8 +400,8 @@ double vk_board_quantile(double *v, int n, double q)
     return i + 1 < n ? v[i] + (pos - i) * (v[i + 1] - v[i]) : v[n - 1];
 }
 
-void vk_board_latency(double *tot, double *lo, int n_timed, double *hi, int n_hi,
-                      int n_escalated, int n, vk_measure *out)
+void vk_board_latency(double *tot, double *lo, int n_timed, double *hi, int n_hi, int n_escalated,
+                      int n, vk_measure *out)
 {
     if (lo) {
         out->latency_ms = vk_board_quantile(lo, n_timed, 0.5) +
