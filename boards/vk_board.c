@@ -18,10 +18,12 @@
  * "board kind '...' is not built in". */
 #include "boards/vk_board.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "boards/vk_cycles.h"
+#include "host/vk_env.h"
 #include "host/vk_sha256.h"
 
 extern const vk_board_ops vk_board_sim_ops;
@@ -259,6 +261,76 @@ const char *vk_board_kind(const vk_board *b)
 const char *vk_board_identity(const vk_board *b)
 {
     return b->id;
+}
+
+/* The options of a spec: after its kind's ':' ("" when none). */
+static const char *opts_of(const char *spec)
+{
+    const char *c = strchr(spec, ':');
+    return c && strncmp(spec, "http://", 7) ? c + 1 : "";
+}
+
+vk_status vk_board_opts_check(const char *spec, const char *const *keys, int file_ok,
+                              vk_err *err)
+{
+    const char *p = opts_of(spec);
+    for (int first = 1; *p; first = 0) {
+        size_t n = strcspn(p, ","), k = strcspn(p, "=");
+        int known = 0;
+        if (k >= n) {
+            if (!file_ok || !first || !n)
+                return vk_fail(err, VK_E_ARG, "board '%s': option '%.*s' is not key=value", spec,
+                               (int)n, p);
+        } else {
+            for (int i = 0; keys[i] && !known; i++)
+                known = strlen(keys[i]) == k && !strncmp(p, keys[i], k);
+            if (!known) {
+                char list[256] = "";
+                for (int i = 0; keys[i]; i++)
+                    snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s",
+                             i ? ", " : "", keys[i]);
+                return vk_fail(err, VK_E_ARG, "board '%s': unknown option '%.*s' (expected %s)",
+                               spec, (int)k, p, keys[0] ? list : "none");
+            }
+        }
+        p += n + (p[n] == ',');
+    }
+    return VK_OK;
+}
+
+vk_status vk_board_opt_long(const char *spec, const char *key, const char *env, long def, long lo,
+                            long hi, long *v, vk_err *err)
+{
+    size_t kl = strlen(key);
+    for (const char *p = opts_of(spec); *p;) {
+        size_t n = strcspn(p, ",");
+        if (n > kl && !strncmp(p, key, kl) && p[kl] == '=') {
+            char val[32], *end;
+            long x;
+            size_t vl = n - kl - 1;
+            snprintf(val, sizeof val, "%.*s", (int)(vl < sizeof val ? vl : sizeof val - 1),
+                     p + kl + 1);
+            errno = 0;
+            x = strtol(val, &end, 10);
+            if (!vl || vl >= sizeof val || *end || errno || x < lo || x > hi)
+                return vk_fail(err, VK_E_ARG,
+                               "board '%s': option %s='%.*s': expected an integer in %ld..%ld",
+                               spec, key, (int)vl, p + kl + 1, lo, hi);
+            *v = x;
+            return VK_OK;
+        }
+        p += n + (p[n] == ',');
+    }
+    return vk_env_long(env, def, lo, hi, v, err);
+}
+
+void vk_board_opt_file(const char *spec, char *buf, size_t n)
+{
+    const char *p = opts_of(spec);
+    size_t l = strcspn(p, ",");
+    if (memchr(p, '=', l))
+        l = 0;
+    snprintf(buf, n, "%.*s", (int)l, p);
 }
 
 static int id_char(char c)

@@ -114,6 +114,23 @@ void vk_board_list(FILE *out);
 vk_status vk_board_keep_images(const char *spec, const int8_t *src, int n, size_t img_n,
                                int8_t **imgs, int *n_imgs, vk_err *err);
 
+/* Board options, part of the spec: "KIND:key=value,key=value" (the sim
+ * board's file, its one item without '=', first: "sim:FILE.json,threads=4";
+ * file names holding ',' or '=' cannot be given). Environment variables
+ * are only their defaults.
+ * vk_board_opts_check: VK_E_ARG naming the spec and the item when an item's
+ * key is not one of keys (NULL-terminated) or an item has no '=' (allowed
+ * once, first, when file_ok).
+ * vk_board_opt_long: *v = option key's decimal value, else the variable
+ * env's (vk_env_long), else def; VK_E_ARG naming the spec, the key and
+ * lo..hi when it is not a whole number in that range.
+ * vk_board_opt_file: the item without '=' (a file) into buf, "" if none. */
+vk_status vk_board_opts_check(const char *spec, const char *const *keys, int file_ok,
+                              vk_err *err);
+vk_status vk_board_opt_long(const char *spec, const char *key, const char *env, long def, long lo,
+                            long hi, long *v, vk_err *err);
+void vk_board_opt_file(const char *spec, char *buf, size_t n);
+
 /* Whether id is a well-formed identity: 3..VK_BOARD_ID_MAX-1 characters
  * from [A-Za-z0-9 ._:@()+,#=/-], a known kind before the first ':' and a
  * non-empty fingerprint after it. */

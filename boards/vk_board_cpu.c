@@ -2,16 +2,19 @@
  * natively on this host by the fast path (host/vk_fast.h, bit-exact with
  * the kernel), with MEASURED wall-clock latency (see vk_board.h).
  *
- * Spec: "cpu" (no options). Environment:
- *   VITSKIP_CPU_THREADS    timing threads, 1..256 (default 2)
- *   VITSKIP_CPU_TIMED      images timed per request, 0..100000 (default 64;
- *                          0 = every image)
- *   VITSKIP_SUFFIX_IMAGES  images the suffix timings use, 0..32 (default 8;
- *                          0 leaves suffix_ms[k >= 1] at 0, "not measured")
- *   VITSKIP_PREFIX_MB      residual streams kept for shared prefixes,
- *                          0..65536 MiB (default 256; 0 = no cache)
- *   VITSKIP_CPU_RAPL       the RAPL energy counter to read (default
- *                          /sys/class/powercap/intel-rapl:0/energy_uj)
+ * Spec: "cpu" or "cpu:key=value,..." (vk_board_opt_long), each option's
+ * default from its environment variable, else the value given:
+ *   threads   VITSKIP_CPU_THREADS    timing threads, 1..256 (default 2)
+ *   timed     VITSKIP_CPU_TIMED      images timed per request, 0..100000
+ *                                    (default 64; 0 = every image)
+ *   suffix    VITSKIP_SUFFIX_IMAGES  images the suffix timings use, 0..32
+ *                                    (default 8; 0 leaves suffix_ms[k >= 1]
+ *                                    at 0, "not measured")
+ *   prefix_mb VITSKIP_PREFIX_MB      residual streams kept for shared
+ *                                    prefixes, 0..65536 MiB (default 256;
+ *                                    0 = no cache)
+ * and VITSKIP_CPU_RAPL, the RAPL energy counter to read (default
+ * /sys/class/powercap/intel-rapl:0/energy_uj).
  *
  * measure, in three phases:
  *  1. results: every image's class and entropy from vk_prefix_run over the
@@ -185,19 +188,16 @@ static vk_status cpu_open(const char *spec, void **state, vk_err *err)
     vk_cpu *s;
     long threads, timed, suffix, mb;
     vk_status rc;
-    if (strcmp(spec, "cpu"))
-        return vk_fail(err, VK_E_ARG,
-                       "board '%s': the cpu board takes no options (threads: "
-                       "VITSKIP_CPU_THREADS)",
-                       spec);
-    if ((rc = vk_env_long("VITSKIP_CPU_THREADS", VK_CPU_DEFAULT_THREADS, 1, VK_CPU_MAX_THREADS,
-                          &threads, err)) != VK_OK ||
-        (rc = vk_env_long("VITSKIP_CPU_TIMED", VK_CPU_TIMED_DEFAULT, 0, 100000, &timed, err)) !=
-            VK_OK ||
-        (rc = vk_env_long("VITSKIP_SUFFIX_IMAGES", VK_CPU_SUFFIX_DEFAULT, 0, VK_CPU_SUFFIX_MAX,
-                          &suffix, err)) != VK_OK ||
-        (rc = vk_env_long("VITSKIP_PREFIX_MB", VK_CPU_PREFIX_MB_DEFAULT, 0, 65536, &mb, err)) !=
-            VK_OK)
+    static const char *const keys[] = {"threads", "timed", "suffix", "prefix_mb", NULL};
+    if ((rc = vk_board_opts_check(spec, keys, 0, err)) != VK_OK ||
+        (rc = vk_board_opt_long(spec, "threads", "VITSKIP_CPU_THREADS", VK_CPU_DEFAULT_THREADS, 1,
+                                VK_CPU_MAX_THREADS, &threads, err)) != VK_OK ||
+        (rc = vk_board_opt_long(spec, "timed", "VITSKIP_CPU_TIMED", VK_CPU_TIMED_DEFAULT, 0,
+                                100000, &timed, err)) != VK_OK ||
+        (rc = vk_board_opt_long(spec, "suffix", "VITSKIP_SUFFIX_IMAGES", VK_CPU_SUFFIX_DEFAULT, 0,
+                                VK_CPU_SUFFIX_MAX, &suffix, err)) != VK_OK ||
+        (rc = vk_board_opt_long(spec, "prefix_mb", "VITSKIP_PREFIX_MB", VK_CPU_PREFIX_MB_DEFAULT,
+                                0, 65536, &mb, err)) != VK_OK)
         return rc;
     s = calloc(1, sizeof *s);
     if (!s)

@@ -2,7 +2,10 @@
  * results, the ZCU102 cycle/energy model (vk_cycles) for latency and energy.
  *
  * Spec: "sim" (boards/zcu102.json, looked up in ./boards, then next to the
- * executable: <exe dir>/../boards, <exe dir>/../../boards) or "sim:FILE.json".
+ * executable: <exe dir>/../boards, <exe dir>/../../boards) or "sim:FILE.json",
+ * then options (vk_board_opt_long): threads (VK_SIM_THREADS, 1..256,
+ * default 2) and verify (VITSKIP_SIM_VERIFY, 0..1000000, default 8), e.g.
+ * "sim:threads=4" or "sim:FILE.json,verify=0".
  * The board file must describe the compiled kernel (vk_cycles_hw_check_kernel).
  *
  * Results: the fast native path (host/vk_fast.c, byte-equal to the
@@ -94,10 +97,12 @@ static vk_status sim_open(const char *spec, void **state, vk_err *err)
     vk_sim *s;
     long threads, verify;
     vk_status rc;
-    if ((rc = vk_env_long("VK_SIM_THREADS", VK_SIM_DEFAULT_THREADS, 1, VK_SIM_MAX_THREADS,
-                          &threads, err)) != VK_OK ||
-        (rc = vk_env_long("VITSKIP_SIM_VERIFY", VK_SIM_VERIFY_DEFAULT, 0, 1000000, &verify,
-                          err)) != VK_OK)
+    static const char *const keys[] = {"threads", "verify", NULL};
+    if ((rc = vk_board_opts_check(spec, keys, 1, err)) != VK_OK ||
+        (rc = vk_board_opt_long(spec, "threads", "VK_SIM_THREADS", VK_SIM_DEFAULT_THREADS, 1,
+                                VK_SIM_MAX_THREADS, &threads, err)) != VK_OK ||
+        (rc = vk_board_opt_long(spec, "verify", "VITSKIP_SIM_VERIFY", VK_SIM_VERIFY_DEFAULT, 0,
+                                1000000, &verify, err)) != VK_OK)
         return rc;
     s = calloc(1, sizeof *s);
     if (!s)
@@ -109,9 +114,8 @@ static vk_status sim_open(const char *spec, void **state, vk_err *err)
         free(s);
         return rc;
     }
-    if (spec[3] == ':') {
-        snprintf(s->json, sizeof s->json, "%s", spec + 4);
-    } else if ((rc = vk_cycles_hw_find_default(s->json, sizeof s->json, err)) != VK_OK) {
+    vk_board_opt_file(spec, s->json, sizeof s->json);
+    if (!s->json[0] && (rc = vk_cycles_hw_find_default(s->json, sizeof s->json, err)) != VK_OK) {
         vk_prefix_free(s->pc);
         free(s);
         vk_err_prefix(err, "board 'sim' (or sim:FILE.json)");

@@ -446,8 +446,45 @@ static void test_errors(void)
     vk_measure m;
     vk_err err = {{0}};
     uint32_t reuse[VK_MAX_LAYERS];
-    CHECK_EQ_INT(vk_board_open("cpu:4", &b, &err), VK_E_ARG);
-    CHECK_STR_CONTAINS(err.msg, "takes no options");
+    /* options in the spec: malformed ones named */
+    static const struct {
+        const char *spec, *want;
+    } bad[] = {
+        {"cpu:4", "option '4' is not key=value"},
+        {"cpu:threads=0", "threads='0': expected an integer in 1..256"},
+        {"cpu:threads=2x", "threads='2x'"},
+        {"cpu:threads=", "threads=''"},
+        {"cpu:timed=99999999999999999999", "timed='99999999999999999999'"},
+        {"cpu:cores=2", "unknown option 'cores' (expected threads, timed, suffix, prefix_mb)"},
+        {"cpu:threads=2,,timed=1", "option '' is not key=value"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        b = (vk_board *)0x1;
+        CHECK_EQ_INT(vk_board_open(bad[i].spec, &b, &err), VK_E_ARG);
+        CHECK_STR_CONTAINS(err.msg, bad[i].want);
+        CHECK(b == (vk_board *)0x1);
+    }
+    b = NULL;
+    /* the spec's threads win over the environment's and name the identity */
+    setenv("VITSKIP_CPU_THREADS", "3", 1);
+    CHECK_EQ_INT(vk_board_open("cpu:threads=5,timed=8", &b, &err), VK_OK);
+    if (b) {
+        const char *id = vk_board_identity(b);
+        char desc[512];
+        CHECK(strlen(id) > 7 && !strcmp(id + strlen(id) - 3, ":5t"));
+        vk_board_describe(b, desc, sizeof desc);
+        CHECK_STR_CONTAINS(desc, "5 threads");
+        vk_board_close(b);
+        b = NULL;
+    }
+    CHECK_EQ_INT(vk_board_open("cpu", &b, &err), VK_OK);
+    if (b) {
+        const char *id = vk_board_identity(b);
+        CHECK(strlen(id) > 7 && !strcmp(id + strlen(id) - 3, ":3t"));
+        vk_board_close(b);
+        b = NULL;
+    }
+    unsetenv("VITSKIP_CPU_THREADS");
     if (!ready || !(b = open_loaded("cpu")))
         return;
     /* what measures: this CPU with its timing threads (default 2) */

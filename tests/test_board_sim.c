@@ -309,6 +309,33 @@ static void test_specs(void)
         CHECK_STR_CONTAINS(err.msg, bad[i]);
     }
     CHECK(b == (vk_board *)0x1); /* untouched on error */
+    /* options: a file then key=value; unknown keys and bad values named */
+    static const struct {
+        const char *spec, *want;
+    } bad_opts[] = {
+        {"sim:threads=0", "threads='0'"},
+        {"sim:verify=-1", "verify='-1'"},
+        {"sim:clock=100", "unknown option 'clock' (expected threads, verify)"},
+        {"sim:threads=2,boards/zcu102.json", "option 'boards/zcu102.json' is not key=value"},
+    };
+    for (size_t i = 0; i < sizeof bad_opts / sizeof bad_opts[0]; i++) {
+        CHECK_EQ_INT(vk_board_open(bad_opts[i].spec, &b, &err), VK_E_ARG);
+        CHECK_STR_CONTAINS(err.msg, bad_opts[i].want);
+    }
+    CHECK(b == (vk_board *)0x1);
+    {
+        vk_board *o = NULL, *d = NULL;
+        char desc[512];
+        CHECK_EQ_INT(vk_board_open("sim:boards/zcu102.json,threads=3,verify=0", &o, &err), VK_OK);
+        CHECK_EQ_INT(vk_board_open("sim", &d, &err), VK_OK);
+        if (o && d) {
+            vk_board_describe(o, desc, sizeof desc);
+            CHECK_STR_CONTAINS(desc, "0 images a request checked on the C simulation, 3 threads");
+            CHECK(!strcmp(vk_board_identity(o), vk_board_identity(d))); /* same figures */
+        }
+        vk_board_close(o);
+        vk_board_close(d);
+    }
     CHECK_EQ_INT(strcmp(vk_source_str(VK_SRC_MODELED), "modeled"), 0);
     CHECK_EQ_INT(strcmp(vk_source_str(VK_SRC_MEASURED), "measured"), 0);
     CHECK_EQ_INT(strcmp(vk_stage_str(VK_STAGE_SOFTMAX), "softmax"), 0);
