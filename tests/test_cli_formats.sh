@@ -5,7 +5,8 @@
 # `eval --json` (the same figures as the text, energy null when the board
 # gives none; a cascade refused before anything is read) and `show --csv`
 # (the header row, one row per path agreeing with `show --json`, empty
-# fields where the JSON has null), each with malformed arguments.
+# fields where the JSON has null), `model-figures --json` (the text's
+# figures, labelled modeled), each with malformed arguments.
 . tests/vk_test.sh
 M=models/demo
 q() { sqlite3 "$1" "$2"; }
@@ -138,4 +139,25 @@ usage "unexpected argument '2' (one RUN at a time)" show --db "$DB" --csv 1 2
     ko "show --csv with no runs: $("$VITSKIP" show --db "$DB" --csv)"
 "$VITSKIP" show --db "$DB" --json | python3 -c 'import json, sys; d = json.load(sys.stdin); assert d["run"] is None and d["paths"] == [], d' &&
     ok || ko "show --json with no runs is not JSON"
+# model-figures --json: the text table's figures, every one modeled
+"$VITSKIP" model-figures >"$T/mf.txt" && "$VITSKIP" model-figures --json >"$T/mf.json" ||
+    ko "model-figures failed"
+python3 - "$T/mf.txt" "$T/mf.json" <<'PY' && ok || ko "model-figures --json disagrees with the text"
+import json, sys
+text = open(sys.argv[1]).read().splitlines()
+d = json.load(open(sys.argv[2]))
+assert d["source"] == "modeled" and d["clock_mhz"] > 0 and d["fits_kernel"] is True, d["source"]
+assert len(d["paths"]) == 8, len(d["paths"])
+rows = [l.split() for l in text if l.startswith(("DeiT-S", "ViT-B/16", "fm197", "demo")) and "x" in l.split()[-1]]
+assert len(rows) == 8, rows
+for p, r in zip(d["paths"], rows):
+    assert r[0] == p["model"], (r, p["model"])
+    assert abs(float(r[-6]) - p["latency_ms"]) < 6e-4 and abs(float(r[-5]) - p["energy_mj"]) < 6e-4, (r, p)
+    assert abs(sum(p["stage_share_pct"].values()) - 100) < 0.5, p["stage_share_pct"]
+assert d["resources"]["over_budget"] is None and d["resources"]["total"]["dsp"] > 0
+PY
+usage "unknown option '--jsn'; did you mean '--json'?" model-figures --jsn
+"$VITSKIP" model-figures --json --board-json "$T/none.json" >"$T/out" 2>"$T/err"; rc=$?
+[ $rc = 1 ] && [ ! -s "$T/out" ] && grep -q "none.json" "$T/err" && ok ||
+    ko "model-figures --json with a missing board file: exit $rc: $(cat "$T/err")"
 summary cli-formats

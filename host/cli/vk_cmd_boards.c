@@ -30,7 +30,7 @@ static const char boards_help[] =
     "  -h, --help        this help\n";
 
 static const char figures_help[] =
-    "usage: vitskip model-figures [--board-json FILE]\n"
+    "usage: vitskip model-figures [--board-json FILE] [--json]\n"
     "\n"
     "Prints the ZCU102 design's modeled figures (MODELED, not measured): for\n"
     "DeiT-S (224 px, patch 16, dim 384, 12 layers, 6 heads, MLP 1536, 1000 classes),\n"
@@ -44,6 +44,12 @@ static const char figures_help[] =
     "simulation.\n"
     "\n"
     "  --board-json FILE  board description (default: boards/zcu102.json)\n"
+    "  --json             the same figures as one JSON object: \"source\" (\"modeled\"),\n"
+    "                     \"note\", \"board_file\", \"clock_mhz\", \"fits_kernel\",\n"
+    "                     \"paths\" (per model and path: latency_ms, energy_mj,\n"
+    "                     edp_mj_ms, gmacs, roofline_ms, stage_share_pct by stage,\n"
+    "                     weight_stall_pct) and \"resources\" (parts, totals, budget,\n"
+    "                     over_budget: null or why)\n"
     "  -h, --help         this help\n";
 
 int vk_cmd_boards(int argc, char **argv)
@@ -138,10 +144,73 @@ static void resource_table(const vk_cycles_hw *hw)
         printf("OVER BUDGET: %s\n", err.msg);
 }
 
+/* One model's path as a JSON object (model-figures --json). */
+static cJSON *fig_json(const vk_cycles_hw *hw, const char *model, const char *path,
+                       const vk_cycles_count *c)
+{
+    cJSON *o = cJSON_CreateObject(), *sh = cJSON_CreateObject();
+    double ms = vk_cycles_ms(hw, (double)c->cycles), mj = vk_cycles_mj(hw, c);
+    double t = (double)c->cycles / 100.0;
+    cJSON_AddStringToObject(o, "model", model);
+    cJSON_AddStringToObject(o, "path", path);
+    cJSON_AddNumberToObject(o, "latency_ms", ms);
+    cJSON_AddNumberToObject(o, "energy_mj", mj);
+    cJSON_AddNumberToObject(o, "edp_mj_ms", ms * mj);
+    cJSON_AddNumberToObject(o, "gmacs", (double)c->macs / 1e9);
+    cJSON_AddNumberToObject(o, "roofline_ms", vk_cycles_roofline_ms(hw, c));
+    for (int k = 0; k < VK_STAGE_N; k++)
+        cJSON_AddNumberToObject(sh, vk_stage_str((vk_stage)k), (double)c->stage_cycles[k] / t);
+    cJSON_AddItemToObject(o, "stage_share_pct", sh);
+    cJSON_AddNumberToObject(o, "weight_stall_pct", (double)c->load_stall / t);
+    return o;
+}
+
+/* The resource estimate as a JSON object (model-figures --json). */
+static cJSON *resource_json(const vk_cycles_hw *hw)
+{
+    vk_res r;
+    vk_err err = {{0}};
+    cJSON *o = cJSON_CreateObject(), *parts = cJSON_AddArrayToObject(o, "parts");
+    cJSON *tot = cJSON_CreateObject(), *dev = cJSON_CreateObject();
+    vk_resource_estimate(&r);
+    for (int i = 0; i < r.n; i++) {
+        cJSON *p = cJSON_CreateObject();
+        cJSON_AddStringToObject(p, "name", r.part[i].name);
+        cJSON_AddNumberToObject(p, "dsp", r.part[i].dsp);
+        cJSON_AddNumberToObject(p, "bram36", r.part[i].bram36);
+        cJSON_AddNumberToObject(p, "lut", r.part[i].lut);
+        cJSON_AddNumberToObject(p, "ff", r.part[i].ff);
+        cJSON_AddStringToObject(p, "basis", r.part[i].basis);
+        cJSON_AddItemToArray(parts, p);
+    }
+    cJSON_AddNumberToObject(tot, "dsp", r.dsp);
+    cJSON_AddNumberToObject(tot, "bram36", r.bram36);
+    cJSON_AddNumberToObject(tot, "lut", r.lut);
+    cJSON_AddNumberToObject(tot, "ff", r.ff);
+    cJSON_AddItemToObject(o, "total", tot);
+    cJSON_AddStringToObject(dev, "name", hw->board);
+    cJSON_AddNumberToObject(dev, "dsp", hw->dsp_total);
+    cJSON_AddNumberToObject(dev, "bram36", hw->bram36_total);
+    cJSON_AddNumberToObject(dev, "lut", hw->lut_total);
+    cJSON_AddNumberToObject(dev, "ff", hw->ff_total);
+    cJSON_AddNumberToObject(dev, "dsp_budget", hw->dsp_budget);
+    cJSON_AddNumberToObject(dev, "bram_budget", hw->bram_budget);
+    cJSON_AddNumberToObject(dev, "lut_budget", hw->lut_budget);
+    cJSON_AddItemToObject(o, "device", dev);
+    if (vk_resource_check(&r, hw, &err) != VK_OK)
+        cJSON_AddStringToObject(o, "over_budget", err.msg);
+    else
+        cJSON_AddNullToObject(o, "over_budget");
+    return o;
+}
+
 int vk_cmd_model_figures(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"board-json", required_argument, 0, 'j'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+        {"board-json", required_argument, 0, 'j'},
+        {"json", no_argument, 0, 'J'},
+        {"help", no_argument, 0, 'h'},
+        {0, 0, 0, 0}};
     static const fig_model models[] = {
         {"DeiT-S", {224, 16, 3, 384, 12, 6, 1536, 1000, 197, 1}},
         {"ViT-B/16", {224, 16, 3, 768, 12, 12, 3072, 1000, 197, 1}},
@@ -154,13 +223,16 @@ int vk_cmd_model_figures(int argc, char **argv)
     vk_cycles_hw hw;
     vk_cycles_count cnt[N_MODELS][2];
     vk_err err = {{0}};
-    int c;
+    int c, as_json = 0;
 
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
         case 'j':
             json = optarg;
+            break;
+        case 'J':
+            as_json = 1;
             break;
         case 'h':
             fputs(figures_help, stdout);
@@ -183,10 +255,13 @@ int vk_cmd_model_figures(int argc, char **argv)
         return VK_EXIT_FAIL;
     }
     vk_cycles_note(&hw, note, sizeof note);
-    printf("%s\n(board file %s; every latency and energy below is MODELED, not measured)\n", note,
-           json);
-    if (vk_cycles_hw_check_kernel(&hw, json, &err) != VK_OK)
-        printf("note: this board file does not describe the compiled kernel: %s\n", err.msg);
+    int fits = vk_cycles_hw_check_kernel(&hw, json, &err) == VK_OK;
+    if (!as_json) {
+        printf("%s\n(board file %s; every latency and energy below is MODELED, not measured)\n",
+               note, json);
+        if (!fits)
+            printf("note: this board file does not describe the compiled kernel: %s\n", err.msg);
+    }
 
     for (int m = 0; m < N_MODELS; m++) {
         uint32_t modes[VK_MAX_LAYERS];
@@ -202,6 +277,29 @@ int vk_cmd_model_figures(int argc, char **argv)
         vk_cycles_run(&hw, &models[m].d, modes, 0, 0, 0, &cnt[m][1]);
     }
 
+    if (as_json) {
+        cJSON *o = cJSON_CreateObject(), *paths;
+        cJSON_AddStringToObject(o, "source", "modeled");
+        cJSON_AddStringToObject(o, "note", note);
+        cJSON_AddStringToObject(o, "board_file", json);
+        cJSON_AddNumberToObject(o, "clock_mhz", hw.clock_mhz);
+        cJSON_AddBoolToObject(o, "fits_kernel", fits);
+        paths = cJSON_AddArrayToObject(o, "paths");
+        for (int m = 0; m < N_MODELS; m++) {
+            cJSON_AddItemToArray(paths, fig_json(&hw, models[m].name, "full", &cnt[m][0]));
+            cJSON_AddItemToArray(paths, fig_json(&hw, models[m].name, "skip 1,3,5,..", &cnt[m][1]));
+        }
+        cJSON_AddItemToObject(o, "resources", resource_json(&hw));
+        char *txt = cJSON_Print(o);
+        cJSON_Delete(o);
+        if (!txt) {
+            fprintf(stderr, "vitskip model-figures: out of memory\n");
+            return VK_EXIT_FAIL;
+        }
+        puts(txt);
+        free(txt);
+        return VK_EXIT_OK;
+    }
     printf("\nper image, modeled         latency    energy         EDP   GMACs  roofline "
            "latency/\n"
            "model     path                 ms        mJ       mJ*ms             ms  roofline\n");
