@@ -99,6 +99,12 @@ static const char *const migrations[] = {
     " test_hash TEXT NOT NULL, n_images INT NOT NULL, top1 REAL NOT NULL,"
     " results BLOB NOT NULL, created TEXT NOT NULL, PRIMARY KEY(path_id, test_hash));"
     "PRAGMA user_version = 6;",
+    /* 6 -> 7: a cascade's top-1 and escalated share on its run's test
+       split, from its two paths' per-image test results (older cascades:
+       NULL, selected and reported on the validation images only) */
+    "ALTER TABLE cascades ADD COLUMN top1_test REAL;"
+    "ALTER TABLE cascades ADD COLUMN escalated_test REAL;"
+    "PRAGMA user_version = 7;",
 };
 
 static double mono_s(void)
@@ -449,6 +455,29 @@ static int take_text(char *dst, size_t n, sqlite3_stmt *st, int col, int cls, in
 
 /* A stored figure: a finite number in 0..max; NULL reads as 0 where
  * null_ok (a figure the board did not give). */
+/* The per-image results blob (see vk_store.h): 6 bytes per image. */
+static void put_results(uint8_t *blob, const vk_img_result *res, int n)
+{
+    for (int i = 0; i < n; i++) {
+        uint8_t *p = blob + 6 * i;
+        uint32_t e = (uint32_t)res[i].entropy_q16;
+        p[0] = (uint8_t)res[i].cls;
+        p[1] = (uint8_t)((uint16_t)res[i].cls >> 8);
+        p[2] = (uint8_t)e, p[3] = (uint8_t)(e >> 8), p[4] = (uint8_t)(e >> 16);
+        p[5] = (uint8_t)(e >> 24);
+    }
+}
+
+static void get_results(vk_img_result *res, const uint8_t *blob, int n)
+{
+    for (int i = 0; i < n; i++) {
+        const uint8_t *p = blob + 6 * i;
+        res[i].cls = (int16_t)(p[0] | p[1] << 8);
+        res[i].entropy_q16 = (int32_t)((uint32_t)p[2] | (uint32_t)p[3] << 8 |
+                                       (uint32_t)p[4] << 16 | (uint32_t)p[5] << 24);
+    }
+}
+
 static int take_figure(double *dst, sqlite3_stmt *st, int col, double max, int null_ok)
 {
     int type = sqlite3_column_type(st, col);
@@ -749,7 +778,6 @@ static vk_status read_rec(vk_store *s, sqlite3_stmt *st, int n_images, vk_path_r
                           vk_err *err)
 {
     vk_path_rec r;
-    const uint8_t *b;
     const char *bad = NULL;
     int src_ok = 1;
     memset(&r, 0, sizeof r);
@@ -805,14 +833,7 @@ static vk_status read_rec(vk_store *s, sqlite3_stmt *st, int n_images, vk_path_r
     r.res = calloc((size_t)n_images + 1, sizeof *r.res);
     if (!r.res)
         return vk_fail(err, VK_E_NOMEM, "out of memory");
-    b = sqlite3_column_blob(st, 18);
-    for (int i = 0; i < n_images; i++) {
-        const uint8_t *p = b + 6 * i;
-        r.res[i].cls = (int16_t)(p[0] | p[1] << 8);
-        r.res[i].entropy_q16 =
-            (int32_t)((uint32_t)p[2] | (uint32_t)p[3] << 8 | (uint32_t)p[4] << 16 |
-                      (uint32_t)p[5] << 24);
-    }
+    get_results(r.res, sqlite3_column_blob(st, 18), n_images);
     *rec = r;
     return VK_OK;
 }
@@ -873,19 +894,6 @@ static vk_status link_run(vk_store *s, int64_t run_id, int64_t path_id)
     r = sqlite3_step(st);
     sqlite3_finalize(st);
     return r == SQLITE_DONE ? VK_OK : VK_E_DB;
-}
-
-/* The per-image results blob (see vk_store.h): 6 bytes per image. */
-static void put_results(uint8_t *blob, const vk_img_result *res, int n)
-{
-    for (int i = 0; i < n; i++) {
-        uint8_t *p = blob + 6 * i;
-        uint32_t e = (uint32_t)res[i].entropy_q16;
-        p[0] = (uint8_t)res[i].cls;
-        p[1] = (uint8_t)((uint16_t)res[i].cls >> 8);
-        p[2] = (uint8_t)e, p[3] = (uint8_t)(e >> 8), p[4] = (uint8_t)(e >> 16);
-        p[5] = (uint8_t)(e >> 24);
-    }
 }
 
 vk_status vk_store_path_insert(vk_store *s, int64_t run_id, const char *model_hash,
@@ -1012,10 +1020,13 @@ vk_status vk_store_path_test_put(vk_store *s, int64_t path_id, const char *test_
     return rc;
 }
 
-vk_status vk_store_path_test_get(vk_store *s, int64_t path_id, const char *test_hash,
-                                 double *top1, int *found, vk_err *err)
+/* A path's stored test figure: *found = 0 when there is none; else *top1
+ * and, when res is not NULL, its n per-image results (refused unless the
+ * figure is on n images). */
+static vk_status test_row(vk_store *s, int64_t path_id, const char *test_hash, double *top1,
+                          int n, vk_img_result *res, int *found, vk_err *err)
 {
-    sqlite3_stmt *st = prep(s, "SELECT top1,n_images,length(results) FROM path_tests "
+    sqlite3_stmt *st = prep(s, "SELECT top1,n_images,length(results),results FROM path_tests "
                                "WHERE path_id=? AND test_hash=?");
     vk_status rc = VK_OK;
     *found = 0;
@@ -1025,18 +1036,36 @@ vk_status vk_store_path_test_get(vk_store *s, int64_t path_id, const char *test_
     sqlite3_bind_text(st, 2, test_hash, -1, SQLITE_STATIC);
     int step = sqlite3_step(st);
     if (step == SQLITE_ROW) {
-        int n = sqlite3_column_int(st, 1);
-        if (!take_figure(top1, st, 0, 100, 0) || n < 1 || sqlite3_column_int(st, 2) != 6 * n)
+        int m = sqlite3_column_int(st, 1);
+        if (!take_figure(top1, st, 0, 100, 0) || m < 1 || sqlite3_column_int(st, 2) != 6 * m)
             rc = vk_fail(err, VK_E_FORMAT, "%s: path %lld: stored test figure is not a top-1 "
                          "in 0..100 with its per-image results (a foreign or tampered database)",
                          s->path, (long long)path_id);
+        else if (res && m != n)
+            rc = vk_fail(err, VK_E_FORMAT, "%s: path %lld: stored test figure is on %d images, "
+                         "not the test set's %d", s->path, (long long)path_id, m, n);
         else
             *found = 1;
+        if (*found && res)
+            get_results(res, sqlite3_column_blob(st, 3), n);
     } else if (step != SQLITE_DONE) {
         rc = dberr(s, err, "cannot read the test figure");
     }
     sqlite3_finalize(st);
     return rc;
+}
+
+vk_status vk_store_path_test_get(vk_store *s, int64_t path_id, const char *test_hash,
+                                 double *top1, int *found, vk_err *err)
+{
+    return test_row(s, path_id, test_hash, top1, 0, NULL, found, err);
+}
+
+vk_status vk_store_path_test_results(vk_store *s, int64_t path_id, const char *test_hash,
+                                     int n, vk_img_result *res, int *found, vk_err *err)
+{
+    double top1;
+    return test_row(s, path_id, test_hash, &top1, n, res, found, err);
 }
 
 vk_status vk_store_attempt(vk_store *s, int64_t run_id, const char *genome, const char *board,
@@ -1138,49 +1167,44 @@ vk_status vk_store_backup(vk_store *s, const char *dest, vk_err *err)
 
 vk_status vk_store_cascade_insert(vk_store *s, vk_cascade_rec *c, vk_err *err)
 {
+    if (c->has_test && !(c->top1_test >= 0 && c->top1_test <= 100 && c->escalated_test >= 0 &&
+                        c->escalated_test <= 1))
+        return vk_fail(err, VK_E_ARG, "cascade: a test top-1 of %g%% with %g escalated",
+                       c->top1_test, c->escalated_test);
+    /* stored again (a resumed run): the row keeps its id and gains a test
+       figure it lacked */
     sqlite3_stmt *st = prep(s, "INSERT INTO cascades(run_id,low,high,threshold_q16,resume,top1,"
                                "escalated,latency_ms,energy_mj,latency_scratch_ms,"
-                               "energy_scratch_mj) VALUES(?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT("
-                               "run_id,low,high,threshold_q16,resume) DO NOTHING");
+                               "energy_scratch_mj,top1_test,escalated_test) VALUES(?,?,?,?,?,?,?,"
+                               "?,?,?,?,?,?) ON CONFLICT(run_id,low,high,threshold_q16,resume) DO "
+                               "UPDATE SET top1_test=coalesce(top1_test,excluded.top1_test),"
+                               "escalated_test=coalesce(escalated_test,excluded.escalated_test) "
+                               "RETURNING id");
     vk_status rc;
-    if (st) {
-        sqlite3_bind_int64(st, 1, c->run_id);
-        sqlite3_bind_int64(st, 2, c->low);
-        sqlite3_bind_int64(st, 3, c->high);
-        sqlite3_bind_int(st, 4, c->threshold_q16);
-        sqlite3_bind_int(st, 5, c->resume);
-        sqlite3_bind_double(st, 6, c->top1);
-        sqlite3_bind_double(st, 7, c->escalated);
-        sqlite3_bind_double(st, 8, c->latency_ms);
-        sqlite3_bind_double(st, 9, c->energy_mj);
-        sqlite3_bind_double(st, 10, c->latency_scratch_ms);
-        sqlite3_bind_double(st, 11, c->energy_scratch_mj);
-    }
     if (!st)
         return dberr(s, err, "prepare");
-    if (exec(s, "BEGIN IMMEDIATE") != SQLITE_OK || sqlite3_step(st) != SQLITE_DONE) {
-        rc = dberr(s, err, "cannot store the cascade");
-        exec(s, "ROLLBACK");
-        sqlite3_finalize(st);
-        return rc;
+    sqlite3_bind_int64(st, 1, c->run_id);
+    sqlite3_bind_int64(st, 2, c->low);
+    sqlite3_bind_int64(st, 3, c->high);
+    sqlite3_bind_int(st, 4, c->threshold_q16);
+    sqlite3_bind_int(st, 5, c->resume);
+    sqlite3_bind_double(st, 6, c->top1);
+    sqlite3_bind_double(st, 7, c->escalated);
+    sqlite3_bind_double(st, 8, c->latency_ms);
+    sqlite3_bind_double(st, 9, c->energy_mj);
+    sqlite3_bind_double(st, 10, c->latency_scratch_ms);
+    sqlite3_bind_double(st, 11, c->energy_scratch_mj);
+    if (c->has_test) {
+        sqlite3_bind_double(st, 12, c->top1_test);
+        sqlite3_bind_double(st, 13, c->escalated_test);
+    }
+    int64_t id = -1;
+    if (exec(s, "BEGIN IMMEDIATE") == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW) {
+        id = sqlite3_column_int64(st, 0);
+        if (sqlite3_step(st) != SQLITE_DONE)
+            id = -1;
     }
     sqlite3_finalize(st);
-    int64_t id = sqlite3_last_insert_rowid(s->db);
-    if (sqlite3_changes(s->db) != 1) { /* already stored (a resumed run) */
-        st = prep(s, "SELECT id FROM cascades WHERE run_id=? AND low=? AND high=? AND "
-                     "threshold_q16=? AND resume=?");
-        id = -1;
-        if (st) {
-            sqlite3_bind_int64(st, 1, c->run_id);
-            sqlite3_bind_int64(st, 2, c->low);
-            sqlite3_bind_int64(st, 3, c->high);
-            sqlite3_bind_int(st, 4, c->threshold_q16);
-            sqlite3_bind_int(st, 5, c->resume);
-            if (sqlite3_step(st) == SQLITE_ROW)
-                id = sqlite3_column_int64(st, 0);
-            sqlite3_finalize(st);
-        }
-    }
     if (id < 0 || exec(s, "COMMIT") != SQLITE_OK) {
         rc = dberr(s, err, "cannot store the cascade");
         exec(s, "ROLLBACK");
@@ -1191,8 +1215,9 @@ vk_status vk_store_cascade_insert(vk_store *s, vk_cascade_rec *c, vk_err *err)
 }
 
 /* Reads a cascade row; refuses (VK_E_FORMAT) one whose figures are not
- * finite and >= 0, whose top-1 or escalated share is out of range, or
- * whose resume point is not an encoder count. */
+ * finite and >= 0, whose top-1 or escalated share (validation or test) is
+ * out of range, whose test figures are half there, or whose resume point
+ * is not an encoder count. */
 static vk_status read_cascade(vk_store *s, sqlite3_stmt *st, vk_cascade_rec *c, vk_err *err)
 {
     vk_cascade_rec x;
@@ -1202,11 +1227,17 @@ static vk_status read_cascade(vk_store *s, sqlite3_stmt *st, vk_cascade_rec *c, 
     x.high = sqlite3_column_int64(st, 3);
     x.threshold_q16 = sqlite3_column_int(st, 4);
     x.resume = sqlite3_column_int(st, 5);
+    x.top1_test = x.escalated_test = 0;
+    int no_test = sqlite3_column_type(st, 12) == SQLITE_NULL;
+    x.has_test = !no_test;
     if (x.resume < 0 || x.resume > VK_MAX_LAYERS || !take_figure(&x.top1, st, 6, 100, 0) ||
         !take_figure(&x.escalated, st, 7, 1, 0) || !take_figure(&x.latency_ms, st, 8, 1e12, 0) ||
         !take_figure(&x.energy_mj, st, 9, 1e12, 1) ||
         !take_figure(&x.latency_scratch_ms, st, 10, 1e12, 0) ||
-        !take_figure(&x.energy_scratch_mj, st, 11, 1e12, 1))
+        !take_figure(&x.energy_scratch_mj, st, 11, 1e12, 1) ||
+        no_test != (sqlite3_column_type(st, 13) == SQLITE_NULL) ||
+        (!no_test && (!take_figure(&x.top1_test, st, 12, 100, 0) ||
+                      !take_figure(&x.escalated_test, st, 13, 1, 0))))
         return vk_fail(err, VK_E_FORMAT, "%s: cascade %lld: stored figures out of range (a "
                        "foreign or tampered database)", s->path, (long long)x.id);
     *c = x;
@@ -1215,7 +1246,7 @@ static vk_status read_cascade(vk_store *s, sqlite3_stmt *st, vk_cascade_rec *c, 
 
 #define CASCADE_COLS                                                                           \
     "id,run_id,low,high,threshold_q16,resume,top1,escalated,latency_ms,energy_mj,"             \
-    "latency_scratch_ms,energy_scratch_mj"
+    "latency_scratch_ms,energy_scratch_mj,top1_test,escalated_test"
 
 vk_status vk_store_cascade_get(vk_store *s, int64_t id, vk_cascade_rec *c, vk_err *err)
 {

@@ -62,7 +62,7 @@
 #include "../boards/vk_measure.h"
 #include "../host/vk_status.h"
 
-#define VK_STORE_SCHEMA 6
+#define VK_STORE_SCHEMA 7
 #define VK_STORE_WAIT_DEFAULT 300 /* seconds a locked database is waited for */
 
 typedef struct vk_store vk_store;
@@ -162,6 +162,11 @@ vk_status vk_store_path_test_put(vk_store *s, int64_t path_id, const char *test_
 /* *found = 0 when the path was not measured on that test set, else *top1. */
 vk_status vk_store_path_test_get(vk_store *s, int64_t path_id, const char *test_hash,
                                  double *top1, int *found, vk_err *err);
+/* The per-image results res[n] of a path on a test set of n images;
+ * *found = 0 (res untouched) when it was not measured on that test set.
+ * A stored figure of another image count is refused (VK_E_FORMAT). */
+vk_status vk_store_path_test_results(vk_store *s, int64_t path_id, const char *test_hash,
+                                     int n, vk_img_result *res, int *found, vk_err *err);
 
 /* A board attempt: ok = 0 records a failure (never a result). */
 vk_status vk_store_attempt(vk_store *s, int64_t run_id, const char *genome, const char *board,
@@ -186,10 +191,15 @@ typedef struct {
     double top1, escalated;        /* escalated share of images */
     double latency_ms, energy_mj;  /* expected, high path resumed after `resume` */
     double latency_scratch_ms, energy_scratch_mj; /* high path from scratch (PIVOT) */
+    int has_test;                  /* 0: no test figure (no test split measured, or
+                                      stored before schema 7) */
+    double top1_test, escalated_test; /* the same threshold on the run's test split,
+                                         from the two paths' per-image test results */
 } vk_cascade_rec;
 
 /* Stores a cascade and fills c->id; a cascade the run already holds (same
- * paths, threshold and resume) is not stored twice: c->id is that one's. */
+ * paths, threshold and resume) is not stored twice: c->id is that one's,
+ * and it gains c's test figures if it had none. */
 vk_status vk_store_cascade_insert(vk_store *s, vk_cascade_rec *c, vk_err *err);
 vk_status vk_store_cascade_get(vk_store *s, int64_t id, vk_cascade_rec *c, vk_err *err);
 /* Cascades of a run; *out owned by caller. */

@@ -166,8 +166,8 @@ static void test_refusals(void)
     snprintf(path, sizeof path, "%s/new.db", dir);
     CHECK_EQ_INT(vk_store_open(path, &db, &err), VK_OK);
     vk_store_close(db);
-    snprintf(cmd, sizeof cmd, "sqlite3 %s 'PRAGMA user_version=7' 2>/dev/null || python3 -c "
-             "\"import sqlite3; c=sqlite3.connect('%s'); c.execute('PRAGMA user_version=7'); "
+    snprintf(cmd, sizeof cmd, "sqlite3 %s 'PRAGMA user_version=8' 2>/dev/null || python3 -c "
+             "\"import sqlite3; c=sqlite3.connect('%s'); c.execute('PRAGMA user_version=8'); "
              "c.commit()\"", path, path);
     CHECK_EQ_INT(system(cmd), 0);
     size_t nb = file_bytes(path, before, sizeof before);
@@ -240,7 +240,8 @@ static void test_migration_backup(void)
              "seed_genomes; ALTER TABLE hv_history "
              "DROP COLUMN hypervolume3; ALTER TABLE runs DROP COLUMN val; ALTER TABLE runs "
              "DROP COLUMN test_hash; ALTER TABLE runs DROP COLUMN n_test; DROP TABLE "
-             "path_tests; PRAGMA user_version=1;')\"", path);
+             "path_tests; ALTER TABLE cascades DROP COLUMN top1_test; ALTER TABLE cascades "
+             "DROP COLUMN escalated_test; PRAGMA user_version=1;')\"", path);
     CHECK_EQ_INT(system(cmd), 0);
     CHECK_EQ_INT(vk_store_open(path, &db, &err), VK_OK);
     CHECK_EQ_INT(vk_store_run_get(db, r.id, &g, &err), VK_OK);
@@ -826,6 +827,97 @@ static void test_path_tests(void)
     }
 }
 
+/* Cascades' test figures (schema 7): stored, read back with their
+ * paths' per-image test results; a cascade stored without one gains it
+ * when stored again (a resumed run) and keeps its id; a version-6 file's
+ * cascades read as having none; half or out-of-range figures are refused. */
+static void test_cascade_tests(void)
+{
+    char path[256];
+    vk_store *db;
+    vk_err err = {{0}};
+    vk_img_result res[N_IMG], back[N_IMG];
+    vk_path_rec lo, hi;
+    vk_run_info r = {0};
+    int found = 1;
+    snprintf(path, sizeof path, "%s/ctests.db", dir);
+    CHECK_EQ_INT(vk_store_open(path, &db, &err), VK_OK);
+    strcpy(r.model_hash, HM);
+    strcpy(r.data_hash, HD);
+    strcpy(r.test_hash, HM);
+    CHECK_EQ_INT(vk_store_run_create(db, &r, &err), VK_OK);
+    make_rec(&lo, "FSSS", res);
+    CHECK_EQ_INT(vk_store_path_insert(db, r.id, HM, HD, &lo, N_IMG, &err), VK_OK);
+    make_rec(&hi, "FFFF", res);
+    CHECK_EQ_INT(vk_store_path_insert(db, r.id, HM, HD, &hi, N_IMG, &err), VK_OK);
+    /* per-image test results come back as stored, on the test set's size */
+    CHECK_EQ_INT(vk_store_path_test_results(db, lo.id, HM, N_IMG, back, &found, &err), VK_OK);
+    CHECK_EQ_INT(found, 0);
+    for (int i = 0; i < N_IMG; i++)
+        res[i].entropy_q16 = i % 3 ? -70000 * i : 123456 * i;
+    CHECK_EQ_INT(vk_store_path_test_put(db, lo.id, HM, N_IMG, 60, res, &err), VK_OK);
+    CHECK_EQ_INT(vk_store_path_test_results(db, lo.id, HM, N_IMG, back, &found, &err), VK_OK);
+    int same = found;
+    for (int i = 0; i < N_IMG; i++)
+        same &= back[i].cls == res[i].cls && back[i].entropy_q16 == res[i].entropy_q16;
+    CHECK(same);
+    CHECK_EQ_INT(vk_store_path_test_results(db, lo.id, HM, N_IMG - 1, back, &found, &err),
+                 VK_E_FORMAT);
+    CHECK_STR_CONTAINS(err.msg, "not the test set's");
+
+    vk_cascade_rec c = {.run_id = r.id, .low = lo.id, .high = hi.id, .threshold_q16 = 7,
+                        .resume = 1, .top1 = 70, .escalated = 0.25, .latency_ms = 1};
+    vk_cascade_rec got;
+    CHECK_EQ_INT(vk_store_cascade_insert(db, &c, &err), VK_OK);
+    CHECK_EQ_INT(vk_store_cascade_get(db, c.id, &got, &err), VK_OK);
+    CHECK_EQ_INT(got.has_test, 0);
+    int64_t id = c.id;
+    c.has_test = 1;
+    c.top1_test = 68.5;
+    c.escalated_test = 0.3;
+    CHECK_EQ_INT(vk_store_cascade_insert(db, &c, &err), VK_OK);
+    CHECK(c.id == id);
+    CHECK_EQ_INT(vk_store_cascade_get(db, id, &got, &err), VK_OK);
+    CHECK(got.has_test && got.top1_test == 68.5 && got.escalated_test == 0.3 && got.top1 == 70);
+    c.top1_test = 12; /* stored again: the first test figure is kept */
+    CHECK_EQ_INT(vk_store_cascade_insert(db, &c, &err), VK_OK);
+    CHECK_EQ_INT(vk_store_cascade_get(db, id, &got, &err), VK_OK);
+    CHECK(got.top1_test == 68.5);
+    c.threshold_q16 = 8;
+    c.top1_test = 100.5;
+    CHECK_EQ_INT(vk_store_cascade_insert(db, &c, &err), VK_E_ARG);
+    c.top1_test = 50;
+    c.escalated_test = -0.1;
+    CHECK_EQ_INT(vk_store_cascade_insert(db, &c, &err), VK_E_ARG);
+    vk_store_close(db);
+
+    static const char *const bad[] = {"UPDATE cascades SET top1_test=NULL",
+                                      "UPDATE cascades SET escalated_test=1.5",
+                                      "UPDATE cascades SET top1_test=-2",
+                                      "UPDATE cascades SET top1_test='x'"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char code[1024], copy[300];
+        snprintf(copy, sizeof copy, "%s/ct%zu.db", dir, i);
+        snprintf(code, sizeof code, "c.execute(\"VACUUM INTO '%s'\")\n"
+                 "d = sqlite3.connect('%s', isolation_level=None)\nd.execute(\"%s\")", copy,
+                 copy, bad[i]);
+        CHECK_EQ_INT(py(path, code), 0);
+        CHECK_EQ_INT(vk_store_open(copy, &db, &err), VK_OK);
+        CHECK_EQ_INT(vk_store_cascade_get(db, id, &got, &err), VK_E_FORMAT);
+        CHECK_STR_CONTAINS(err.msg, "stored figures out of range");
+        vk_store_close(db);
+    }
+
+    /* a version-6 file: its cascades have no test figure */
+    CHECK_EQ_INT(py(path, "c.executescript('ALTER TABLE cascades DROP COLUMN top1_test; ALTER "
+                          "TABLE cascades DROP COLUMN escalated_test; PRAGMA user_version=6;')"),
+                 0);
+    CHECK_EQ_INT(vk_store_open(path, &db, &err), VK_OK);
+    CHECK_EQ_INT(vk_store_cascade_get(db, id, &got, &err), VK_OK);
+    CHECK(!got.has_test && got.top1 == 70 && got.escalated == 0.25);
+    vk_store_close(db);
+}
+
 /* Item 12 of issue 15: recording a run's hypervolume history and cascades
  * again (as a resumed run does) adds nothing; cascades keep their ids. A
  * version-3 file with duplicates from before is cleaned up on upgrade. */
@@ -878,7 +970,8 @@ static void test_idempotent_history(void)
              "threshold_q16,resume,top1,escalated,latency_ms,energy_mj,latency_scratch_ms,"
              "energy_scratch_mj FROM cascades; ALTER TABLE runs DROP COLUMN val; ALTER TABLE "
              "runs DROP COLUMN test_hash; ALTER TABLE runs DROP COLUMN n_test; DROP TABLE "
-             "path_tests; PRAGMA user_version=3;')");
+             "path_tests; ALTER TABLE cascades DROP COLUMN top1_test; ALTER TABLE cascades "
+             "DROP COLUMN escalated_test; PRAGMA user_version=3;')");
     CHECK_EQ_INT(py(path, code), 0);
     CHECK_EQ_INT(vk_store_open(path, &db, &err), VK_OK);
     CHECK_EQ_INT(vk_store_cascade_list(db, r.id, &cl, &nc, &err), VK_OK);
@@ -1030,6 +1123,7 @@ int main(void)
     RUN(test_refusals);
     RUN(test_migration_backup);
     RUN(test_path_tests);
+    RUN(test_cascade_tests);
     RUN(test_readonly_replays);
     RUN(test_run_remove);
     RUN(test_kill_loop);
