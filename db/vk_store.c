@@ -101,7 +101,9 @@ static const char *const migrations[] = {
     "PRAGMA user_version = 6;",
     /* 6 -> 7: a cascade's top-1 and escalated share on its run's test
        split, from its two paths' per-image test results (older cascades:
-       NULL, selected and reported on the validation images only) */
+       NULL, selected and reported on the validation images only); the
+       test source as given (older runs: '', the data) */
+    "ALTER TABLE runs ADD COLUMN test TEXT NOT NULL DEFAULT '';"
     "ALTER TABLE cascades ADD COLUMN top1_test REAL;"
     "ALTER TABLE cascades ADD COLUMN escalated_test REAL;"
     "PRAGMA user_version = 7;",
@@ -495,8 +497,8 @@ vk_status vk_store_run_create(vk_store *s, vk_run_info *r, vk_err *err)
     sqlite3_stmt *st = prep(s, "INSERT INTO runs(created,model,data,calib,model_hash,data_hash,"
                                "n_images,boards,objective,max_acc_drop,latency_budget_ms,"
                                "energy_budget_mj,seed,budget,population,strategy,offspring,space,"
-                               "seed_genomes,val,test_hash,n_test,status) "
-                               "VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,'running')");
+                               "seed_genomes,val,test_hash,n_test,test,status) "
+                               "VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,'running')");
     vk_status rc = VK_OK;
     if (!st)
         return dberr(s, err, "prepare");
@@ -523,6 +525,7 @@ vk_status vk_store_run_create(vk_store *s, vk_run_info *r, vk_err *err)
     sqlite3_bind_text(st, 20, r->val, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 21, r->test_hash, -1, SQLITE_STATIC);
     sqlite3_bind_int(st, 22, r->n_test);
+    sqlite3_bind_text(st, 23, r->test, -1, SQLITE_STATIC);
     if (exec(s, "BEGIN IMMEDIATE") != SQLITE_OK || sqlite3_step(st) != SQLITE_DONE ||
         exec(s, "COMMIT") != SQLITE_OK) {
         rc = dberr(s, err, "cannot create a run");
@@ -540,7 +543,7 @@ vk_status vk_store_run_get(vk_store *s, int64_t id, vk_run_info *r, vk_err *err)
     sqlite3_stmt *st = prep(s, "SELECT id,created,model,data,calib,model_hash,data_hash,"
                                "n_images,boards,objective,max_acc_drop,latency_budget_ms,"
                                "energy_budget_mj,seed,budget,population,status,strategy,offspring,"
-                               "space,seed_genomes,val,test_hash,n_test FROM runs "
+                               "space,seed_genomes,val,test_hash,n_test,test FROM runs "
                                "WHERE id=?");
     vk_status rc = VK_OK;
     if (!st)
@@ -593,9 +596,10 @@ vk_status vk_store_run_get(vk_store *s, int64_t id, vk_run_info *r, vk_err *err)
             !take_text(x.val, sizeof x.val, st, 21, TXT_PRINT, 0) ||
             !take_text(x.test_hash, sizeof x.test_hash, st, 22, TXT_HEX, 0) ||
             (x.test_hash[0] && strlen(x.test_hash) != 64) ||
-            (x.n_test = sqlite3_column_int(st, 23)) < 0) {
+            (x.n_test = sqlite3_column_int(st, 23)) < 0 ||
+            !take_text(x.test, sizeof x.test, st, 24, TXT_PRINT, 0)) {
             rc = vk_fail(err, VK_E_FORMAT, "%s: run %lld: stored space, seed genomes, validation "
-                         "source, test hash or test size are NULL, "
+                         "source, test hash, test size or test source are NULL, "
                          "too long or not text (a foreign or tampered database)", s->path,
                          (long long)id);
             goto out;

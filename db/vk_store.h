@@ -91,6 +91,7 @@ typedef struct {
     char val[512];
     char test_hash[65];
     int n_test;
+    char test[512];      /* the test source as given ("" = data; schema 7) */
 } vk_run_info;
 
 /* One measured path. */

@@ -946,7 +946,9 @@ vk_status vk_splits_resolve(const vk_split_opts *o, const vk_model *m, vk_splits
             return vk_fail(err, VK_E_ARG, "no %s images: a dataset is required",
                            vk_split_role_str((vk_split_role)q));
     for (int q = 0; q < VK_SPLIT_N; q++) {
-        for (int p = 0; p < q && !r.src[q]; p++)
+        /* the default validation source narrowed to the checkpoint's hold-out */
+        int narrow = q == VK_SPLIT_VAL && !o->val && path[q] == sib && o->holdout_count > 0;
+        for (int p = 0; p < q && !r.src[q] && !narrow; p++)
             if (!strcmp(path[p], path[q]))
                 r.src[q] = r.src[p];
         if (r.src[q])
@@ -955,7 +957,16 @@ vk_status vk_splits_resolve(const vk_split_opts *o, const vk_model *m, vk_splits
             vk_err_prefix(err, "%s images", vk_split_role_str((vk_split_role)q));
             goto fail;
         }
-        if (q == VK_SPLIT_VAL && !o->val && path[q] == sib && o->holdout_count > 0 &&
+        if (narrow && !memcmp(vk_catalog_hash(r.src[q]), vk_catalog_hash(r.src[VK_SPLIT_TEST]),
+                              32)) {
+            rc = vk_fail(err, VK_E_ARG, "test images %s: the file the validation images (the "
+                         "checkpoint's hold-out, images %d..%d of %s) are taken from, so the test "
+                         "split would hold them; give other test images, or --val",
+                         path[VK_SPLIT_TEST], o->holdout_first,
+                         o->holdout_first + o->holdout_count - 1, sib);
+            goto fail;
+        }
+        if (narrow &&
             (rc = narrow_idx(r.src[q], o->holdout_first, o->holdout_count, err)) != VK_OK) {
             vk_err_prefix(err, "validation images");
             goto fail;

@@ -169,7 +169,9 @@ typedef struct {
  *    overlapping validation only when the part holds fewer than
  *    n_val + n_calib (said in note; never test);
  *  - sizes larger than their part are capped to it; an empty part is an
- *    error.
+ *    error;
+ *  - test images that are the file the default validation hold-out is
+ *    narrowed from (the same content) are refused: they would hold it.
  * Opens each distinct source once. On success the caller owns *sp (free
  * with vk_splits_free); on error *sp is untouched. */
 vk_status vk_splits_resolve(const vk_split_opts *o, const vk_model *m, vk_splits *sp,

@@ -52,8 +52,9 @@ static vk_status calibrated(const vk_workload_opts *o, vk_model *m, vk_splits *s
     vk_model rm;
     vk_splits rs;
     vk_dataset calib;
-    vk_split_opts so = {.data = o->data, .calib = o->calib, .n_test = o->limit,
-                        .n_calib = o->calib_n, .val = o->val, .n_val = o->n_val};
+    vk_split_opts so = {.data = o->data, .test = o->test, .calib = o->calib,
+                        .n_test = o->limit, .n_calib = o->calib_n, .val = o->val,
+                        .n_val = o->n_val};
     vk_status rc;
 
     memset(&rs, 0, sizeof rs);

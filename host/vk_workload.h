@@ -32,6 +32,7 @@ typedef struct {
     const char *model;    /* checkpoint folder or timm file (vk_model_load) */
     const char *arch;     /* timm architecture name, or NULL */
     const char *data;     /* IDX file or image folder */
+    const char *test;     /* optional test source (default: data) */
     const char *calib;    /* optional calibration set */
     const char *blob;     /* optional .vkq file (vitskip quantize): the blob,
                              read instead of calibrating; its dimensions must

@@ -298,10 +298,11 @@ out:
     return rc;
 }
 
-/* Cascades from pairs of measured paths; stores their Pareto set and returns
- * it in res, with the cheapest cascade within 0.5 points of the full path,
- * both ways. */
-static vk_status cascades(const vk_search_opts *o, vk_store *db, int64_t run, const vk_workload *w,
+/* Cascades from pairs of measured paths, thresholds chosen on the
+ * validation images: their Pareto set in res (stored later, by
+ * store_cascades, with its test figures), with the cheapest cascade within
+ * 0.5 points of the full path, both ways. */
+static vk_status cascades(const vk_search_opts *o, int64_t run, const vk_workload *w,
                           const vk_imageset *set, evaluated *ev, int n, double full_top1,
                           vk_search_result *res, vk_err *err)
 {
@@ -362,17 +363,13 @@ static vk_status cascades(const vk_search_opts *o, vk_store *db, int64_t run, co
             if (all[i].latency_scratch_ms < best_scratch)
                 best_scratch = all[i].latency_scratch_ms;
         }
-        if (dominated)
-            continue;
-        if ((rc = vk_store_cascade_insert(db, &all[i], err)) != VK_OK)
-            goto out;
-        front[n_front++] = all[i];
+        if (!dominated)
+            front[n_front++] = all[i];
     }
     res->best_resume_ms = best_resume;
     res->best_scratch_ms = best_scratch;
     res->n_cascades = n_front;
     res->cascades = front;
-    res->has_cascades = 1;
     front = NULL;
 out:
     free(front);
@@ -424,10 +421,10 @@ out:
     return rc;
 }
 
-/* The front's paths and the full path (ev[0]) on the test split: each one
- * found in the database for this test set, else measured on the first board
- * that does it (up to max_retries failures per path) and stored. Fills
- * res->front_test_top1 and res->full_test_top1. */
+/* The front's paths, the full path (ev[0]) and the cascades' paths on the
+ * test split: each one found in the database for this test set, else
+ * measured on the first board that does it (up to max_retries failures per
+ * path) and stored. Fills res->front_test_top1 and res->full_test_top1. */
 /* Every board of a run measures as one thing: the same identity on every
  * board, and on a resume the identity its stored paths were measured by
  * (older runs stored the board kind alone, which identifies nothing). */
@@ -471,7 +468,7 @@ static vk_status test_front(const vk_search_opts *o, vk_store *db, const vk_work
                             vk_search_result *res, vk_err *err)
 {
     const vk_search_events *evs = o->events;
-    int nt = res->n_front + 1, n_missing = 0, loaded = 0, done = 0;
+    int nt = res->n_front + 1 + 2 * res->n_cascades, n_missing = 0, loaded = 0, done = 0;
     int64_t *ids = malloc((size_t)nt * sizeof *ids);
     double *top1 = malloc((size_t)nt * sizeof *top1);
     int *found = calloc((size_t)nt, sizeof *found);
@@ -483,10 +480,14 @@ static vk_status test_front(const vk_search_opts *o, vk_store *db, const vk_work
         goto out;
     }
     for (int k = 0; k < nt && rc == VK_OK; k++) {
-        ids[k] = k < res->n_front ? res->front[k].id : ev[0].rec.id;
+        int c = k - res->n_front - 1; /* [front][full][each cascade's low, high] */
+        ids[k] = k < res->n_front    ? res->front[k].id
+                 : c < 0             ? ev[0].rec.id
+                 : c % 2             ? res->cascades[c / 2].high
+                                     : res->cascades[c / 2].low;
         rc = vk_store_path_test_get(db, ids[k], w->data_hash, &top1[k], &found[k], err);
         for (int j = 0; j < k && !found[k]; j++)
-            found[k] = ids[j] == ids[k] ? -1 : 0; /* the full path on the front: once */
+            found[k] = ids[j] == ids[k] ? -1 : 0; /* a path twice: measured once */
         n_missing += !found[k];
     }
     if (rc == VK_OK && n_missing && evs && evs->batch_begin)
@@ -498,11 +499,11 @@ static vk_status test_front(const vk_search_opts *o, vk_store *db, const vk_work
                     top1[k] = top1[j];
         if (found[k])
             continue;
-        const vk_genome *g = NULL;
-        for (int j = 0; j < n_ev && !g; j++)
+        const evaluated *pe = NULL;
+        for (int j = 0; j < n_ev && !pe; j++)
             if (ev[j].rec.id == ids[k])
-                g = &ev[j].g;
-        vk_path_req req = {.modes = g->modes};
+                pe = &ev[j];
+        vk_path_req req = {.modes = pe->g.modes};
         vk_measure m;
         vk_err e = {{0}};
         rc = VK_E_BOARD;
@@ -516,9 +517,7 @@ static vk_status test_front(const vk_search_opts *o, vk_store *db, const vk_work
                 rc = vk_board_measure(b, &req, w->n, r, &m, &e);
             loaded = loaded || rc == VK_OK;
             if (rc != VK_OK && evs && evs->attempt_failed)
-                evs->attempt_failed(evs->ctx, k < res->n_front ? res->front[k].genome
-                                                               : ev[0].rec.genome,
-                                    vk_board_spec(b), a + 1, e.msg);
+                evs->attempt_failed(evs->ctx, pe->rec.genome, vk_board_spec(b), a + 1, e.msg);
         }
         if (rc != VK_OK) {
             rc = vk_fail(err, rc, "test split: %s", e.msg);
@@ -536,7 +535,7 @@ static vk_status test_front(const vk_search_opts *o, vk_store *db, const vk_work
     if (rc == VK_OK) {
         res->front_test_top1 = top1;
         top1 = NULL;
-        res->full_test_top1 = res->front_test_top1[nt - 1];
+        res->full_test_top1 = res->front_test_top1[res->n_front];
     }
 out:
     free(ids);
@@ -567,6 +566,53 @@ static vk_status no_energy(vk_store *db, const vk_run_info *run, const vk_search
                    "without --energy-budget, or a board that measures energy%s",
                    what, full->board, full->m.note,
                    o->resume_run > 0 ? "" : "; the run was removed");
+}
+
+/* A cascade's top-1 and escalated share on the test split, exactly, from
+ * its two paths' per-image test results stored for it (lo, hi: scratch of
+ * w->n): an image is escalated when the low path's entropy is above the
+ * threshold chosen on validation, and then the high path's class counts. */
+static vk_status cascade_test(vk_store *db, const vk_workload *w, vk_cascade_rec *c,
+                              vk_img_result *lo, vk_img_result *hi, vk_err *err)
+{
+    int f_lo = 0, f_hi = 0, right = 0, esc = 0;
+    vk_status rc = vk_store_path_test_results(db, c->low, w->data_hash, w->n, lo, &f_lo, err);
+    if (rc == VK_OK)
+        rc = vk_store_path_test_results(db, c->high, w->data_hash, w->n, hi, &f_hi, err);
+    if (rc != VK_OK)
+        return rc;
+    if (!f_lo || !f_hi)
+        return vk_fail(err, VK_E_NOTFOUND, "cascade of paths %lld and %lld: no test figure stored "
+                       "for the %s path", (long long)c->low, (long long)c->high,
+                       f_lo ? "high" : "low");
+    for (int i = 0; i < w->n; i++) {
+        int up = lo[i].entropy_q16 > c->threshold_q16;
+        esc += up;
+        right += (up ? hi[i].cls : lo[i].cls) == w->data.labels[i];
+    }
+    c->has_test = 1;
+    c->top1_test = 100.0 * right / w->n;
+    c->escalated_test = (double)esc / w->n;
+    return VK_OK;
+}
+
+/* Stores res's cascades, with their test figures when the test split was
+ * measured (with_test), and marks them stored (has_cascades). */
+static vk_status store_cascades(vk_store *db, const vk_workload *w, int with_test,
+                                vk_search_result *res, vk_err *err)
+{
+    vk_img_result *lo = malloc((size_t)w->n * sizeof *lo), *hi = malloc((size_t)w->n * sizeof *hi);
+    vk_status rc = lo && hi ? VK_OK : vk_fail(err, VK_E_NOMEM, "cascades: out of memory");
+    for (int i = 0; i < res->n_cascades && rc == VK_OK; i++) {
+        if (with_test)
+            rc = cascade_test(db, w, &res->cascades[i], lo, hi, err);
+        if (rc == VK_OK)
+            rc = vk_store_cascade_insert(db, &res->cascades[i], err);
+    }
+    res->has_cascades = rc == VK_OK;
+    free(lo);
+    free(hi);
+    return rc;
 }
 
 static double peak_rss_mib(void)
@@ -647,6 +693,7 @@ static vk_status take_run_settings(search *s, vk_err *err)
                        "(it selected and reported on the same images); start a new run",
                        (long long)run->id);
     o->val = run->val[0] ? run->val : NULL;
+    o->test = run->test[0] ? run->test : NULL;
     o->n_val = run->n_images;
     o->limit = run->n_test;
     o->seed = run->seed;
@@ -696,6 +743,7 @@ static vk_status prepare(search *s, vk_err *err)
     if (o->n_val <= 0 && o->limit > 0) /* a quick run: as many validation images as test */
         o->n_val = o->limit < VK_SPLIT_VAL_N ? o->limit : VK_SPLIT_VAL_N;
     wo.val = o->val;
+    wo.test = o->test;
     wo.n_val = o->n_val;
     wo.quiet = o->quiet;
     if (o->cache)
@@ -808,6 +856,7 @@ static vk_status create_run(search *s, vk_err *err)
     snprintf(run->data_hash, sizeof run->data_hash, "%s", s->vs.hash);
     run->n_images = s->vs.n;
     snprintf(run->val, sizeof run->val, "%s", o->val ? o->val : "");
+    snprintf(run->test, sizeof run->test, "%s", o->test ? o->test : "");
     snprintf(run->test_hash, sizeof run->test_hash, "%s", s->w->data_hash);
     run->n_test = s->w->n;
     for (int i = 0; i < s->n_boards; i++) { /* those in use */
@@ -1134,11 +1183,13 @@ static vk_status finish(search *s, vk_err *err)
     res->peak_rss_mib = peak_rss_mib();
     if ((rc = front_of(s->ev, s->n_ev, res, err)) != VK_OK)
         return rc;
-    if (!o->no_cascades && (rc = cascades(o, s->db, s->run.id, s->w, &s->vs, s->ev, s->n_ev,
+    if (!o->no_cascades && (rc = cascades(o, s->run.id, s->w, &s->vs, s->ev, s->n_ev,
                                           s->full_top1, res, err)) != VK_OK)
         return rc;
     if (!o->no_test && (rc = test_front(o, s->db, s->w, s->boards, s->n_boards, s->ev, s->n_ev,
                                         res, err)) != VK_OK)
+        return rc;
+    if (!o->no_cascades && (rc = store_cascades(s->db, s->w, !o->no_test, res, err)) != VK_OK)
         return rc;
     return vk_store_run_set_status(s->db, s->run.id, "done", err);
 }

@@ -122,6 +122,7 @@ typedef struct {
                                           of that model and data, borrowed */
     int limit;                        /* test images (0 = the whole test split) */
     const char *val;                  /* validation source (NULL: the default) */
+    const char *test;                 /* test source (NULL: data) */
     int n_val;                        /* validation images (0: VK_SPLIT_VAL_N, or
                                          limit when that is smaller) */
     const char *db;

@@ -23,9 +23,13 @@ grep -q 'full model top-1 [0-9.]*% on validation (200 images, selected on), [0-9
 grep -q '^config  *val top1 *test top1' "$T/a.out" && ok || ko "front header: $(cat "$T/a.out")"
 nf=$(grep -cE '^P[0-9]+ +[0-9.]+% +[0-9.]+% ' "$T/a.out")
 [ "$nf" -ge 1 ] && ok || ko "no front row with both figures"
-# the front and the full path (P1) are measured on test, and only they
+# the front, the full path (P1) and the cascades' paths are measured on
+# test, and only they
 nt=$(q "$T/a.db" 'select count(*) from path_tests where n_images = 300')
-[ "$nt" -ge "$nf" ] && [ "$nt" -le $((nf + 1)) ] && ok || ko "$nt test figures for a front of $nf"
+want=$( (grep -E '^P[0-9]+ ' "$T/a.out" | awk '{print substr($1, 2)}'; echo 1
+         python3 -c "import sqlite3; c = sqlite3.connect('$T/a.db')
+for l, h in c.execute('select low, high from cascades'): print(l); print(h)") | sort -u | wc -l)
+[ "$nt" -eq "$want" ] && ok || ko "$nt test figures for $want front, full and cascade paths"
 [ "$(q "$T/a.db" 'select count(*) from path_tests where path_id = 1')" = 1 ] && ok ||
     ko "the full path has no test figure"
 # each front row's test figure is the stored one
@@ -92,4 +96,77 @@ python3 -c "import sqlite3; c = sqlite3.connect('$T/old.db'); c.execute(\"update
 "$VITSKIP" search --db "$T/old.db" --resume 1 -q > "$T/o.out" 2>&1
 [ $? -eq 1 ] && grep -q 'stored before validation and test splits' "$T/o.out" && ok ||
     ko "resume of a run before the splits: $(cat "$T/o.out")"
+# cascades: thresholds chosen on validation, top-1 and escalated share on
+# test computed from the two paths' stored per-image test results. A test
+# set of one class (200 shirts of the t10k file, given by --test) makes the
+# hand computation independent of the sample's order: every label is 6.
+python3 - "$DATA" "$T/shirts" <<'EOF' || die "cannot write the shirts test set"
+import gzip, struct, sys
+src, out = sys.argv[1], sys.argv[2]
+img = gzip.open(src).read()
+lab = gzip.open(src.replace("images-idx3", "labels-idx1")).read()
+n, h, w = struct.unpack(">3I", img[4:16])
+keep = [i for i in range(n) if lab[8 + i] == 6][:200]
+open(out + "-images-idx3-ubyte", "wb").write(struct.pack(">4I", 0x803, len(keep), h, w) +
+    b"".join(img[16 + i * h * w:16 + (i + 1) * h * w] for i in keep))
+open(out + "-labels-idx1-ubyte", "wb").write(struct.pack(">2I", 0x801, len(keep)) + bytes([6] * len(keep)))
+EOF
+targs="--model models/demo --data $DATA --test $T/shirts-images-idx3-ubyte --val-limit 200 --budget 8 --seed 5 -q"
+"$VITSKIP" search $targs --db "$T/t.db" > "$T/t.out" 2>&1 || die "search --test failed: $(tail -3 "$T/t.out")"
+[ "$(q "$T/t.db" 'select n_images, n_test, test from runs')" = "200 200 $T/shirts-images-idx3-ubyte" ] &&
+    ok || ko "--test run: $(q "$T/t.db" 'select n_images, n_test, test from runs')"
+[ "$(q "$T/a.db" 'select data_hash from runs')" = "$(q "$T/t.db" 'select data_hash from runs')" ] &&
+    ok || ko "--test changed the validation images"
+python3 - "$T/t.db" "$T/t.out" <<'EOF' && ok || ko "cascade test figures"
+import sqlite3, sys
+c = sqlite3.connect(sys.argv[1])
+th = c.execute("select test_hash from runs").fetchone()[0]
+def res(p):
+    n, b = c.execute("select n_images, results from path_tests where path_id = ? and test_hash = ?",
+                     (p, th)).fetchone()
+    return [(int.from_bytes(b[6 * i:6 * i + 2], "little", signed=True),
+             int.from_bytes(b[6 * i + 2:6 * i + 6], "little", signed=True)) for i in range(n)]
+rows = c.execute("select id, low, high, threshold_q16, top1_test, escalated_test from cascades").fetchall()
+assert rows, "no cascades"
+shown = {l.split()[0]: l.split() for l in open(sys.argv[2]) if l.startswith("C")}
+for cid, lo, hi, thr, t1, esc in rows:
+    rl, rh = res(lo), res(hi)
+    up = [e > thr for _, e in rl]
+    right = sum((rh[i][0] if u else rl[i][0]) == 6 for i, u in enumerate(up))
+    assert t1 == 100.0 * right / len(rl) and esc == sum(up) / len(rl), (cid, t1, esc, right, sum(up))
+    if "C%d" % cid in shown:
+        r = shown["C%d" % cid]
+        assert r[5] == "%.2f%%" % t1 and r[7] == "%.1f%%" % (100 * esc), r
+EOF
+grep -q '^config .*val top1 *test top1 *val esc *test esc' "$T/t.out" && ok ||
+    ko "search: cascade header: $(grep '^config' "$T/t.out")"
+c1=$(q "$T/t.db" "select id, printf('%.2f%%', top1_test) from cascades order by latency_ms limit 1")
+"$VITSKIP" show --db "$T/t.db" | grep -E "^C${c1% *} " | awk '{print $6}' | grep -qx "${c1#* }" &&
+    ok || ko "show: C${c1% *}'s test top-1 is not ${c1#* }"
+"$VITSKIP" show --db "$T/t.db" --json | python3 -c "
+import json, sys
+cs = json.load(sys.stdin)['cascades']
+assert cs and all(0 <= x['top1_test'] <= 100 and 0 <= x['escalated_test'] <= 1 for x in cs)" &&
+    ok || ko "show --json: cascades' test figures"
+"$VITSKIP" export --db "$T/t.db" --config "C${c1% *}" --format json > "$T/c.json" || ko "export C${c1% *}"
+python3 -c "
+import json, sys
+d = json.load(open('$T/c.json'))
+assert '%.2f' % d['top1'] == '${c1#* }'.rstrip('%'), d['top1']
+assert 'test top-1 ${c1#* }' in d['comment'], d['comment']" && ok || ko "export: the cascade's test figure"
+# a resume keeps the --test images: nothing measured again
+n0=$(q "$T/t.db" 'select count(*) from path_tests')
+"$VITSKIP" search --db "$T/t.db" --resume 1 -q > /dev/null 2>&1 || ko "resume of a --test run"
+[ "$(q "$T/t.db" 'select count(*) from path_tests')" = "$n0" ] && ok ||
+    ko "the resume measured on other test images"
+# test images that hold the validation hold-out are refused: the training
+# file it is taken from, by its own name or another
+ln -s "$(dirname "$DATA")/train-images-idx3-ubyte.gz" "$T/other-images-idx3-ubyte.gz"
+ln -s "$(dirname "$DATA")/train-labels-idx1-ubyte.gz" "$T/other-labels-idx1-ubyte.gz"
+for t in "$(dirname "$DATA")/train-images-idx3-ubyte.gz" "$T/other-images-idx3-ubyte.gz"; do
+    "$VITSKIP" search --model models/demo --data "$DATA" --test "$t" --budget 2 -q \
+        --db "$T/x.db" > "$T/x.out" 2>&1
+    [ $? -eq 1 ] && grep -q "test images $t: the file the validation images" "$T/x.out" && ok ||
+        ko "--test $t: $(cat "$T/x.out")"
+done
 summary "splits ($nf front paths, $nt test figures)"

@@ -241,7 +241,8 @@ static void test_migration_backup(void)
              "DROP COLUMN hypervolume3; ALTER TABLE runs DROP COLUMN val; ALTER TABLE runs "
              "DROP COLUMN test_hash; ALTER TABLE runs DROP COLUMN n_test; DROP TABLE "
              "path_tests; ALTER TABLE cascades DROP COLUMN top1_test; ALTER TABLE cascades "
-             "DROP COLUMN escalated_test; PRAGMA user_version=1;')\"", path);
+             "DROP COLUMN escalated_test; ALTER TABLE runs DROP COLUMN test; "
+             "PRAGMA user_version=1;')\"", path);
     CHECK_EQ_INT(system(cmd), 0);
     CHECK_EQ_INT(vk_store_open(path, &db, &err), VK_OK);
     CHECK_EQ_INT(vk_store_run_get(db, r.id, &g, &err), VK_OK);
@@ -735,6 +736,7 @@ static void test_tampered(void)
         "UPDATE runs SET model=replace(hex(zeroblob(600)), '0', 'a')",
         "UPDATE runs SET test_hash='xyz'", "UPDATE runs SET test_hash='abc'",
         "UPDATE runs SET n_test=-1", "UPDATE runs SET val='a'||char(10)",
+        "UPDATE runs SET test=x'0a'",
     };
     enum { NT = sizeof tamper / sizeof tamper[0], NR = sizeof tamper_run / sizeof tamper_run[0] };
     /* one python process makes every tampered copy: copy i gets change i */
@@ -793,11 +795,13 @@ static void test_path_tests(void)
     strcpy(r.data_hash, HD);
     strcpy(r.test_hash, HM);
     strcpy(r.val, "holdout.gz");
+    strcpy(r.test, "mine/t-images-idx3-ubyte");
     r.n_images = N_IMG;
     r.n_test = 300;
     CHECK_EQ_INT(vk_store_run_create(db, &r, &err), VK_OK);
     CHECK_EQ_INT(vk_store_run_get(db, r.id, &g, &err), VK_OK);
     CHECK(!strcmp(g.test_hash, HM) && !strcmp(g.val, "holdout.gz") && g.n_test == 300);
+    CHECK(!strcmp(g.test, "mine/t-images-idx3-ubyte"));
     make_rec(&rec, "FSFSFSFS", res);
     CHECK_EQ_INT(vk_store_path_insert(db, r.id, HM, HD, &rec, N_IMG, &err), VK_OK);
     CHECK_EQ_INT(vk_store_path_test_get(db, rec.id, HM, &top1, &found, &err), VK_OK);
@@ -910,11 +914,15 @@ static void test_cascade_tests(void)
 
     /* a version-6 file: its cascades have no test figure */
     CHECK_EQ_INT(py(path, "c.executescript('ALTER TABLE cascades DROP COLUMN top1_test; ALTER "
-                          "TABLE cascades DROP COLUMN escalated_test; PRAGMA user_version=6;')"),
+                          "TABLE cascades DROP COLUMN escalated_test; ALTER TABLE runs DROP "
+                          "COLUMN test; PRAGMA user_version=6;')"),
                  0);
     CHECK_EQ_INT(vk_store_open(path, &db, &err), VK_OK);
     CHECK_EQ_INT(vk_store_cascade_get(db, id, &got, &err), VK_OK);
     CHECK(!got.has_test && got.top1 == 70 && got.escalated == 0.25);
+    vk_run_info g;
+    CHECK_EQ_INT(vk_store_run_get(db, r.id, &g, &err), VK_OK);
+    CHECK(!strcmp(g.test, "")); /* the test images were the data's */
     vk_store_close(db);
 }
 
@@ -971,7 +979,8 @@ static void test_idempotent_history(void)
              "energy_scratch_mj FROM cascades; ALTER TABLE runs DROP COLUMN val; ALTER TABLE "
              "runs DROP COLUMN test_hash; ALTER TABLE runs DROP COLUMN n_test; DROP TABLE "
              "path_tests; ALTER TABLE cascades DROP COLUMN top1_test; ALTER TABLE cascades "
-             "DROP COLUMN escalated_test; PRAGMA user_version=3;')");
+             "DROP COLUMN escalated_test; ALTER TABLE runs DROP COLUMN test; "
+             "PRAGMA user_version=3;')");
     CHECK_EQ_INT(py(path, code), 0);
     CHECK_EQ_INT(vk_store_open(path, &db, &err), VK_OK);
     CHECK_EQ_INT(vk_store_cascade_list(db, r.id, &cl, &nc, &err), VK_OK);

@@ -139,12 +139,19 @@ int vk_cli_load_config(vk_store *db, const char *id, vk_skip_table *t, vk_err *e
     t->threshold_q16 = c.threshold_q16;
     t->resume = c.resume;
     snprintf(t->model_hash, sizeof t->model_hash, "%s", lo.model_hash);
-    figures(t, c.top1, c.latency_ms, lo.m.latency_src, c.energy_mj, lo.m.energy_src);
+    figures(t, c.has_test ? c.top1_test : c.top1, c.latency_ms, lo.m.latency_src, c.energy_mj,
+            lo.m.energy_src);
+    char acc[96];
+    if (c.has_test)
+        snprintf(acc, sizeof acc, "validation top-1 %.2f%%, test top-1 %.2f%% (%.1f%% escalated)",
+                 c.top1, c.top1_test, 100 * c.escalated_test);
+    else
+        snprintf(acc, sizeof acc, "top-1 %.2f%% on the validation images it was chosen on",
+                 c.top1);
     snprintf(t->comment, sizeof t->comment,
-             "cascade %s on board %.60s: %s -> %s, top-1 %.2f%% on the validation images it "
-             "was chosen on, %.4f ms per image resuming (%.4f from scratch) [%s]",
-             id, lo.board, lo.genome, hi.genome, c.top1, c.latency_ms, c.latency_scratch_ms,
-             vk_source_str(lo.m.latency_src));
+             "cascade %s on board %.60s: %s -> %s, %s, %.4f ms per image resuming (%.4f from "
+             "scratch) [%s]", id, lo.board, lo.genome, hi.genome, acc, c.latency_ms,
+             c.latency_scratch_ms, vk_source_str(lo.m.latency_src));
     vk_store_rec_free(&lo);
     vk_store_rec_free(&hi);
     return 0;

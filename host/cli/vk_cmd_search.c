@@ -43,9 +43,12 @@ static const char search_help[] =
     "                       e.g. FSH:k100,70:f0,50 (F or H required)\n"
     "  --seed-genome G      also evaluate genome G first (in the space; e.g.\n"
     "                       FSFH:k70, see vitskip eval --help)\n"
+    "  --test PATH          test images (default: --data); refused when they are the\n"
+    "                       file the default validation hold-out is taken from\n"
     "  --limit N            test images: a seeded class-stratified sample of N of the\n"
-    "                       test split (default: all of it); only the front and the\n"
-    "                       full path are measured on them, after the search\n"
+    "                       test split (default: all of it); only the front, the\n"
+    "                       full path and the cascades' paths are measured on them,\n"
+    "                       after the search\n"
     "  --val PATH           validation images, what the search selects on (default:\n"
     "                       the training file beside an IDX t10k file, narrowed to\n"
     "                       the checkpoint's hold-out when it has heldout.json; else\n"
@@ -188,17 +191,21 @@ static void print_front(const vk_search_result *r)
 static void print_cascades(const vk_search_result *r)
 {
     printf("\nPareto front of cascades (low path, entropy test, high path resuming after the "
-           "shared encoders; chosen and figured on validation)\n");
-    printf("%-6s %-9s %-9s %9s %8s %10s %12s %12s\n", "config", "low", "high", "threshold",
-           "val top1", "escalated", "lat ms", "lat ms PIVOT");
+           "shared encoders; thresholds chosen on validation, then applied to the test split)\n");
+    printf("%-6s %-9s %-9s %9s %8s %9s %9s %9s %12s %12s\n", "config", "low", "high",
+           "threshold", "val top1", "test top1", "val esc", "test esc", "lat ms", "lat ms PIVOT");
     for (int i = 0; i < r->n_cascades && i < 20; i++) {
         const vk_cascade_rec *c = &r->cascades[i];
-        char lo_id[24], hi_id[24], id[24];
+        char lo_id[24], hi_id[24], id[24], tt[16] = "-", te[16] = "-";
         snprintf(id, sizeof id, "C%lld", (long long)c->id);
         snprintf(lo_id, sizeof lo_id, "P%lld", (long long)c->low);
         snprintf(hi_id, sizeof hi_id, "P%lld", (long long)c->high);
-        printf("%-6s %-9s %-9s %9.4f %7.2f%% %9.1f%% %12.4f %12.4f\n", id, lo_id, hi_id,
-               c->threshold_q16 / 65536.0, c->top1, 100 * c->escalated, c->latency_ms,
+        if (c->has_test) {
+            snprintf(tt, sizeof tt, "%.2f%%", c->top1_test);
+            snprintf(te, sizeof te, "%.1f%%", 100 * c->escalated_test);
+        }
+        printf("%-6s %-9s %-9s %9.4f %7.2f%% %9s %8.1f%% %9s %12.4f %12.4f\n", id, lo_id, hi_id,
+               c->threshold_q16 / 65536.0, c->top1, tt, 100 * c->escalated, te, c->latency_ms,
                c->latency_scratch_ms);
     }
     if (r->n_cascades > 20)
@@ -221,7 +228,7 @@ static int run_search(int argc, char **argv, int exhaustive)
         {"calib", 1, 0, 'c'},        {"resume", 1, 0, 'r'},      {"quiet", 0, 0, 'q'},
         {"strategy", 1, 0, 'x'},     {"offspring", 1, 0, 'O'},   {"help", 0, 0, 'h'},
         {"space", 1, 0, 'P'},        {"one-at-a-time", 0, 0, '1'}, {"val", 1, 0, 'V'},
-        {"val-limit", 1, 0, 'N'},
+        {"val-limit", 1, 0, 'N'},    {"test", 1, 0, 'E'},
         {0, 0, 0, 0}};
     const char *cmd = exhaustive ? "sweep" : "search";
     vk_search_opts o;
@@ -236,6 +243,7 @@ static int run_search(int argc, char **argv, int exhaustive)
         case 'd': o.data = optarg; break;
         case 'c': o.calib = optarg; break;
         case 'V': o.val = optarg; break;
+        case 'E': o.test = optarg; break;
         case 'D': o.db = optarg; break;
         case 'b':
             if (o.n_boards == VK_SEARCH_MAX_BOARDS)
@@ -309,11 +317,13 @@ static int run_search(int argc, char **argv, int exhaustive)
                                  "--seed-genome");
     if (o.resume_run && space_set)
         return vk_cli_usage(cmd, "--resume continues the run's own space; drop --space");
-    if (o.resume_run && (o.model || o.data || o.val || o.calib || o.limit || o.n_val))
+    if (o.resume_run && (o.model || o.data || o.val || o.test || o.calib || o.limit || o.n_val))
         return vk_cli_usage(cmd, "--resume takes the model, data and splits of the run; drop "
-                                 "--model/--data/--val/--calib/--limit/--val-limit");
+                                 "--model/--data/--val/--test/--calib/--limit/--val-limit");
+    if (!o.data)
+        o.data = o.test; /* --test alone: the validation default comes from it, as --data's */
     if (!o.resume_run && (!o.model || !o.data))
-        return vk_cli_usage(cmd, "--model and --data are required");
+        return vk_cli_usage(cmd, "--model and --data (or --test) are required");
     /* the seed genomes: well formed and in the space (their length against
        the model's encoders is checked once the model is read, before the
        database is touched) */

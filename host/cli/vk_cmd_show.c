@@ -208,9 +208,9 @@ int vk_cmd_show(int argc, char **argv)
             goto out_json;
         cJSON *ca = cJSON_AddArrayToObject(root, "cascades");
         if (!json && nc)
-            printf("cascades (Pareto set, chosen on validation):\n%-6s %-6s %-6s %9s %8s %11s "
-                   "%12s\n", "config", "low", "high", "threshold", "val top1", "latency ms",
-                   "PIVOT-style");
+            printf("cascades (Pareto set, chosen on validation):\n%-6s %-6s %-6s %9s %8s %9s "
+                   "%8s %11s %12s\n", "config", "low", "high", "threshold", "val top1",
+                   "test top1", "test esc", "latency ms", "PIVOT-style");
         for (int i = 0; i < nc; i++) {
             if (json) {
                 cJSON *o = cJSON_CreateObject();
@@ -222,13 +222,26 @@ int vk_cmd_show(int argc, char **argv)
                 cJSON_AddNumberToObject(o, "threshold_q16", cs[i].threshold_q16);
                 cJSON_AddNumberToObject(o, "resume", cs[i].resume);
                 cJSON_AddNumberToObject(o, "top1", cs[i].top1);
+                cJSON_AddNumberToObject(o, "escalated", cs[i].escalated);
+                if (cs[i].has_test) {
+                    cJSON_AddNumberToObject(o, "top1_test", cs[i].top1_test);
+                    cJSON_AddNumberToObject(o, "escalated_test", cs[i].escalated_test);
+                } else {
+                    cJSON_AddNullToObject(o, "top1_test");
+                    cJSON_AddNullToObject(o, "escalated_test");
+                }
                 cJSON_AddNumberToObject(o, "latency_ms", cs[i].latency_ms);
                 cJSON_AddNumberToObject(o, "latency_scratch_ms", cs[i].latency_scratch_ms);
                 cJSON_AddItemToArray(ca, o);
             } else {
-                printf("C%-5lld P%-5lld P%-5lld %9.4f %7.2f%% %11.4f %12.4f\n",
+                char tt[16] = "-", te[16] = "-";
+                if (cs[i].has_test) {
+                    snprintf(tt, sizeof tt, "%.2f%%", cs[i].top1_test);
+                    snprintf(te, sizeof te, "%.1f%%", 100 * cs[i].escalated_test);
+                }
+                printf("C%-5lld P%-5lld P%-5lld %9.4f %7.2f%% %9s %8s %11.4f %12.4f\n",
                        (long long)cs[i].id, (long long)cs[i].low, (long long)cs[i].high,
-                       cs[i].threshold_q16 / 65536.0, cs[i].top1, cs[i].latency_ms,
+                       cs[i].threshold_q16 / 65536.0, cs[i].top1, tt, te, cs[i].latency_ms,
                        cs[i].latency_scratch_ms);
             }
         }
