@@ -481,10 +481,9 @@ static vk_status test_front(const vk_search_opts *o, vk_store *db, const vk_work
     }
     for (int k = 0; k < nt && rc == VK_OK; k++) {
         int c = k - res->n_front - 1; /* [front][full][each cascade's low, high] */
-        ids[k] = k < res->n_front    ? res->front[k].id
-                 : c < 0             ? ev[0].rec.id
-                 : c % 2             ? res->cascades[c / 2].high
-                                     : res->cascades[c / 2].low;
+        ids[k] = k < res->n_front ? res->front[k].id
+                 : c < 0          ? ev[0].rec.id
+                 : c % 2 ? res->cascades[c / 2].high : res->cascades[c / 2].low;
         rc = vk_store_path_test_get(db, ids[k], w->data_hash, &top1[k], &found[k], err);
         for (int j = 0; j < k && !found[k]; j++)
             found[k] = ids[j] == ids[k] ? -1 : 0; /* a path twice: measured once */
