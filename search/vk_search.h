@@ -23,10 +23,13 @@
  * constraints, the front, the cascades' thresholds) made, on the validation
  * split (vk_workload_take: by default a seeded stratified sample of the
  * training file, narrowed to the checkpoint's hold-out); after the search
- * the front and the full path, and only they, are measured on the test
- * split (the workload's evaluation images), which no selection saw, and
- * that figure is stored (vk_store_path_test_put) and reported beside the
- * validation one. A killed run resumes with the same run id: the
+ * the front, the full path and the cascades' low and high paths, and only
+ * they, are measured on the test split (the workload's evaluation images),
+ * which no selection saw, and that figure is stored
+ * (vk_store_path_test_put) and reported beside the validation one; each
+ * cascade's test top-1 and escalated share follow exactly from its two
+ * paths' per-image test results at the threshold chosen on validation,
+ * and are stored with it. A killed run resumes with the same run id: the
  * deterministic proposals are replayed from the database, so only missing
  * measurements reach a board; a larger budget extends a finished run the
  * same way. Boards are opened and loaded before a new run is stored: one
@@ -203,7 +206,8 @@ typedef struct {
     int n_front;
     int front_infeasible;    /* no feasible path: the least violating shown */
     int has_cascades;
-    vk_cascade_rec *cascades; /* the stored Pareto set of cascades */
+    vk_cascade_rec *cascades; /* the stored Pareto set of cascades (chosen on
+                                 validation; test figures unless no_test) */
     int n_cascades;
     double best_resume_ms;   /* cheapest cascade within 0.5 points of the
                                 full path, resuming; INFINITY if none */
