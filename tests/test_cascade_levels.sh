@@ -53,7 +53,26 @@ grep -q '^validation 100 images of .*train-images' "$T/c.out" && ok || ko "valid
 grep -q '^thresholds 1->2 .* 2->3 .*: the least latency' "$T/c.out" && ok ||
     ko "no chosen thresholds: $(cat "$T/c.out")"
 grep -q 'images per level 60 / ' "$T/c.out" && ok || ko "3 levels routed: $(cat "$T/c.out")"
-grep -q 'heldout.json' "$T/c.err" && ok || ko "no note on the hold-out"
+# the default validation images are the checkpoint's hold-out, as a
+# search takes them (models/demo's heldout.json; the other level has none):
+# the same choice as with the hold-out's own file given by --val
+python3 tools/finetune/holdout_idx.py --model models/demo --data "$D" --out "$T/ho" > /dev/null ||
+    ko "holdout_idx.py failed"
+"$VITSKIP" eval --level "$T/other=SSFSFSFS" --level models/demo=FSFSFSFS \
+    --level models/demo=FSFFFFFF $common --val-limit 100 --objective latency \
+    --val "$T/ho/holdout-images-idx3-ubyte.gz" > "$T/c2.out" 2> "$T/c2.err" || ko "3 levels --val"
+[ "$(grep -E '^(thresholds|  *validation top-1|top-1)' "$T/c.out")" = \
+  "$(grep -E '^(thresholds|  *validation top-1|top-1)' "$T/c2.out")" ] &&
+    grep -q '^thresholds' "$T/c.out" && ok ||
+    ko "the default validation images are not the hold-out: $(cat "$T/c.out" "$T/c2.out")"
+# levels whose heldout.json name other hold-outs: refused unless --val
+mkdir -p "$T/other2"
+cp "$T/other/"* "$T/other2/"
+echo '{"split": "train", "first": 50000, "count": 5000}' > "$T/other2/heldout.json"
+"$VITSKIP" eval --level "$T/other2=SSFSFSFS" --level models/demo=FFFFFFFF $common \
+    --val-limit 100 > "$T/h.out" 2>&1
+[ $? = 1 ] && grep -q "heldout.json name other hold-outs" "$T/h.out" && ok ||
+    ko "different hold-outs: $(tail -2 "$T/h.out")"
 
 # the cpu board has no energy figures: edp (the default) would make every
 # threshold's cost 0, so the thresholds minimize latency, and it says so

@@ -7,7 +7,6 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "host/cli/vk_cli.h"
 #include "host/vk_workload.h"
@@ -220,16 +219,33 @@ static void print_thr(int32_t t)
         printf("above %.4f nats", t / 65536.0);
 }
 
-/* The validation images of the split, quantized for each level; checks the
+/* The validation images of the split, quantized for each level: as a
+ * search takes them (vk_workload), the default narrowed to the hold-out
+ * that the levels' heldout.json files name (they must agree); checks the
  * split's test sample is the workloads' (so validation never holds a test
  * image). */
 static vk_status val_images(const vk_cli_cascade *c, const vk_workload *w, int8_t **vimg,
                             int *n_val, vk_dataset *labels, char *src, size_t src_n, vk_err *err)
 {
-    vk_split_opts so = {.data = c->data, .calib = c->calib, .val = c->val, .n_test = c->limit,
-                        .n_val = c->n_val};
+    vk_split_opts so = {.data = c->data, .test = c->test, .calib = c->calib, .val = c->val,
+                        .n_test = c->limit, .n_val = c->n_val};
     vk_status rc = VK_OK;
     float *f = NULL;
+    for (int l = 0; l < c->n_levels; l++) {
+        int first = 0, count = 0;
+        if ((rc = vk_model_heldout(c->lv[l].model, &first, &count, err)) != VK_OK)
+            return rc;
+        if (count > 0 && so.holdout_count > 0 &&
+            (first != so.holdout_first || count != so.holdout_count))
+            return vk_fail(err, VK_E_ARG, "the levels' heldout.json name other hold-outs "
+                           "(%s: images %d..%d, an earlier level: %d..%d); give --val",
+                           c->lv[l].model, first, first + count - 1, so.holdout_first,
+                           so.holdout_first + so.holdout_count - 1);
+        if (count > 0) {
+            so.holdout_first = first;
+            so.holdout_count = count;
+        }
+    }
     for (int l = 0; l < c->n_levels && rc == VK_OK; l++) {
         vk_splits sp;
         vk_dataset ds;
@@ -270,14 +286,6 @@ static vk_status val_images(const vk_cli_cascade *c, const vk_workload *w, int8_
     return rc;
 }
 
-static int file_exists(const char *dir, const char *name)
-{
-    char p[1200];
-    struct stat st;
-    snprintf(p, sizeof p, "%s/%s", dir, name);
-    return stat(p, &st) == 0;
-}
-
 static void print_levels_line(const vk_cli_cascade *c, const vk_workload *w, int l)
 {
     printf("level %d   %s (sha256 %.16s)  %s\n", l + 1, c->lv[l].model, w[l].model_hash,
@@ -313,8 +321,8 @@ int vk_cli_cascade_run(const vk_cli_cascade *c, vk_store *db, const char *config
                                     "times",
                             c->n_thr, L, L - 1);
     for (int l = 0; l < L; l++) {
-        vk_workload_opts wo = {.model = c->lv[l].model, .data = c->data, .calib = c->calib,
-                               .limit = c->limit};
+        vk_workload_opts wo = {.model = c->lv[l].model, .data = c->data, .test = c->test,
+                               .calib = c->calib, .limit = c->limit};
         vk_calib_bar cbar;
         vk_cli_calib_progress(&wo.cache, &cbar, 0);
         if (vk_workload_open(&wo, &w[l], &err) != VK_OK) {
@@ -372,16 +380,6 @@ int vk_cli_cascade_run(const vk_cli_cascade *c, vk_store *db, const char *config
         printf("\n");
     } else {
         /* choose on validation: each level alone on every validation image */
-        if (!c->val)
-            for (int l = 0; l < L; l++)
-                if (file_exists(c->lv[l].model, "heldout.json")) {
-                    fprintf(stderr, "note: %s/heldout.json names the images its weights never "
-                                    "trained on; the default validation split may hold "
-                                    "training images (give them with --val: "
-                                    "tools/finetune/holdout_idx.py writes them)\n",
-                            c->lv[l].model);
-                    break;
-                }
         if (val_images(c, w, vimg, &n_val, &vlab, vsrc, sizeof vsrc, &err) != VK_OK) {
             fprintf(stderr, "vitskip %s: validation: %s\n", c->cmd, err.msg);
             goto out;

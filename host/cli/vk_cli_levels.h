@@ -35,6 +35,7 @@ typedef struct {
     vk_cli_level lv[VK_LEVELS_MAX];
     int n_levels;
     const char *data;      /* evaluation data (the test split comes from it) */
+    const char *test;      /* optional test source (default: data) */
     const char *calib;     /* optional calibration source */
     const char *val;       /* optional validation source */
     int limit;             /* test images (0: the whole test split) */

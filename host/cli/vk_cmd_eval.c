@@ -3,6 +3,7 @@
  * levels have their own weights (host/cli/vk_cli_levels.h). */
 #include <cJSON.h>
 #include <getopt.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -11,10 +12,12 @@
 #include "host/cli/vk_cli_levels.h"
 #include "host/vk_ref.h"
 #include "host/vk_workload.h"
+#include "search/vk_export.h"
 #include "search/vk_genome.h"
 
 static const char eval_help[] =
-    "usage: vitskip eval --model DIR --data PATH [options]\n"
+    "usage: vitskip eval --model DIR --data PATH [--skip L | --genome G | --config C |\n"
+    "                    --table skip.json] [options]\n"
     "       vitskip eval --level DIR=GENOME --level DIR=GENOME [--level ...] --data PATH\n"
     "       vitskip eval --cascade LEVELS.json --data PATH\n"
     "\n"
@@ -40,9 +43,15 @@ static const char eval_help[] =
     "                   skipped, R reuse, H shared heads, then optional :kNN\n"
     "                   (keep NN% of the tokens) and :fNN (drop NN% of the FFN),\n"
     "                   e.g. H:k70FRS:f50 (instead of --skip)\n"
+    "  --config C       a path (a genome) or a cascade of two paths of the same\n"
+    "                   weights, LOW,HIGH,T: escalate to HIGH when LOW's entropy is\n"
+    "                   above T nats, HIGH resuming after their shared encoders\n"
+    "  --table FILE     the path or cascade of a skip table that vitskip export\n"
+    "                   --format json wrote (checked field by field; its model_hash\n"
+    "                   must be the blob --model calibrates to)\n"
     "  --board SPEC     sim (default: kernel C-sim + ZCU102 model), cpu, xrt[:N],\n"
     "                   http://host:port\n"
-    "  --limit N        evaluate the first N images only\n"
+    "  --limit N        a seeded class-stratified sample of N test images\n"
     "  --calib PATH     calibration images (default: the sibling train-images file\n"
     "                   of a t10k-images file, else the evaluation images)\n"
     "  --blob FILE.vkq  the int8 blob `vitskip quantize` wrote, run as is instead of\n"
@@ -162,6 +171,86 @@ static int print_json(const vk_workload_opts *wo, const vk_workload *w, vk_board
     return 0;
 }
 
+/* --config "GENOME" or "LOW,HIGH,T" (T in nats, >= 0) into *t; 0, or a
+ * usage error printed and its exit code. */
+static int parse_config(const char *arg, int n_layers, vk_skip_table *t)
+{
+    char buf[3 * VK_GENOME_TEXT_MAX], *part[4] = {buf};
+    int n = 1;
+    vk_err err = {{0}};
+    if (strlen(arg) >= sizeof buf)
+        return vk_cli_usage("eval", "--config '%.40s...': too long", arg);
+    snprintf(buf, sizeof buf, "%s", arg);
+    for (char *p = buf; (p = strchr(p, ',')) && n < 4; part[n++] = ++p)
+        *p = 0;
+    if (n != 1 && n != 3)
+        return vk_cli_usage("eval", "--config '%s': expected GENOME or LOW,HIGH,T (T in nats)",
+                            arg);
+    memset(t, 0, sizeof *t);
+    t->n_layers = n_layers;
+    t->kind_cascade = n == 3;
+    for (int k = 0; k < (n == 3 ? 2 : 1); k++)
+        if (vk_genome_parse(part[k], n_layers, k ? &t->high : &t->low, &err) != VK_OK)
+            return vk_cli_usage("eval", "--config '%s': %s", arg, err.msg);
+    if (n == 3) {
+        char *end;
+        double nats = strtod(part[2], &end);
+        if (end == part[2] || *end || !(nats >= 0) || nats > 1e4)
+            return vk_cli_usage("eval", "--config '%s': the threshold '%s' is not a number of "
+                                        "nats >= 0", arg, part[2]);
+        t->threshold_q16 = (int32_t)lround(nats * 65536.0);
+        t->resume = vk_genome_resume_depth(&t->low, &t->high, n_layers);
+    }
+    return 0;
+}
+
+/* Reads an exported skip table (vk_export_parse checks every field); 0, or
+ * the error printed (naming the file and field) and its exit code. */
+static int read_table(const char *path, vk_skip_table *t)
+{
+    char why[128];
+    vk_err err = {{0}};
+    char *text = vk_cli_read_text(path, 1 << 20, why, sizeof why);
+    if (!text) {
+        fprintf(stderr, "vitskip eval: --table %s: %s\n", path, why);
+        return VK_EXIT_FAIL;
+    }
+    vk_status rc = vk_export_parse(text, path, t, &err);
+    free(text);
+    if (rc != VK_OK) {
+        fprintf(stderr, "vitskip eval: --table %s\n", err.msg);
+        return VK_EXIT_FAIL;
+    }
+    return 0;
+}
+
+/* The table fits the model: its encoder count, its blob (model_hash), and a
+ * cascade's resume point within what its paths share. 0, or the error
+ * printed. */
+static int check_table(const char *path, const vk_skip_table *t, const vk_workload *w,
+                       const char *model)
+{
+    int nl = w->model.hp.n_layers;
+    if (t->n_layers != nl) {
+        fprintf(stderr, "vitskip eval: --table %s: \"n_layers\" is %d, %s has %d encoders\n",
+                path, t->n_layers, model, nl);
+        return 1;
+    }
+    if (strcmp(t->model_hash, w->model_hash)) {
+        fprintf(stderr, "vitskip eval: --table %s: \"model_hash\" %.16s is not the blob %s "
+                        "calibrates to here (%.16s): the table was chosen for other weights or "
+                        "another calibration set\n", path, t->model_hash, model, w->model_hash);
+        return 1;
+    }
+    if (t->kind_cascade && t->resume > vk_genome_resume_depth(&t->low, &t->high, nl)) {
+        fprintf(stderr, "vitskip eval: --table %s: \"resume\" %d: the high path can resume "
+                        "after at most %d of the low path's encoders\n", path, t->resume,
+                vk_genome_resume_depth(&t->low, &t->high, nl));
+        return 1;
+    }
+    return 0;
+}
+
 int vk_cmd_eval(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -174,8 +263,11 @@ int vk_cmd_eval(int argc, char **argv)
         {"max-acc-drop", required_argument, 0, 'A'}, {"objective", required_argument, 0, 'O'},
         {"val", required_argument, 0, 'V'},   {"val-limit", required_argument, 0, 'N'},
         {"json", no_argument, 0, 'j'},        {"blob", required_argument, 0, 'Q'},
+        {"config", required_argument, 0, 'K'}, {"table", required_argument, 0, 'X'},
         {0, 0, 0, 0}};
-    const char *skip = NULL, *genome = NULL, *board = "sim";
+    const char *skip = NULL, *genome = NULL, *board = "sim", *config = NULL, *table = NULL;
+    vk_skip_table tab; /* --config or --table: the path or cascade */
+    int n_spec = 0;
     vk_workload_opts wo = {0};
     int c, do_float = 0, json = 0, rcode = VK_EXIT_FAIL;
     vk_err err = {{0}};
@@ -196,6 +288,8 @@ int vk_cmd_eval(int argc, char **argv)
         case 'd': wo.data = optarg; break;
         case 's': skip = optarg; break;
         case 'g': genome = optarg; break;
+        case 'K': config = optarg; break;
+        case 'X': table = optarg; break;
         case 'b':
             if (vk_cli_check_board("eval", optarg))
                 return VK_EXIT_USAGE;
@@ -244,9 +338,10 @@ int vk_cmd_eval(int argc, char **argv)
     if (cas.n_levels || cascade_file) {
         if (cas.n_levels && cascade_file)
             return vk_cli_usage("eval", "--level and --cascade both name the levels; give one");
-        if (wo.model || skip || genome || do_float || wo.blob)
-            return vk_cli_usage("eval", "--model, --blob, --skip, --genome and --float are for "
-                                        "one path; a cascade's levels name their own");
+        if (wo.model || skip || genome || config || table || do_float || wo.blob)
+            return vk_cli_usage("eval", "--model, --blob, --skip, --genome, --config, --table "
+                                        "and --float are for one model; a cascade's levels "
+                                        "name their own");
         if (!wo.data)
             return vk_cli_usage("eval", "--data is required");
         if (json)
@@ -267,10 +362,16 @@ int vk_cmd_eval(int argc, char **argv)
     rcode = VK_EXIT_FAIL;
     if (!wo.model || !wo.data)
         return vk_cli_usage("eval", "--model and --data are required");
-    if (skip && genome)
-        return vk_cli_usage("eval", "--skip and --genome both name the path; give one");
+    n_spec = !!skip + !!genome + !!config + !!table;
+    if (n_spec > 1)
+        return vk_cli_usage("eval", "--skip, --genome, --config and --table each name the "
+                                    "path; give one");
+    memset(&tab, 0, sizeof tab);
+    if (table && (rcode = read_table(table, &tab)))
+        return rcode;
     if (genome && vk_cli_check_genome("eval", "--genome", genome, NULL))
         return VK_EXIT_USAGE;
+    rcode = VK_EXIT_FAIL;
 
     vk_calib_bar cbar;
     vk_cli_calib_progress(&wo.cache, &cbar, 0);
@@ -292,6 +393,21 @@ int vk_cmd_eval(int argc, char **argv)
         }
         memcpy(modes, g.modes, sizeof modes);
     }
+    if (config && (rcode = parse_config(config, w.model.hp.n_layers, &tab))) {
+        vk_workload_free(&w);
+        return rcode;
+    }
+    if (table && check_table(table, &tab, &w, wo.model)) {
+        vk_workload_free(&w);
+        return VK_EXIT_FAIL;
+    }
+    if (json && tab.kind_cascade) {
+        vk_workload_free(&w);
+        return vk_cli_usage("eval", "--json is for one path, not a cascade");
+    }
+    if (config || table)
+        memcpy(modes, tab.low.modes, sizeof modes);
+    rcode = VK_EXIT_FAIL;
     if (vk_board_open(board, &b, &err) != VK_OK || vk_board_load(b, &w.q, &err) != VK_OK ||
         vk_board_load_data(b, w.imgs, w.n, &err) != VK_OK) {
         fprintf(stderr, "vitskip eval: %s\n", err.msg);
@@ -306,6 +422,11 @@ int vk_cmd_eval(int argc, char **argv)
     {
         vk_progress pr;
         vk_path_req req = {.modes = modes, .progress = vk_progress_board, .progress_ctx = &pr};
+        if (tab.kind_cascade) {
+            req.modes_high = tab.high.modes;
+            req.threshold_q16 = tab.threshold_q16;
+            req.resume = tab.resume;
+        }
         double t0 = vk_clock_now();
         vk_progress_begin(&pr, "eval", w.n);
         vk_status rc = vk_board_measure(b, &req, w.n, res, &meas, &err);
@@ -345,8 +466,17 @@ int vk_cmd_eval(int argc, char **argv)
             printf("path      %s  (F full, S skipped, R reused, H shared heads; :kNN keeps "
                    "NN%% of the tokens, :fNN drops NN%% of the FFN)\n",
                    txt);
-            printf("top-1     %.2f%% (int8 kernel)\n", top1);
-            if (do_float)
+            if (tab.kind_cascade) {
+                vk_genome_format(&tab.high, w.model.hp.n_layers, txt);
+                printf("cascade   -> %s above %.4f nats, resuming after %d encoders; %d of %d "
+                       "images escalated\n", txt, tab.threshold_q16 / 65536.0, tab.resume,
+                       meas.n_escalated, w.n);
+            }
+            if (table)
+                printf("table     %s\n", table);
+            printf("top-1     %.2f%% (int8 kernel%s)\n", top1,
+                   tab.kind_cascade ? ", the cascade routed on the board" : "");
+            if (do_float && !tab.kind_cascade)
                 printf("top-1     %.2f%% (float32 reference, host)\n", top1_float);
             printf("entropy   %.4f nats (mean)\n", mean_ent);
             printf("latency   %.4f ms/image [%s] (p10 %.4f, p90 %.4f)\n", meas.latency_ms,

@@ -13,17 +13,22 @@
 
 static const char replay_help[] =
     "usage: vitskip replay --db FILE --config P<id>|C<id> [--board B] [--model DIR]\n"
+    "                      [--data PATH [--limit N]]\n"
     "       vitskip replay --db FILE --level P<id> --level P<id> [--level P<id>] [options]\n"
     "\n"
     "Re-measures a stored path or cascade end to end (a cascade routes each image\n"
-    "by its entropy on the board), stores the replay and prints both.\n"
-    "--model replays with other (e.g. fine-tuned) weights of the same shape.\n"
+    "by its entropy on the board) on the run's validation images, stores the\n"
+    "replay and prints both. --model replays with other (e.g. fine-tuned) weights\n"
+    "of the same shape. --data measures it on other images instead (--limit N: a\n"
+    "seeded class-stratified sample of N), with the run's calibration (the same\n"
+    "int8 blob); that figure is printed, not stored.\n"
     "\n"
     "With --level, stored paths (each on the checkpoint of the run that measured\n"
     "it: a fine-tuned path on its tuned weights) become the levels of a cascade,\n"
     "in order of effort, on the first level's run's data; the thresholds are\n"
     "chosen on the validation split unless --threshold gives them, and the\n"
-    "cascade runs on the board over the test split (see vitskip eval --help).\n"
+    "cascade runs on the board over the test split (see vitskip eval --help):\n"
+    "the run's test images, or --data's (--limit N of them).\n"
     "\n"
     "  --threshold T[,T]  escalation entropies in nats\n"
     "  --max-acc-drop D   validation top-1 within D points of the last level's (0.5)\n"
@@ -63,9 +68,14 @@ static int replay_levels(vk_store *db, vk_cli_cascade *cas, char ids[][16], cons
         return vk_cli_usage("replay", "--level: the ids '%s' are too long to store as one "
                                       "replay (at most %zu characters)",
                             config, sizeof(((vk_replay_rec *)0)->config) - 1);
+    /* the run's splits and calibration (the blobs the paths were measured
+       on); its test images unless --data gives others */
     cas->data = run.data;
     cas->calib = run.calib[0] ? run.calib : NULL;
-    cas->limit = run.n_images;
+    if (!cas->test) {
+        cas->test = run.test[0] ? run.test : NULL;
+        cas->limit = run.test_hash[0] ? run.n_test : run.n_images;
+    }
     if (!board) {
         char *comma = strchr(run.boards, ',');
         if (comma)
@@ -82,12 +92,14 @@ int vk_cmd_replay(int argc, char **argv)
         {"db", 1, 0, 'D'},        {"config", 1, 0, 'c'},    {"board", 1, 0, 'b'},
         {"model", 1, 0, 'm'},     {"help", 0, 0, 'h'},      {"level", 1, 0, 'L'},
         {"threshold", 1, 0, 'T'}, {"max-acc-drop", 1, 0, 'A'}, {"objective", 1, 0, 'O'},
-        {"val", 1, 0, 'V'},       {"val-limit", 1, 0, 'N'}, {0, 0, 0, 0}};
+        {"val", 1, 0, 'V'},       {"val-limit", 1, 0, 'N'}, {"data", 1, 0, 'd'},
+        {"limit", 1, 0, 'n'},     {0, 0, 0, 0}};
     vk_cli_cascade lc = {.cmd = "replay", .max_drop = 0.5, .objective = VK_OBJ_EDP};
     char level_ids[VK_LEVELS_MAX][16];
     const char *thr = NULL;
     int cascade_opt = 0;
-    const char *path = NULL, *cfg = NULL, *board = NULL, *model = NULL;
+    const char *path = NULL, *cfg = NULL, *board = NULL, *model = NULL, *data = NULL;
+    int limit = 0;
     vk_store *db;
     vk_skip_table t;
     vk_err err = {{0}};
@@ -117,6 +129,7 @@ int vk_cmd_replay(int argc, char **argv)
             board = optarg;
             break;
         case 'm': model = optarg; break;
+        case 'd': data = optarg; break;
         case 'h': fputs(replay_help, stdout); return VK_EXIT_OK;
         case 'L':
             if (lc.n_levels >= VK_LEVELS_MAX)
@@ -137,14 +150,17 @@ int vk_cmd_replay(int argc, char **argv)
                 return vk_cli_usage("replay", "--objective: %s", err.msg);
             cascade_opt = 1;
             break;
-        case 'N': {
+        case 'N':
+        case 'n': {
             char *end;
             long v = strtol(optarg, &end, 10);
             if (*end || v < 1 || v > 100000000)
-                return vk_cli_usage("replay", "--val-limit '%s': expected a positive integer",
-                                    optarg);
-            lc.n_val = (int)v;
-            cascade_opt = 1;
+                return vk_cli_usage("replay", "--%s '%s': expected a positive integer",
+                                    c == 'n' ? "limit" : "val-limit", optarg);
+            if (c == 'n')
+                limit = (int)v;
+            else
+                lc.n_val = (int)v, cascade_opt = 1;
             break;
         }
         default: return vk_cli_bad_option("replay", opts, argv);
@@ -152,7 +168,12 @@ int vk_cmd_replay(int argc, char **argv)
     }
     if (optind < argc)
         return vk_cli_usage("replay", "unexpected argument '%s'", argv[optind]);
+    if (limit && !data)
+        return vk_cli_usage("replay", "--limit samples --data's images; the run's own are "
+                                      "replayed whole");
     if (lc.n_levels) {
+        lc.test = data;
+        lc.limit = limit;
         if (cfg || model)
             return vk_cli_usage("replay", "--level composes stored paths; --config and --model "
                                           "are for one stored configuration");
@@ -183,6 +204,8 @@ int vk_cmd_replay(int argc, char **argv)
         orig_top1 = cas.top1;
         orig_ms = cas.latency_ms;
         orig_scratch = cas.latency_scratch_ms;
+        if (cas.has_test)
+            orig_test = cas.top1_test;
     } else {
         if (vk_store_path_get(db, strtoll(cfg + 1, NULL, 10), 0, &orig, &err) != VK_OK ||
             vk_store_path_run(db, orig.id, &run_id, &err) != VK_OK)
@@ -205,8 +228,11 @@ int vk_cmd_replay(int argc, char **argv)
     wo.data = run.data;
     wo.calib = run.calib[0] ? run.calib : NULL;
     /* the images the stored figure came from: the run's validation split
-       (a run stored before splits: its evaluation images) */
-    wo.limit = run.test_hash[0] ? run.n_test : run.n_images;
+       (a run stored before splits: its evaluation images); with --data,
+       those as the test split, beside the run's own validation and
+       calibration images (so the same blob) */
+    wo.test = data ? data : run.test[0] ? run.test : NULL;
+    wo.limit = data ? limit : run.test_hash[0] ? run.n_test : run.n_images;
     wo.val = run.val[0] ? run.val : NULL;
     wo.n_val = run.n_images;
     memset(&vs, 0, sizeof vs);
@@ -214,10 +240,15 @@ int vk_cmd_replay(int argc, char **argv)
     vk_cli_calib_progress(&wo.cache, &cbar, 0);
     if (vk_workload_open(&wo, &w, &err) != VK_OK)
         goto out_db;
-    if (run.test_hash[0] && vk_workload_take(&w, VK_SPLIT_VAL, &vs, &err) != VK_OK)
+    if (data && strcmp(w.model_hash, t.model_hash) && !model) {
+        vk_fail(&err, VK_E_MISMATCH, "%s calibrates to blob %.16s beside --data %s, the stored "
+                "%s was measured on %.16s", wo.model, w.model_hash, data, cfg, t.model_hash);
         goto out_w;
-    imgs = run.test_hash[0] ? vs.imgs : w.imgs;
-    n = run.test_hash[0] ? vs.n : w.n;
+    }
+    if (!data && run.test_hash[0] && vk_workload_take(&w, VK_SPLIT_VAL, &vs, &err) != VK_OK)
+        goto out_w;
+    imgs = vs.imgs ? vs.imgs : w.imgs;
+    n = vs.imgs ? vs.n : w.n;
     if (!board) {
         board = run.boards;
         char *comma = strchr(run.boards, ',');
@@ -249,12 +280,18 @@ int vk_cmd_replay(int argc, char **argv)
         }
         for (int i = 0; i < n; i++)
             cls[i] = res[i].cls;
-        double top1 = run.test_hash[0] ? vk_imageset_top1(&vs, cls) : vk_workload_top1(&w, cls, n);
-        if (vk_store_replay_insert(db, cfg, vk_board_identity(b), w.model_hash, top1, &m, &err) != VK_OK)
+        double top1 = vs.imgs ? vk_imageset_top1(&vs, cls) : vk_workload_top1(&w, cls, n);
+        if (!data && vk_store_replay_insert(db, cfg, vk_board_identity(b), w.model_hash, top1, &m,
+                                            &err) != VK_OK)
             goto out_w;
-        printf("%s %s, %d %s images, model %.16s%s\n", t.kind_cascade ? "cascade" : "path",
-               cfg, n, run.test_hash[0] ? "validation" : "evaluation", w.model_hash,
-               model ? " (replayed with --model)" : "");
+        if (data)
+            printf("%s %s, %d images of %s (--data; not stored), model %.16s%s\n",
+                   t.kind_cascade ? "cascade" : "path", cfg, n, data, w.model_hash,
+                   model ? " (replayed with --model)" : "");
+        else
+            printf("%s %s, %d %s images, model %.16s%s\n", t.kind_cascade ? "cascade" : "path",
+                   cfg, n, run.test_hash[0] ? "validation" : "evaluation", w.model_hash,
+                   model ? " (replayed with --model)" : "");
         printf("stored:  top-1 %6.2f%%  latency %.4f ms per image%s\n", orig_top1, orig_ms,
                t.kind_cascade ? " (expected, from the two paths' per-image results)" : "");
         if (t.kind_cascade)
