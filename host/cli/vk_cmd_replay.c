@@ -28,7 +28,7 @@ static const char replay_help[] =
     "in order of effort, on the first level's run's data; the thresholds are\n"
     "chosen on the validation split unless --threshold gives them, and the\n"
     "cascade runs on the board over the test split (see vitskip eval --help):\n"
-    "the run's test images, or --data's (--limit N of them).\n"
+    "the run's test images, or --data's (--limit N of them; then not stored).\n"
     "\n"
     "  --threshold T[,T]  escalation entropies in nats\n"
     "  --max-acc-drop D   validation top-1 within D points of the last level's (0.5)\n"
@@ -83,7 +83,7 @@ static int replay_levels(vk_store *db, vk_cli_cascade *cas, char ids[][16], cons
         board = run.boards;
     }
     cas->board = board;
-    return vk_cli_cascade_run(cas, db, config);
+    return vk_cli_cascade_run(cas, cas->test ? NULL : db, config); /* --data: not stored */
 }
 
 int vk_cmd_replay(int argc, char **argv)
