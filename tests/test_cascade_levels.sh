@@ -95,14 +95,6 @@ n=$(sqlite3 "$T/r.db" "select count(*) from replays where config = '$p1>$p2'" 2>
 [ "$n" = 1 ] && ok || ko "the replay was not stored ($n)"
 
 # bad input: usage errors (2) and file errors (1), each naming what is wrong
-bad() { # bad NAME RC EXPECTED-TEXT args...
-    name=$1 want_rc=$2 want=$3
-    shift 3
-    "$VITSKIP" "$@" > "$T/bad.out" 2>&1
-    rc=$?
-    [ $rc = "$want_rc" ] && grep -q -- "$want" "$T/bad.out" && ok ||
-        ko "$name: exit $rc, wanted $want_rc and '$want': $(tail -2 "$T/bad.out")"
-}
 L2="--level models/demo=FSFSFSFS --level models/demo=FFFFFFFF"
 bad "no =" 2 "expected MODEL=GENOME" eval --level models/demo $common
 bad "empty genome" 2 "expected MODEL=GENOME" eval --level models/demo= $common

@@ -47,14 +47,6 @@ set -- $(q "$T/a.db" "select p.id, p.genome, printf('%.2f%%', t.top1) from paths
     grep -q "^path P$1, 100 images of $DATA (--data; not stored)" && ok || ko "replay --data of P$1"
 
 # malformed tables: exit 1, the file and the field named
-bad() { # bad NAME RC EXPECTED-TEXT args...
-    name=$1 want_rc=$2 want=$3
-    shift 3
-    "$VITSKIP" "$@" > "$T/bad.out" 2>&1
-    rc=$?
-    [ $rc = "$want_rc" ] && grep -q -- "$want" "$T/bad.out" && ok ||
-        ko "$name: exit $rc, wanted $want_rc and '$want': $(tail -2 "$T/bad.out")"
-}
 edit() { # edit OUT PYTHON-STATEMENT-ON-d
     python3 -c "import json; d = json.load(open('$T/c.json')); $2; open('$T/$1', 'w').write(json.dumps(d))"
 }

@@ -2,7 +2,8 @@
 # like tests/vk_test.h for the C tests): the binary, the Fashion-MNIST test
 # set, a scratch folder $T removed on exit (after $vk_cleanup, a command a
 # test may set), pass/fail/skip counters and the summary line, and the
-# helpers poll (wait for a condition) and die (fail and stop).
+# helpers poll (wait for a condition), bad (a refused command line) and die
+# (fail and stop).
 VITSKIP=${VITSKIP:-build/vitskip}
 DATA=/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz
 T=$(mktemp -d)
@@ -33,6 +34,16 @@ poll() {
         n=$((n - 1)); [ $n -gt 0 ] || return 1
         sleep 0.1
     done
+}
+# bad NAME RC TEXT ARGS...: `vitskip ARGS` must exit RC and print TEXT (a
+# grep pattern) on stdout or stderr; a check named NAME
+bad() {
+    name=$1 want_rc=$2 want=$3
+    shift 3
+    "$VITSKIP" "$@" > "$T/bad.out" 2>&1
+    rc=$?
+    [ $rc = "$want_rc" ] && grep -q -- "$want" "$T/bad.out" && ok ||
+        ko "$name: exit $rc, wanted $want_rc and '$want': $(tail -2 "$T/bad.out")"
 }
 # die MSG: records the failure, prints the summary and stops the test
 die() { ko "$*"; summary "$(basename "$0" .sh)"; exit 1; }
