@@ -697,31 +697,61 @@ vk_status vk_store_run_set_budget(vk_store *s, int64_t id, int budget, vk_err *e
     return write1(s, st, err, "cannot update the run's budget");
 }
 
-static vk_status id_list(vk_store *s, sqlite3_stmt *st, int64_t **ids, int *n, vk_err *err)
+/* Reads one row of a query into row (elem bytes); VK_OK, or an error. */
+typedef vk_status (*row_reader)(vk_store *s, sqlite3_stmt *st, void *row, vk_err *err);
+
+/* Every row of st (prepared and bound by the caller, finalized here) into
+ * a growing array of elem-byte rows read by read; *out owned by the
+ * caller (free) and *n rows. what names the rows in a read error. */
+static vk_status read_rows(vk_store *s, sqlite3_stmt *st, size_t elem, row_reader read,
+                           const char *what, void **out, int *n, vk_err *err)
 {
-    int cap = 64, k = 0;
-    int64_t *v = malloc((size_t)cap * sizeof *v);
-    if (!st) {
+    int cap = 16, k = 0, r;
+    char *v = malloc((size_t)cap * elem);
+    vk_status rc = VK_OK;
+    if (!st || !v) {
         free(v);
-        return dberr(s, err, "prepare");
+        sqlite3_finalize(st);
+        return !st ? dberr(s, err, "prepare") : vk_fail(err, VK_E_NOMEM, "out of memory");
     }
-    while (v && sqlite3_step(st) == SQLITE_ROW) {
+    while (rc == VK_OK && (r = sqlite3_step(st)) == SQLITE_ROW) {
         if (k == cap) {
-            int64_t *nv = realloc(v, (size_t)(cap *= 2) * sizeof *v);
-            if (!nv)
-                free(v);
-            v = nv;
-            if (!v)
+            char *nv = realloc(v, (size_t)(cap *= 2) * elem);
+            if (!nv) {
+                rc = vk_fail(err, VK_E_NOMEM, "out of memory");
                 break;
+            }
+            v = nv;
         }
-        v[k++] = sqlite3_column_int64(st, 0);
+        rc = read(s, st, v + (size_t)k++ * elem, err);
     }
     sqlite3_finalize(st);
-    if (!v)
-        return vk_fail(err, VK_E_NOMEM, "out of memory");
-    *ids = v;
+    if (rc == VK_OK && r != SQLITE_DONE)
+        rc = dberr(s, err, what);
+    if (rc != VK_OK) {
+        free(v);
+        return rc;
+    }
+    *out = v;
     *n = k;
     return VK_OK;
+}
+
+static vk_status read_id(vk_store *s, sqlite3_stmt *st, void *row, vk_err *err)
+{
+    (void)s;
+    (void)err;
+    *(int64_t *)row = sqlite3_column_int64(st, 0);
+    return VK_OK;
+}
+
+static vk_status id_list(vk_store *s, sqlite3_stmt *st, int64_t **ids, int *n, vk_err *err)
+{
+    void *v = NULL;
+    vk_status rc = read_rows(s, st, sizeof **ids, read_id, "cannot read the ids", &v, n, err);
+    if (rc == VK_OK)
+        *ids = v;
+    return rc;
 }
 
 vk_status vk_store_run_list(vk_store *s, int64_t **ids, int *n, vk_err *err)
@@ -1267,39 +1297,24 @@ vk_status vk_store_cascade_get(vk_store *s, int64_t id, vk_cascade_rec *c, vk_er
     return rc;
 }
 
+static vk_status read_cascade_row(vk_store *s, sqlite3_stmt *st, void *row, vk_err *err)
+{
+    return read_cascade(s, st, row, err);
+}
+
 vk_status vk_store_cascade_list(vk_store *s, int64_t run_id, vk_cascade_rec **out, int *n,
                                 vk_err *err)
 {
     sqlite3_stmt *st = prep(s, "SELECT " CASCADE_COLS " FROM cascades WHERE run_id=? "
                                "ORDER BY latency_ms");
-    int cap = 16, k = 0;
-    vk_cascade_rec *v = malloc((size_t)cap * sizeof *v);
-    if (!st || !v) {
-        free(v);
-        sqlite3_finalize(st);
-        return dberr(s, err, "prepare");
-    }
-    sqlite3_bind_int64(st, 1, run_id);
-    while (sqlite3_step(st) == SQLITE_ROW) {
-        if (k == cap) {
-            vk_cascade_rec *nv = realloc(v, (size_t)(cap *= 2) * sizeof *v);
-            if (!nv) {
-                free(v);
-                sqlite3_finalize(st);
-                return vk_fail(err, VK_E_NOMEM, "out of memory");
-            }
-            v = nv;
-        }
-        if (read_cascade(s, st, &v[k++], err) != VK_OK) {
-            free(v);
-            sqlite3_finalize(st);
-            return VK_E_FORMAT;
-        }
-    }
-    sqlite3_finalize(st);
-    *out = v;
-    *n = k;
-    return VK_OK;
+    void *v = NULL;
+    vk_status rc;
+    if (st)
+        sqlite3_bind_int64(st, 1, run_id);
+    rc = read_rows(s, st, sizeof **out, read_cascade_row, "cannot read the cascades", &v, n, err);
+    if (rc == VK_OK)
+        *out = v;
+    return rc;
 }
 
 vk_status vk_store_replay_insert(vk_store *s, const char *config, const char *board,
@@ -1326,57 +1341,37 @@ vk_status vk_store_replay_insert(vk_store *s, const char *config, const char *bo
     return write1(s, st, err, "cannot store the replay");
 }
 
+static vk_status read_replay(vk_store *s, sqlite3_stmt *st, void *row, vk_err *err)
+{
+    vk_replay_rec *p = row;
+    int ok;
+    p->id = sqlite3_column_int64(st, 0);
+    ok = take_text(p->config, sizeof p->config, st, 1, TXT_PRINT, 0) &&
+         take_text(p->board, sizeof p->board, st, 2, TXT_PRINT, 1) &&
+         take_text(p->model_hash, sizeof p->model_hash, st, 3, TXT_HEX, 1) &&
+         take_figure(&p->top1, st, 4, 100, 1) && take_figure(&p->latency_ms, st, 5, 1e12, 1) &&
+         take_figure(&p->energy_mj, st, 7, 1e12, 1) &&
+         take_text(p->note, sizeof p->note, st, 9, TXT_PRINT, 1) &&
+         take_text(p->created, sizeof p->created, st, 10, TXT_PRINT, 1);
+    p->latency_src = src_of(st, 6, &ok);
+    p->energy_src = src_of(st, 8, &ok);
+    if (!ok)
+        return vk_fail(err, VK_E_FORMAT, "%s: replay %lld: stored fields NULL, too long, out of "
+                       "range or of unexpected characters (a foreign or tampered database)",
+                       s->path, (long long)p->id);
+    return VK_OK;
+}
+
 vk_status vk_store_replay_list(vk_store *s, vk_replay_rec **out, int *n, vk_err *err)
 {
     sqlite3_stmt *st = prep(s, "SELECT id,config,board,model_hash,top1,latency_ms,latency_src,"
                                "energy_mj,energy_src,note,created FROM replays ORDER BY id");
-    int cap = 16, k = 0, r;
-    vk_replay_rec *v = malloc((size_t)cap * sizeof *v);
-    if (!st || !v) {
-        free(v);
-        sqlite3_finalize(st);
-        return !st ? dberr(s, err, "prepare") : vk_fail(err, VK_E_NOMEM, "out of memory");
-    }
-    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
-        if (k == cap) {
-            vk_replay_rec *nv = realloc(v, (size_t)(cap *= 2) * sizeof *v);
-            if (!nv) {
-                free(v);
-                sqlite3_finalize(st);
-                return vk_fail(err, VK_E_NOMEM, "out of memory");
-            }
-            v = nv;
-        }
-        vk_replay_rec *p = &v[k++];
-        int ok = 1;
-        p->id = sqlite3_column_int64(st, 0);
-        ok = take_text(p->config, sizeof p->config, st, 1, TXT_PRINT, 0) &&
-             take_text(p->board, sizeof p->board, st, 2, TXT_PRINT, 1) &&
-             take_text(p->model_hash, sizeof p->model_hash, st, 3, TXT_HEX, 1) &&
-             take_figure(&p->top1, st, 4, 100, 1) &&
-             take_figure(&p->latency_ms, st, 5, 1e12, 1) &&
-             take_figure(&p->energy_mj, st, 7, 1e12, 1) &&
-             take_text(p->note, sizeof p->note, st, 9, TXT_PRINT, 1) &&
-             take_text(p->created, sizeof p->created, st, 10, TXT_PRINT, 1);
-        p->latency_src = src_of(st, 6, &ok);
-        p->energy_src = src_of(st, 8, &ok);
-        if (!ok) {
-            vk_status rc = vk_fail(err, VK_E_FORMAT, "%s: replay %lld: stored fields NULL, too "
-                                   "long, out of range or of unexpected characters (a foreign "
-                                   "or tampered database)", s->path, (long long)p->id);
-            free(v);
-            sqlite3_finalize(st);
-            return rc;
-        }
-    }
-    sqlite3_finalize(st);
-    if (r != SQLITE_DONE) {
-        free(v);
-        return dberr(s, err, "cannot read the replays");
-    }
-    *out = v;
-    *n = k;
-    return VK_OK;
+    void *v = NULL;
+    vk_status rc = read_rows(s, st, sizeof **out, read_replay, "cannot read the replays", &v, n,
+                             err);
+    if (rc == VK_OK)
+        *out = v;
+    return rc;
 }
 
 vk_status vk_store_finetune_insert(vk_store *s, const vk_finetune_rec *f, const char *sidecar,
@@ -1399,52 +1394,31 @@ vk_status vk_store_finetune_insert(vk_store *s, const vk_finetune_rec *f, const 
     return write1(s, st, err, "cannot store the fine-tuned path's link");
 }
 
+static vk_status read_finetune(vk_store *s, sqlite3_stmt *st, void *row, vk_err *err)
+{
+    vk_finetune_rec *f = row;
+    f->path_id = sqlite3_column_int64(st, 0);
+    f->parent_id = sqlite3_column_int64(st, 1);
+    f->run_id = sqlite3_column_int64(st, 2);
+    if (!take_text(f->model, sizeof f->model, st, 3, TXT_PRINT, 0) ||
+        !take_figure(&f->val_top1, st, 4, 100, 1) || !take_figure(&f->test_top1, st, 5, 100, 1) ||
+        !take_text(f->created, sizeof f->created, st, 6, TXT_PRINT, 1))
+        return vk_fail(err, VK_E_FORMAT, "%s: fine-tuned path %lld: stored fields NULL, too "
+                       "long, out of range or of unexpected characters (a foreign or tampered "
+                       "database)", s->path, (long long)f->path_id);
+    return VK_OK;
+}
+
 /* The fine-tune links of a query (bound by the caller); *out owned. */
 static vk_status finetune_rows(vk_store *s, sqlite3_stmt *st, vk_finetune_rec **out, int *n,
                                vk_err *err)
 {
-    int cap = 8, k = 0, r;
-    vk_finetune_rec *v = malloc((size_t)cap * sizeof *v);
-    if (!st || !v) {
-        free(v);
-        sqlite3_finalize(st);
-        return !st ? dberr(s, err, "prepare") : vk_fail(err, VK_E_NOMEM, "out of memory");
-    }
-    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
-        if (k == cap) {
-            vk_finetune_rec *nv = realloc(v, (size_t)(cap *= 2) * sizeof *v);
-            if (!nv) {
-                free(v);
-                sqlite3_finalize(st);
-                return vk_fail(err, VK_E_NOMEM, "out of memory");
-            }
-            v = nv;
-        }
-        vk_finetune_rec *f = &v[k++];
-        f->path_id = sqlite3_column_int64(st, 0);
-        f->parent_id = sqlite3_column_int64(st, 1);
-        f->run_id = sqlite3_column_int64(st, 2);
-        if (!take_text(f->model, sizeof f->model, st, 3, TXT_PRINT, 0) ||
-            !take_figure(&f->val_top1, st, 4, 100, 1) ||
-            !take_figure(&f->test_top1, st, 5, 100, 1) ||
-            !take_text(f->created, sizeof f->created, st, 6, TXT_PRINT, 1)) {
-            vk_status rc = vk_fail(err, VK_E_FORMAT, "%s: fine-tuned path %lld: stored fields "
-                                   "NULL, too long, out of range or of unexpected characters "
-                                   "(a foreign or tampered database)",
-                                   s->path, (long long)f->path_id);
-            free(v);
-            sqlite3_finalize(st);
-            return rc;
-        }
-    }
-    sqlite3_finalize(st);
-    if (r != SQLITE_DONE) {
-        free(v);
-        return dberr(s, err, "cannot read the fine-tuned paths");
-    }
-    *out = v;
-    *n = k;
-    return VK_OK;
+    void *v = NULL;
+    vk_status rc = read_rows(s, st, sizeof **out, read_finetune, "cannot read the fine-tuned "
+                             "paths", &v, n, err);
+    if (rc == VK_OK)
+        *out = v;
+    return rc;
 }
 
 #define FINETUNE_COLS "path_id,parent_id,run_id,model,val_top1,test_top1,created FROM finetunes"
