@@ -6,7 +6,8 @@
 # gives none; a cascade refused before anything is read) and `show --csv`
 # (the header row, one row per path agreeing with `show --json`, empty
 # fields where the JSON has null), `model-figures --json` (the text's
-# figures, labelled modeled), each with malformed arguments.
+# figures, labelled modeled), `search --json` (the run as `show --json RUN`
+# prints it, nothing else on stdout), each with malformed arguments.
 . tests/vk_test.sh
 M=models/demo
 q() { sqlite3 "$1" "$2"; }
@@ -160,4 +161,12 @@ usage "unknown option '--jsn'; did you mean '--json'?" model-figures --jsn
 "$VITSKIP" model-figures --json --board-json "$T/none.json" >"$T/out" 2>"$T/err"; rc=$?
 [ $rc = 1 ] && [ ! -s "$T/out" ] && grep -q "none.json" "$T/err" && ok ||
     ko "model-figures --json with a missing board file: exit $rc: $(cat "$T/err")"
+# search --json: the stored run, as show --json prints it
+"$VITSKIP" search --model $M --data "$DATA" --limit 40 --budget 5 --db "$T/sj.db" --json -q \
+    >"$T/sj.json" 2>"$T/sj.err" || ko "search --json failed: $(cat "$T/sj.err")"
+"$VITSKIP" show --db "$T/sj.db" --json 1 >"$T/sj.show" && cmp -s "$T/sj.json" "$T/sj.show" && ok ||
+    ko "search --json differs from show --json 1"
+python3 -c 'import json, sys; d = json.load(open(sys.argv[1])); assert len(d["paths"]) == 5 and d["run"]["id"] == 1, d["run"]' \
+    "$T/sj.json" && ok || ko "search --json: not the run of 5 paths"
+usage "unknown option '--jsn'; did you mean '--json'?" search --model $M --data "$DATA" --jsn
 summary cli-formats

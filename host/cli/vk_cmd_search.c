@@ -59,6 +59,10 @@ static const char search_help[] =
     "  --resume RUN         continue a killed, interrupted or finished run (its own\n"
     "                       settings and, without --board, its own boards are used;\n"
     "                       --budget N extends it to N paths)\n"
+    "  --json               when the search ends, the run on stdout as one JSON object\n"
+    "                       (what `vitskip show --json RUN` prints: the run, its paths\n"
+    "                       and cascades with both splits' figures), instead of the\n"
+    "                       tables; progress stays on stderr\n"
     "  -q, --quiet          no progress on stderr\n";
 
 /* ---- progress on stderr ------------------------------------------------ */
@@ -228,12 +232,12 @@ static int run_search(int argc, char **argv, int exhaustive)
         {"calib", 1, 0, 'c'},        {"resume", 1, 0, 'r'},      {"quiet", 0, 0, 'q'},
         {"strategy", 1, 0, 'x'},     {"offspring", 1, 0, 'O'},   {"help", 0, 0, 'h'},
         {"space", 1, 0, 'P'},        {"one-at-a-time", 0, 0, '1'}, {"val", 1, 0, 'V'},
-        {"val-limit", 1, 0, 'N'},    {"test", 1, 0, 'E'},
+        {"val-limit", 1, 0, 'N'},    {"test", 1, 0, 'E'},        {"json", 0, 0, 'J'},
         {0, 0, 0, 0}};
     const char *cmd = exhaustive ? "sweep" : "search";
     vk_search_opts o;
     long long v = 0;
-    int c, space_set = 0, budget_set = 0;
+    int c, space_set = 0, budget_set = 0, json = 0;
     vk_search_opts_default(&o);
     o.exhaustive = exhaustive;
     optind = 1;
@@ -263,6 +267,7 @@ static int run_search(int argc, char **argv, int exhaustive)
             o.seed_genomes[o.n_seed_genomes++] = optarg;
             break;
         case 'q': o.quiet = 1; break;
+        case 'J': json = 1; break;
         case '1':
             if (!exhaustive)
                 return vk_cli_usage(cmd, "--one-at-a-time is a kind of sweep (vitskip sweep)");
@@ -361,9 +366,9 @@ static int run_search(int argc, char **argv, int exhaustive)
     vk_err err = {{0}};
     vk_status rc = vk_search_run(&o, &r, &err);
     sigaction(SIGINT, &old_sa, NULL);
-    if (r.has_front)
+    if (r.has_front && !json)
         print_front(&r);
-    if (r.has_cascades)
+    if (r.has_cascades && !json)
         print_cascades(&r);
     int64_t run = r.run_id;
     int interrupted = r.interrupted;
@@ -384,6 +389,13 @@ static int run_search(int argc, char **argv, int exhaustive)
                     (long long)run);
         return rc == VK_E_BOARD || rc == VK_E_NET || rc == VK_E_TIMEOUT ? VK_EXIT_BOARD
                                                                        : VK_EXIT_FAIL;
+    }
+    if (json) { /* the run as show --json prints it, read back from the database */
+        char id[24], db[4096];
+        snprintf(id, sizeof id, "%lld", (long long)run);
+        snprintf(db, sizeof db, "%s", o.db);
+        char *show_argv[] = {"show", "--db", db, "--json", id, NULL};
+        return vk_cmd_show(5, show_argv);
     }
     return VK_EXIT_OK;
 }
