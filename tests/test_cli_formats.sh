@@ -7,7 +7,8 @@
 # (the header row, one row per path agreeing with `show --json`, empty
 # fields where the JSON has null), `model-figures --json` (the text's
 # figures, labelled modeled), `search --json` (the run as `show --json RUN`
-# prints it, nothing else on stdout), each with malformed arguments.
+# prints it, nothing else on stdout), `replay --json` (the text's figures),
+# each with malformed arguments.
 . tests/vk_test.sh
 M=models/demo
 q() { sqlite3 "$1" "$2"; }
@@ -169,4 +170,24 @@ usage "unknown option '--jsn'; did you mean '--json'?" model-figures --jsn
 python3 -c 'import json, sys; d = json.load(open(sys.argv[1])); assert len(d["paths"]) == 5 and d["run"]["id"] == 1, d["run"]' \
     "$T/sj.json" && ok || ko "search --json: not the run of 5 paths"
 usage "unknown option '--jsn'; did you mean '--json'?" search --model $M --data "$DATA" --jsn
+
+# replay --json: the same figures as the text replay of the same path
+"$VITSKIP" replay --db "$T/sj.db" --config P2 >"$T/rp.txt" 2>/dev/null &&
+    "$VITSKIP" replay --db "$T/sj.db" --config P2 --json >"$T/rp.json" 2>/dev/null ||
+    ko "replay failed"
+python3 - "$T/rp.txt" "$T/rp.json" <<'PY' && ok || ko "replay --json disagrees with the text"
+import json, re, sys
+t = open(sys.argv[1]).read()
+d = json.load(open(sys.argv[2]))
+rep = re.search(r"replay:  top-1 +([0-9.]+)%  latency ([0-9.]+) ms per image \[(\w+)\]", t)
+st = re.search(r"stored:  top-1 +([0-9.]+)%  latency ([0-9.]+) ms", t)
+assert d["config"] == "P2" and d["kind"] == "path" and d["images"] == "validation", d
+assert abs(d["replay"]["top1"] - float(rep.group(1))) < 0.006, (d["replay"], rep.groups())
+assert abs(d["replay"]["latency_ms"] - float(rep.group(2))) < 6e-5 and d["replay"]["latency_source"] == rep.group(3)
+assert abs(d["stored"]["top1"] - float(st.group(1))) < 0.006 and d["replay"]["identity"].startswith("sim:")
+PY
+"$VITSKIP" replay --db "$T/sj.db" --config P2 --json --data "$DATA" --limit 30 2>/dev/null |
+    python3 -c 'import json, sys; d = json.load(sys.stdin); assert d["stored"] is None and d["n_images"] == 30, d' &&
+    ok || ko "replay --json --data: stored figures shown for other images"
+usage "--json is for --config" replay --db "$T/sj.db" --level P1 --level P2 --json
 summary cli-formats

@@ -1,6 +1,7 @@
 /* vk_cmd_replay: `vitskip replay`, a stored path or cascade re-measured end to
  * end on a board; or stored paths composed into a cascade of levels, each
  * on its own checkpoint (host/cli/vk_cli_levels.h). */
+#include <cJSON.h>
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,7 +14,7 @@
 
 static const char replay_help[] =
     "usage: vitskip replay --db FILE --config P<id>|C<id> [--board B] [--model DIR]\n"
-    "                      [--data PATH [--limit N]]\n"
+    "                      [--data PATH [--limit N]] [--json]\n"
     "       vitskip replay --db FILE --level P<id> --level P<id> [--level P<id>] [options]\n"
     "\n"
     "Re-measures a stored path or cascade end to end (a cascade routes each image\n"
@@ -30,10 +31,70 @@ static const char replay_help[] =
     "cascade runs on the board over the test split (see vitskip eval --help):\n"
     "the run's test images, or --data's (--limit N of them; then not stored).\n"
     "\n"
+    "  --json             (with --config) the replay as one JSON object on stdout:\n"
+    "                     config, kind, images (\"validation\", \"evaluation\" or --data's\n"
+    "                     path), n_images, stored (null with --data or --model: top1,\n"
+    "                     latency_ms, latency_scratch_ms, top1_test), replay (top1,\n"
+    "                     latency_ms, latency_source, energy_mj (null without\n"
+    "                     energy), energy_source, n_escalated, board, identity, note)\n"
     "  --threshold T[,T]  escalation entropies in nats\n"
     "  --max-acc-drop D   validation top-1 within D points of the last level's (0.5)\n"
     "  --objective O      latency, energy or edp (default)\n"
     "  --val PATH         validation source; --val-limit N its images (1000)\n";
+
+/* What the database holds of a replayed configuration. */
+typedef struct {
+    double top1, latency_ms, latency_scratch_ms, top1_test; /* < 0: none */
+} stored;
+
+/* replay --json: one object on stdout; VK_EXIT_OK or VK_EXIT_FAIL. */
+static int print_json(const char *cfg, int cascade, const char *images, int n,
+                      const stored *st, double top1, const vk_measure *m, vk_board *b)
+{
+    cJSON *o = cJSON_CreateObject(), *r, *so;
+    char *txt;
+    cJSON_AddStringToObject(o, "config", cfg);
+    cJSON_AddStringToObject(o, "kind", cascade ? "cascade" : "path");
+    cJSON_AddStringToObject(o, "images", images);
+    cJSON_AddNumberToObject(o, "n_images", n);
+    if (st) {
+        so = cJSON_AddObjectToObject(o, "stored");
+        cJSON_AddNumberToObject(so, "top1", st->top1);
+        cJSON_AddNumberToObject(so, "latency_ms", st->latency_ms);
+        if (cascade)
+            cJSON_AddNumberToObject(so, "latency_scratch_ms", st->latency_scratch_ms);
+        else
+            cJSON_AddNullToObject(so, "latency_scratch_ms");
+        if (st->top1_test >= 0)
+            cJSON_AddNumberToObject(so, "top1_test", st->top1_test);
+        else
+            cJSON_AddNullToObject(so, "top1_test");
+    } else {
+        cJSON_AddNullToObject(o, "stored");
+    }
+    r = cJSON_AddObjectToObject(o, "replay");
+    cJSON_AddNumberToObject(r, "top1", top1);
+    cJSON_AddNumberToObject(r, "latency_ms", m->latency_ms);
+    cJSON_AddStringToObject(r, "latency_source", vk_source_str(m->latency_src));
+    if (m->energy_src != VK_SRC_NONE)
+        cJSON_AddNumberToObject(r, "energy_mj", m->energy_mj);
+    else
+        cJSON_AddNullToObject(r, "energy_mj");
+    cJSON_AddStringToObject(r, "energy_source", vk_source_str(m->energy_src));
+    cJSON_AddNumberToObject(r, "n_escalated", cascade ? m->n_escalated : 0);
+    cJSON_AddStringToObject(r, "board", vk_board_spec(b));
+    cJSON_AddStringToObject(r, "identity", vk_board_identity(b));
+    cJSON_AddStringToObject(r, "note", m->note);
+    txt = cJSON_Print(o);
+    cJSON_Delete(o);
+    if (!txt) {
+        fprintf(stderr, "vitskip replay: out of memory\n");
+        return VK_EXIT_FAIL;
+    }
+    puts(txt);
+    free(txt);
+    return VK_EXIT_OK;
+}
 
 /* The cascade of stored paths (--level P<id> ...). */
 static int replay_levels(vk_store *db, vk_cli_cascade *cas, char ids[][16], const char *board)
@@ -93,7 +154,7 @@ int vk_cmd_replay(int argc, char **argv)
         {"model", 1, 0, 'm'},     {"help", 0, 0, 'h'},      {"level", 1, 0, 'L'},
         {"threshold", 1, 0, 'T'}, {"max-acc-drop", 1, 0, 'A'}, {"objective", 1, 0, 'O'},
         {"val", 1, 0, 'V'},       {"val-limit", 1, 0, 'N'}, {"data", 1, 0, 'd'},
-        {"limit", 1, 0, 'n'},     {0, 0, 0, 0}};
+        {"limit", 1, 0, 'n'},     {"json", 0, 0, 'j'},      {0, 0, 0, 0}};
     vk_cli_cascade lc = {.cmd = "replay", .max_drop = 0.5, .objective = VK_OBJ_EDP};
     char level_ids[VK_LEVELS_MAX][16];
     const char *thr = NULL;
@@ -115,7 +176,7 @@ int vk_cmd_replay(int argc, char **argv)
     vk_img_result *res = NULL;
     int32_t *cls = NULL;
     int64_t run_id = 0;
-    int c, rcode;
+    int c, rcode, json = 0;
     double orig_top1, orig_ms, orig_scratch = 0, orig_test = -1;
     int64_t orig_id = 0;
     optind = 1;
@@ -130,6 +191,7 @@ int vk_cmd_replay(int argc, char **argv)
             break;
         case 'm': model = optarg; break;
         case 'd': data = optarg; break;
+        case 'j': json = 1; break;
         case 'h': fputs(replay_help, stdout); return VK_EXIT_OK;
         case 'L':
             if (lc.n_levels >= VK_LEVELS_MAX)
@@ -171,6 +233,8 @@ int vk_cmd_replay(int argc, char **argv)
     if (limit && !data)
         return vk_cli_usage("replay", "--limit samples --data's images; the run's own are "
                                       "replayed whole");
+    if (json && lc.n_levels)
+        return vk_cli_usage("replay", "--json is for --config (one stored path or cascade)");
     if (lc.n_levels) {
         lc.test = data;
         lc.limit = limit;
@@ -284,6 +348,13 @@ int vk_cmd_replay(int argc, char **argv)
         if (!data && vk_store_replay_insert(db, cfg, vk_board_identity(b), w.model_hash, top1, &m,
                                             &err) != VK_OK)
             goto out_w;
+        if (json) {
+            stored st = {orig_top1, orig_ms, orig_scratch, orig_test};
+            rcode = print_json(cfg, t.kind_cascade,
+                               data ? data : run.test_hash[0] ? "validation" : "evaluation", n,
+                               data || model ? NULL : &st, top1, &m, b);
+            goto out_w;
+        }
         if (data)
             printf("%s %s, %d images of %s (--data; not stored), model %.16s%s\n",
                    t.kind_cascade ? "cascade" : "path", cfg, n, data, w.model_hash,
