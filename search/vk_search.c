@@ -1248,6 +1248,10 @@ vk_status vk_search_run(const vk_search_opts *o_in, vk_search_result *res, vk_er
         rc = evolve(s, err);
     if (rc == VK_OK && !res->interrupted)
         rc = finish(s, err);
+    if (rc != VK_OK && !res->interrupted && res->run_id && s->db) {
+        vk_err e2 = {{0}}; /* the run's error is the one to report */
+        vk_store_run_set_status(s->db, s->run.id, "failed", &e2);
+    }
     search_free(s);
     return rc;
 }

@@ -37,6 +37,8 @@
  * fails only when none is left, so a bad argument leaves no run behind.
  * Setting *o.stop (Ctrl-C) lets the paths in flight finish and be stored,
  * then marks the run interrupted (res->interrupted); it resumes as above.
+ * A run that fails once stored (every board failed, the database full)
+ * is marked failed, its measurements kept for a resume.
  *
  * The search prints nothing: it reports progress through the optional
  * callbacks of vk_search_events and returns what there is to show (the

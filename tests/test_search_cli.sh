@@ -153,4 +153,22 @@ run=$(q "$DB" 'select id from runs')
     grep -q "removed run $run and 16 measured path(s)" "$T/rm.out" &&
     [ "$(q "$DB" 'select count(*) from paths')" = 0 ] && ok || ko "rm --measurements: $(cat "$T/rm.out")"
 "$VITSKIP" runs --db "$DB" | grep -q "no runs" && ok || ko "runs on an empty database"
+
+# a search whose only board dies mid-run fails and marks its run failed
+# (not left "running"); its measurements stay for a resume
+VK_SIM_THREADS=1 "$VITSKIP" agent --board sim --port 0 >"$T/ag.url" 2>"$T/ag.log" &
+agent=$!
+vk_cleanup="kill $agent 2>/dev/null; wait 2>/dev/null"
+agent_up() { [ -s "$T/ag.url" ]; }
+poll 100 agent_up || die "agent did not start: $(cat "$T/ag.log")"
+"$VITSKIP" search --model $M --data "$DATA" --limit 200 --budget 64 --board "$(cat "$T/ag.url")" \
+    --db "$T/dies.db" -q >"$T/dies.out" 2>&1 &
+s=$!
+measured() { [ "$(sqlite3 -cmd '.timeout 5000' "$T/dies.db" 'select count(*) from paths' 2>/dev/null)" -ge 3 ] 2>/dev/null; }
+poll 600 measured || ko "no measurement reached the database"
+kill "$agent"
+wait "$s"; rc=$?
+st=$(sqlite3 -cmd '.timeout 5000' "$T/dies.db" 'select status from runs where id = 1')
+[ $rc = 3 ] && [ "$st" = failed ] && ok || ko "board died: exit $rc, run status '$st': $(tail -2 "$T/dies.out")"
+"$VITSKIP" runs --db "$T/dies.db" | grep -q "^1 *failed" && ok || ko "runs does not show the run failed"
 summary search-cli

@@ -11,7 +11,7 @@
 static const char runs_help[] =
     "usage: vitskip runs --db FILE\n"
     "\n"
-    "One line per run: id, status (running, done, interrupted), when it was\n"
+    "One line per run: id, status (running, done, interrupted, failed), when it was\n"
     "created, paths evaluated of its budget, objective, boards and model. The\n"
     "database is opened read-only and must exist.\n";
 
