@@ -32,6 +32,8 @@ usage "--latency-budget 'nan'" search $args --latency-budget nan
 usage "--max-acc-drop '-1'" sweep $args --max-acc-drop -1
 usage "--seeds '1e3'" search-bench --seeds 1e3
 usage "--run '0'" search-bench --run 0
+usage "--run '1e3': expected an integer from 1 to" finetune-plan --run 1e3 --out "$T/ft"
+usage "--top '2.0': expected an integer from 1 to" finetune-plan --top 2.0 --out "$T/ft"
 
 # output that cannot be written
 if [ -w /dev/full ]; then

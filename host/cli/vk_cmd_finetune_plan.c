@@ -6,7 +6,6 @@
 #include <cJSON.h>
 #include <getopt.h>
 #include <limits.h>
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -417,7 +416,7 @@ int vk_cmd_finetune_plan(int argc, char **argv)
     const char *dbpath = NULL, *out = NULL, *paths = NULL, *cmd = DEFAULT_CMD, *board = NULL;
     int c, top = 2, import_only = 0, dry = 0, cmd_given = 0, rcode;
     long long run_id = 0;
-    double min_top1 = 50, v;
+    double min_top1 = 50;
     vk_store *db;
     vk_err err = {{0}};
     vk_run_info run;
@@ -435,18 +434,17 @@ int vk_cmd_finetune_plan(int argc, char **argv)
         case 'b': board = optarg; break;
         case 'n': dry = 1; break;
         case 'r':
-        case 't':
-            if ((rcode = vk_cli_parse_num("finetune-plan", c == 'r' ? "--run" : "--top", optarg, 1,
-                                          &v)))
-                return rcode;
-            if (v != floor(v) || v > 1e9)
-                return vk_cli_usage("finetune-plan", "%s '%s': expected a positive integer",
-                                    c == 'r' ? "--run" : "--top", optarg);
+        case 't': {
+            long long iv;
+            if (vk_cli_parse_int("finetune-plan", c == 'r' ? "--run" : "--top", optarg, 1,
+                                 c == 'r' ? INT64_MAX : 1000000, &iv))
+                return VK_EXIT_USAGE;
             if (c == 'r')
-                run_id = (long long)v;
+                run_id = iv;
             else
-                top = (int)v;
+                top = (int)iv;
             break;
+        }
         case 'm':
             if ((rcode = vk_cli_parse_num("finetune-plan", "--min-top1", optarg, 0, &min_top1)))
                 return rcode;
