@@ -15,6 +15,7 @@
  * foreign or tampered file refused on read. */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -261,14 +262,20 @@ static void test_migration_backup(void)
 }
 
 /* Child: inserts paths "0000".."nnnn" in order, skipping those present. */
-static void child_insert(const char *path)
+/* Inserts genome_of(0..4095) not yet stored; after its first stored one it
+ * writes a byte to fd (when fd >= 0), so the parent can kill it later. */
+static void child_insert(const char *path, int fd)
 {
     vk_store *db;
     vk_err err = {{0}};
     vk_img_result res[N_IMG];
     if (vk_store_open(path, &db, &err) != VK_OK)
         _exit(3);
-    for (int i = 0; i < 4096; i++) {
+    for (int i = 0, told = 0; i < 4096; i++) {
+        if (!told && fd >= 0 && i > 0) {
+            told = write(fd, "x", 1) == 1;
+            close(fd);
+        }
         char g[16];
         vk_path_rec rec, got;
         int found = 0;
@@ -295,18 +302,39 @@ static void test_kill_loop(void)
     vk_test_seed("kill delays", 20240917);
     srand(20240917);
     for (int it = 0; it < 25; it++) {
+        /* every other kill after the child's first stored measurement, so
+           that some survive however slow the machine; the others at any
+           moment from the start */
+        int pfd[2] = {-1, -1};
+        if (it % 2 && pipe(pfd) != 0)
+            pfd[0] = pfd[1] = -1;
         pid_t pid = fork();
-        if (pid == 0)
-            child_insert(path);
+        if (pid == 0) {
+            if (pfd[0] >= 0)
+                close(pfd[0]);
+            child_insert(path, pfd[1]);
+        }
+        if (pfd[0] >= 0) {
+            struct pollfd pf = {pfd[0], POLLIN, 0};
+            char b;
+            close(pfd[1]);
+            if (poll(&pf, 1, 30000) == 1 && read(pfd[0], &b, 1) != 1)
+                b = 0;
+            close(pfd[0]);
+        }
         usleep(20000 + (useconds_t)(rand() % 80000));
         kill(pid, SIGKILL);
         int st;
         waitpid(pid, &st, 0);
         kills += WIFSIGNALED(st);
-        vk_store *db;
+        vk_store *db = NULL;
         vk_err err = {{0}};
         int n = -1;
         CHECK_EQ_INT(vk_store_open(path, &db, &err), VK_OK);
+        if (!db) { /* reported; the next kill tries again */
+            fprintf(stderr, "kill %d: %s\n", it, err.msg);
+            continue;
+        }
         CHECK_EQ_INT(vk_store_check(db, &n, &err), VK_OK);
         if (err.msg[0])
             fprintf(stderr, "%s\n", err.msg);
