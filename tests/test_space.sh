@@ -23,7 +23,7 @@ expect 2 "encoder 1: reuses attention" $VITSKIP eval --model $M --data $DATA --g
 expect 2 "encoder 3: prunes tokens" $VITSKIP eval --model $M --data $DATA --genome FFS:k50FFFFF
 expect 2 "text left after 8 encoders" $VITSKIP eval --model $M --data $DATA --genome FFFFFFFFF
 expect 2 "no leading zero" $VITSKIP eval --model $M --data $DATA --genome F:k05FFFFFFF
-expect 2 "both name the path" $VITSKIP eval --model $M --data $DATA --genome FFFFFFFF --skip 1
+expect 2 "each name the path" $VITSKIP eval --model $M --data $DATA --genome FFFFFFFF --skip 1
 expect 2 "is not in the space FS" $S --space FS --seed-genome FHFFFFFF
 expect 1 "a sweep measures at most" $VITSKIP sweep --model $M --data $DATA --limit 24 \
     --board cpu --db "$T/w.db" --space all -q
