@@ -27,7 +27,7 @@ same stored measurement in both, so a sampler's trajectory is the same):
 vitskip's strategies never propose a genome twice, so both accountings are
 the same for them (`vitskip search-bench --csv` gives their rows).
 
-    optuna_bench.py --db sweep.db [--seeds 50] [--budgets 16,32,64,128]
+    optuna_bench.py --db sweep.db [--seeds 50] [--first-seed 1] [--budgets 16,32,64,128]
         [--samplers nsga2,nsga2-small,tpe,tpe-mv,random] [--jobs N]
         [--vitskip-csv FILE] [--csv OUT]
     optuna_bench.py --check-hv DB RUN   recompute a run's stored hypervolume
@@ -348,7 +348,7 @@ def cell(vals):
 
 
 def print_tables(columns, budgets, seeds, has3):
-    """columns: [(name, {"trial"|"cache": {budget: [pct2, pct3 pairs]}})]."""
+    """columns: [(name, {"trial"|"cache": {budget: [pct2, pct3 pairs]}}, seeds)]."""
     for k, what in ((0, "error vs the run's cost"), (1, "error, latency, energy")):
         if k == 1 and not has3:
             break
@@ -398,11 +398,12 @@ def bench(a):
              ", %.6g (error, latency, energy)" % true3 if true3 > 0 else ""))
     import optuna
 
-    print("Optuna %s; %d seeds (1..%d) per sampler; at most %d trials a study; %d jobs"
-          % (optuna.__version__, a.seeds, a.seeds, a.max_trials, a.jobs))
+    seeds = range(a.first_seed, a.first_seed + a.seeds)
+    print("Optuna %s; %d seeds (%d..%d) per sampler; at most %d trials a study; %d jobs"
+          % (optuna.__version__, a.seeds, seeds[0], seeds[-1], a.max_trials, a.jobs))
     sys.stdout.flush()
     tasks = [(a.db, oracle.run, s, seed, budgets, a.max_trials)
-             for s in samplers for seed in range(1, a.seeds + 1)]
+             for s in samplers for seed in seeds]
     t0 = time.time()
     results = {}
     if a.jobs > 1:
@@ -419,20 +420,20 @@ def bench(a):
             d = {b: [vk[st][b][sd] for sd in sorted(vk[st][b])] for b in budgets if b in vk[st]}
             name = {"predict": "vitskip predict", "nsga2": "vitskip NSGA-II",
                     "random": "vitskip random"}[st]
-            columns.append((name, {"trial": d, "cache": d}))
+            columns.append((name, {"trial": d, "cache": d}, sorted(vk[st][budgets[0]])))
     for s in samplers:
         d = {"trial": {}, "cache": {}}
         for acc in d:
             for b in budgets:
                 d[acc][b] = [(100 * results[(s, sd)][acc][b][0] / true2,
                               100 * results[(s, sd)][acc][b][1] / true3 if true3 > 0 else -1)
-                             for sd in range(1, a.seeds + 1)]
-        columns.append((SAMPLER_TEXT[s], d))
+                             for sd in seeds]
+        columns.append((SAMPLER_TEXT[s], d, list(seeds)))
     print_tables(columns, budgets, a.seeds, true3 > 0)
     print("\nOptuna studies (trials to reach %d distinct genomes, seconds a study):"
           % budgets[-1])
     for s in samplers:
-        rs = [results[(s, sd)] for sd in range(1, a.seeds + 1)]
+        rs = [results[(s, sd)] for sd in seeds]
         short = sum(r["distinct"] < budgets[-1] for r in rs)
         print("  %-32s trials mean %.1f max %d; %.2f s mean%s"
               % (SAMPLER_TEXT[s], sum(r["trials"] for r in rs) / len(rs),
@@ -444,11 +445,11 @@ def bench(a):
     if a.csv:
         with open(a.csv, "w") as f:
             f.write("method,accounting,seed,budget,hv_pct,hv3_pct\n")
-            for name, d in columns:
+            for name, d, sds in columns:
                 for acc in ("trial", "cache"):
                     for b in budgets:
-                        for i, v in enumerate(d[acc].get(b, [])):
-                            f.write("%s,%s,%d,%d,%.6f,%.6f\n" % (name, acc, i + 1, b, v[0], v[1]))
+                        for sd, v in zip(sds, d[acc].get(b, [])):
+                            f.write("%s,%s,%d,%d,%.6f,%.6f\n" % (name, acc, sd, b, v[0], v[1]))
 
 
 def check_hv(db, run):
@@ -479,6 +480,9 @@ def main(argv):
     p.add_argument("--db", help="the sweep's database")
     p.add_argument("--run", type=int, help="the sweep run (default: the most paths)")
     p.add_argument("--seeds", type=int, default=50)
+    p.add_argument("--first-seed", type=int, default=1,
+                   help="seeds run are FIRST-SEED .. FIRST-SEED + SEEDS - 1 (a long study "
+                   "split over several machines; the CSVs concatenate)")
     p.add_argument("--budgets", default="16,32,64,128")
     p.add_argument("--samplers", default=",".join(SAMPLERS))
     p.add_argument("--max-trials", type=int, default=0,
@@ -499,8 +503,8 @@ def main(argv):
             return check_hv(a.check_hv[0], run)
         if not a.db:
             p.error("--db is required")
-        if a.seeds < 1 or a.jobs < 1:
-            p.error("--seeds and --jobs must be at least 1")
+        if a.seeds < 1 or a.jobs < 1 or a.first_seed < 1:
+            p.error("--seeds, --first-seed and --jobs must be at least 1")
         try:
             top = max(int(b) for b in a.budgets.split(","))
         except ValueError:
