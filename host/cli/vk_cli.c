@@ -3,6 +3,7 @@
 
 #include "boards/vk_board.h"
 #include "search/vk_genome.h"
+#include "search/vk_objective.h"
 
 #include <errno.h>
 #include <math.h>
@@ -249,4 +250,13 @@ void vk_cli_calib_progress(vk_calib_opts *o, vk_calib_bar *p, int force)
         return;
     o->progress = calib_progress;
     o->progress_ctx = p;
+}
+
+void vk_cli_print_energy(double latency_ms, double energy_mj, vk_source src)
+{
+    if (src != VK_SRC_NONE)
+        printf("energy    %.4f mJ/image [%s], EDP %.5f mJ*ms\n", energy_mj, vk_source_str(src),
+               vk_objective_cost(VK_OBJ_EDP, latency_ms, energy_mj));
+    else
+        printf("energy    not available on this board\n");
 }

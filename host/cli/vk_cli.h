@@ -12,6 +12,7 @@
 #include <getopt.h>
 #include <stdio.h>
 
+#include "boards/vk_measure.h"
 #include "host/vk_calib.h"
 #include "host/vk_clock.h"
 
@@ -107,5 +108,10 @@ typedef struct {
 } vk_calib_bar;
 
 void vk_cli_calib_progress(vk_calib_opts *o, vk_calib_bar *p, int force);
+
+/* The "energy" line of eval's and a cascade's text output: energy per image
+ * with its source and the EDP, or that the board gives none (src
+ * VK_SRC_NONE). */
+void vk_cli_print_energy(double latency_ms, double energy_mj, vk_source src);
 
 #endif

@@ -489,12 +489,7 @@ int vk_cli_cascade_run(const vk_cli_cascade *c, vk_store *db, const char *config
         printf("latency   %.4f ms/image [%s] (expected: each level's figure x the share of images "
                "that ran it)\n",
                m.latency_ms, vk_source_str(m.latency_src));
-        if (m.energy_src != VK_SRC_NONE)
-            printf("energy    %.4f mJ/image [%s], EDP %.5f mJ*ms\n", m.energy_mj,
-                   vk_source_str(m.energy_src),
-                   vk_objective_cost(VK_OBJ_EDP, m.latency_ms, m.energy_mj));
-        else
-            printf("energy    not available on this board\n");
+        vk_cli_print_energy(m.latency_ms, m.energy_mj, m.energy_src);
         for (int l = 0; l < L; l++) {
             if (!m.measured[l])
                 continue;

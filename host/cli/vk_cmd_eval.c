@@ -481,12 +481,7 @@ int vk_cmd_eval(int argc, char **argv)
             printf("entropy   %.4f nats (mean)\n", mean_ent);
             printf("latency   %.4f ms/image [%s] (p10 %.4f, p90 %.4f)\n", meas.latency_ms,
                    vk_source_str(meas.latency_src), meas.latency_p10_ms, meas.latency_p90_ms);
-            if (meas.energy_src != VK_SRC_NONE)
-                printf("energy    %.4f mJ/image [%s], EDP %.5f mJ*ms\n", meas.energy_mj,
-                       vk_source_str(meas.energy_src),
-                       vk_objective_cost(VK_OBJ_EDP, meas.latency_ms, meas.energy_mj));
-            else
-                printf("energy    not available on this board\n");
+            vk_cli_print_energy(meas.latency_ms, meas.energy_mj, meas.energy_src);
             printf("          %s\n", meas.note);
             printf("wall      %.2f s on this host\n", vk_clock_now() - t0);
         }

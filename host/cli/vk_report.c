@@ -359,14 +359,12 @@ static double px_of(const run_data *d, const point *p, int k, int rel)
     return rel ? cost(p, k) / cost(&d->pts[d->full], k) : cost(p, k);
 }
 
-/* The front of objective k as a staircase through its points, cheapest first. */
-static void front_line(FILE *o, const frame *f, const run_data *d, int k, int rel,
-                       const char *color, const char *cls)
+/* The indices of run d's front points of objective k, at most max of them,
+ * into ord, cheapest first (stable); returns how many. */
+static int front_order(const run_data *d, int k, int *ord, int max)
 {
-    int n = 0, *ord = malloc(((size_t)d->n_paths + 1) * sizeof *ord);
-    if (!ord)
-        return;
-    for (int i = 0; i < d->n_paths; i++)
+    int n = 0;
+    for (int i = 0; i < d->n_paths && n < max; i++)
         if (d->pts[i].front[k])
             ord[n++] = i;
     for (int i = 1; i < n; i++)
@@ -375,6 +373,17 @@ static void front_line(FILE *o, const frame *f, const run_data *d, int k, int re
             ord[j] = ord[j - 1];
             ord[j - 1] = t;
         }
+    return n;
+}
+
+/* The front of objective k as a staircase through its points, cheapest first. */
+static void front_line(FILE *o, const frame *f, const run_data *d, int k, int rel,
+                       const char *color, const char *cls)
+{
+    int n, *ord = malloc(((size_t)d->n_paths + 1) * sizeof *ord);
+    if (!ord)
+        return;
+    n = front_order(d, k, ord, d->n_paths);
     if (n > 1) {
         fprintf(o, "<polyline class=\"%s\" fill=\"none\" stroke=\"%s\" points=\"", cls, color);
         for (int j = 0; j < n; j++) {
@@ -582,15 +591,7 @@ static void heatmap(FILE *o, const run_data *d)
 {
     int k = run_obj(&d->info), n = 0, L = 0, cw = 30, rh = 20, lw = 200;
     int ord[256];
-    for (int i = 0; i < d->n_paths && n < 256; i++)
-        if (d->pts[i].front[k])
-            ord[n++] = i;
-    for (int i = 1; i < n; i++)
-        for (int j = i; j > 0 && cost(&d->pts[ord[j]], k) < cost(&d->pts[ord[j - 1]], k); j--) {
-            int t = ord[j];
-            ord[j] = ord[j - 1];
-            ord[j - 1] = t;
-        }
+    n = front_order(d, k, ord, 256);
     if (!n) {
         fprintf(o, "<p class=\"na\">run %lld: no feasible path, so no front.</p>\n",
                 (long long)d->info.id);
