@@ -34,6 +34,13 @@ usage "--seeds '1e3'" search-bench --seeds 1e3
 usage "--run '0'" search-bench --run 0
 usage "--run '1e3': expected an integer from 1 to" finetune-plan --run 1e3 --out "$T/ft"
 usage "--top '2.0': expected an integer from 1 to" finetune-plan --top 2.0 --out "$T/ft"
+# bench's counts go through the same parser (it had its own strtol)
+for a in "--lat-n 1e3" "--ref-n 0" "--deit-reps 2.5"; do
+    # shellcheck disable=SC2086
+    "$VITSKIP" bench $a > "$T/b.out" 2>&1; rc=$?
+    [ $rc = 2 ] && grep -q -- "'${a#* }': expected an integer from 1 to" "$T/b.out" && ok ||
+        ko "bench $a exited $rc: $(head -1 "$T/b.out")"
+done
 
 # output that cannot be written
 if [ -w /dev/full ]; then

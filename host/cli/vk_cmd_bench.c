@@ -360,12 +360,12 @@ out:
     return rc;
 }
 
+/* A positive integer option (at most 10^8) into *v. */
 static int parse_pos(const char *opt, const char *s, int *v)
 {
-    char *end;
-    long x = strtol(s, &end, 10);
-    if (*end || end == s || x < 1 || x > 100000000)
-        return vk_cli_usage("bench", "%s '%s': expected a positive integer", opt, s);
+    long long x;
+    if (vk_cli_parse_int("bench", opt, s, 1, 100000000, &x))
+        return VK_EXIT_USAGE;
     *v = (int)x;
     return 0;
 }
