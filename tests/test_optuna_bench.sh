@@ -45,6 +45,12 @@ bad=$(awk -F, 'NR > 1 { k = $1 "," $3 "," $4; if ($2 == "trial") t[k] = $5; else
     END { for (k in t) if (c[k] + 1e-9 < t[k]) print k }' "$T/all.csv")
 [ -z "$bad" ] && ok || ko "cache below trial accounting: $bad"
 [ "$(grep -c '^Optuna random,' "$T/all.csv")" = 12 ] && ok || ko "--csv rows for Optuna random"
+# --first-seed: the same study as seed 2 of the run above, named seed 2 in the CSV
+"$PY" $OB --db "$T/s.db" --seeds 1 --first-seed 2 --budgets 8,64,256 --samplers random \
+    --max-trials 3000 --csv "$T/s2.csv" > /dev/null 2>&1 || ko "--first-seed 2 failed"
+[ "$(grep '^Optuna random,trial,2,' "$T/s2.csv")" = "$(grep '^Optuna random,trial,2,' "$T/all.csv")" ] &&
+    [ "$(grep -c '^Optuna random,' "$T/s2.csv")" = 6 ] && ok ||
+    ko "--first-seed 2: $(cat "$T/s2.csv")"
 # the other samplers run (one seed, small budgets)
 "$PY" $OB --db "$T/s.db" --seeds 1 --budgets 4,8 --samplers nsga2,nsga2-small,tpe,tpe-mv > "$T/o.out" 2>&1 &&
     grep -q "Optuna TPE (multivariate)" "$T/o.out" && ok || ko "other samplers: $(cat "$T/o.out")"
@@ -66,6 +72,7 @@ bad 1 "expected increasing" --db "$T/s.db" --budgets 8,4
 bad 1 "exceeds the sweep's 256" --db "$T/s.db" --budgets 300
 bad 1 "unknown 'anneal'" --db "$T/s.db" --samplers random,anneal
 bad 2 "expected comma-separated" --db "$T/s.db" --budgets x
+bad 2 "at least 1" --db "$T/s.db" --first-seed 0
 bad 1 "RUN 'x' is not a number" --check-hv "$T/s.db" x
 printf 'strategy,seed\n' > "$T/v1.csv"
 bad 1 "line 1: expected '# sweep run N" --db "$T/s.db" --vitskip-csv "$T/v1.csv"
