@@ -104,6 +104,7 @@ typedef struct {
     void *a;         /* A operand of the current product */
     int32_t *c;      /* int32 sums of the current product */
     int32_t *logit;  /* [K] */
+    int32_t *logitd; /* [K] the distillation head's (prefix 2) */
     fhead *hs;       /* [n_heads] */
     /* attention a later reuse reads: 0 (none), 1 (the shared-heads matrix,
        in hs[0]) or n_heads (one per head) probability sets, held in hs[].p
@@ -154,7 +155,7 @@ struct vk_fast_ctx {
     int32_t *par;          /* copy of the blob's par */
     vk_layout lay;
     int img, p, ch, d, n_layers, heads, dh, mlp, k, t, g, pd, prefix;
-    fmat patch, head;
+    fmat patch, head, headd; /* headd: the distillation head (prefix 2) */
     int16_t gelu16[VK_MAX_LAYERS][256]; /* (int8_t) of the activation tables */
     /* per encoder: Q and K rows of the QKV matrix (2D outputs), its V rows
        (D), the shared-heads q_s/k_s (2 head dims), projection, FC1, FC2 */
@@ -1045,7 +1046,9 @@ static void embed(const vk_fast_ctx *f, fworker *w, const int8_t *img, int32_t *
     w->att_sets = 0;
 }
 
-/* Final LayerNorm of the class token (row 0 of h), classifier, entropy. */
+/* Final LayerNorm of the class token (row 0 of h), classifier, entropy;
+ * with a distillation token (row 1), its head's logits averaged in, as the
+ * kernel's VK_E_LOGIT_AVG: (class + distillation + 1) >> 1. */
 static void head(const vk_fast_ctx *f, fworker *w, const int32_t *h, int32_t *out, int nt)
 {
     const vk_layout *L = &f->lay;
@@ -1056,6 +1059,17 @@ static void head(const vk_fast_ctx *f, fworker *w, const int32_t *h, int32_t *ou
            &(fepi){.kind = EPI_SET32, .bias = f->par + L->head_b, .mult = f->par + L->head_m,
                    .shift = f->par + L->head_s, .h = w->logit, .ys = f->k},
            w->a, w->c, nt);
+    if (f->prefix > 1) {
+        vk_layernorm_row(h + f->d, f->d, f->par + L->lnf_g, f->par + L->lnf_b,
+                         f->par[VK_HDR_LN_EPS], w->xn);
+        linear(f, &f->headd, w->xn, f->d, 1,
+               &(fepi){.kind = EPI_SET32, .bias = f->par + L->headd_b,
+                       .mult = f->par + L->headd_m, .shift = f->par + L->headd_s, .h = w->logitd,
+                       .ys = f->k},
+               w->a, w->c, nt);
+        for (o = 0; o < f->k; o++)
+            w->logit[o] = (int32_t)vk_rshift_round((int64_t)w->logit[o] + w->logitd[o], 1);
+    }
     out[VK_OUT_STATUS] = VK_KSTAT_OK;
     out[VK_OUT_CLASS] = vk_argmax(w->logit, f->k);
     out[VK_OUT_ENTROPY] =
@@ -1480,6 +1494,7 @@ static void worker_free(const vk_fast_ctx *f, fworker *w)
     free(w->a);
     free(w->c);
     free(w->logit);
+    free(w->logitd);
     if (w->hs) {
         for (i = 0; i < f->heads; i++) {
             fhead *hs = &w->hs[i];
@@ -1521,6 +1536,7 @@ static int worker_alloc(const vk_fast_ctx *f, fworker *w)
     w->a = zalloc(ab, &fail);
     w->c = zalloc(cb * 4, &fail);
     w->logit = zalloc((size_t)f->k * 4, &fail);
+    w->logitd = zalloc((size_t)f->k * 4, &fail);
     w->hs = calloc((size_t)f->heads, sizeof *w->hs);
     if (!w->hs)
         fail = 1;
@@ -1616,9 +1632,9 @@ static const char *bad_par(const int32_t *par, size_t par_n)
         nh > VK_MAX_HEADS || d % nh || d / nh > VK_MAX_HEAD_DIM)
         return "patch dimension, dim or heads out of range";
     g = img / p;
-    if (par[VK_HDR_PREFIX] != 1)
-        return "a distillation token (the fast path runs class-token models only)";
-    if (par[VK_HDR_TOKENS] != g * g + 1 || par[VK_HDR_TOKENS] > VK_MAX_TOKENS)
+    if (par[VK_HDR_PREFIX] < 1 || par[VK_HDR_PREFIX] > VK_MAX_PREFIX)
+        return "prefix tokens (1 or 2)";
+    if (par[VK_HDR_TOKENS] != g * g + par[VK_HDR_PREFIX] || par[VK_HDR_TOKENS] > VK_MAX_TOKENS)
         return "token count";
     if (par[VK_HDR_LAYERS] < 1 || par[VK_HDR_LAYERS] > VK_MAX_LAYERS || par[VK_HDR_MLP] < 1 ||
         par[VK_HDR_MLP] > VK_MAX_MLP || par[VK_HDR_CLASSES] < 2 ||
@@ -1637,6 +1653,7 @@ void vk_fast_ctx_free(vk_fast_ctx *f)
     free(f->w);
     mat_free(&f->patch);
     mat_free(&f->head);
+    mat_free(&f->headd);
     for (l = 0; l < f->n_layers; l++) {
         mat_free(&f->qk[l]);
         mat_free(&f->v[l]);
@@ -1705,6 +1722,8 @@ vk_status vk_fast_ctx_new(const vk_qmodel *q, vk_fast_isa isa, vk_fast_ctx **ctx
         memcpy(f->par, q->par, q->par_n * sizeof *f->par);
     mat_alloc(f, &f->patch, f->d, f->pd, 1, &fail);
     mat_alloc(f, &f->head, f->k, f->d, 1, &fail);
+    if (f->prefix > 1)
+        mat_alloc(f, &f->headd, f->k, f->d, 1, &fail);
     for (l = 0; l < f->n_layers; l++) {
         mat_alloc(f, &f->qk[l], 2 * f->d, f->d, 1, &fail);
         mat_alloc(f, &f->v[l], f->d, f->d, 1, &fail);
@@ -1730,6 +1749,8 @@ vk_status vk_fast_ctx_new(const vk_qmodel *q, vk_fast_isa isa, vk_fast_ctx **ctx
         }
         pack_tiled(f, q->wt, f->lay.patch_w, 0, f->pd, tmp, &f->patch);
         pack_tiled(f, q->wt, f->lay.head_w, 0, f->d, tmp, &f->head);
+        if (f->prefix > 1)
+            pack_tiled(f, q->wt, f->lay.headd_w, 0, f->d, tmp, &f->headd);
         for (l = 0; l < f->n_layers; l++) {
             uint32_t lw = f->lay.layer_w + (uint32_t)l * f->lay.layer_w_n;
             pack_tiled(f, q->wt, lw + f->lay.qkv_w, 0, f->d, tmp, &f->qk[l]);

@@ -153,7 +153,7 @@ static vk_status quant_header(quant_job *j)
     P[VK_HDR_MLP] = hp->mlp_dim;
     P[VK_HDR_CLASSES] = hp->n_classes;
     P[VK_HDR_TOKENS] = j->m->n_tokens;
-    P[VK_HDR_PREFIX] = 1;
+    P[VK_HDR_PREFIX] = j->m->n_prefix;
     P[VK_HDR_LN_EPS] = clamp_i32((double)hp->ln_eps / ((double)j->s_h * j->s_h));
     P[VK_HDR_S_IN] = f2bits(j->s_in);
     P[VK_HDR_S_H] = f2bits(j->s_h);
@@ -162,7 +162,7 @@ static vk_status quant_header(quant_job *j)
                          &P[VK_HDR_ENT_SHIFT]);
 }
 
-/* Patch embedding, class token and positions. */
+/* Patch embedding, class (and distillation) token and positions. */
 static vk_status quant_embed(quant_job *j)
 {
     const vk_model *m = j->m;
@@ -176,7 +176,9 @@ static vk_status quant_embed(quant_job *j)
         return VK_E_UNSUPPORTED;
     for (int o = 0; o < d; o++)
         P[lay->tok0 + o] = clamp_i32((m->cls[o] + m->pos[o]) / j->s_h);
-    for (int i = 1; i < t; i++)
+    for (int o = 0; m->dist && o < d; o++) /* DeiT: the distillation token second */
+        P[lay->tok0 + d + o] = clamp_i32((m->dist[o] + m->pos[d + o]) / j->s_h);
+    for (int i = m->n_prefix; i < t; i++)
         for (int o = 0; o < d; o++)
             P[lay->tok0 + i * d + o] = clamp_i32(m->pos[(size_t)i * d + o] / j->s_h);
     return VK_OK;
@@ -288,7 +290,14 @@ static vk_status quant_head(quant_job *j)
     if (quant_out(m->head_b, NULL, j->sw, k, s_lnf, j->s_logit, &P[lay->head_b], &P[lay->head_m],
                   &P[lay->head_s]) != VK_OK)
         return VK_E_UNSUPPORTED;
-    return VK_OK;
+    if (!m->headd_w)
+        return VK_OK;
+    /* the distillation head: same scales, the kernel averages the two */
+    quant_rows(m->headd_w, k, d, NULL, NULL, j->r->wt, lay->headd_w, j->sw);
+    return quant_out(m->headd_b, NULL, j->sw, k, s_lnf, j->s_logit, &P[lay->headd_b],
+                     &P[lay->headd_m], &P[lay->headd_s]) != VK_OK
+               ? VK_E_UNSUPPORTED
+               : VK_OK;
 }
 
 vk_status vk_quant_build(const vk_model *m, const vk_ref_stats *st, vk_qmodel *q, vk_err *err)
@@ -300,15 +309,17 @@ vk_status vk_quant_build(const vk_model *m, const vk_ref_stats *st, vk_qmodel *q
     quant_job j = {.m = m, .st = st, .r = &r};
     size_t n_sw = (size_t)(mlp > 3 * d ? mlp : 3 * d) + (size_t)k + (size_t)pd;
     vk_status rc = vk_hparams_check(hp, "model", err);
-    if (rc == VK_OK && hp->distilled)
+    if (rc == VK_OK && hp->distilled && !hp->dist_head)
         return vk_fail(err, VK_E_UNSUPPORTED,
-                       "quantize: the model has a distillation token (DeiT); the blob does not "
-                       "carry it yet (the float reference runs it: eval --float)");
+                       "quantize: the model has a distillation token but no distillation head "
+                       "(DeiTForImageClassification); the kernel averages the class and "
+                       "distillation heads (DeiTForImageClassificationWithTeacher, timm's "
+                       "distilled DeiT); the float reference runs it: eval --float");
     if (rc != VK_OK)
         return rc;
     vk_layout_compute(&r.lay, (uint32_t)hp->n_channels, (uint32_t)hp->patch_size, (uint32_t)d,
                       (uint32_t)hp->n_layers, (uint32_t)mlp, (uint32_t)k, (uint32_t)m->n_tokens,
-                      (uint32_t)hp->n_heads, 1);
+                      (uint32_t)hp->n_heads, (uint32_t)m->n_prefix);
     r.par_n = r.lay.par_n;
     r.wt_n = r.lay.wt_n;
     r.par = calloc(r.par_n, sizeof(int32_t));

@@ -454,13 +454,17 @@ void vk_ref_forward(const vk_model *m, vk_ref_ws *ws, const float *img, const ui
     }
     layernorm(ws->h, m->headd_w ? 2 : 1, d, m->lnf_w, m->lnf_b, hp->ln_eps, ws->xn);
     linear(ws->xn, 1, d, m->head_w, m->head_b, hp->n_classes, logits, 0);
+    if (st) /* a distilled DeiT's int8 head quantizes both rows and both heads */
+        upd(&st->lnf, ws->xn, (size_t)d * (m->headd_w ? 2 : 1));
     if (m->headd_w) { /* the two heads averaged, as DeiT with its teacher head */
         linear(ws->xn + d, 1, d, m->headd_w, m->headd_b, hp->n_classes, ws->mid, 0);
+        if (st) {
+            upd(&st->logits, logits, (size_t)hp->n_classes);
+            upd(&st->logits, ws->mid, (size_t)hp->n_classes);
+        }
         for (int j = 0; j < hp->n_classes; j++)
             logits[j] = (logits[j] + ws->mid[j]) / 2;
     }
-    if (st) {
-        upd(&st->lnf, ws->xn, (size_t)d);
+    if (st)
         upd(&st->logits, logits, (size_t)hp->n_classes);
-    }
 }
