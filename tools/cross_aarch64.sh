@@ -89,7 +89,8 @@ CFLAGS="-O2 -g0 -std=c11 -D_GNU_SOURCE -I. -I$OUT/include -fopenmp -pthread
 LIB_SRC="kernels/vk_kernel.c host/cli/vk_cli.c host/vk_clock.c host/vk_env.c host/vk_status.c host/vk_sha256.c
          host/vk_quant.c host/vk_ref.c host/vk_model.c host/vk_safetensors.c host/vk_datafile.c
          boards/vk_agent.c boards/vk_wire.c boards/vk_board.c boards/vk_measure.c
-         boards/vk_cycles.c boards/vk_board_sim.c search/vk_genome.c search/vk_rng.c"
+         boards/vk_cycles.c boards/vk_board_sim.c search/vk_genome.c search/vk_objective.c
+         search/vk_rng.c"
 # the cpu board (and the fast path it runs) is left out, with a warning,
 # when it does not build for aarch64
 CPU_SRC="boards/vk_board_cpu.c host/vk_fast.c host/vk_prefix.c boards/vk_hwmon.c"
