@@ -4,6 +4,7 @@
 
 #include <dirent.h>
 #include <limits.h>
+#include <math.h>
 #include <stdio.h>
 /* jpeglib.h needs FILE from stdio.h first */
 #include <jpeglib.h>
@@ -163,31 +164,203 @@ static void resize(const uint8_t *src, int c, int sh, int sw, uint8_t *dst, int 
         }
 }
 
-/* Interleaved src (sc channels) -> planar at the model's channels and size. */
+/* ---- resizing as the frameworks do (README "Preprocessing") --------------
+
+   PIL's Image.resize and torchvision's antialiased 8-bit resize share one
+   method: each output sample is a normalized sum of the filter (triangle
+   for bilinear, Keys' cubic with a = -0.5 for bicubic) over the inputs
+   its support covers, the support widened by the downscale factor
+   (antialiasing); the weights are fixed point, the horizontal pass runs
+   first and each pass rounds to 8 bits. They differ only in the weights'
+   precision: 22 bits for PIL, for torchvision the finest that keeps the
+   largest weight in int16. */
+
+static double filter_at(int bicubic, double x)
+{
+    x = fabs(x);
+    if (!bicubic)
+        return x < 1.0 ? 1.0 - x : 0.0;
+    if (x < 1.0)
+        return (1.5 * x - 2.5) * x * x + 1.0;
+    if (x < 2.0)
+        return (((x - 5.0) * x + 8.0) * x - 4.0) * -0.5;
+    return 0.0;
+}
+
+/* One axis of n_in samples resampled to n_out: for output i, its first
+ * input first[i], count[i] inputs, fixed-point weights w[i * ksize ...]
+ * at *prec bits. */
+typedef struct {
+    int ksize, prec;
+    int *first, *count;
+    int32_t *w;
+    double *wf;
+} axis_coeffs;
+
+static void axis_free(axis_coeffs *a)
+{
+    free(a->first);
+    free(a->count);
+    free(a->w);
+    free(a->wf);
+}
+
+static vk_status axis_new(int n_in, int n_out, int bicubic, int torch, axis_coeffs *a)
+{
+    double scale = (double)n_in / n_out, fs = scale > 1.0 ? scale : 1.0;
+    double support = (bicubic ? 2.0 : 1.0) * fs, wmax = 0;
+    a->ksize = (int)ceil(support) * 2 + 1;
+    a->first = malloc((size_t)n_out * sizeof *a->first);
+    a->count = malloc((size_t)n_out * sizeof *a->count);
+    a->w = malloc((size_t)n_out * a->ksize * sizeof *a->w);
+    a->wf = malloc((size_t)n_out * a->ksize * sizeof *a->wf);
+    if (!a->first || !a->count || !a->w || !a->wf) {
+        axis_free(a);
+        return VK_E_NOMEM;
+    }
+    for (int i = 0; i < n_out; i++) {
+        double center = (i + 0.5) * scale, sum = 0, *k = a->wf + (size_t)i * a->ksize;
+        int lo = (int)(center - support + 0.5), hi = (int)(center + support + 0.5);
+        lo = lo < 0 ? 0 : lo;
+        hi = hi > n_in ? n_in : hi;
+        a->first[i] = lo;
+        a->count[i] = hi - lo;
+        for (int j = 0; j < hi - lo; j++)
+            sum += k[j] = filter_at(bicubic, (j + lo - center + 0.5) / fs);
+        for (int j = 0; j < hi - lo; j++) {
+            if (sum != 0.0)
+                k[j] /= sum;
+            wmax = k[j] > wmax ? k[j] : wmax;
+        }
+    }
+    a->prec = 22;
+    if (torch)
+        for (a->prec = 0; a->prec < 22; a->prec++)
+            if ((int)(0.5 + wmax * (1 << (a->prec + 1))) >= (1 << 15))
+                break;
+    for (size_t i = 0; i < (size_t)n_out * a->ksize; i++) {
+        double v = a->wf[i] * (1 << a->prec);
+        a->w[i] = (int32_t)(v < 0 ? v - 0.5 : v + 0.5);
+    }
+    return VK_OK;
+}
+
+/* Output sample i of an axis from inputs in[j * step]. */
+static uint8_t axis_sample(const axis_coeffs *a, int i, const uint8_t *in, size_t step)
+{
+    int64_t acc = a->prec ? (int64_t)1 << (a->prec - 1) : 0; /* rounding */
+    const int32_t *k = a->w + (size_t)i * a->ksize;
+    in += (size_t)a->first[i] * step;
+    for (int j = 0; j < a->count[i]; j++)
+        acc += (int64_t)in[(size_t)j * step] * k[j];
+    acc = acc < 0 ? 0 : acc >> a->prec;
+    return (uint8_t)(acc > 255 ? 255 : acc);
+}
+
+/* planar [c][h][w] -> [c][oh][ow], horizontally then vertically (a pass
+ * only where the size changes). *out is allocated. */
+static vk_status resample(const uint8_t *src, int c, int h, int w, int oh, int ow, int bicubic,
+                          int torch, uint8_t **out)
+{
+    uint8_t *mid = NULL, *dst = malloc((size_t)c * oh * ow);
+    axis_coeffs ax = {0}, ay = {0};
+    vk_status rc = VK_E_NOMEM;
+    if (!dst || (ow != w && (rc = axis_new(w, ow, bicubic, torch, &ax)) != VK_OK) ||
+        (oh != h && (rc = axis_new(h, oh, bicubic, torch, &ay)) != VK_OK) ||
+        !(mid = malloc((size_t)c * h * ow)))
+        goto out;
+    for (size_t line = 0; line < (size_t)c * h; line++)
+        for (int x = 0; x < ow; x++)
+            mid[line * ow + x] = ow == w ? src[line * w + x] : axis_sample(&ax, x, src + line * w, 1);
+    for (int ch = 0; ch < c; ch++)
+        for (int y = 0; y < oh; y++)
+            for (int x = 0; x < ow; x++) {
+                const uint8_t *col = mid + (size_t)ch * h * ow + x;
+                dst[((size_t)ch * oh + y) * ow + x] =
+                    oh == h ? col[(size_t)y * ow] : axis_sample(&ay, y, col, (size_t)ow);
+            }
+    rc = VK_OK;
+out:
+    axis_free(&ax);
+    axis_free(&ay);
+    free(mid);
+    if (rc != VK_OK)
+        free(dst);
+    else
+        *out = dst;
+    return rc;
+}
+
+/* planar [c][sh][sw] -> dst [c][side][side] as p says; what names the
+ * image in errors. */
+static vk_status preprocess(const uint8_t *planar, int c, int sh, int sw, const vk_preproc *p,
+                            int side, uint8_t *dst, const char *what, vk_err *err)
+{
+    int th = sh, tw = sw, ch = 0, cw = 0, top = 0, left = 0;
+    uint8_t *rs = NULL;
+    vk_status rc;
+    if (p->kind == VK_RESIZE_FIT) {
+        if (sh == side && sw == side)
+            memcpy(dst, planar, (size_t)c * sh * sw);
+        else
+            resize(planar, c, sh, sw, dst, side, side);
+        return VK_OK;
+    }
+    if (p->shortest) { /* the shorter edge to shortest, int(shortest * long / short) */
+        int sh_short = sw <= sh, sd = sh_short ? sw : sh, ld = sh_short ? sh : sw;
+        int nl = (int)((double)((long long)p->shortest * ld) / sd);
+        tw = sh_short ? p->shortest : nl;
+        th = sh_short ? nl : p->shortest;
+    } else if (p->height) {
+        th = p->height;
+        tw = p->width;
+    }
+    if ((rc = resample(planar, c, sh, sw, th, tw, p->bicubic, p->kind == VK_RESIZE_TORCH, &rs)))
+        return vk_fail(err, rc, "%s: out of memory resizing to %dx%d", what, tw, th);
+    ch = p->crop_h ? p->crop_h : th;
+    cw = p->crop_w ? p->crop_w : tw;
+    if (ch > th || cw > tw || ch != side || cw != side) {
+        free(rs);
+        return vk_fail(err, VK_E_FORMAT,
+                       "%s: %dx%d resized to %dx%d%s, the model takes %dx%d (its "
+                       "preprocessing's size and crop_size, or timm's crop_pct)",
+                       what, sw, sh, tw, th, p->crop_h ? " cannot be center-cropped to it" : "",
+                       side, side);
+    }
+    top = (int)nearbyint((th - ch) / 2.0); /* round(), halves to even, as torchvision */
+    left = (int)nearbyint((tw - cw) / 2.0);
+    for (int k = 0; k < c; k++)
+        for (int y = 0; y < ch; y++)
+            memcpy(dst + ((size_t)k * ch + y) * cw, rs + ((size_t)k * th + top + y) * tw + left,
+                   (size_t)cw);
+    free(rs);
+    return VK_OK;
+}
+
+/* Interleaved src (sc channels) -> planar at the model's channels, then
+ * resized and cropped to its size. */
 static vk_status convert(const uint8_t *hwc, int sh, int sw, int sc, int c, int side,
-                         uint8_t *dst)
+                         const vk_preproc *p, uint8_t *dst, const char *what, vk_err *err)
 {
     uint8_t *planar = malloc((size_t)c * sh * sw);
+    vk_status rc;
     if (!planar)
-        return VK_E_NOMEM;
+        return vk_fail(err, VK_E_NOMEM, "%s: out of memory", what);
     for (int y = 0; y < sh; y++)
         for (int x = 0; x < sw; x++) {
-            const uint8_t *p = hwc + ((size_t)y * sw + x) * sc;
+            const uint8_t *px = hwc + ((size_t)y * sw + x) * sc;
             for (int ch = 0; ch < c; ch++) {
                 uint8_t v;
                 if (c == 1 && sc >= 3) /* ITU-R 601-2 luma, PIL's fixed point */
-                    v = (uint8_t)((p[0] * 19595u + p[1] * 38470u + p[2] * 7471u + 0x8000u) >> 16);
+                    v = (uint8_t)((px[0] * 19595u + px[1] * 38470u + px[2] * 7471u + 0x8000u) >> 16);
                 else
-                    v = p[sc == 1 ? 0 : (ch < sc ? ch : 0)];
+                    v = px[sc == 1 ? 0 : (ch < sc ? ch : 0)];
                 planar[((size_t)ch * sh + y) * sw + x] = v;
             }
         }
-    if (sh == side && sw == side)
-        memcpy(dst, planar, (size_t)c * sh * sw);
-    else
-        resize(planar, c, sh, sw, dst, side, side);
+    rc = preprocess(planar, c, sh, sw, p, side, dst, what, err);
     free(planar);
-    return VK_OK;
+    return rc;
 }
 
 /* ---- image folders ------------------------------------------------------ */
@@ -361,6 +534,7 @@ struct vk_catalog {
     int n_classes;    /* the model's */
     int *labels;      /* [n] */
     int channels, side; /* the model's input */
+    vk_preproc pre;     /* its resize and crop */
     uint8_t *idx;     /* IDX: the decompressed image file, header included */
     int ih, iw;       /* IDX: image size in the file */
     char **files;     /* folder: [n] paths */
@@ -389,6 +563,7 @@ static vk_catalog *source_new(const char *path, const vk_model *m)
     s->n_classes = m->hp.n_classes;
     s->channels = m->hp.n_channels;
     s->side = m->hp.image_size;
+    s->pre = m->pre;
     return s;
 }
 
@@ -712,17 +887,18 @@ static vk_status take_one(const vk_catalog *s, int i, uint8_t *dst, vk_err *err)
     int h, w, c;
     vk_status rc;
     if (s->idx) {
-        rc = convert(s->idx + 16 + (size_t)i * s->ih * s->iw, s->ih, s->iw, 1, s->channels,
-                     s->side, dst);
-        return rc == VK_OK ? VK_OK : vk_fail(err, rc, "%s: out of memory", s->path);
+        char what[600];
+        snprintf(what, sizeof what, "%s: image %d", s->path, i);
+        return convert(s->idx + 16 + (size_t)i * s->ih * s->iw, s->ih, s->iw, 1, s->channels,
+                       s->side, &s->pre, dst, what, err);
     }
     rc = has_ext(s->files[i], ".png") ? decode_png(s->files[i], &px, &h, &w, &c, err)
                                       : decode_jpeg(s->files[i], &px, &h, &w, &c, err);
     if (rc != VK_OK)
         return rc;
-    rc = convert(px, h, w, c, s->channels, s->side, dst);
+    rc = convert(px, h, w, c, s->channels, s->side, &s->pre, dst, s->files[i], err);
     free(px);
-    return rc == VK_OK ? VK_OK : vk_fail(err, rc, "%s: out of memory", s->files[i]);
+    return rc;
 }
 
 vk_status vk_catalog_take(const vk_catalog *s, const vk_sample *smp, vk_dataset *ds, vk_err *err)

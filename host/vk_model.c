@@ -464,6 +464,91 @@ static vk_status set_labels(vk_model *m, const cJSON *id2label, const char *path
     return VK_OK;
 }
 
+/* A boolean field (absent: dflt). */
+static vk_status json_bool(const cJSON *o, const char *path, const char *key, int dflt, int *out,
+                           vk_err *err)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    if (v && !cJSON_IsBool(v))
+        return vk_fail(err, VK_E_FORMAT, "%s: \"%s\" must be true or false", path, key);
+    *out = v ? cJSON_IsTrue(v) : dflt;
+    return VK_OK;
+}
+
+/* A size field as transformers writes it: {"height": H, "width": W}, a
+ * number (square), or (shortest_ok) {"shortest_edge": S}; absent: side
+ * square. Sizes 1..4096. */
+static vk_status json_size(const cJSON *o, const char *path, const char *key, int shortest_ok,
+                           int side, int *h, int *w, int *shortest, vk_err *err)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    vk_status rc = VK_OK;
+    *h = *w = side;
+    *shortest = 0;
+    if (!v || cJSON_IsNull(v))
+        return VK_OK;
+    if (cJSON_IsNumber(v))
+        rc = json_int(o, path, key, 1, 0, h, err), *w = *h;
+    else if (cJSON_IsObject(v) && cJSON_GetObjectItemCaseSensitive(v, "height"))
+        (void)((rc = json_int(v, path, "height", 1, 0, h, err)) ||
+               (rc = json_int(v, path, "width", 1, 0, w, err)));
+    else if (shortest_ok && cJSON_IsObject(v) &&
+             cJSON_GetObjectItemCaseSensitive(v, "shortest_edge") &&
+             !cJSON_GetObjectItemCaseSensitive(v, "longest_edge"))
+        rc = json_int(v, path, "shortest_edge", 1, 0, shortest, err), *h = *w = 0;
+    else
+        return vk_fail(err, VK_E_FORMAT,
+                       "%s: \"%s\" must be {\"height\": H, \"width\": W}%s or a number", path,
+                       key, shortest_ok ? ", {\"shortest_edge\": S}" : "");
+    if (rc != VK_OK)
+        return rc;
+    if (*h < 0 || *h > 4096 || *w < 0 || *w > 4096 || *shortest < 0 || *shortest > 4096 ||
+        (!*shortest && (*h < 1 || *w < 1)))
+        return vk_fail(err, VK_E_FORMAT, "%s: \"%s\" must be 1..4096 pixels", path, key);
+    return VK_OK;
+}
+
+/* The resize and crop of transformers' image processors (do_resize, size,
+ * resample, do_center_crop, crop_size); what comes out must be the
+ * model's image size. Neither asked for: images are fitted (VK_RESIZE_FIT). */
+static vk_status parse_resize(const cJSON *root, const char *path, vk_model *m, vk_err *err)
+{
+    vk_preproc p = {.kind = VK_RESIZE_TORCH};
+    int resize = 1, crop = 0, resample = 2, side = m->hp.image_size, unused;
+    vk_status rc;
+    if ((rc = json_bool(root, path, "do_resize", 1, &resize, err)) ||
+        (rc = json_bool(root, path, "do_center_crop", 0, &crop, err)) ||
+        (rc = json_int(root, path, "resample", 0, 2, &resample, err)))
+        return rc;
+    if (!resize && !crop)
+        return VK_OK;
+    if (resize) {
+        if (resample != 2 && resample != 3)
+            return vk_fail(err, VK_E_UNSUPPORTED,
+                           "%s: \"resample\" %d is not supported (2 bilinear and 3 bicubic "
+                           "are; 0 nearest, 1 lanczos, 4 box, 5 hamming are not)",
+                           path, resample);
+        p.bicubic = resample == 3;
+        if ((rc = json_size(root, path, "size", 1, side, &p.height, &p.width, &p.shortest, err)))
+            return rc;
+    }
+    if (crop &&
+        (rc = json_size(root, path, "crop_size", 0, side, &p.crop_h, &p.crop_w, &unused, err)))
+        return rc;
+    int out_h = crop ? p.crop_h : p.height, out_w = crop ? p.crop_w : p.width;
+    if ((crop || !p.shortest) && (out_h != side || out_w != side))
+        return vk_fail(err, VK_E_FORMAT,
+                       "%s: \"%s\" gives %dx%d images, the model takes %dx%d (config.json "
+                       "image_size)",
+                       path, crop ? "crop_size" : "size", out_w, out_h, side, side);
+    if (crop && resize && !p.shortest && (p.crop_h > p.height || p.crop_w > p.width))
+        return vk_fail(err, VK_E_FORMAT,
+                       "%s: \"crop_size\" %dx%d is larger than \"size\" %dx%d", path,
+                       p.crop_w, p.crop_h, p.width, p.height);
+    m->pre = p;
+    return VK_OK;
+}
+
 static vk_status parse_preproc(const char *path, vk_model *m, vk_err *err)
 {
     vk_status rc = VK_OK;
@@ -503,6 +588,8 @@ static vk_status parse_preproc(const char *path, vk_model *m, vk_err *err)
             m->mean[i] = 0;
             m->std[i] = 1;
         }
+    if ((rc = parse_resize(root, path, m, err)) != VK_OK)
+        goto out;
     for (int i = 0; i < c; i++)
         if (!(m->std[i] > 0)) {
             rc = vk_fail(err, VK_E_FORMAT, "%s: image_std[%d] must be positive", path, i);
@@ -913,10 +1000,70 @@ static int has_suffix(const char *s, const char *suf)
     return n >= k && !strcmp(s + n - k, suf);
 }
 
+/* timm's eval transform as its pretrained_cfg describes it. */
+typedef struct {
+    int set;     /* interpolation or crop_pct given */
+    int bicubic; /* interpolation (timm's default for ViT/DeiT: bicubic) */
+    int squash;  /* crop_mode "squash" (else "center") */
+    double pct;  /* crop_pct (timm's default: 0.875) */
+} timm_tf;
+
+static vk_status timm_preproc(const cJSON *cfg, const char *path, timm_tf *tf, vk_err *err)
+{
+    const cJSON *ip = cJSON_GetObjectItemCaseSensitive(cfg, "interpolation"),
+                *cp = cJSON_GetObjectItemCaseSensitive(cfg, "crop_pct"),
+                *cm = cJSON_GetObjectItemCaseSensitive(cfg, "crop_mode");
+    *tf = (timm_tf){.bicubic = 1, .pct = 0.875};
+    if (!ip && !cp)
+        return VK_OK;
+    tf->set = 1;
+    if (ip && !(cJSON_IsString(ip) && (!strcmp(ip->valuestring, "bilinear") ||
+                                        !strcmp(ip->valuestring, "bicubic"))))
+        return vk_fail(err, VK_E_UNSUPPORTED,
+                       "%s: pretrained_cfg \"interpolation\" must be \"bilinear\" or "
+                       "\"bicubic\"",
+                       path);
+    tf->bicubic = !ip || !strcmp(ip->valuestring, "bicubic");
+    if (cp && !cJSON_IsNull(cp)) {
+        if (!cJSON_IsNumber(cp) || !(cp->valuedouble > 0.1 && cp->valuedouble <= 1.0))
+            return vk_fail(err, VK_E_FORMAT,
+                           "%s: pretrained_cfg \"crop_pct\" must be a number in (0.1, 1]", path);
+        tf->pct = cp->valuedouble;
+    }
+    if (cm && !cJSON_IsNull(cm)) {
+        if (!cJSON_IsString(cm) ||
+            (strcmp(cm->valuestring, "center") && strcmp(cm->valuestring, "squash")))
+            return vk_fail(err, VK_E_UNSUPPORTED,
+                           "%s: pretrained_cfg \"crop_mode\" must be \"center\" or "
+                           "\"squash\" (\"border\" is not supported)",
+                           path);
+        tf->squash = !strcmp(cm->valuestring, "squash");
+    }
+    return VK_OK;
+}
+
+/* timm's eval transform (create_transform(is_training=False)) for a model
+ * of image_size side: resize to floor(side / crop_pct) with PIL (the
+ * shorter edge, or both edges when squashing), then a center crop to side. */
+static void timm_tf_apply(const timm_tf *tf, int side, vk_preproc *p)
+{
+    int scale = (int)floor((double)side / tf->pct);
+    if (!tf->set)
+        return;
+    *p = (vk_preproc){.kind = VK_RESIZE_PIL,
+                      .bicubic = tf->bicubic,
+                      .height = tf->squash ? scale : 0,
+                      .width = tf->squash ? scale : 0,
+                      .shortest = tf->squash ? 0 : scale,
+                      .crop_h = side,
+                      .crop_w = side};
+}
+
 /* timm's config.json (beside the weights): architecture, model_args.num_heads,
- * pretrained_cfg.mean/std. *is_timm = 0 when it is not timm's. */
+ * pretrained_cfg.mean/std and its eval transform. *is_timm = 0 when it is
+ * not timm's. */
 static vk_status timm_config(const char *path, char *arch, size_t arch_n, int *heads, float *mean,
-                             float *std, int *has_norm, int *is_timm, vk_err *err)
+                             float *std, int *has_norm, timm_tf *tf, int *is_timm, vk_err *err)
 {
     cJSON *root, *a, *v;
     vk_status rc;
@@ -942,6 +1089,8 @@ static vk_status timm_config(const char *path, char *arch, size_t arch_n, int *h
             goto out;
         *has_norm = 1;
     }
+    if (cJSON_IsObject(v) && (rc = timm_preproc(v, path, tf, err)) != VK_OK)
+        goto out;
 out:
     cJSON_Delete(root);
     return rc;
@@ -952,6 +1101,7 @@ vk_status vk_model_load(const char *path, const char *arch, vk_model *m, vk_err 
     char cfg[1024], weights[1024], arch_buf[128] = "";
     float mean[VK_MAX_CHANNELS], std[VK_MAX_CHANNELS];
     int heads = 0, has_norm = 0, is_timm = 0;
+    timm_tf tf = {0};
     struct stat st;
     vk_hparams hp;
     vk_model r;
@@ -970,7 +1120,7 @@ vk_status vk_model_load(const char *path, const char *arch, vk_model *m, vk_err 
                                "deit_small_patch16_224)",
                                path);
         } else {
-            if ((rc = timm_config(cfg, arch_buf, sizeof arch_buf, &heads, mean, std, &has_norm,
+            if ((rc = timm_config(cfg, arch_buf, sizeof arch_buf, &heads, mean, std, &has_norm, &tf,
                                   &is_timm, err)) != VK_OK)
                 return rc;
             if (!is_timm)
@@ -993,7 +1143,7 @@ vk_status vk_model_load(const char *path, const char *arch, vk_model *m, vk_err 
         const char *slash = strrchr(path, '/');
         snprintf(cfg, sizeof cfg, "%.*sconfig.json", slash ? (int)(slash - path + 1) : 0, path);
         if (!arch && exists(cfg) &&
-            (rc = timm_config(cfg, arch_buf, sizeof arch_buf, &heads, mean, std, &has_norm,
+            (rc = timm_config(cfg, arch_buf, sizeof arch_buf, &heads, mean, std, &has_norm, &tf,
                               &is_timm, err)) != VK_OK)
             return rc;
     }
@@ -1013,6 +1163,7 @@ vk_status vk_model_load(const char *path, const char *arch, vk_model *m, vk_err 
             r.mean[c] = mean[c];
             r.std[c] = std[c];
         }
+    timm_tf_apply(&tf, hp.image_size, &r.pre);
     *m = r;
     return VK_OK;
 }

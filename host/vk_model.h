@@ -56,6 +56,30 @@ typedef struct {
                         distilled DeiT in eval mode do */
 } vk_hparams;
 
+/* How an image is brought to the model's size before normalizing (README
+ * "Preprocessing"). Every kind works on 8-bit pixels, as the frameworks do:
+ * resize (horizontal pass, then vertical, each rounded to 8 bits), then a
+ * center crop. */
+typedef enum {
+    VK_RESIZE_FIT = 0, /* no resize asked for (no preprocessor file, do_resize
+                          false): an image of another size is fitted by
+                          bilinear interpolation at half-pixel centres */
+    VK_RESIZE_TORCH,   /* transformers' image processors: torchvision's
+                          antialiased 8-bit resize (PIL's filters, weights in
+                          int16 at the finest precision that fits) */
+    VK_RESIZE_PIL      /* timm: PIL's Image.resize (weights at 22 bits) */
+} vk_resize_kind;
+
+typedef struct {
+    vk_resize_kind kind;
+    int bicubic;        /* 0: bilinear (PIL 2), 1: bicubic (PIL 3, a = -0.5) */
+    int height, width;  /* resize to exactly this (when shortest is 0) */
+    int shortest;       /* > 0: the shorter edge to this, the longer to
+                           int(shortest * long / short) */
+    int crop_h, crop_w; /* center crop after resizing (0: none); offsets
+                           round((size - crop) / 2), halves to even */
+} vk_preproc;
+
 typedef struct {
     vk_hparams hp;
     int n_tokens;             /* n_prefix + (image/patch)^2 */
@@ -63,6 +87,7 @@ typedef struct {
     /* preprocessing (from preprocessor_config.json, or defaults) */
     float rescale;            /* pixel byte -> [0,1], typically 1/255 */
     float mean[VK_MAX_CHANNELS], std[VK_MAX_CHANNELS];
+    vk_preproc pre;           /* resize and crop (kind VK_RESIZE_FIT: none) */
     char **labels;            /* n_classes strings, owned */
 
     float *patch_w, *patch_b; /* [D][C*P*P], [D] */

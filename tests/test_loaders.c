@@ -7,6 +7,7 @@
  * fixture script shares); plus the errors a user meets (missing path, a
  * pytorch_model.bin folder, another model_type, a timm file without its
  * architecture). */
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "host/vk_data.h"
 #include "host/vk_fast.h"
 #include "host/vk_model.h"
 #include "host/vk_quant.h"
@@ -427,6 +429,204 @@ static void test_errors(void)
     CHECK(memcmp(&m, &before, sizeof m) == 0); /* untouched on every error */
 }
 
+/* ---- preprocessing ------------------------------------------------------ */
+
+/* Writes text to dir/name. */
+static void put(const char *d, const char *name, const char *text)
+{
+    char p[600];
+    snprintf(p, sizeof p, "%s/%s", d, name);
+    FILE *f = fopen(p, "w");
+    CHECK(f != NULL);
+    if (f) {
+        fputs(text, f);
+        fclose(f);
+    }
+}
+
+/* Links the fixture file src as dir/name. */
+static void link_fx(const char *src, const char *d, const char *name)
+{
+    char p[600], abs_src[PATH_MAX];
+    snprintf(p, sizeof p, "%s/%s", d, name);
+    CHECK(realpath(src, abs_src) != NULL);
+    CHECK_EQ_INT(symlink(abs_src, p), 0);
+}
+
+/* A model folder dir/name: the fixture model's config and weights (hf:
+ * config.json beside them), preprocessing text as preprocessor_config.json
+ * (hf) or config.json (timm; NULL: none). Returns its path. */
+static const char *model_dir(const char *name, const char *fx, int hf, const char *text)
+{
+    static char d[256];
+    char src[256];
+    snprintf(d, sizeof d, "%s/%s", dir, name);
+    mkdir(d, 0700);
+    snprintf(src, sizeof src, FX "%s/model.safetensors", fx);
+    link_fx(src, d, "model.safetensors");
+    if (hf) {
+        snprintf(src, sizeof src, FX "%s/config.json", fx);
+        link_fx(src, d, "config.json");
+    }
+    if (text)
+        put(d, hf ? "preprocessor_config.json" : "config.json", text);
+    return d;
+}
+
+/* The processors' outputs in FX "preproc/pre.bin": entry name's [3][3][32][32]. */
+static int read_pre(const char *name, float *out)
+{
+    FILE *f = fopen(FX "preproc/pre.bin", "rb");
+    char magic[8], nm[64];
+    uint32_t n = 0, len, dims[3];
+    int found = 0;
+    if (!f)
+        return -1;
+    if (fread(magic, 1, 8, f) != 8 || memcmp(magic, "VKPRE001", 8) || fread(&n, 4, 1, f) != 1)
+        n = 0;
+    while (n == 3 && !found && fread(&len, 4, 1, f) == 1 && len < sizeof nm &&
+           fread(nm, 1, len, f) == len && fread(dims, 4, 3, f) == 3) {
+        size_t k = (size_t)n * dims[0] * dims[1] * dims[2];
+        nm[len] = 0;
+        if (k != 3 * 3 * 32 * 32)
+            break;
+        found = !strcmp(nm, name);
+        if (fread(out, 4, k, f) != k)
+            found = 0;
+    }
+    fclose(f);
+    return found ? 0 : -1;
+}
+
+/* The fixture images through model path's preprocessing, against the
+ * framework's own output (entry want of pre.bin): within 1e-6, i.e. the
+ * same 8-bit pixels (one level is 1/255 / std, about 8e-3). */
+static void pre_check(const char *what, const char *path, const char *want)
+{
+    static float ref[3 * 3 * 32 * 32];
+    char imgs[256], a[300];
+    vk_model m;
+    vk_dataset ds;
+    vk_err err = {{0}};
+    float out[3 * 32 * 32];
+    double worst = 0;
+    snprintf(imgs, sizeof imgs, "%s/imgs", dir);
+    snprintf(a, sizeof a, "%s/imgs/a", dir);
+    if (mkdir(imgs, 0700) == 0) {
+        mkdir(a, 0700);
+        for (int i = 0; i < 3; i++) {
+            char src[128], name[16];
+            snprintf(src, sizeof src, FX "preproc/img%d.png", i);
+            snprintf(name, sizeof name, "img%d.png", i);
+            link_fx(src, a, name);
+        }
+    }
+    CHECK_EQ_INT(read_pre(want, ref), 0);
+    CHECK_EQ_INT(vk_model_load(path, NULL, &m, &err), VK_OK);
+    if (err.msg[0]) {
+        fprintf(stderr, "%s: %s\n", what, err.msg);
+        return;
+    }
+    int k = m.hp.n_classes;
+    m.hp.n_classes = 1; /* the folder has one class */
+    CHECK_EQ_INT(vk_dataset_load(imgs, &m, 0, &ds, &err), VK_OK);
+    m.hp.n_classes = k;
+    if (err.msg[0]) {
+        fprintf(stderr, "%s: %s\n", what, err.msg);
+        vk_model_free(&m);
+        return;
+    }
+    CHECK_EQ_INT(ds.n, 3);
+    for (int i = 0; i < ds.n && i < 3; i++) {
+        vk_dataset_normalize(&ds, &m, i, out);
+        for (int j = 0; j < 3 * 32 * 32; j++) {
+            double e = fabs(out[j] - ref[i * 3 * 32 * 32 + j]);
+            worst = e > worst ? e : worst;
+        }
+    }
+    printf("%-44s max |pixel - framework| = %.3g over 3 images (50x37, 64x64, 23x41)\n", what,
+           worst);
+    CHECK(worst <= 1e-6);
+    vk_dataset_free(&ds);
+    vk_model_free(&m);
+}
+
+/* A model folder whose preprocessing is refused on loading, naming it. */
+static void pre_bad(const char *name, const char *fx, int hf, const char *text, const char *msg)
+{
+    vk_model m;
+    vk_err err = {{0}};
+    const char *d = model_dir(name, fx, hf, text);
+    CHECK(vk_model_load(d, NULL, &m, &err) != VK_OK);
+    CHECK_STR_CONTAINS(err.msg, msg);
+    CHECK_STR_CONTAINS(err.msg, hf ? "preprocessor_config.json" : "config.json");
+}
+
+#define HF_PRE(extra)                                                                             \
+    "{\"do_normalize\": true, \"do_rescale\": true, \"image_mean\": [0.5, 0.5, 0.5], "           \
+    "\"image_std\": [0.5, 0.5, 0.5], \"rescale_factor\": 0.00392156862745098" extra "}"
+#define TIMM_CFG(pcfg)                                                                            \
+    "{\"architecture\": \"vit_tiny_patch16_224\", \"num_classes\": 7, \"model_args\": "           \
+    "{\"img_size\": 32, \"patch_size\": 8, \"embed_dim\": 48, \"depth\": 2, \"num_heads\": 3}, "   \
+    "\"pretrained_cfg\": {\"mean\": [0.485, 0.456, 0.406], \"std\": [0.229, 0.224, 0.225]" pcfg   \
+    "}}"
+
+static void test_preprocessing(void)
+{
+    char src[128];
+    const char *d = model_dir("pre_vit", "hf_vit", 1, NULL);
+    snprintf(src, sizeof src, FX "preproc/vit/preprocessor_config.json");
+    link_fx(src, d, "preprocessor_config.json");
+    pre_check("transformers ViTImageProcessor (bilinear)", d, "vit");
+    pre_check("transformers ViTImageProcessorFast", d, "vit_fast");
+    d = model_dir("pre_deit", "hf_deit", 1, NULL);
+    link_fx(FX "preproc/deit/preprocessor_config.json", d, "preprocessor_config.json");
+    pre_check("transformers DeiTImageProcessor (bicubic, crop)", d, "deit");
+    /* timm: the data config timm resolved (crop_pct 0.875, bicubic,
+       center) as a pretrained_cfg */
+    d = model_dir("pre_timm", "timm_vit", 0,
+                  TIMM_CFG(", \"interpolation\": \"bicubic\", \"crop_pct\": 0.875, "
+                           "\"crop_mode\": \"center\""));
+    pre_check("timm eval transform (crop_pct 0.875, bicubic)", d, "timm");
+    /* malformed */
+    pre_bad("b1", "hf_vit", 1, HF_PRE(", \"resample\": 1"), "\"resample\" 1 is not supported");
+    pre_bad("b2", "hf_vit", 1, HF_PRE(", \"size\": \"big\""), "\"size\" must be");
+    pre_bad("b3", "hf_vit", 1, HF_PRE(", \"size\": {\"height\": 32}"),
+            "required field \"width\" is missing");
+    pre_bad("b4", "hf_vit", 1, HF_PRE(", \"size\": {\"height\": 40, \"width\": 40}"),
+            "\"size\" gives 40x40 images, the model takes 32x32");
+    pre_bad("b5", "hf_vit", 1,
+            HF_PRE(", \"size\": 24, \"do_center_crop\": true, \"crop_size\": 32"),
+            "\"crop_size\" 32x32 is larger than \"size\" 24x24");
+    pre_bad("b6", "hf_vit", 1, HF_PRE(", \"do_center_crop\": true, \"crop_size\": 16"),
+            "\"crop_size\" gives 16x16 images");
+    pre_bad("b7", "hf_vit", 1, HF_PRE(", \"do_resize\": \"yes\""),
+            "\"do_resize\" must be true or false");
+    pre_bad("b8", "hf_vit", 1, HF_PRE(", \"size\": {\"shortest_edge\": 32, \"longest_edge\": 64}"),
+            "\"size\" must be");
+    pre_bad("b9", "hf_vit", 1, HF_PRE(", \"size\": -3"), "\"size\" must be 1..4096 pixels");
+    pre_bad("t1", "timm_vit", 0, TIMM_CFG(", \"crop_pct\": -1"), "\"crop_pct\" must be");
+    pre_bad("t2", "timm_vit", 0, TIMM_CFG(", \"crop_pct\": 0.9, \"crop_mode\": \"border\""),
+            "\"border\" is not supported");
+    pre_bad("t3", "timm_vit", 0, TIMM_CFG(", \"interpolation\": \"lanczos\""),
+            "\"interpolation\" must be");
+    /* a resize that keeps the aspect without a crop: an image that does not
+       come out square is refused, named */
+    vk_model m;
+    vk_dataset ds;
+    vk_err err = {{0}};
+    char imgs[256];
+    d = model_dir("pre_short", "hf_vit", 1, HF_PRE(", \"size\": {\"shortest_edge\": 32}"));
+    CHECK_EQ_INT(vk_model_load(d, NULL, &m, &err), VK_OK);
+    int k = m.hp.n_classes;
+    m.hp.n_classes = 1;
+    snprintf(imgs, sizeof imgs, "%s/imgs", dir);
+    CHECK(vk_dataset_load(imgs, &m, 0, &ds, &err) != VK_OK);
+    CHECK_STR_CONTAINS(err.msg, "img0.png: 50x37 resized to 43x32, the model takes 32x32");
+    m.hp.n_classes = k;
+    vk_model_free(&m);
+}
+
 int main(void)
 {
     snprintf(dir, sizeof dir, "/tmp/vk_loaders_XXXXXX");
@@ -438,6 +638,7 @@ int main(void)
     RUN(test_timm);
     RUN(test_vit_b16);
     RUN(test_errors);
+    RUN(test_preprocessing);
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     if (system(cmd) != 0)

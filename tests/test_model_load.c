@@ -153,8 +153,8 @@ static const char *config_ok =
 
 static const char *preproc_ok =
     "{\"do_normalize\":true,\"do_rescale\":true,\"image_mean\":[0.1,0.2,0.3],"
-    "\"image_std\":[0.4],\"rescale_factor\":0.00392156862745098,\"size\":{\"height\":224,"
-    "\"width\":224}}";
+    "\"image_std\":[0.4],\"rescale_factor\":0.00392156862745098,\"size\":{\"height\":8,"
+    "\"width\":8}}";
 
 static void setup(const char *config, const char *preproc)
 {
