@@ -140,7 +140,7 @@ bad "one level in file" 1 "2 or 3" eval --cascade "$T/l9.json" $common
 bad "replay level id" 2 "expected P<path id>" replay --db "$T/r.db" --level C1 --level P1
 bad "replay unknown path" 1 "--level P999" replay --db "$T/r.db" --level P999 --level "$p1"
 bad "replay one level" 2 "2 or 3 --level" replay --db "$T/r.db" --level "$p1"
-bad "replay level and config" 2 "--config and --model" replay --db "$T/r.db" --level "$p1" \
+bad "replay level and config" 2 "--config, --model and --blob" replay --db "$T/r.db" --level "$p1" \
     --level "$p2" --config "$p1"
 bad "replay cascade option alone" 2 "for a cascade" replay --db "$T/r.db" --config "$p1" \
     --threshold 1

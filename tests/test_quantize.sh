@@ -126,6 +126,28 @@ grep -q "^#define VK_SKIP_MODEL_SHA256 \"$blob\"$" "$T/m.h" && ! grep -q CHECKPO
 grep -q "warning: the checkpoint's SHA-256 is left out: $T/m now calibrates to blob" "$T/m.err" &&
     ok || ko "no warning: $(cat "$T/m.err")"
 
+# replay --blob: the stored path re-measured on the .vkq as is (no
+# calibration: an empty cache stays empty), the same top-1 as stored; a
+# blob of other weights (the altered copy's), a truncated one and --blob
+# with --level are refused, named
+stored=$(sqlite3 "$T/r.db" "select printf('%.2f', top1) from paths where id = 1")
+VITSKIP_CACHE=$T/empty3 "$VITSKIP" replay --db "$T/r.db" --config P1 --blob "$T/a.vkq" \
+    > "$T/rb.out" 2>&1 || ko "replay --blob failed: $(cat "$T/rb.out")"
+grep -q "^replay: *top-1 *$stored%" "$T/rb.out" && [ -z "$(ls -A "$T/empty3" 2>/dev/null)" ] &&
+    ok || ko "replay --blob: stored $stored: $(cat "$T/rb.out"); cache: $(ls "$T/empty3")"
+"$VITSKIP" quantize --model "$T/m" --data "$DATA" -o "$T/other.vkq" > /dev/null 2>&1 ||
+    die "quantize of the altered copy failed"
+"$VITSKIP" replay --db "$T/r.db" --config P1 --blob "$T/other.vkq" > /dev/null 2> "$T/rb.err"
+[ $? = 1 ] && grep -q -- "--blob $T/other.vkq is blob [0-9a-f]\{16\}, the stored P1 was measured on $(echo "$blob" | cut -c1-16)" "$T/rb.err" &&
+    ok || ko "replay --blob of other weights: $(cat "$T/rb.err")"
+"$VITSKIP" replay --db "$T/r.db" --config P1 --blob "$T/cut.vkq" > /dev/null 2> "$T/rb.err"
+[ $? = 1 ] && grep -q "cut.vkq" "$T/rb.err" && ok || ko "replay --blob truncated: $(cat "$T/rb.err")"
+"$VITSKIP" replay --db "$T/r.db" --level P1 --level P2 --blob "$T/a.vkq" > /dev/null 2> "$T/rb.err"
+[ $? = 2 ] && grep -q -- "--blob are for one stored configuration" "$T/rb.err" && ok ||
+    ko "replay --level --blob: $(cat "$T/rb.err")"
+[ "$(sqlite3 "$T/r.db" 'select count(*) from replays')" = 1 ] && ok ||
+    ko "replays stored: $(sqlite3 "$T/r.db" 'select count(*) from replays') (1 expected)"
+
 # bad input: usage errors (exit 2) and failures (exit 1) write no file
 bad() {
     want=$1; msg=$2; shift 2

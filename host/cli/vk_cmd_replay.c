@@ -14,7 +14,7 @@
 
 static const char replay_help[] =
     "usage: vitskip replay --db FILE --config P<id>|C<id> [--board B] [--model DIR]\n"
-    "                      [--data PATH [--limit N]] [--json]\n"
+    "                      [--blob FILE.vkq] [--data PATH [--limit N]] [--json]\n"
     "       vitskip replay --db FILE --level P<id> --level P<id> [--level P<id>] [options]\n"
     "\n"
     "Re-measures a stored path or cascade end to end (a cascade routes each image\n"
@@ -22,7 +22,10 @@ static const char replay_help[] =
     "replay and prints both. --model replays with other (e.g. fine-tuned) weights\n"
     "of the same shape. --data measures it on other images instead (--limit N: a\n"
     "seeded class-stratified sample of N), with the run's calibration (the same\n"
-    "int8 blob); that figure is printed, not stored.\n"
+    "int8 blob); that figure is printed, not stored. --blob runs the .vkq file\n"
+    "`vitskip quantize` wrote as is, without calibrating; it must be the blob the\n"
+    "stored configuration was measured on (its SHA-256; unless --model gives\n"
+    "other weights).\n"
     "\n"
     "With --level, stored paths (each on the checkpoint of the run that measured\n"
     "it: a fine-tuned path on its tuned weights) become the levels of a cascade,\n"
@@ -154,12 +157,14 @@ int vk_cmd_replay(int argc, char **argv)
         {"model", 1, 0, 'm'},     {"help", 0, 0, 'h'},      {"level", 1, 0, 'L'},
         {"threshold", 1, 0, 'T'}, {"max-acc-drop", 1, 0, 'A'}, {"objective", 1, 0, 'O'},
         {"val", 1, 0, 'V'},       {"val-limit", 1, 0, 'N'}, {"data", 1, 0, 'd'},
-        {"limit", 1, 0, 'n'},     {"json", 0, 0, 'j'},      {0, 0, 0, 0}};
+        {"limit", 1, 0, 'n'},     {"json", 0, 0, 'j'},      {"blob", 1, 0, 'Q'},
+        {0, 0, 0, 0}};
     vk_cli_cascade lc = {.cmd = "replay", .max_drop = 0.5, .objective = VK_OBJ_EDP};
     char level_ids[VK_LEVELS_MAX][16];
     const char *thr = NULL;
     int cascade_opt = 0;
     const char *path = NULL, *cfg = NULL, *board = NULL, *model = NULL, *data = NULL;
+    const char *blob = NULL;
     int limit = 0;
     vk_store *db;
     vk_skip_table t;
@@ -191,6 +196,7 @@ int vk_cmd_replay(int argc, char **argv)
             break;
         case 'm': model = optarg; break;
         case 'd': data = optarg; break;
+        case 'Q': blob = optarg; break;
         case 'j': json = 1; break;
         case 'h': fputs(replay_help, stdout); return VK_EXIT_OK;
         case 'L':
@@ -214,11 +220,10 @@ int vk_cmd_replay(int argc, char **argv)
             break;
         case 'N':
         case 'n': {
-            char *end;
-            long v = strtol(optarg, &end, 10);
-            if (*end || v < 1 || v > 100000000)
-                return vk_cli_usage("replay", "--%s '%s': expected a positive integer",
-                                    c == 'n' ? "limit" : "val-limit", optarg);
+            long long v;
+            if ((rcode = vk_cli_parse_int("replay", c == 'n' ? "--limit" : "--val-limit", optarg,
+                                          1, 100000000, &v)))
+                return rcode;
             if (c == 'n')
                 limit = (int)v;
             else
@@ -238,9 +243,9 @@ int vk_cmd_replay(int argc, char **argv)
     if (lc.n_levels) {
         lc.test = data;
         lc.limit = limit;
-        if (cfg || model)
-            return vk_cli_usage("replay", "--level composes stored paths; --config and --model "
-                                          "are for one stored configuration");
+        if (cfg || model || blob)
+            return vk_cli_usage("replay", "--level composes stored paths; --config, --model "
+                                          "and --blob are for one stored configuration");
         if (lc.n_levels < 2)
             return vk_cli_usage("replay", "a cascade needs 2 or 3 --level");
         if (thr && (rcode = vk_cli_cascade_parse_thresholds(&lc, thr)))
@@ -289,6 +294,7 @@ int vk_cmd_replay(int argc, char **argv)
             orig_test = -1;
     }
     wo.model = model ? model : run.model;
+    wo.blob = blob;
     wo.data = run.data;
     wo.calib = run.calib[0] ? run.calib : NULL;
     /* the images the stored figure came from: the run's validation split
@@ -307,6 +313,12 @@ int vk_cmd_replay(int argc, char **argv)
     if (data && strcmp(w.model_hash, t.model_hash) && !model) {
         vk_fail(&err, VK_E_MISMATCH, "%s calibrates to blob %.16s beside --data %s, the stored "
                 "%s was measured on %.16s", wo.model, w.model_hash, data, cfg, t.model_hash);
+        goto out_w;
+    }
+    if (blob && !model && strcmp(w.model_hash, t.model_hash)) {
+        vk_fail(&err, VK_E_MISMATCH, "--blob %s is blob %.16s, the stored %s was measured on "
+                "%.16s (a blob of other weights needs --model with them)", blob, w.model_hash,
+                cfg, t.model_hash);
         goto out_w;
     }
     if (!data && run.test_hash[0] && vk_workload_take(&w, VK_SPLIT_VAL, &vs, &err) != VK_OK)
