@@ -58,6 +58,7 @@ prelude() {
     search/vk_cascade.h) echo 'const int32_t *ent = 0; const uint8_t *ok_low = 0, *ok_high = 0; int n = 4;
         double lat_low = 1, lat_high = 2;' ;;
     search/vk_objective.h) echo 'vk_measure m;' ;;
+    search/vk_proxy.h) echo 'vk_workload w; vk_imageset vs; vk_genome genome;' ;;
     search/vk_levels.h) echo 'vk_board *b = 0; vk_qmodel tuned, full; int n_val = 1, n = 1;
         const int8_t *tuned_val = 0, *full_val = 0, *tuned_test = 0, *full_test = 0;
         vk_img_result *val_res[2] = {0}, *res = 0; uint8_t *level = 0; vk_measure meas[2];
