@@ -10,6 +10,7 @@
 #include "host/vk_clock.h"
 #include "host/vk_workload.h"
 #include "search/vk_genome.h"
+#include "search/vk_proxy.h"
 
 static const char *const strat_name[] = {"nsga2", "random", "predict"};
 static const char *const strat_text[] = {"NSGA-II", "random search", "NSGA-II+predictor"};
@@ -150,7 +151,8 @@ static vk_status find_sweep(const vk_bench_opts *o, vk_store *db, vk_bench_resul
 /* One search of strategy st with seed sd + 1 on the copy tmp, its
  * hypervolumes at every budget into r->frac. */
 static vk_status one_search(const vk_bench_opts *o, vk_bench_result *r, const vk_workload *w,
-                            const char *tmp, const char *board, int st, int sd, vk_err *err)
+                            vk_proxy *px, const char *tmp, const char *board, int st, int sd,
+                            vk_err *err)
 {
     const vk_run_info *sw = &r->sweep;
     vk_search_opts so;
@@ -179,6 +181,7 @@ static vk_status one_search(const vk_bench_opts *o, vk_bench_result *r, const vk
     so.space = sw->space;
     so.random = o->strategies[st] == VK_BENCH_RANDOM;
     so.predict = o->strategies[st] == VK_BENCH_PREDICT;
+    so.proxy = px;
     so.quiet = 1;
     so.events = o->events;
     so.no_cascades = 1;
@@ -211,10 +214,13 @@ vk_status vk_bench_run(const vk_bench_opts *o, vk_bench_result *out, vk_err *err
     vk_bench_result r;
     vk_store *db = NULL;
     vk_workload w;
+    vk_imageset vs;
+    vk_proxy *px = NULL;
     int w_open = 0;
     char tmp[600] = "", board[512];
     vk_status rc;
     memset(&r, 0, sizeof r);
+    memset(&vs, 0, sizeof vs);
     if ((rc = check_opts(o, err)) != VK_OK ||
         (rc = vk_store_open_readonly(o->db, &db, err)) != VK_OK)
         return rc;
@@ -254,16 +260,26 @@ vk_status vk_bench_run(const vk_bench_opts *o, vk_bench_result *out, vk_err *err
     }
     snprintf(board, sizeof board, "%s", r.sweep.boards);
     board[strcspn(board, ",")] = 0;
+    /* the accuracy proxy of the predict strategy, one for every seed: each
+       genome's proxy computed once */
+    for (int st = 0; st < o->n_strategies && !px; st++)
+        if (o->strategies[st] == VK_BENCH_PREDICT) {
+            if ((rc = vk_workload_take(&w, VK_SPLIT_VAL, &vs, err)) != VK_OK ||
+                (rc = vk_proxy_new(&w.q, &vs, VK_PROXY_DEFAULT_N, &px, err)) != VK_OK)
+                goto out;
+        }
     double t0 = vk_clock_now();
     for (int st = 0; st < o->n_strategies && rc == VK_OK; st++)
         for (int sd = 0; sd < o->n_seeds && rc == VK_OK; sd++) {
-            rc = one_search(o, &r, &w, tmp, board, st, sd, err);
+            rc = one_search(o, &r, &w, px, tmp, board, st, sd, err);
             if (rc == VK_OK && o->progress)
                 o->progress(o->progress_ctx, st * o->n_seeds + sd + 1,
                             o->n_strategies * o->n_seeds);
         }
     r.seconds = vk_clock_now() - t0;
 out:
+    vk_proxy_free(px);
+    vk_imageset_free(&vs);
     if (w_open)
         vk_workload_free(&w);
     if (tmp[0])

@@ -15,11 +15,13 @@
 #include "vk_evo.h"
 #include "vk_hv.h"
 #include "vk_pred.h"
+#include "vk_proxy.h"
 
 void vk_search_opts_default(vk_search_opts *o)
 {
     memset(o, 0, sizeof *o);
     o->objective = VK_OBJ_LATENCY;
+    o->predict = 1; /* the strategy the search benchmark supports (README) */
     o->max_acc_drop = -1;
     o->population = 6;
     o->seed = 1;
@@ -203,11 +205,60 @@ double vk_search_violation(double max_acc_drop, double latency_budget_ms,
 typedef struct {
     const vk_search_opts *o;
     vk_pred *pred;
+    vk_proxy *px;
     const evaluated *ev;
     int n_ev;
     double full_top1;
     const double *ref;
 } screen_ctx;
+
+/* The calibration of the accuracy proxy: measured top-1 = a + b * proxy,
+ * least squares on the run's measured paths (b = 1 with fewer than 3 or
+ * one proxy value), its residual sd (at least 0.25 points) and the
+ * proxies' mean and spread, for a prediction's sd. 0, or -1 when a proxy
+ * cannot be had. */
+typedef struct {
+    double a, b, s, pm, sxx;
+    int n;
+} calib_fit;
+
+static int calibrate(screen_ctx *s, calib_fit *c)
+{
+    double sp = 0, sy = 0, spp = 0, spy = 0, ssr = 0;
+    int n = 0;
+    memset(c, 0, sizeof *c);
+    c->b = 1;
+    for (int i = 0; i < s->n_ev; i++) {
+        double p;
+        vk_err err;
+        if (vk_proxy_top1(s->px, &s->ev[i].g, &p, &err) != VK_OK)
+            return -1;
+        sp += p;
+        sy += s->ev[i].rec.top1;
+        spp += p * p;
+        spy += p * s->ev[i].rec.top1;
+        n++;
+    }
+    if (n == 0)
+        return -1;
+    c->n = n;
+    c->pm = sp / n;
+    c->sxx = spp - sp * sp / n;
+    if (n >= 3 && c->sxx > 1e-9)
+        c->b = (spy - sp * sy / n) / c->sxx;
+    c->a = sy / n - c->b * c->pm;
+    for (int i = 0; i < s->n_ev; i++) {
+        double p, r;
+        vk_err err;
+        vk_proxy_top1(s->px, &s->ev[i].g, &p, &err);
+        r = s->ev[i].rec.top1 - (c->a + c->b * p);
+        ssr += r * r;
+    }
+    c->s = n > 2 ? sqrt(ssr / (n - 2)) : 1.0;
+    if (c->s < 0.25)
+        c->s = 0.25;
+    return 0;
+}
 
 static int screen(void *ctx, const vk_genome *cand, int n, int k, int *chosen)
 {
@@ -215,10 +266,12 @@ static int screen(void *ctx, const vk_genome *cand, int n, int k, int *chosen)
     double(*mean)[2] = malloc((size_t)n * sizeof *mean), (*sd)[2] = malloc((size_t)n * sizeof *sd);
     double *viol = malloc((size_t)n * sizeof *viol);
     double *front = malloc((size_t)(s->n_ev ? s->n_ev : 1) * 2 * sizeof *front);
-    int nf = 0, m = 0;
+    int nf = 0, m = 0, calibrated;
+    calib_fit cf;
     vk_err err;
     if (!mean || !sd || !viol || !front || vk_pred_fit(s->pred, &err) != VK_OK)
         goto out;
+    calibrated = s->px && calibrate(s, &cf) == 0;
     for (int i = 0; i < s->n_ev; i++)
         if (s->ev[i].viol == 0) {
             front[2 * nf] = s->ev[i].obj[0];
@@ -226,9 +279,14 @@ static int screen(void *ctx, const vk_genome *cand, int n, int k, int *chosen)
             nf++;
         }
     for (int i = 0; i < n; i++) {
-        double y[3], e[3];
+        double y[3], e[3], p;
         vk_path_rec r;
         vk_pred_predict(s->pred, &cand[i], y, e);
+        if (calibrated && vk_proxy_top1(s->px, &cand[i], &p, &err) == VK_OK) {
+            double d = p - cf.pm; /* top-1: the proxy, calibrated */
+            y[0] = cf.a + cf.b * p;
+            e[0] = cf.s * sqrt(1 + 1.0 / cf.n + (cf.sxx > 1e-9 ? d * d / cf.sxx : 0));
+        }
         mean[i][0] = 100 - y[0];
         sd[i][0] = e[0];
         mean[i][1] = vk_objective_cost(s->o->objective, y[1], y[2]);
@@ -654,6 +712,7 @@ typedef struct {
     int nl, n_sweep;
     vk_evo *evo;
     vk_pred *pred;
+    vk_proxy *own_px;          /* the accuracy proxy, unless opts gave one */
     screen_ctx sc;
     evaluated *ev;
     int n_ev, cap_ev, stagnant;
@@ -932,6 +991,15 @@ static vk_status seed_evolution(search *s, vk_err *err)
             return vk_fail(err, VK_E_NOMEM, "out of memory");
         s->sc.pred = s->pred;
         s->sc.ref = s->ref;
+        s->sc.px = o->proxy;
+        if (!s->sc.px) {
+            vk_status rc = vk_proxy_new(&s->w->q, &s->vs, o->proxy_n > 0 ? o->proxy_n
+                                                                         : VK_PROXY_DEFAULT_N,
+                                        &s->own_px, err);
+            if (rc != VK_OK)
+                return rc;
+            s->sc.px = s->own_px;
+        }
         vk_evo_set_screen(s->evo, VK_SEARCH_PRED_POOL, screen, &s->sc);
     }
     for (int p = 0; p < (o->random || o->one_at_a_time ? 1 : 3); p++) {
@@ -1200,6 +1268,7 @@ static void search_free(search *s)
     free(s->ev);
     vk_evo_free(s->evo);
     vk_pred_free(s->pred);
+    vk_proxy_free(s->own_px);
     for (int i = 0; i < s->n_boards; i++)
         vk_board_close(s->boards[i]);
     vk_imageset_free(&s->vs);

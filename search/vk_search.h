@@ -67,7 +67,7 @@
 #define VK_SEARCH_MAX_BOARDS 16
 #define VK_SEARCH_MAX_SEEDS 16
 #define VK_SEARCH_MAX_SWEEP 65536
-#define VK_SEARCH_PRED_POOL 2 /* candidates bred per child measured (predict) */
+#define VK_SEARCH_PRED_POOL 16 /* candidates bred per child measured (predict) */
 
 /* The run as it starts (for a line saying what runs). */
 typedef struct {
@@ -170,6 +170,12 @@ typedef struct {
     int random;               /* random search instead of NSGA-II (the baseline) */
     int predict;              /* NSGA-II with children screened by a surrogate
                                  (strategy `predict`) */
+    int proxy_n;              /* predict: images of the accuracy proxy (the
+                                 first of the validation split, vk_proxy.h);
+                                 0: VK_PROXY_DEFAULT_N */
+    struct vk_proxy *proxy;   /* or NULL: a proxy of this workload's model and
+                                 validation split, shared by several runs
+                                 (the benchmark's seeds), borrowed */
     int no_cascades;          /* skip the cascade sweep at the end */
     int no_test;              /* skip the front's test measurement (a benchmark
                                  of the selection alone: front_test_top1 NULL) */

@@ -1,9 +1,11 @@
 #!/bin/sh
 # search-bench: a sweep of the demo model's 256 paths (few images), then
-# NSGA-II, random search and NSGA-II with the predictor against its true
-# front. At a budget of the whole space all must reach exactly 100%; no search may need the board; bad
+# NSGA-II, random search and NSGA-II with the predictor (its accuracy
+# proxy shared by the seeds) against its true front. At a budget of the
+# whole space all must reach exactly 100%; no search may need the board; bad
 # options and databases without a sweep are clear errors. Random search is
-# recorded as such and resumable.
+# recorded as such and resumable; predict is the default, deterministic for
+# a seed and resumable, and bad --proxy-images values are refused.
 . tests/vk_test.sh
 base="--model models/demo --data $DATA --limit 12 --objective edp --max-acc-drop 1.0 -q"
 
@@ -59,6 +61,18 @@ b=$(sqlite3 "$T/p.db" "select p.genome from run_paths r join paths p on p.id = r
 "$VITSKIP" search-bench --db "$T/s.db" --seeds 1 --budgets 8 --strategies predict > "$T/b1.out" 2>&1 &&
     grep -q "^8  *[0-9.]*% " "$T/b1.out" && ! grep -q "ahead" "$T/b1.out" && ok ||
     ko "search-bench with one strategy: $(cat "$T/b1.out")"
+# predict is the default strategy; its proxy's image count is checked
+"$VITSKIP" search $base --db "$T/d.db" --budget 8 > /dev/null 2>&1 || ko "default search failed"
+[ "$(sqlite3 "$T/d.db" 'select strategy from runs where id = 1')" = predict ] && ok ||
+    ko "the default strategy is not predict"
+"$VITSKIP" search $base --db "$T/d.db" --budget 8 --proxy-images 5 > /dev/null 2>&1 &&
+    ok || ko "--proxy-images 5 refused"
+for bad in 0 -1 abc 1e3 2.0 100001 ""; do
+    "$VITSKIP" search $base --db "$T/x.db" --proxy-images "$bad" > /dev/null 2> "$T/e8"
+    [ $? = 2 ] && grep -q -- "--proxy-images" "$T/e8" && ok || ko "--proxy-images '$bad': $(cat "$T/e8")"
+done
+"$VITSKIP" search $base --db "$T/x.db" --strategy nsga2 --proxy-images 8 > /dev/null 2> "$T/e9"
+[ $? = 2 ] && grep -q "predict strategy's" "$T/e9" && ok || ko "--proxy-images with nsga2: $(cat "$T/e9")"
 "$VITSKIP" sweep $base --db "$T/x.db" --strategy random > /dev/null 2> "$T/e5"
 [ $? = 2 ] && ok || ko "sweep with a strategy accepted"
 
