@@ -6,9 +6,11 @@
  * NSGA-II (seeded with no skip, PIVOT's alternate skip, all skipped where
  * the space has S, and the user's genomes; or, with `random`, the full
  * path then uniformly random distinct paths, the baseline; or, with
- * `predict`, NSGA-II whose bred children are screened by a surrogate
- * trained on the run's measurements, vk_pred.h: of VK_SEARCH_PRED_POOL
- * candidates per child only the most promising is measured), looks each one up in the
+ * `predict`, the default, NSGA-II whose bred children are screened: of
+ * VK_SEARCH_PRED_POOL candidates per child only the most promising is
+ * measured, by top-1 from the accuracy proxy (vk_proxy.h) calibrated on the
+ * run's measurements and cost from a surrogate trained on them, vk_pred.h),
+ * looks each one up in the
  * database first (never measuring a genome twice for the same model,
  * dataset and board), keeps every board busy with one worker thread each,
  * records every result as it arrives (one transaction per measurement), the

@@ -9,7 +9,7 @@ DB=${VK_DEMO_DB:-demo.db}
 rm -f "$DB" "$DB-wal" "$DB-shm"
 start=$(date +%s)
 "$VITSKIP" search --model models/demo --data "$DATA" --limit "${VK_DEMO_IMAGES:-500}" \
-    --board sim --db "$DB" --objective edp --max-acc-drop 1.0 \
+    --board sim --db "$DB" --objective edp --max-acc-drop 1.0 --strategy nsga2 \
     --budget "${VK_DEMO_BUDGET:-32}" --seed 1
 end=$(date +%s)
 echo
