@@ -1298,6 +1298,7 @@ vk_status vk_search_run(const vk_search_opts *o_in, vk_search_result *res, vk_er
     s->hv3 = -1;
     s->t0 = vk_clock_now();
     rc = o_in->resume_run > 0 ? take_run_settings(s, err) : VK_OK;
+    s->o.predict = s->o.predict && !s->o.random && !s->o.exhaustive; /* the default's */
     if (rc == VK_OK)
         rc = prepare(s, err);
     if (rc == VK_OK)
