@@ -1047,9 +1047,9 @@ static vk_status timm_preproc(const cJSON *cfg, const char *path, timm_tf *tf, v
  * shorter edge, or both edges when squashing), then a center crop to side. */
 static void timm_tf_apply(const timm_tf *tf, int side, vk_preproc *p)
 {
-    int scale = (int)floor((double)side / tf->pct);
-    if (!tf->set)
+    if (!tf->set) /* pct is 0 then */
         return;
+    int scale = (int)floor((double)side / tf->pct);
     *p = (vk_preproc){.kind = VK_RESIZE_PIL,
                       .bicubic = tf->bicubic,
                       .height = tf->squash ? scale : 0,
