@@ -107,6 +107,12 @@ static const char *const migrations[] = {
     "ALTER TABLE cascades ADD COLUMN top1_test REAL;"
     "ALTER TABLE cascades ADD COLUMN escalated_test REAL;"
     "PRAGMA user_version = 7;",
+    /* 7 -> 8: the images of the predict strategy's accuracy proxy (0: not
+       a predict run, which has none); a predict run stored before used the
+       default then, 96 images, or all of its validation images when fewer */
+    "ALTER TABLE runs ADD COLUMN proxy_n INT NOT NULL DEFAULT 0;"
+    "UPDATE runs SET proxy_n = min(96, n_images) WHERE strategy = 'predict';"
+    "PRAGMA user_version = 8;",
 };
 
 static double mono_s(void)
@@ -497,8 +503,9 @@ vk_status vk_store_run_create(vk_store *s, vk_run_info *r, vk_err *err)
     sqlite3_stmt *st = prep(s, "INSERT INTO runs(created,model,data,calib,model_hash,data_hash,"
                                "n_images,boards,objective,max_acc_drop,latency_budget_ms,"
                                "energy_budget_mj,seed,budget,population,strategy,offspring,space,"
-                               "seed_genomes,val,test_hash,n_test,test,status) "
-                               "VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,'running')");
+                               "seed_genomes,val,test_hash,n_test,test,proxy_n,status) "
+                               "VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,"
+                               "'running')");
     vk_status rc = VK_OK;
     if (!st)
         return dberr(s, err, "prepare");
@@ -526,6 +533,7 @@ vk_status vk_store_run_create(vk_store *s, vk_run_info *r, vk_err *err)
     sqlite3_bind_text(st, 21, r->test_hash, -1, SQLITE_STATIC);
     sqlite3_bind_int(st, 22, r->n_test);
     sqlite3_bind_text(st, 23, r->test, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 24, r->proxy_n);
     if (exec(s, "BEGIN IMMEDIATE") != SQLITE_OK || sqlite3_step(st) != SQLITE_DONE ||
         exec(s, "COMMIT") != SQLITE_OK) {
         rc = dberr(s, err, "cannot create a run");
@@ -543,7 +551,7 @@ vk_status vk_store_run_get(vk_store *s, int64_t id, vk_run_info *r, vk_err *err)
     sqlite3_stmt *st = prep(s, "SELECT id,created,model,data,calib,model_hash,data_hash,"
                                "n_images,boards,objective,max_acc_drop,latency_budget_ms,"
                                "energy_budget_mj,seed,budget,population,status,strategy,offspring,"
-                               "space,seed_genomes,val,test_hash,n_test,test FROM runs "
+                               "space,seed_genomes,val,test_hash,n_test,test,proxy_n FROM runs "
                                "WHERE id=?");
     vk_status rc = VK_OK;
     if (!st)
@@ -604,6 +612,15 @@ vk_status vk_store_run_get(vk_store *s, int64_t id, vk_run_info *r, vk_err *err)
                          (long long)id);
             goto out;
         }
+        sqlite3_int64 proxy_n = sqlite3_column_int64(st, 25);
+        if (sqlite3_column_type(st, 25) != SQLITE_INTEGER || proxy_n < 0 ||
+            proxy_n > INT32_MAX) {
+            rc = vk_fail(err, VK_E_FORMAT, "%s: run %lld: stored proxy_n (the accuracy proxy's "
+                         "images) is not a count (a foreign or tampered database)", s->path,
+                         (long long)id);
+            goto out;
+        }
+        x.proxy_n = (int)proxy_n;
         *r = x;
     }
 out:

@@ -62,7 +62,7 @@
 #include "../boards/vk_measure.h"
 #include "../host/vk_status.h"
 
-#define VK_STORE_SCHEMA 7
+#define VK_STORE_SCHEMA 8
 #define VK_STORE_WAIT_DEFAULT 300 /* seconds a locked database is waited for */
 
 typedef struct vk_store vk_store;
@@ -92,6 +92,9 @@ typedef struct {
     char test_hash[65];
     int n_test;
     char test[512];      /* the test source as given ("" = data; schema 7) */
+    int proxy_n;         /* predict: images of its accuracy proxy, the first of
+                            the validation split (schema 8); 0: not a predict
+                            run (a resume screens on the run's count) */
 } vk_run_info;
 
 /* One measured path. */

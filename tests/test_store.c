@@ -1,6 +1,6 @@
 /* test_store: the SQLite store — dedup across runs, refusal of newer,
  * foreign and non-SQLite files (left byte-identical), migration from
- * schema versions 1, 2 and 3, the online backup, the read-only open (refuses
+ * schema versions 1, 2, 3, 6 and 7, the online backup, the read-only open (refuses
  * a missing file without creating it, reads, cannot write), the replay
  * list, removing a run (measurements kept unless asked), and crash
  * safety: a
@@ -167,9 +167,9 @@ static void test_refusals(void)
     snprintf(path, sizeof path, "%s/new.db", dir);
     CHECK_EQ_INT(vk_store_open(path, &db, &err), VK_OK);
     vk_store_close(db);
-    snprintf(cmd, sizeof cmd, "sqlite3 %s 'PRAGMA user_version=8' 2>/dev/null || python3 -c "
-             "\"import sqlite3; c=sqlite3.connect('%s'); c.execute('PRAGMA user_version=8'); "
-             "c.commit()\"", path, path);
+    snprintf(cmd, sizeof cmd, "sqlite3 %s 'PRAGMA user_version=%d' 2>/dev/null || python3 -c "
+             "\"import sqlite3; c=sqlite3.connect('%s'); c.execute('PRAGMA user_version=%d'); "
+             "c.commit()\"", path, VK_STORE_SCHEMA + 1, path, VK_STORE_SCHEMA + 1);
     CHECK_EQ_INT(system(cmd), 0);
     size_t nb = file_bytes(path, before, sizeof before);
     CHECK_EQ_INT(vk_store_open(path, &db, &err), VK_E_UNSUPPORTED);
@@ -243,7 +243,7 @@ static void test_migration_backup(void)
              "DROP COLUMN test_hash; ALTER TABLE runs DROP COLUMN n_test; DROP TABLE "
              "path_tests; ALTER TABLE cascades DROP COLUMN top1_test; ALTER TABLE cascades "
              "DROP COLUMN escalated_test; ALTER TABLE runs DROP COLUMN test; "
-             "PRAGMA user_version=1;')\"", path);
+             "ALTER TABLE runs DROP COLUMN proxy_n; PRAGMA user_version=1;')\"", path);
     CHECK_EQ_INT(system(cmd), 0);
     CHECK_EQ_INT(vk_store_open(path, &db, &err), VK_OK);
     CHECK_EQ_INT(vk_store_run_get(db, r.id, &g, &err), VK_OK);
@@ -251,6 +251,7 @@ static void test_migration_backup(void)
     CHECK_EQ_INT(g.offspring, 9);         /* breeding a population per generation */
     CHECK(!strcmp(g.space, "FS")); /* and searched PIVOT's space */
     CHECK(!strcmp(g.seed_genomes, ""));
+    CHECK_EQ_INT(g.proxy_n, 0); /* no accuracy proxy */
     CHECK_EQ_INT(vk_store_hv_at(db, r.id, 5, &hv, &hv3, &found, &err), VK_OK);
     CHECK(found && hv == 12.5 && hv3 == -1);
     CHECK_EQ_INT(vk_store_hv(db, r.id, 7, 14, 4, &err), VK_OK);
@@ -943,7 +944,8 @@ static void test_cascade_tests(void)
     /* a version-6 file: its cascades have no test figure */
     CHECK_EQ_INT(py(path, "c.executescript('ALTER TABLE cascades DROP COLUMN top1_test; ALTER "
                           "TABLE cascades DROP COLUMN escalated_test; ALTER TABLE runs DROP "
-                          "COLUMN test; PRAGMA user_version=6;')"),
+                          "COLUMN test; ALTER TABLE runs DROP COLUMN proxy_n; "
+                          "PRAGMA user_version=6;')"),
                  0);
     CHECK_EQ_INT(vk_store_open(path, &db, &err), VK_OK);
     CHECK_EQ_INT(vk_store_cascade_get(db, id, &got, &err), VK_OK);
@@ -952,6 +954,71 @@ static void test_cascade_tests(void)
     CHECK_EQ_INT(vk_store_run_get(db, r.id, &g, &err), VK_OK);
     CHECK(!strcmp(g.test, "")); /* the test images were the data's */
     vk_store_close(db);
+}
+
+/* The predict strategy's proxy images (schema 8): stored with the run and
+ * read back; a version-7 file's predict runs read as the default they
+ * used then (96 images, or the validation split when smaller), its other
+ * runs as none, with every other field kept; a tampered count is refused. */
+static void test_proxy_images(void)
+{
+    char path[256];
+    vk_store *db;
+    vk_err err = {{0}};
+    vk_run_info r = {0}, g;
+    int64_t ids[4];
+    static const char *const strategy[4] = {"predict", "predict", "nsga2", "random"};
+    static const int n_images[4] = {500, 40, 500, 500}, proxy[4] = {5, 7, 0, 0};
+    snprintf(path, sizeof path, "%s/proxy.db", dir);
+    CHECK_EQ_INT(vk_store_open(path, &db, &err), VK_OK);
+    strcpy(r.model_hash, HM);
+    strcpy(r.data_hash, HD);
+    strcpy(r.test_hash, HM);
+    r.population = 6;
+    for (int i = 0; i < 4; i++) {
+        snprintf(r.strategy, sizeof r.strategy, "%s", strategy[i]);
+        r.n_images = n_images[i];
+        r.proxy_n = proxy[i];
+        r.seed = 10 + i;
+        CHECK_EQ_INT(vk_store_run_create(db, &r, &err), VK_OK);
+        ids[i] = r.id;
+        CHECK_EQ_INT(vk_store_run_get(db, r.id, &g, &err), VK_OK);
+        CHECK_EQ_INT(g.proxy_n, proxy[i]);
+    }
+    vk_store_close(db);
+
+    /* a version-7 file */
+    CHECK_EQ_INT(py(path, "c.executescript('ALTER TABLE runs DROP COLUMN proxy_n; "
+                          "PRAGMA user_version=7;')"),
+                 0);
+    CHECK_EQ_INT(vk_store_open(path, &db, &err), VK_OK);
+    static const int migrated[4] = {96, 40, 0, 0};
+    for (int i = 0; i < 4; i++) {
+        CHECK_EQ_INT(vk_store_run_get(db, ids[i], &g, &err), VK_OK);
+        CHECK_EQ_INT(g.proxy_n, migrated[i]);
+        CHECK(!strcmp(g.strategy, strategy[i]) && g.n_images == n_images[i]);
+        CHECK(g.seed == (uint64_t)(10 + i) && g.population == 6 && !strcmp(g.test_hash, HM));
+    }
+    vk_store_close(db);
+    CHECK_EQ_INT(py(path, "import sys\nsys.exit(c.execute('PRAGMA user_version').fetchone()[0] "
+                          "!= 8)"),
+                 0);
+
+    static const char *const bad[] = {"UPDATE runs SET proxy_n=-1", "UPDATE runs SET proxy_n='x'",
+                                      "UPDATE runs SET proxy_n=2.5",
+                                      "UPDATE runs SET proxy_n=4294967296"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char code[1024], copy[300];
+        snprintf(copy, sizeof copy, "%s/px%zu.db", dir, i);
+        snprintf(code, sizeof code, "c.execute(\"VACUUM INTO '%s'\")\n"
+                 "d = sqlite3.connect('%s', isolation_level=None)\nd.execute(\"%s\")", copy,
+                 copy, bad[i]);
+        CHECK_EQ_INT(py(path, code), 0);
+        CHECK_EQ_INT(vk_store_open(copy, &db, &err), VK_OK);
+        CHECK_EQ_INT(vk_store_run_get(db, ids[0], &g, &err), VK_E_FORMAT);
+        CHECK_STR_CONTAINS(err.msg, "proxy_n");
+        vk_store_close(db);
+    }
 }
 
 /* Item 12 of issue 15: recording a run's hypervolume history and cascades
@@ -1008,7 +1075,7 @@ static void test_idempotent_history(void)
              "runs DROP COLUMN test_hash; ALTER TABLE runs DROP COLUMN n_test; DROP TABLE "
              "path_tests; ALTER TABLE cascades DROP COLUMN top1_test; ALTER TABLE cascades "
              "DROP COLUMN escalated_test; ALTER TABLE runs DROP COLUMN test; "
-             "PRAGMA user_version=3;')");
+             "ALTER TABLE runs DROP COLUMN proxy_n; PRAGMA user_version=3;')");
     CHECK_EQ_INT(py(path, code), 0);
     CHECK_EQ_INT(vk_store_open(path, &db, &err), VK_OK);
     CHECK_EQ_INT(vk_store_cascade_list(db, r.id, &cl, &nc, &err), VK_OK);
@@ -1161,6 +1228,7 @@ int main(void)
     RUN(test_migration_backup);
     RUN(test_path_tests);
     RUN(test_cascade_tests);
+    RUN(test_proxy_images);
     RUN(test_readonly_replays);
     RUN(test_run_remove);
     RUN(test_kill_loop);
