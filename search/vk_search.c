@@ -770,6 +770,17 @@ static vk_status take_run_settings(search *s, vk_err *err)
     o->predict = !strcmp(run->strategy, "predict");
     o->one_at_a_time = !strcmp(run->strategy, "one-at-a-time");
     o->exhaustive |= o->one_at_a_time;
+    /* the predict strategy's accuracy proxy on the run's images: the same
+       screen (a count beyond the validation split runs all of it) */
+    if (o->proxy_n > 0 && !o->predict)
+        return vk_fail(err, VK_E_MISMATCH, "--resume %lld: --proxy-images is the predict "
+                       "strategy's; the run's is %s", (long long)run->id, run->strategy);
+    if (o->proxy_n > 0 &&
+        (o->proxy_n < run->n_images ? o->proxy_n : run->n_images) != run->proxy_n)
+        return vk_fail(err, VK_E_MISMATCH, "--resume %lld: the run screens with the accuracy "
+                       "proxy on %d images, not %d (--proxy-images); a resume continues the "
+                       "same search", (long long)run->id, run->proxy_n, o->proxy_n);
+    o->proxy_n = run->proxy_n;
     o->budget = s->in->budget > 0 ? s->in->budget : run->budget; /* --budget N extends */
     o->population = run->population;
     o->offspring = run->offspring;
@@ -940,6 +951,10 @@ static vk_status create_run(search *s, vk_err *err)
         o->offspring = s->n_boards < o->population ? s->n_boards : o->population;
     run->population = o->population;
     run->offspring = o->offspring;
+    /* the proxy's images as seed_evolution's proxy runs them */
+    int proxy_n = o->proxy_n > 0 ? o->proxy_n : VK_PROXY_DEFAULT_N;
+    run->proxy_n = !o->predict ? 0 : o->proxy ? vk_proxy_n(o->proxy)
+                   : proxy_n < s->vs.n ? proxy_n : s->vs.n;
     return vk_store_run_create(s->db, run, err);
 }
 

@@ -174,7 +174,9 @@ typedef struct {
                                  (strategy `predict`) */
     int proxy_n;              /* predict: images of the accuracy proxy (the
                                  first of the validation split, vk_proxy.h);
-                                 0: VK_PROXY_DEFAULT_N */
+                                 0: VK_PROXY_DEFAULT_N. Stored with the run
+                                 (at most its validation images); a resume
+                                 takes the run's, another is VK_E_MISMATCH */
     struct vk_proxy *proxy;   /* or NULL: a proxy of this workload's model and
                                  validation split, shared by several runs
                                  (the benchmark's seeds), borrowed */

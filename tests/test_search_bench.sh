@@ -5,7 +5,9 @@
 # whole space all must reach exactly 100%; no search may need the board; bad
 # options and databases without a sweep are clear errors. Random search is
 # recorded as such and resumable; predict is the default, deterministic for
-# a seed and resumable, and bad --proxy-images values are refused.
+# a seed and resumable, and bad --proxy-images values are refused. The
+# proxy's image count is stored with the run (a schema-7 predict run's
+# migrated as the default's); a resume screens on it and refuses another.
 . tests/vk_test.sh
 base="--model models/demo --data $DATA --limit 12 --objective edp --max-acc-drop 1.0 -q"
 
@@ -73,6 +75,47 @@ for bad in 0 -1 abc 1e3 2.0 100001 ""; do
 done
 "$VITSKIP" search $base --db "$T/x.db" --strategy nsga2 --proxy-images 8 > /dev/null 2> "$T/e9"
 [ $? = 2 ] && grep -q "predict strategy's" "$T/e9" && ok || ko "--proxy-images with nsga2: $(cat "$T/e9")"
+# the proxy's images are stored with the run: a resume screens on them (it
+# proposes what an uninterrupted run with those images proposes, which
+# differs from the default's here) and refuses another count, leaving the
+# run as it was
+genomes() { sqlite3 "$1" "select p.genome from run_paths r join paths p on p.id = r.path_id where r.run_id = 1 order by r.seq"; }
+"$VITSKIP" search $base --db "$T/q1.db" --budget 10 --seed 7 --proxy-images 5 > /dev/null 2>&1 ||
+    ko "predict with --proxy-images 5 failed"
+[ "$(sqlite3 "$T/q1.db" 'select proxy_n from runs where id = 1')" = 5 ] && ok || ko "proxy images not stored"
+"$VITSKIP" search --db "$T/q1.db" --resume 1 --budget 20 -q > /dev/null 2>&1 || ko "resume of the 5-image run failed"
+"$VITSKIP" search $base --db "$T/q2.db" --budget 20 --seed 7 --proxy-images 5 > /dev/null 2>&1 ||
+    ko "uninterrupted 5-image run failed"
+"$VITSKIP" search $base --db "$T/q3.db" --budget 20 --seed 7 > /dev/null 2>&1 || ko "default-proxy run failed"
+a=$(genomes "$T/q1.db"); b=$(genomes "$T/q2.db"); c=$(genomes "$T/q3.db")
+[ "$(echo "$a" | wc -l)" = 20 ] && [ "$a" = "$b" ] && ok ||
+    ko "the resumed run's proposals differ from an uninterrupted run with --proxy-images 5"
+[ "$b" != "$c" ] && ok || ko "5 proxy images propose as the default does: the resume check cannot fail"
+"$VITSKIP" show --db "$T/q1.db" 1 | grep -q "predict (population 6, 1 offspring per generation, accuracy proxy on 5 validation images)" &&
+    ok || ko "show: $("$VITSKIP" show --db "$T/q1.db" 1 | sed -n 2p)"
+[ "$("$VITSKIP" show --db "$T/q1.db" --json 1 | python3 -c 'import json, sys; print(json.load(sys.stdin)["run"]["proxy_images"])')" = 5 ] &&
+    ok || ko "show --json: proxy_images"
+[ "$("$VITSKIP" show --db "$T/r.db" --json 1 | python3 -c 'import json, sys; print(json.load(sys.stdin)["run"]["proxy_images"])')" = None ] &&
+    ok || ko "show --json: proxy_images of a random run"
+before=$(sqlite3 "$T/q1.db" 'select status, budget from runs; select count(*) from run_paths')
+"$VITSKIP" search --db "$T/q1.db" --resume 1 --budget 24 --proxy-images 7 > /dev/null 2> "$T/e10"
+[ $? = 1 ] && grep -q -- "--resume 1: the run screens with the accuracy proxy on 5 images, not 7 (--proxy-images)" "$T/e10" &&
+    ok || ko "--resume with another --proxy-images: $(cat "$T/e10")"
+[ "$(sqlite3 "$T/q1.db" 'select status, budget from runs; select count(*) from run_paths')" = "$before" ] &&
+    ok || ko "a refused resume changed the run"
+"$VITSKIP" search --db "$T/q1.db" --resume 1 --proxy-images 5 -q > /dev/null 2>&1 && ok ||
+    ko "--resume with the run's own --proxy-images refused"
+"$VITSKIP" search --db "$T/r.db" --resume 1 --proxy-images 5 > /dev/null 2> "$T/e11"
+[ $? = 1 ] && grep -q "predict strategy's; the run's is random" "$T/e11" && ok ||
+    ko "--proxy-images resuming a random run: $(cat "$T/e11")"
+# a predict run stored by the previous schema (7, no proxy_n) used the
+# default: migrated, it resumes as the default-proxy run
+"$VITSKIP" search $base --db "$T/q4.db" --budget 10 --seed 7 > /dev/null 2>&1 || ko "default predict run failed"
+sqlite3 "$T/q4.db" 'ALTER TABLE runs DROP COLUMN proxy_n; PRAGMA user_version = 7' || ko "downgrade to schema 7 failed"
+"$VITSKIP" search --db "$T/q4.db" --resume 1 --budget 20 -q > /dev/null 2>&1 || ko "resume of a schema-7 run failed"
+[ "$(sqlite3 "$T/q4.db" 'PRAGMA user_version; select proxy_n from runs')" = "8
+12" ] && ok || ko "schema-7 run migrated to $(sqlite3 "$T/q4.db" 'PRAGMA user_version; select proxy_n from runs')"
+[ "$(genomes "$T/q4.db")" = "$c" ] && ok || ko "the migrated run's resume differs from the default-proxy run"
 "$VITSKIP" sweep $base --db "$T/x.db" --strategy random > /dev/null 2> "$T/e5"
 [ $? = 2 ] && ok || ko "sweep with a strategy accepted"
 
