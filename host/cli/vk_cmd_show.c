@@ -112,6 +112,10 @@ int vk_cmd_show(int argc, char **argv)
     cJSON_AddStringToObject(jr, "space", r.space);
     cJSON_AddNumberToObject(jr, "population", r.population);
     cJSON_AddNumberToObject(jr, "offspring", r.offspring);
+    if (r.proxy_n > 0) /* predict: its accuracy proxy's validation images */
+        cJSON_AddNumberToObject(jr, "proxy_images", r.proxy_n);
+    else
+        cJSON_AddNullToObject(jr, "proxy_images");
     cJSON_AddNumberToObject(jr, "seed", (double)r.seed);
     cJSON *arr = cJSON_AddArrayToObject(root, "paths");
     if (csv)
@@ -120,11 +124,16 @@ int vk_cmd_show(int argc, char **argv)
         printf("runs:");
         for (int i = 0; i < n_runs; i++)
             printf(" %lld", (long long)runs[i]);
+        char proxy[64] = "";
+        if (r.proxy_n > 0)
+            snprintf(proxy, sizeof proxy, ", accuracy proxy on %d validation images",
+                     r.proxy_n);
         printf("\nrun %lld (%s, %s): model %s, data %s, boards %s, objective %s, "
-               "%s (population %d, %d offspring per generation) over space %s, seed %llu\n",
+               "%s (population %d, %d offspring per generation%s) over space %s, seed %llu\n",
                (long long)r.id,
                r.created, r.status, r.model, r.data, r.boards, r.objective,
-               r.strategy, r.population, r.offspring, r.space, (unsigned long long)r.seed);
+               r.strategy, r.population, r.offspring, proxy, r.space,
+               (unsigned long long)r.seed);
         if (r.test_hash[0])
             printf("selected on %d validation images (%s), the front reported on %d test images "
                    "never selected on (test top-1 \"-\": not on the front)\n",

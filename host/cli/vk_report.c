@@ -737,9 +737,11 @@ static void run_head(FILE *o, const run_data *d, int ri)
     esc(o, r->boards);
     fprintf(o, "<br>%d images of ", r->n_images);
     esc(o, r->data);
-    fprintf(o, "<br>objective error vs %s, %s, seed %llu, %s; %d paths, %d cascades",
-            r->objective, r->strategy, (unsigned long long)r->seed, r->status, d->n_paths,
-            d->n_cas);
+    fprintf(o, "<br>objective error vs %s, %s", r->objective, r->strategy);
+    if (r->proxy_n > 0)
+        fprintf(o, " (accuracy proxy on %d validation images)", r->proxy_n);
+    fprintf(o, ", seed %llu, %s; %d paths, %d cascades", (unsigned long long)r->seed,
+            r->status, d->n_paths, d->n_cas);
     if (d->full >= 0)
         fprintf(o, "; full model %.2f%%", d->pts[d->full].top1);
     if (r->max_acc_drop >= 0)
