@@ -73,6 +73,18 @@ static int py(const char *db, const char *code)
     return py_bg(db, code, "");
 }
 
+/* A copy of db (copy[300], named NAME.db in the scratch folder) with sql
+ * applied to it; 0 on success. */
+static int tampered_copy(const char *db, const char *name, const char *sql, char *copy)
+{
+    char code[1024];
+    snprintf(copy, 300, "%s/%s.db", dir, name);
+    snprintf(code, sizeof code, "c.execute(\"VACUUM INTO '%s'\")\n"
+             "d = sqlite3.connect('%s', isolation_level=None)\nd.execute(\"%s\")", copy, copy,
+             sql);
+    return py(db, code);
+}
+
 static void make_rec(vk_path_rec *r, const char *genome, vk_img_result *res)
 {
     memset(r, 0, sizeof *r);
@@ -929,12 +941,9 @@ static void test_cascade_tests(void)
                                       "UPDATE cascades SET top1_test=-2",
                                       "UPDATE cascades SET top1_test='x'"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        char code[1024], copy[300];
-        snprintf(copy, sizeof copy, "%s/ct%zu.db", dir, i);
-        snprintf(code, sizeof code, "c.execute(\"VACUUM INTO '%s'\")\n"
-                 "d = sqlite3.connect('%s', isolation_level=None)\nd.execute(\"%s\")", copy,
-                 copy, bad[i]);
-        CHECK_EQ_INT(py(path, code), 0);
+        char name[16], copy[300];
+        snprintf(name, sizeof name, "ct%zu", i);
+        CHECK_EQ_INT(tampered_copy(path, name, bad[i], copy), 0);
         CHECK_EQ_INT(vk_store_open(copy, &db, &err), VK_OK);
         CHECK_EQ_INT(vk_store_cascade_get(db, id, &got, &err), VK_E_FORMAT);
         CHECK_STR_CONTAINS(err.msg, "stored figures out of range");
@@ -1008,12 +1017,9 @@ static void test_proxy_images(void)
                                       "UPDATE runs SET proxy_n=2.5",
                                       "UPDATE runs SET proxy_n=4294967296"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        char code[1024], copy[300];
-        snprintf(copy, sizeof copy, "%s/px%zu.db", dir, i);
-        snprintf(code, sizeof code, "c.execute(\"VACUUM INTO '%s'\")\n"
-                 "d = sqlite3.connect('%s', isolation_level=None)\nd.execute(\"%s\")", copy,
-                 copy, bad[i]);
-        CHECK_EQ_INT(py(path, code), 0);
+        char name[16], copy[300];
+        snprintf(name, sizeof name, "px%zu", i);
+        CHECK_EQ_INT(tampered_copy(path, name, bad[i], copy), 0);
         CHECK_EQ_INT(vk_store_open(copy, &db, &err), VK_OK);
         CHECK_EQ_INT(vk_store_run_get(db, ids[0], &g, &err), VK_E_FORMAT);
         CHECK_STR_CONTAINS(err.msg, "proxy_n");
