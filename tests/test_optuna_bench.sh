@@ -54,6 +54,13 @@ bad=$(awk -F, 'NR > 1 { k = $1 "," $3 "," $4; if ($2 == "trial") t[k] = $5; else
 # the other samplers run (one seed, small budgets)
 "$PY" $OB --db "$T/s.db" --seeds 1 --budgets 4,8 --samplers nsga2,nsga2-small,tpe,tpe-mv > "$T/o.out" 2>&1 &&
     grep -q "Optuna TPE (multivariate)" "$T/o.out" && ok || ko "other samplers: $(cat "$T/o.out")"
+# the cached hypervolume subset selection changes no proposal: default TPE
+# with and without it gives the same figures, study for study
+"$PY" $OB --db "$T/s.db" --seeds 2 --budgets 8,24 --samplers tpe --csv "$T/m1.csv" > /dev/null 2>&1 &&
+    VK_OPTUNA_NO_MEMO=1 "$PY" $OB --db "$T/s.db" --seeds 2 --budgets 8,24 --samplers tpe \
+        --csv "$T/m0.csv" > /dev/null 2>&1 && [ "$(grep -c '^Optuna TPE,' "$T/m1.csv")" = 8 ] &&
+    cmp -s "$T/m1.csv" "$T/m0.csv" && ok ||
+    ko "TPE with and without the cached subset selection: $(diff "$T/m1.csv" "$T/m0.csv")"
 
 # bad input: a clear error, exit 1 (2 for a usage error)
 bad() { # EXPECTED_RC PATTERN ARGS...

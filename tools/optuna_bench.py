@@ -254,6 +254,30 @@ def make_sampler(name, seed, constraints):
     return optuna.samplers.RandomSampler(seed=seed)
 
 
+def memoize_hssp():
+    """Optuna 3.1's multi-objective TPE solves the same hypervolume subset
+    selection (a pure function of the observations) once per parameter of a
+    trial: 8 identical solutions a trial on an 8-encoder genome, 95% of a
+    default-TPE study's time. Caching it by its inputs changes no proposal
+    (tests/test_optuna_bench.sh compares studies with and without) and makes
+    a 512-trial study about 8 times faster. VK_OPTUNA_NO_MEMO=1 turns it off."""
+    from optuna.samplers._tpe import sampler as tpe
+
+    if os.environ.get("VK_OPTUNA_NO_MEMO") == "1" or getattr(tpe, "_vk_memo", False):
+        return
+    solve, cache = tpe._solve_hssp, {}
+
+    def cached(vals, indices, size, ref):
+        key = (vals.shape, vals.tobytes(), indices.tobytes(), size, ref.tobytes())
+        if key not in cache:
+            if len(cache) > 4096:
+                cache.clear()
+            cache[key] = solve(vals, indices, size, ref)
+        return cache[key].copy()
+
+    tpe._solve_hssp, tpe._vk_memo = cached, True
+
+
 def violation_of(trial):
     return (trial.user_attrs["violation"],)
 
@@ -266,6 +290,7 @@ def run_study(oracle, sampler, seed, budgets, max_trials):
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.ERROR)
+    memoize_hssp()
     warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
     study = optuna.create_study(directions=["minimize", "minimize"],
                                 sampler=make_sampler(sampler, seed, violation_of))
