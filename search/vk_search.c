@@ -985,10 +985,11 @@ static void announce(const search *s)
 /* The evolution (a sweep's generation 0 holds the whole space), its
  * predictor for the predict strategy, and its seeds: the full path first
  * (constraints are relative to it; random search gets only it), PIVOT's
- * patterns, the user's seed genomes, for the predict strategy each
- * encoder's attention skipped alone (what its additive model needs first),
- * a one-at-a-time sweep's variants or a sweep's every valid path, in
- * order. */
+ * patterns, the user's seed genomes, a one-at-a-time sweep's variants or
+ * a sweep's every valid path, in order. The predict strategy seeds no more:
+ * its screen chooses from the first child on (the accuracy proxy needs no
+ * measurement to rank candidates, and the cost model's shared per-choice
+ * effects are learnt from the patterns). */
 static vk_status seed_evolution(search *s, vk_err *err)
 {
     const vk_search_opts *o = &s->o;
@@ -1024,12 +1025,6 @@ static vk_status seed_evolution(search *s, vk_err *err)
     }
     for (int i = 0; i < o->n_seed_genomes && !o->one_at_a_time; i++)
         vk_evo_seed(s->evo, &s->seeds[i]);
-    for (int l = 0; s->pred && l < nl; l++) { /* each encoder's skip alone: the */
-        vk_genome_pattern(&g, nl, 0);          /* predictor's per-encoder effects */
-        g.modes[l] = VK_MODE(VK_ATTN_SKIP);
-        if (vk_space_contains(&s->sp, &g, nl))
-            vk_evo_seed(s->evo, &g);
-    }
     if (o->one_at_a_time) { /* the full path's variants, in order */
         vk_genome *v = malloc((size_t)s->n_sweep * sizeof *v);
         if (!v)
