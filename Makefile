@@ -57,7 +57,7 @@ TEST_LIB := $(BUILD)/tests/vk_fixture.o
 TB_BIN := $(BUILD)/kernels/tb/vk_tb
 SCRIPT_TESTS := $(wildcard tests/test_*.sh)
 
-.PHONY: all test test-run demo demo-run bench bench-ref bench-search bench-farm clean deps \
+.PHONY: all test test-run demo demo-run bench bench-ref bench-search bench-mixed bench-farm clean deps \
         golden agent-aarch64 fuzz fuzz-targets install fresh-check test-c test-tsan
 all: $(BUILD)/vitskip
 
@@ -155,6 +155,10 @@ bench: $(BUILD)/vitskip
 # vitskip's strategies and Optuna's samplers against the demo model's true front
 bench-search: $(BUILD)/vitskip
 	sh tools/search_bench.sh $(BUILD)/vitskip
+
+# the search on the mixed-mode space, against the union of every run's front
+bench-mixed: $(BUILD)/vitskip
+	sh tools/mixed_bench.sh $(BUILD)/vitskip
 
 # search throughput with 1 vs 4 loopback agents (measured)
 bench-farm: $(BUILD)/vitskip

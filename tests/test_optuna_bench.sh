@@ -70,6 +70,27 @@ bad() { # EXPECTED_RC PATTERN ARGS...
     [ $r = "$rc" ] && grep -q "$pat" "$T/e" && ok || ko "$*: rc $r, $(cat "$T/e")"
 }
 bad 1 "no such file" --db "$T/none.db"
+# --union (a space too large to sweep): one run is its own union, so 100% at
+# its whole budget; two runs each at most 100%; runs not comparable refused
+mx="--model models/demo --data $DATA --limit 12 --space all --board sim --objective edp --max-acc-drop 1.0 -q"
+"$VITSKIP" search $mx --db "$T/u.db" --budget 10 --strategy nsga2 > /dev/null 2>&1 || ko "mixed nsga2 search failed"
+"$PY" $OB --union "$T/u.db" --budgets 4,10 > "$T/u1" 2>&1 &&
+    grep -q '^| 10 | 100.00% \[100.00, 100.00\] |$' "$T/u1" && ok || ko "--union of one run: $(cat "$T/u1")"
+"$VITSKIP" search $mx --db "$T/u.db" --budget 10 --strategy random --seed 2 > /dev/null 2>&1 || ko "mixed random search failed"
+"$PY" $OB --union "$T/u.db" --budgets 4,10 > "$T/u2" 2>&1 && grep -q "2 runs of" "$T/u2" &&
+    grep -q "nsga2 (1 runs) | random (1 runs)" "$T/u2" && ok || ko "--union of two runs: $(cat "$T/u2")"
+over=$(grep '^| [0-9]' "$T/u2" | tr '|[],' '    ' | awk '{ for (i = 2; i <= NF; i++) if ($i + 0 > 100.0000001) print }')
+[ -z "$over" ] && ok || ko "--union: a run above the union's hypervolume: $over"
+cp "$T/u.db" "$T/u3.db"
+"$VITSKIP" search $mx --db "$T/u3.db" --budget 12 --max-acc-drop 3 --seed 3 > /dev/null 2>&1 || ko "third search failed"
+bad 1 "not comparable with run 1" --union "$T/u3.db" --budgets 4
+bad 1 "fewer than the budget 20" --union "$T/u.db" --budgets 4,20
+bad 1 "no such file" --union "$T/none.db"
+sqlite3 "$T/empty.db" "create table meta(key, value); insert into meta values('app', 'vitskip');
+    create table runs(id, strategy, seed)"
+bad 1 "holds no run" --union "$T/empty.db"
+bad 2 "expected comma-separated" --union "$T/u.db" --budgets 4,x
+
 echo "not a database" > "$T/text.db"
 bad 1 "not a vitskip database" --db "$T/text.db"
 sqlite3 "$T/other.db" "create table meta(key, value); insert into meta values('app', 'other')"

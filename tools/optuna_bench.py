@@ -30,6 +30,8 @@ the same for them (`vitskip search-bench --csv` gives their rows).
     optuna_bench.py --db sweep.db [--seeds 50] [--first-seed 1] [--budgets 16,32,64,128]
         [--samplers nsga2,nsga2-small,tpe,tpe-mv,random] [--jobs N]
         [--vitskip-csv FILE] [--csv OUT]
+    optuna_bench.py --union DB [--budgets 16,32]   searches of a space too large to
+                                        sweep, against the union of their fronts
     optuna_bench.py --check-hv DB RUN   recompute a run's stored hypervolume
                                         history from its measurements
 
@@ -497,6 +499,66 @@ def check_hv(db, run):
     return 0 if worst <= 1e-9 else 1
 
 
+def union(db, budgets):
+    """Searches with no sweep (a space too large for one): every run of db
+    is read with its measurements in order; the reference is the union of
+    all of them (the paths any run measured), whose front no run may beat.
+    Prints, per strategy, the hypervolume each run had after B measurements
+    as a % of the union's: mean [worst, best] over its runs."""
+    if not os.path.isfile(db):
+        raise BenchError("%s: no such file" % db)
+    try:
+        con = sqlite3.connect("file:%s?mode=ro" % db, uri=True)
+        runs = con.execute("select id, strategy, seed from runs order by id").fetchall()
+    except sqlite3.Error as e:
+        raise BenchError("%s: not a vitskip database (%s)" % (db, e)) from None
+    con.close()
+    oracles = [(Oracle(db, r), st, seed) for r, st, seed in runs]
+    if not oracles:
+        raise BenchError("%s: holds no run" % db)
+    o0 = oracles[0][0]
+    for o, _, _ in oracles[1:]:
+        same = (o.objective, o.max_drop, o.lat_budget, o.en_budget, o.space, o.n_images,
+                o.full, o.meas[o.full])
+        if same != (o0.objective, o0.max_drop, o0.lat_budget, o0.en_budget, o0.space,
+                    o0.n_images, o0.full, o0.meas[o0.full]):
+            raise BenchError("%s: run %d is not comparable with run %d (objective, "
+                             "constraints, space, images or full path differ)"
+                             % (db, o.run, o0.run))
+    every = Oracle(db, o0.run)  # the union: every run's measurements
+    for o, _, _ in oracles:
+        every.meas.update(o.meas)
+    u2, u3 = every.hypervolumes(list(every.meas))
+    if not u2 > 0:
+        raise BenchError("%s: no feasible path in any run" % db)
+    table = {}
+    for o, st, seed in oracles:
+        if len(o.order) < budgets[-1]:
+            raise BenchError("%s: run %d (%s, seed %d) measured %d paths, fewer than the "
+                             "budget %d" % (db, o.run, st, seed, len(o.order), budgets[-1]))
+        for b in budgets:
+            h2, h3 = o.hypervolumes(o.order[:b])
+            table.setdefault(st, {}).setdefault(b, []).append(
+                (100 * h2 / u2, 100 * h3 / u3 if u3 > 0 else -1))
+    print("optuna_bench --union: %d runs of %s (space %s, %s, %d images, error vs %s, max drop "
+          "%g); the union of their %d paths has hypervolume %.6g%s"
+          % (len(oracles), db, o0.space, o0.boards, o0.n_images, o0.objective, o0.max_drop,
+             len(every.meas), u2, ", %.6g (error, latency, energy)" % u3 if u3 > 0 else ""))
+    for k, what in ((0, "error vs the run's cost"), (1, "error, latency, energy")):
+        if k == 1 and not u3 > 0:
+            break
+        print("\nhypervolume reached, %% of the union's (%s); mean [worst, best] over each "
+              "strategy's runs" % what)
+        names = sorted(table)
+        print("| budget | " + " | ".join("%s (%d runs)" % (n, len(table[n][budgets[0]]))
+                                        for n in names) + " |")
+        print("|---" * (len(names) + 1) + "|")
+        for b in budgets:
+            print("| %d | %s |" % (b, " | ".join(cell([v[k] for v in table[n][b]])
+                                               for n in names)))
+    return 0
+
+
 def main(argv):
     p = argparse.ArgumentParser(
         prog="optuna_bench.py",
@@ -516,6 +578,9 @@ def main(argv):
     p.add_argument("--jobs", type=int, default=1, help="studies run in parallel")
     p.add_argument("--vitskip-csv", help="vitskip search-bench --csv output to show beside")
     p.add_argument("--csv", help="write every study's figures here")
+    p.add_argument("--union", metavar="DB",
+                   help="searches with no sweep: each run of DB against the union of "
+                   "every run's measurements (a space too large to sweep)")
     p.add_argument("--check-hv", nargs=2, metavar=("DB", "RUN"),
                    help="recompute a run's stored hypervolume history and compare")
     a = p.parse_args(argv)
@@ -526,6 +591,14 @@ def main(argv):
             except ValueError:
                 raise BenchError("--check-hv: RUN '%s' is not a number" % a.check_hv[1]) from None
             return check_hv(a.check_hv[0], run)
+        if a.union:
+            try:
+                budgets = sorted(set(int(b) for b in a.budgets.split(",")))
+            except ValueError:
+                p.error("--budgets '%s': expected comma-separated counts" % a.budgets)
+            if budgets[0] < 1:
+                p.error("--budgets '%s': expected counts of at least 1" % a.budgets)
+            return union(a.union, budgets)
         if not a.db:
             p.error("--db is required")
         if a.seeds < 1 or a.jobs < 1 or a.first_seed < 1:
