@@ -142,19 +142,26 @@ def repair(genes, has_full):
 # ---- the oracle -------------------------------------------------------------
 
 
+def open_db(db):
+    """A read-only connection to a vitskip database; BenchError when db is
+    missing or not one."""
+    if not os.path.isfile(db):
+        raise BenchError("%s: no such file" % db)
+    try:
+        con = sqlite3.connect("file:%s?mode=ro" % db, uri=True)
+        meta = con.execute("select value from meta where key = 'app'").fetchone()
+    except sqlite3.Error as e:
+        raise BenchError("%s: not a vitskip database (%s)" % (db, e)) from None
+    if not meta or meta[0] != "vitskip":
+        raise BenchError("%s: not a vitskip database (no vitskip marker in meta)" % db)
+    return con
+
+
 class Oracle:
     """A sweep run's measurements, constraints and reference point."""
 
     def __init__(self, db, run=None):
-        if not os.path.isfile(db):
-            raise BenchError("%s: no such file" % db)
-        try:
-            con = sqlite3.connect("file:%s?mode=ro" % db, uri=True)
-            meta = con.execute("select value from meta where key = 'app'").fetchone()
-        except sqlite3.Error as e:
-            raise BenchError("%s: not a vitskip database (%s)" % (db, e)) from None
-        if not meta or meta[0] != "vitskip":
-            raise BenchError("%s: not a vitskip database (no vitskip marker in meta)" % db)
+        con = open_db(db)
         if run is None:  # the run with the most evaluated paths, newest first
             row = con.execute(
                 "select run_id from run_paths group by run_id"
@@ -505,10 +512,8 @@ def union(db, budgets):
     all of them (the paths any run measured), whose front no run may beat.
     Prints, per strategy, the hypervolume each run had after B measurements
     as a % of the union's: mean [worst, best] over its runs."""
-    if not os.path.isfile(db):
-        raise BenchError("%s: no such file" % db)
+    con = open_db(db)
     try:
-        con = sqlite3.connect("file:%s?mode=ro" % db, uri=True)
         runs = con.execute("select id, strategy, seed from runs order by id").fetchall()
     except sqlite3.Error as e:
         raise BenchError("%s: not a vitskip database (%s)" % (db, e)) from None
